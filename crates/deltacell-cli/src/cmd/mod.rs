@@ -1,0 +1,3 @@
+//! One module per subcommand: each parses nothing itself and calls one library function.
+
+pub mod info;

@@ -1,0 +1,105 @@
+//! The error type of `deltacell-data`: every variant that concerns a file names it.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `deltacell-data`.
+///
+/// Messages are written for a microscopist: they name the file, say what is wrong, and where it
+/// helps, what to do next.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file or folder failed at the operating-system level.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file exists but could not be decoded as an image (truncated, corrupt, not an image).
+    #[error("{}: cannot decode image: {message}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder said.
+        message: String,
+    },
+
+    /// The file is an image of a kind deltacell does not read (pixel type, extension, layout).
+    #[error("{}: unsupported image: {message}", path.display())]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What is unsupported.
+        message: String,
+    },
+
+    /// A mask that must be binary has more than two distinct values.
+    #[error("{}: mask is not binary: {distinct} distinct values (e.g. {examples:?}); expected 0/1 or 0/255", path.display())]
+    NotBinary {
+        /// The file.
+        path: PathBuf,
+        /// Number of distinct values found.
+        distinct: usize,
+        /// A few of the values found.
+        examples: Vec<u64>,
+    },
+
+    /// Two rasters that must have the same shape do not.
+    #[error("{context}: shape mismatch, {expected:?} vs {found:?} (height, width)")]
+    ShapeMismatch {
+        /// Which files or rasters were compared.
+        context: String,
+        /// The shape of the first one.
+        expected: (usize, usize),
+        /// The shape of the other one.
+        found: (usize, usize),
+    },
+
+    /// A training-set folder has problems; every offending file is listed.
+    #[error("{}: {} problem(s) in the training set:\n{}", root.display(), problems.len(), problems.join("\n"))]
+    Layout {
+        /// The training-set root (or the first folder given).
+        root: PathBuf,
+        /// One line per problem, each naming its file.
+        problems: Vec<String>,
+    },
+
+    /// A configuration file or value is wrong (unknown key, out-of-range value).
+    #[error("{source_name}: {message}")]
+    Config {
+        /// The file (or "command line") the configuration came from.
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A file name does not follow the expected DeLTA pattern.
+    #[error("{name}: {message}")]
+    FileName {
+        /// The offending file name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A function was called with an argument outside its domain.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
