@@ -22,10 +22,22 @@
 //! Conventions: coordinates are `(row, col)` = `(y, x)`, sizes are `(height, width)`; every file
 //! write is atomic (temporary file + rename); randomness derives from one seed per run.
 
+pub mod augment;
+pub mod dataset;
 pub mod error;
 pub mod image;
 pub mod io;
+pub mod layout;
+pub mod metrics;
 pub mod morphology;
+pub mod names;
+pub mod postprocess;
+pub mod predict;
+pub mod random;
+pub mod report;
+pub mod synth;
+pub mod tiles;
+pub mod weights;
 
 pub use error::{Error, Result};
 pub use image::{Image, Labels, Mask, Plane, WeightMap};

@@ -1,0 +1,1 @@
+//! (module under construction in this session's parallel work; filled before merge)
