@@ -92,6 +92,16 @@ pub enum Error {
     /// A function was called with an argument outside its domain.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    // --- layout ---
+    /// A folder is not a training set at all (missing required folder, no image anywhere).
+    #[error("{}: not a training set: {message}", path.display())]
+    NotATrainingSet {
+        /// The folder given.
+        path: PathBuf,
+        /// What is missing.
+        message: String,
+    },
 }
 
 impl Error {
