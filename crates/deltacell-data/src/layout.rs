@@ -586,7 +586,10 @@ fn folder_has_images(folder: &Path) -> bool {
 
 /// Lists the image files of `folder` as `(stem, path)`, sorted by file name, and the non-image
 /// files it ignores. Hidden files and sub-folders are skipped.
-fn list_images(folder: &Path) -> Result<(Vec<(OsString, PathBuf)>, Vec<PathBuf>)> {
+/// `(stem, path)` of the images of a folder, and the non-image files.
+type Listing = (Vec<(OsString, PathBuf)>, Vec<PathBuf>);
+
+fn list_images(folder: &Path) -> Result<Listing> {
     let mut images = Vec::new();
     let mut ignored = Vec::new();
     for entry in std::fs::read_dir(folder).map_err(|e| Error::io(folder, e))? {
@@ -1148,7 +1151,7 @@ fn histogram<K: Ord + Copy>(keys: impl Iterator<Item = K>) -> Vec<(K, usize)> {
     }
     let mut v: Vec<(K, usize)> = counts.into_iter().collect();
     // Most frequent first; ties in key order (stable sort).
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
     v
 }
 
