@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Print the version and the build's features.
     Info,
+    /// Validate a training set (segmentation, tracking or chambers) and summarise it.
+    Check(cmd::check::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,6 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => cmd::info::run(),
+        Command::Check(args) => cmd::check::run(args),
     }
 }

@@ -626,13 +626,35 @@ fn ser_paths<S: Serializer>(ps: &[PathBuf], s: S) -> std::result::Result<S::Ok, 
     s.collect_seq(ps.iter().map(|p| p.to_string_lossy()))
 }
 
-fn show(paths: &[PathBuf]) -> String {
+fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
+fn show(root: &Path, paths: &[PathBuf]) -> String {
     paths
         .iter()
-        .map(|p| p.display().to_string())
+        .map(|p| rel(root, p))
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Implements `Display` (full paths) through `describe(root)` (paths relative to `root`).
+macro_rules! display_via_describe {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.describe(Path::new("")))
+            }
+        }
+    )*};
+}
+display_via_describe!(
+    MissingPartner,
+    DuplicateStem,
+    SizeMismatch,
+    Unreadable,
+    NotBinaryMask
+);
 
 /// A stem present in some folders but not in all of them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -647,14 +669,19 @@ pub struct MissingPartner {
     pub missing_in: Vec<PathBuf>,
 }
 
-impl fmt::Display for MissingPartner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
+impl MissingPartner {
+    /// One line naming the file(s), with paths relative to `root`.
+    pub fn describe(&self, root: &Path) -> String {
+        let folders: Vec<String> = self
+            .missing_in
+            .iter()
+            .map(|p| format!("{}/", rel(root, p)))
+            .collect();
+        format!(
             "missing partner: {} has no file named {}.* in {}",
-            show(&self.present),
+            show(root, &self.present),
             self.stem,
-            show(&self.missing_in)
+            folders.join(", ")
         )
     }
 }
@@ -669,12 +696,12 @@ pub struct DuplicateStem {
     pub files: Vec<PathBuf>,
 }
 
-impl fmt::Display for DuplicateStem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
+impl DuplicateStem {
+    /// One line naming the file(s), with paths relative to `root`.
+    pub fn describe(&self, root: &Path) -> String {
+        format!(
             "duplicate: {} share the stem {:?}; keep one",
-            show(&self.files),
+            show(root, &self.files),
             self.stem
         )
     }
@@ -701,14 +728,15 @@ pub struct SizeMismatch {
     pub files: Vec<SizedFile>,
 }
 
-impl fmt::Display for SizeMismatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl SizeMismatch {
+    /// One line naming the file(s), with paths relative to `root`.
+    pub fn describe(&self, root: &Path) -> String {
         let parts: Vec<String> = self
             .files
             .iter()
-            .map(|s| format!("{} is {}x{}", s.file.display(), s.height, s.width))
+            .map(|s| format!("{} is {}x{}", rel(root, &s.file), s.height, s.width))
             .collect();
-        write!(f, "size mismatch (height x width): {}", parts.join(", "))
+        format!("size mismatch (height x width): {}", parts.join(", "))
     }
 }
 
@@ -722,9 +750,10 @@ pub struct Unreadable {
     pub message: String,
 }
 
-impl fmt::Display for Unreadable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unreadable: {}", self.message)
+impl Unreadable {
+    /// One line naming the file(s), with paths relative to `root`.
+    pub fn describe(&self, root: &Path) -> String {
+        format!("unreadable: {}: {}", rel(root, &self.file), self.message)
     }
 }
 
@@ -740,12 +769,12 @@ pub struct NotBinaryMask {
     pub examples: Vec<u64>,
 }
 
-impl fmt::Display for NotBinaryMask {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
+impl NotBinaryMask {
+    /// One line naming the file(s), with paths relative to `root`.
+    pub fn describe(&self, root: &Path) -> String {
+        format!(
             "not binary: {} has {} distinct values (e.g. {:?}); save masks as 0/255 (or 0/1)",
-            self.file.display(),
+            rel(root, &self.file),
             self.distinct,
             self.examples
         )
@@ -901,18 +930,19 @@ impl CheckReport {
 
     /// One line per blocking problem, each naming its file(s).
     pub fn problems(&self) -> Vec<String> {
+        let root = self.root.as_path();
         let mut out = Vec::with_capacity(self.problem_count());
         out.extend(self.empty_folders.iter().map(|p| {
             format!(
-                "empty folder: {} holds no .png/.tif/.tiff image",
-                p.display()
+                "empty folder: {}/ holds no .png/.tif/.tiff image",
+                rel(root, p)
             )
         }));
-        out.extend(self.missing_partners.iter().map(|p| p.to_string()));
-        out.extend(self.duplicates.iter().map(|p| p.to_string()));
-        out.extend(self.unreadable.iter().map(|p| p.to_string()));
-        out.extend(self.size_mismatches.iter().map(|p| p.to_string()));
-        out.extend(self.non_binary_masks.iter().map(|p| p.to_string()));
+        out.extend(self.missing_partners.iter().map(|p| p.describe(root)));
+        out.extend(self.duplicates.iter().map(|p| p.describe(root)));
+        out.extend(self.unreadable.iter().map(|p| p.describe(root)));
+        out.extend(self.size_mismatches.iter().map(|p| p.describe(root)));
+        out.extend(self.non_binary_masks.iter().map(|p| p.describe(root)));
         if out.is_empty() && self.samples == 0 {
             out.push("no complete sample".to_string());
         }
@@ -1044,7 +1074,7 @@ impl fmt::Display for CheckReport {
         if !self.empty_masks.is_empty() {
             writeln!(f, "empty masks ({}):", self.empty_masks.len())?;
             for p in &self.empty_masks {
-                writeln!(f, "  {}", p.display())?;
+                writeln!(f, "  {}", rel(&self.root, p))?;
             }
         }
         if !self.ignored_files.is_empty() {
@@ -1054,7 +1084,7 @@ impl fmt::Display for CheckReport {
                 self.ignored_files.len()
             )?;
             for p in &self.ignored_files {
-                writeln!(f, "  {}", p.display())?;
+                writeln!(f, "  {}", rel(&self.root, p))?;
             }
         }
         let problems = self.problems();
@@ -1088,7 +1118,13 @@ struct FileFacts {
 }
 
 fn inspect(path: &Path, content: Content) -> std::result::Result<FileFacts, String> {
-    let raw = io::read_raw(path).map_err(|e| e.to_string())?;
+    // The report names the file itself: keep only what went wrong.
+    let raw = io::read_raw(path).map_err(|e| match e {
+        Error::Decode { message, .. } => format!("cannot decode image: {message}"),
+        Error::Unsupported { message, .. } => format!("unsupported image: {message}"),
+        Error::Io { source, .. } => source.to_string(),
+        other => other.to_string(),
+    })?;
     let mask = (content == Content::BinaryMask).then(|| mask_facts(&raw));
     Ok(FileFacts {
         shape: raw.shape(),

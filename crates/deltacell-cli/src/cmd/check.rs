@@ -1,0 +1,116 @@
+//! `deltacell check`: validate a DeLTA training set before training on it.
+//!
+//! Exit status 0 when the set is usable, 1 when it is not (every problem is listed) or when the
+//! folder is not a training set at all (one line).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use deltacell_data::layout::{self, Folders, LayoutKind, TrainingSet};
+
+/// The layout to expect (`--kind`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Kind {
+    /// Cell segmentation: img/, seg/, optional wei/.
+    Seg,
+    /// Tracking: previmg/, seg/, img/, segall/, mot_dau/, optional wei/.
+    Track,
+    /// Chamber (ROI) segmentation: img/, seg/.
+    Rois,
+}
+
+impl From<Kind> for LayoutKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Seg => LayoutKind::Segmentation,
+            Kind::Track => LayoutKind::Tracking,
+            Kind::Rois => LayoutKind::Rois,
+        }
+    }
+}
+
+/// Arguments of `deltacell check`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The training-set folder (holding img/, seg/, ...). Optional when every folder is given
+    /// one by one with --img, --seg, ...
+    #[arg(required_unless_present = "img")]
+    pub dir: Option<PathBuf>,
+    /// The layout to expect; guessed from the folders when absent (tracking when previmg/,
+    /// segall/ or mot_dau/ exists, else segmentation).
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+    /// Print the report as one JSON object on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// The img/ folder, given on its own (instead of DIR).
+    #[arg(long, conflicts_with = "dir")]
+    pub img: Option<PathBuf>,
+    /// The seg/ folder, given on its own.
+    #[arg(long, requires = "img")]
+    pub seg: Option<PathBuf>,
+    /// The wei/ folder, given on its own.
+    #[arg(long, requires = "img")]
+    pub wei: Option<PathBuf>,
+    /// The previmg/ folder, given on its own (tracking).
+    #[arg(long, requires = "img")]
+    pub previmg: Option<PathBuf>,
+    /// The segall/ folder, given on its own (tracking).
+    #[arg(long, requires = "img")]
+    pub segall: Option<PathBuf>,
+    /// The mot_dau/ folder, given on its own (tracking).
+    #[arg(long, requires = "img")]
+    pub mot_dau: Option<PathBuf>,
+}
+
+/// Runs the check and prints the report.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let kind = args.kind.map(LayoutKind::from);
+    let set = match &args.dir {
+        Some(dir) => TrainingSet::discover(dir, kind),
+        None => TrainingSet::from_folders(
+            Folders {
+                img: args.img.clone(),
+                seg: args.seg.clone(),
+                wei: args.wei.clone(),
+                previmg: args.previmg.clone(),
+                segall: args.segall.clone(),
+                mot_dau: args.mot_dau.clone(),
+            },
+            kind,
+        ),
+    };
+    let set = match set {
+        Ok(set) => set,
+        Err(err) if args.json => {
+            // Scripts get one JSON object on stdout even when the folder is not a set.
+            let obj = serde_json::json!({ "usable": false, "error": err.to_string() });
+            println!("{obj}");
+            eprintln!("error: {err}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(err) => {
+            // Printed here rather than through anyhow's chain, which would repeat the I/O cause.
+            eprintln!("error: {err}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let report = layout::check(&set);
+    if args.json {
+        let text = serde_json::to_string(&report).context("cannot serialise the report")?;
+        println!("{text}");
+    } else {
+        println!("{report}");
+    }
+    if report.usable() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "error: {}: training set not usable, {} problem(s) listed above",
+            set.root.display(),
+            report.problem_count().max(1)
+        );
+        Ok(ExitCode::from(1))
+    }
+}
