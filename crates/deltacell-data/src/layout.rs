@@ -599,8 +599,14 @@ fn list_images(folder: &Path) -> Result<Listing> {
             continue;
         }
         let path = entry.path();
-        // Follow symbolic links: a folder of links to the real files is a valid set.
-        if path.is_dir() {
+        // The entry's type comes with the listing on most systems (no extra `stat`); only a
+        // symbolic link is followed, since a folder of links to the real files is a valid set.
+        let is_dir = match entry.file_type() {
+            Ok(t) if t.is_symlink() => path.is_dir(),
+            Ok(t) => t.is_dir(),
+            Err(_) => path.is_dir(),
+        };
+        if is_dir {
             continue;
         }
         if io::is_image_path(&path) {
