@@ -6,6 +6,13 @@
 //! * `discover_and_check`: what `deltacell check` does, i.e. match and decode all 2000 files.
 //!
 //! Run: `cargo bench -p deltacell-data --bench layout -- --warm-up-time 1 --measurement-time 3`
+//!
+//! Figures on the development machine (2 cores shared with other builds, load average 10–13, so
+//! they are pessimistic; criterion medians): `discover` 14 ms, `read_img_parallel` 325 ms,
+//! `read_img_sequential` 341 ms, `discover_and_check` 420–460 ms. A DeLTA-style load of the same
+//! 1000 samples in Python (sorted `img/`, partner found by a `glob` per stem, OpenCV `imread` at
+//! any depth) took 3.7 s on the same machine at the same time; OpenCV's decoding alone of the
+//! 2000 files took 0.76 s.
 
 use std::hint::black_box;
 use std::path::PathBuf;
