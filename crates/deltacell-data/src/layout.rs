@@ -349,6 +349,7 @@ impl TrainingSet {
         if !meta.is_dir() {
             return Err(not_a_set(root, "not a folder"));
         }
+        let guessed = kind.is_none();
         let kind = kind.unwrap_or_else(|| {
             let tracking = [Role::PrevImg, Role::SegAll, Role::MotDau]
                 .iter()
@@ -382,6 +383,11 @@ impl TrainingSet {
             );
             if folder_has_images(root) {
                 message.push_str("; this folder holds images itself: give its parent folder");
+            } else if guessed && kind == LayoutKind::Tracking {
+                message.push_str(
+                    "; tracking was guessed from previmg/, segall/ or mot_dau/: \
+                     ask for the segmentation layout explicitly if that is meant",
+                );
             }
             return Err(not_a_set(root, &message));
         }

@@ -264,3 +264,37 @@ fn report_serialises_to_json() {
     // The human summary says where the empty mask is.
     assert!(report.to_string().contains("seg/a.png"), "{report}");
 }
+
+#[cfg(unix)]
+#[test]
+fn real_label_masks_are_flagged_and_symlinked_files_are_followed() {
+    // A set made of links to the Omnipose images and their uint8 label masks: every mask has
+    // many labels, so every mask is reported as not binary, by name.
+    let omni =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/omnipose/test_files");
+    assert!(omni.is_dir(), "{} is missing", omni.display());
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    std::fs::create_dir(r.join("img")).unwrap();
+    std::fs::create_dir(r.join("seg")).unwrap();
+    let names = ["caulo_15", "e1t1_crop", "ec_5I_t141xy5c1"];
+    for stem in names {
+        let img = omni.join(format!("{stem}.tif")).canonicalize().unwrap();
+        let seg = omni
+            .join(format!("masks/{stem}_cp_masks.tif"))
+            .canonicalize()
+            .unwrap();
+        std::os::unix::fs::symlink(img, r.join(format!("img/{stem}.tif"))).unwrap();
+        std::os::unix::fs::symlink(seg, r.join(format!("seg/{stem}.tif"))).unwrap();
+    }
+    let set = TrainingSet::discover(r, None).unwrap();
+    assert_eq!(stems(&set), names);
+    let report = check(&set);
+    assert!(!report.usable());
+    assert_eq!(report.non_binary_masks.len(), 3, "{report}");
+    assert!(report.non_binary_masks.iter().all(|m| m.distinct > 20));
+    assert!(report.size_mismatches.is_empty() && report.unreadable.is_empty());
+    assert_eq!(report.folders[0].bit_depths[0].count, 3);
+    assert_eq!(report.folders[0].bit_depths[0].depth.label(), "16-bit");
+    assert_eq!(report.folders[0].sizes.len(), 3);
+}
