@@ -1535,6 +1535,25 @@ mod tests {
     }
 
     #[test]
+    fn advice_names_the_weights_command_only_where_weights_are_used() {
+        let dir = tempfile::tempdir().unwrap();
+        write_seg_sample(dir.path(), "a", 4, 4);
+        let seg = check(&TrainingSet::open(dir.path(), None).unwrap());
+        assert!(seg.advice().iter().any(|a| a.contains("deltacell weights")));
+        let rois = check(&TrainingSet::open(dir.path(), Some(LayoutKind::Rois)).unwrap());
+        assert!(rois.advice().is_empty(), "{:?}", rois.advice());
+        assert!(rois.to_string().ends_with("usable: yes"), "{rois}");
+
+        let mut stale = rois;
+        stale.stale_weights.push("wei/a.png".into());
+        assert!(stale.usable(), "stale weights are a warning, not a blocker");
+        assert!(
+            stale.to_string().contains("older than their mask"),
+            "{stale}"
+        );
+    }
+
+    #[test]
     fn label_mask_counts_distinct_values() {
         let raw = RawPixels::U16(Plane::from_vec(1, 5, vec![0, 0, 7, 300, 300]).unwrap());
         assert_eq!(mask_facts(&raw), (3, 3, vec![0, 7, 300]));
