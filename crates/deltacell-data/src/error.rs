@@ -13,13 +13,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file or folder failed at the operating-system level.
-    #[error("{}: {source}", path.display())]
+    // The cause is part of the message (and deliberately not a `#[source]`), so that a CLI that
+    // prints the whole error chain does not print it twice.
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The file exists but could not be decoded as an image (truncated, corrupt, not an image).
@@ -109,7 +110,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 }

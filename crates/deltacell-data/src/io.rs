@@ -147,7 +147,7 @@ pub fn read_mask(path: impl AsRef<Path>) -> Result<Mask> {
 }
 
 /// Reads a mask that must be binary: at most two distinct values, of which the smaller is
-/// background. Three or more values give [`Error::NotBinary`] naming the file.
+/// background and the larger is cell (a single value is all background when 0, all cell otherwise). Three or more values give [`Error::NotBinary`] naming the file.
 pub fn read_binary_mask(path: impl AsRef<Path>) -> Result<Mask> {
     let path = path.as_ref();
     let raw = read_raw(path)?;
@@ -161,8 +161,16 @@ pub fn read_binary_mask(path: impl AsRef<Path>) -> Result<Mask> {
             examples: distinct.iter().map(|&v| v as u64).collect(),
         });
     }
-    // Two values {a, b}: the larger is the cell. One value: nonzero means all cell.
-    let data = values.iter().map(|&v| u8::from(v != 0.0)).collect();
+    // Two values {a, b}: the larger is the cell (so {1, 2} works like {0, 1}). One value:
+    // nonzero means all cell.
+    let cell = |v: f64| {
+        if distinct.len() == 2 {
+            v == distinct[1]
+        } else {
+            v != 0.0
+        }
+    };
+    let data = values.iter().map(|&v| u8::from(cell(v))).collect();
     Mask::from_vec(h, w, data)
 }
 

@@ -1134,7 +1134,7 @@ fn inspect(path: &Path, content: Content) -> std::result::Result<FileFacts, Stri
     let raw = io::read_raw(path).map_err(|e| match e {
         Error::Decode { message, .. } => format!("cannot decode image: {message}"),
         Error::Unsupported { message, .. } => format!("unsupported image: {message}"),
-        Error::Io { source, .. } => source.to_string(),
+        Error::Io { cause, .. } => cause.to_string(),
         other => other.to_string(),
     })?;
     let mask = (content == Content::BinaryMask).then(|| mask_facts(&raw));
