@@ -92,6 +92,14 @@ pub enum Error {
     /// A function was called with an argument outside its domain.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    // --- synth ---
+    /// An output folder that must be empty (or absent) already holds files.
+    #[error("{}: output folder is not empty; choose an empty folder or allow overwriting (--force)", path.display())]
+    OutputNotEmpty {
+        /// The folder.
+        path: PathBuf,
+    },
 }
 
 impl Error {
