@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Print the version and the build's features.
     Info,
+    /// Write a built-in synthetic training set or movie in DeLTA's layout.
+    Synth(cmd::synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,6 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => cmd::info::run(),
+        Command::Synth(args) => cmd::synth::run(args),
     }
 }

@@ -48,6 +48,9 @@ struct Colony {
     next_id: u32,
     frame: u32,
     r: f32,
+    /// Extra spacing kept between neighbours by the relaxation, px (real packed cells are not
+    /// in perfect contact: the narrow gaps between them light up in phase contrast).
+    margin: f32,
 }
 
 impl Colony {
@@ -58,6 +61,7 @@ impl Colony {
             next_id: 1,
             frame: 0,
             r,
+            margin: rng.random_range(0.3..1.2),
         };
         let spread = 6.0 * r * (founders as f32 - 1.0).max(0.0);
         for _ in 0..founders {
@@ -82,7 +86,7 @@ impl Colony {
         len: Option<f32>,
     ) -> Cell {
         let r = self.r * rng.random_range(0.94..1.06);
-        let div_len = r * rng.random_range(7.0..9.5);
+        let div_len = r * rng.random_range(9.0..12.0);
         let len = len.unwrap_or_else(|| 0.5 * div_len * 2f32.powf(rng.random::<f32>()));
         let id = self.next_id;
         self.next_id += 1;
@@ -145,7 +149,7 @@ impl Colony {
                     let cj = self.cells[j];
                     let dy = ci.c[0] - cj.c[0];
                     let dx = ci.c[1] - cj.c[1];
-                    let reach = reach_i + 0.5 * cj.len;
+                    let reach = reach_i + 0.5 * cj.len + self.margin;
                     if dy * dy + dx * dx >= reach * reach {
                         continue;
                     }
@@ -158,7 +162,7 @@ impl Colony {
                     );
                     let v = [pi[0] - pj[0], pi[1] - pj[1]];
                     let d = (v[0] * v[0] + v[1] * v[1]).sqrt();
-                    let ov = ci.r + cj.r - d;
+                    let ov = ci.r + cj.r + self.margin - d;
                     if ov <= 0.0 {
                         continue;
                     }
@@ -299,10 +303,22 @@ fn closest_points(p1: [f32; 2], q1: [f32; 2], p2: [f32; 2], q2: [f32; 2]) -> ([f
 /// A colony grown to `n_cells` cells (clamped to 1–400), from one founder (sometimes two, that
 /// merge), placed so that it fits a `(h, w)` field where it can.
 fn grown(rng: &mut SampleRng, (h, w): (usize, usize), n_cells: usize) -> (Colony, [f32; 2]) {
-    let r = rng.random_range(3.6..5.0);
+    let n_cells = n_cells.clamp(1, 400);
+    // Cell radius: 4–5.5 px, smaller for large colonies so that they fit the field (a rod of
+    // radius r covers about 22·r² px² of colony).
+    let fit = (0.45 * (h * w) as f32 / (22.0 * n_cells as f32)).sqrt();
+    let r_hi = fit.clamp(3.2, 5.5);
+    let r = rng.random_range(r_hi.min(4.0) - 0.01..r_hi);
     let founders = if rng.random_bool(0.25) { 2 } else { 1 };
     let mut col = Colony::new(rng, founders, r);
-    col.grow_to(rng, n_cells.clamp(1, 400));
+    col.grow_to(rng, n_cells);
+    let off = place(&col, rng, (h, w));
+    (col, off)
+}
+
+/// An offset that puts the colony in a `(h, w)` field: centred, then moved at random by up to
+/// half the free room.
+fn place(col: &Colony, rng: &mut SampleRng, (h, w): (usize, usize)) -> [f32; 2] {
     let b = col.bounds();
     // Centre the colony, then move it randomly as far as it still fits (or keep it centred).
     let mut off = [
@@ -313,9 +329,9 @@ fn grown(rng: &mut SampleRng, (h, w): (usize, usize), n_cells: usize) -> (Colony
         ((h as f32 - (b[1] - b[0])) * 0.5 - 4.0).max(0.0),
         ((w as f32 - (b[3] - b[2])) * 0.5 - 4.0).max(0.0),
     ];
-    off[0] += rng.random_range(-free[0]..=free[0]);
-    off[1] += rng.random_range(-free[1]..=free[1]);
-    (col, off)
+    off[0] += 0.5 * rng.random_range(-free[0]..=free[0]);
+    off[1] += 0.5 * rng.random_range(-free[1]..=free[1]);
+    off
 }
 
 fn frame(
@@ -355,15 +371,12 @@ pub fn colony_tracking_pair(
     shape: (usize, usize),
     n_cells: usize,
 ) -> TrackingPair {
-    let (mut col, mut off) = grown(rng, (1, 1), n_cells);
-    // `grown` centred the colony on (0.5, 0.5); look at a random point of it.
+    // Cells sized as for a 512×512 field; the window looks at a random point of the colony.
+    let (mut col, _) = grown(rng, (2 * shape.0, 2 * shape.1), n_cells);
     let b = col.bounds();
-    let cy = rng.random_range(0.3..0.7) * (b[1] - b[0]) - 0.5 * (b[1] - b[0]);
-    let cx = rng.random_range(0.3..0.7) * (b[3] - b[2]) - 0.5 * (b[3] - b[2]);
-    off = [
-        off[0] + shape.0 as f32 * 0.5 - cy,
-        off[1] + shape.1 as f32 * 0.5 - cx,
-    ];
+    let cy = b[0] + rng.random_range(0.3..0.7) * (b[1] - b[0]);
+    let cx = b[2] + rng.random_range(0.3..0.7) * (b[3] - b[2]);
+    let off = [shape.0 as f32 * 0.5 - cy, shape.1 as f32 * 0.5 - cx];
     let optics = Optics::random(rng, col.r);
     let (prev, plab, pown, pviews) = frame(&col, shape, &optics, off, 1.0, rng);
     let g = rng.random_range(0.15..0.35);

@@ -134,8 +134,8 @@ impl Optics {
     pub(crate) fn random(rng: &mut SampleRng, scale: f32) -> Optics {
         Optics {
             bg: rng.random_range(0.22..0.55),
-            absorb: rng.random_range(0.40..0.62),
-            halo: rng.random_range(0.45..0.85),
+            absorb: rng.random_range(0.35..0.55),
+            halo: rng.random_range(0.6..1.1),
             sigma_halo: scale * rng.random_range(0.7..1.3),
             sigma_psf: rng.random_range(0.7..1.3),
             grad: [
@@ -143,8 +143,8 @@ impl Optics {
                 rng.random_range(-0.25..0.25) / 256.0,
             ],
             vignette: rng.random_range(0.0..0.25),
-            texture: rng.random_range(0.01..0.05),
-            texture_sigma: rng.random_range(1.5..4.0),
+            texture: rng.random_range(0.004..0.02),
+            texture_sigma: rng.random_range(0.8..2.0),
             texture_seed: rng.random(),
             shot: rng.random_range(0.0002..0.0012),
             read: rng.random_range(0.002..0.008),
@@ -212,8 +212,15 @@ pub(crate) fn render(
     for (p, t) in phi.as_mut_slice().iter_mut().zip(&tex) {
         *p += norm * t;
     }
+    // The halo has a narrow and a wide component: the wide one makes the bright envelope around
+    // a whole colony and the bright rims of chamber walls.
     let mut low = phi.as_slice().to_vec();
     gaussian_blur(&mut low, h, w, optics.sigma_halo);
+    let mut wide = phi.as_slice().to_vec();
+    gaussian_blur(&mut wide, h, w, 3.0 * optics.sigma_halo);
+    for (l, wv) in low.iter_mut().zip(&wide) {
+        *l = 0.65 * *l + 0.35 * wv;
+    }
     let mut img: Vec<f32> = phi
         .as_slice()
         .iter()
