@@ -334,6 +334,19 @@ fn place(col: &Colony, rng: &mut SampleRng, (h, w): (usize, usize)) -> [f32; 2] 
     off
 }
 
+/// Small unlabelled particles on the pad (dust, dead-cell fragments): they teach a network not to
+/// call every dark spot a cell. Positions are in field coordinates (they drift with the stage).
+fn debris(rng: &mut SampleRng, (h, w): (usize, usize), r: f32) -> Vec<Rod> {
+    let n = rng.random_range(0..=((h * w) / 40_000).max(2));
+    (0..n)
+        .map(|_| {
+            let c = [rng.random_range(0.0..h as f32), rng.random_range(0.0..w as f32)];
+            let s = r * rng.random_range(0.3..0.6);
+            Rod::centred(c, 0.0, 2.0 * s, s, rng.random_range(0.3..0.9), 0.0)
+        })
+        .collect()
+}
+
 fn frame(
     col: &Colony,
     shape: (usize, usize),
@@ -341,10 +354,13 @@ fn frame(
     off: [f32; 2],
     gain: f32,
     rng: &mut SampleRng,
+    junk: &[Rod],
 ) -> (Image, Labels, Vec<usize>, Vec<CellView>) {
     let views = col.views(off);
     let rods: Vec<Rod> = views.iter().map(|v| v.rod).collect();
-    let img = render(shape, &rods, None, optics, [0.0, 0.0], gain, rng);
+    let mut all = rods.clone();
+    all.extend(junk.iter().map(|d| d.shifted(off[0], off[1])));
+    let img = render(shape, &all, None, optics, [0.0, 0.0], gain, rng);
     let (lab, own) = raster_order(&rasterise(shape.0, shape.1, &rods, [0.0, 0.0]));
     (img, lab, own, views)
 }
@@ -359,7 +375,9 @@ fn frame(
 pub fn colony(rng: &mut SampleRng, shape: (usize, usize), n_cells: usize) -> (Image, Labels) {
     let (col, off) = grown(rng, shape, n_cells);
     let optics = Optics::random(rng, col.r);
-    let (img, lab, _, _) = frame(&col, shape, &optics, off, 1.0, rng);
+    let junk = debris(rng, shape, col.r);
+    let junk: Vec<Rod> = junk.iter().map(|d| d.shifted(-off[0], -off[1])).collect();
+    let (img, lab, _, _) = frame(&col, shape, &optics, off, 1.0, rng, &junk);
     (img, lab)
 }
 
@@ -378,13 +396,15 @@ pub fn colony_tracking_pair(
     let cx = b[2] + rng.random_range(0.3..0.7) * (b[3] - b[2]);
     let off = [shape.0 as f32 * 0.5 - cy, shape.1 as f32 * 0.5 - cx];
     let optics = Optics::random(rng, col.r);
-    let (prev, plab, pown, pviews) = frame(&col, shape, &optics, off, 1.0, rng);
+    let junk = debris(rng, shape, col.r);
+    let junk: Vec<Rod> = junk.iter().map(|d| d.shifted(-off[0], -off[1])).collect();
+    let (prev, plab, pown, pviews) = frame(&col, shape, &optics, off, 1.0, rng, &junk);
     let g = rng.random_range(0.15..0.35);
     col.step(rng, g);
     let drift = [rng.random_range(-3.0..3.0), rng.random_range(-3.0..3.0)];
     let gain = rng.random_range(0.97..1.03);
     let off2 = [off[0] + drift[0], off[1] + drift[1]];
-    let (cur, clab, cown, cviews) = frame(&col, shape, &optics, off2, gain, rng);
+    let (cur, clab, cown, cviews) = frame(&col, shape, &optics, off2, gain, rng, &junk);
     let samples = track_samples((&plab, &pown, &pviews), (&clab, &cown, &cviews), col.frame);
     TrackingPair {
         prev,
@@ -396,19 +416,21 @@ pub fn colony_tracking_pair(
 }
 
 /// A time series of a growing colony in a field of shape `(h, w)` over `n_frames` frames
-/// (clamped to 2–64): it starts from 3–6 cells and grows by 20–30 % per frame.
+/// (clamped to 2–64): it starts from 4–8 cells and grows by 28–42 % per frame.
 pub fn colony_movie(rng: &mut SampleRng, shape: (usize, usize), n_frames: usize) -> Movie {
     let n_frames = n_frames.clamp(2, 64);
-    let n0 = rng.random_range(3..=6);
+    let n0 = rng.random_range(4..=8);
     let r = rng.random_range(3.8..5.0);
     let mut col = Colony::new(rng, 1, r);
     col.grow_to(rng, n0);
     let optics = Optics::random(rng, col.r);
-    let g = rng.random_range(0.2..0.3);
+    let g = rng.random_range(0.25..0.35);
     let mut off = [
         shape.0 as f32 * 0.5 + rng.random_range(-10.0..10.0),
         shape.1 as f32 * 0.5 + rng.random_range(-10.0..10.0),
     ];
+    let junk = debris(rng, shape, col.r);
+    let junk: Vec<Rod> = junk.iter().map(|d| d.shifted(-off[0], -off[1])).collect();
     let mut movie = Movie::default();
     let mut prev: Option<(Labels, Vec<usize>, Vec<CellView>)> = None;
     for t in 0..n_frames {
@@ -418,7 +440,7 @@ pub fn colony_movie(rng: &mut SampleRng, shape: (usize, usize), n_frames: usize)
             off[1] += rng.random_range(-1.5..1.5);
         }
         let gain = rng.random_range(0.97..1.03);
-        let (img, lab, own, views) = frame(&col, shape, &optics, off, gain, rng);
+        let (img, lab, own, views) = frame(&col, shape, &optics, off, gain, rng, &junk);
         movie.push_frame(img, &lab, &own, &views, prev.as_ref(), col.frame);
         prev = Some((lab, own, views));
     }

@@ -98,7 +98,7 @@ impl MmChamber {
                 bottom,
                 rc: hw * rng.random_range(0.4..1.0),
             },
-            wall_phase: sign * rng.random_range(0.1..0.35),
+            wall_phase: sign * rng.random_range(0.15..0.6),
             cells: Vec::with_capacity(n),
             next_id: 1,
             frame: 0,
@@ -320,7 +320,7 @@ pub fn rois_field(rng: &mut SampleRng, shape: (usize, usize)) -> (Image, Mask) {
     let top = rng.random_range(0.05..0.3) * h as f32;
     let trench = top + rng.random_range(0.45..0.65) * h as f32;
     let trench_bottom = trench + rng.random_range(0.15..0.35) * h as f32;
-    let wall_phase = if rng.random_bool(0.6) { 1.0 } else { -1.0 } * rng.random_range(0.1..0.35);
+    let wall_phase = if rng.random_bool(0.6) { 1.0 } else { -1.0 } * rng.random_range(0.2..0.6);
     let mut x = rng.random_range(-hw..pitch - hw);
     let mut chambers = Vec::new();
     let mut rods = Vec::new();
