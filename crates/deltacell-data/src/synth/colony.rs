@@ -340,7 +340,10 @@ fn debris(rng: &mut SampleRng, (h, w): (usize, usize), r: f32) -> Vec<Rod> {
     let n = rng.random_range(0..=((h * w) / 40_000).max(2));
     (0..n)
         .map(|_| {
-            let c = [rng.random_range(0.0..h as f32), rng.random_range(0.0..w as f32)];
+            let c = [
+                rng.random_range(0.0..h as f32),
+                rng.random_range(0.0..w as f32),
+            ];
             let s = r * rng.random_range(0.3..0.6);
             Rod::centred(c, 0.0, 2.0 * s, s, rng.random_range(0.3..0.9), 0.0)
         })

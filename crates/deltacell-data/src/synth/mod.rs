@@ -87,7 +87,6 @@ use crate::random::stream;
 
 pub use colony::{colony, colony_movie, colony_tracking_pair};
 pub use mother::{mm_chamber, mm_movie, mm_tracking_pair, rois_field, CHAMBER_SHAPE};
-pub use render::Rod;
 pub use scene::TrackSample;
 
 /// Shape of a `2d-seg` image (rows, cols).

@@ -25,23 +25,23 @@ use crate::random::SampleRng;
 /// `(row, col)`), with relative optical density `dens` (≈ 1) and a division constriction `waist`
 /// in `[0, 1)` (0 = none) at the middle of the axis.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Rod {
+pub(crate) struct Rod {
     /// One end of the axis (centre of the first pole cap), `(row, col)` in pixels.
-    pub a: [f32; 2],
+    pub(crate) a: [f32; 2],
     /// The other end of the axis, `(row, col)` in pixels.
-    pub b: [f32; 2],
+    pub(crate) b: [f32; 2],
     /// Radius (half the cell width) in pixels.
-    pub r: f32,
+    pub(crate) r: f32,
     /// Relative optical density, about 0.8–1.2.
-    pub dens: f32,
+    pub(crate) dens: f32,
     /// Depth of the septum constriction at mid-cell, 0 (none) to < 1.
-    pub waist: f32,
+    pub(crate) waist: f32,
 }
 
 impl Rod {
     /// A rod centred at `c` (row, col), with total length `len` (pole tip to pole tip, px),
     /// axis angle `angle` (radians, 0 = along the rows axis i.e. vertical) and radius `r`.
-    pub fn centred(c: [f32; 2], angle: f32, len: f32, r: f32, dens: f32, waist: f32) -> Rod {
+    pub(crate) fn centred(c: [f32; 2], angle: f32, len: f32, r: f32, dens: f32, waist: f32) -> Rod {
         let half = ((len - 2.0 * r) * 0.5).max(0.0);
         let (s, co) = angle.sin_cos();
         let d = [co * half, s * half];
@@ -55,7 +55,7 @@ impl Rod {
     }
 
     /// The rod moved by `(dy, dx)`.
-    pub fn shifted(mut self, dy: f32, dx: f32) -> Rod {
+    pub(crate) fn shifted(mut self, dy: f32, dx: f32) -> Rod {
         self.a[0] += dy;
         self.a[1] += dx;
         self.b[0] += dy;
@@ -133,7 +133,7 @@ impl Optics {
     /// halo width follows it.
     pub(crate) fn random(rng: &mut SampleRng, scale: f32) -> Optics {
         Optics {
-            bg: rng.random_range(0.22..0.55),
+            bg: rng.random_range(0.2..0.45),
             absorb: rng.random_range(0.35..0.55),
             halo: rng.random_range(0.6..1.1),
             sigma_halo: scale * rng.random_range(0.7..1.3),
@@ -305,10 +305,35 @@ pub(crate) fn separate(lab: &mut Plane<u32>) {
     }
 }
 
+/// Index `i` reflected into `0..n` (`reflect101`: `-1 → 1`, `n → n-2`), for any `i`.
+#[inline]
+fn reflect(i: isize, n: usize) -> usize {
+    let n = n as isize;
+    if n == 1 {
+        return 0;
+    }
+    let period = 2 * (n - 1);
+    let mut j = i.rem_euclid(period);
+    if j >= n {
+        j = period - j;
+    }
+    j as usize
+}
+
 /// In-place separable Gaussian blur of a row-major `h × w` buffer, mirrored borders
 /// (`reflect101`, like OpenCV's default). `sigma <= 0` is a no-op.
+///
+/// Up to `sigma = 2.5` the kernel is an exact sampled Gaussian (radius `3σ`); wider blurs are
+/// three successive box blurs of matched variance (Kovesi's "boxes for Gauss"), whose cost does
+/// not grow with `sigma`: the halo's wide component has `sigma` up to about 20 px.
 pub(crate) fn gaussian_blur(data: &mut [f32], h: usize, w: usize, sigma: f32) {
     if sigma <= 0.0 || h == 0 || w == 0 {
+        return;
+    }
+    if sigma > 2.5 {
+        for r in box_radii(sigma) {
+            box_blur(data, h, w, r);
+        }
         return;
     }
     let rad = ((3.0 * sigma).ceil() as usize).max(1);
@@ -320,30 +345,19 @@ pub(crate) fn gaussian_blur(data: &mut [f32], h: usize, w: usize, sigma: f32) {
         .collect();
     let s: f32 = k.iter().sum();
     k.iter_mut().for_each(|v| *v /= s);
-    let reflect = |i: isize, n: usize| -> usize {
-        let n = n as isize;
-        if n == 1 {
-            return 0;
-        }
-        let period = 2 * (n - 1);
-        let mut j = i.rem_euclid(period);
-        if j >= n {
-            j = period - j;
-        }
-        j as usize
-    };
-    // Horizontal pass, one padded row at a time.
+    // Horizontal pass, one padded row at a time, accumulated tap by tap over the whole row so
+    // that the inner loop is a contiguous multiply-add (vectorises, unlike a per-pixel dot
+    // product whose float sum cannot be reordered).
     let mut pad = vec![0.0f32; w + 2 * rad];
     for row in data.chunks_exact_mut(w) {
         for (i, p) in pad.iter_mut().enumerate() {
             *p = row[reflect(i as isize - rad as isize, w)];
         }
-        for (x, v) in row.iter_mut().enumerate() {
-            *v = k
-                .iter()
-                .zip(&pad[x..x + 2 * rad + 1])
-                .map(|(a, b)| a * b)
-                .sum();
+        row.iter_mut().for_each(|v| *v = 0.0);
+        for (j, &kj) in k.iter().enumerate() {
+            for (o, s) in row.iter_mut().zip(&pad[j..j + w]) {
+                *o += kj * s;
+            }
         }
     }
     // Vertical pass: accumulate whole rows (vectorises well).
@@ -356,6 +370,71 @@ pub(crate) fn gaussian_blur(data: &mut [f32], h: usize, w: usize, sigma: f32) {
             for (o, s) in out.iter_mut().zip(&src[yy * w..(yy + 1) * w]) {
                 *o += kj * s;
             }
+        }
+    }
+}
+
+/// Radii of the three box blurs whose cascade has the variance of a Gaussian of `sigma`.
+fn box_radii(sigma: f32) -> [usize; 3] {
+    let n = 3.0f32;
+    let ideal = (12.0 * sigma * sigma / n + 1.0).sqrt();
+    let mut wl = ideal.floor() as i64;
+    if wl % 2 == 0 {
+        wl -= 1;
+    }
+    let wl = wl.max(1);
+    let wu = wl + 2;
+    let wlf = wl as f32;
+    let m = ((12.0 * sigma * sigma - n * wlf * wlf - 4.0 * n * wlf - 3.0 * n) / (-4.0 * wlf - 4.0))
+        .round() as i64;
+    let mut out = [0usize; 3];
+    for (i, o) in out.iter_mut().enumerate() {
+        let width = if (i as i64) < m { wl } else { wu };
+        *o = ((width - 1) / 2) as usize;
+    }
+    out
+}
+
+/// In-place box blur of radius `r` along rows then columns (running sums, mirrored borders).
+fn box_blur(data: &mut [f32], h: usize, w: usize, r: usize) {
+    if r == 0 {
+        return;
+    }
+    let norm = 1.0 / (2 * r + 1) as f32;
+    let ri = r as isize;
+    // Rows: running sum over a padded copy.
+    let mut pad = vec![0.0f32; w + 2 * r];
+    for row in data.chunks_exact_mut(w) {
+        for (i, p) in pad.iter_mut().enumerate() {
+            *p = row[reflect(i as isize - ri, w)];
+        }
+        let mut acc: f32 = pad[..2 * r + 1].iter().sum();
+        row[0] = acc * norm;
+        for x in 1..w {
+            acc += pad[x + 2 * r] - pad[x - 1];
+            row[x] = acc * norm;
+        }
+    }
+    // Columns: a running row-vector sum, add the incoming row, drop the outgoing one.
+    let src = data.to_vec();
+    let mut acc = vec![0.0f32; w];
+    for j in -ri..=ri {
+        let y = reflect(j, h);
+        for (a, s) in acc.iter_mut().zip(&src[y * w..(y + 1) * w]) {
+            *a += s;
+        }
+    }
+    for y in 0..h {
+        if y > 0 {
+            let add = reflect(y as isize + ri, h);
+            let sub = reflect(y as isize - ri - 1, h);
+            let (add, sub) = (&src[add * w..(add + 1) * w], &src[sub * w..(sub + 1) * w]);
+            for ((a, p), m) in acc.iter_mut().zip(add).zip(sub) {
+                *a += p - m;
+            }
+        }
+        for (o, a) in data[y * w..(y + 1) * w].iter_mut().zip(&acc) {
+            *o = a * norm;
         }
     }
 }
@@ -375,6 +454,32 @@ mod tests {
         let s: f32 = d.iter().sum();
         assert!((s - 1.0).abs() < 1e-4, "{s}");
         assert!(d[20 * 41 + 20] > d[20 * 41 + 22]);
+    }
+
+    #[test]
+    fn wide_blur_is_close_to_a_gaussian() {
+        // Box cascade for sigma = 6 against the exact sampled kernel on an impulse.
+        let (h, w, sigma) = (81usize, 81usize, 6.0f32);
+        let mut d = vec![0.0f32; h * w];
+        d[40 * w + 40] = 1.0;
+        gaussian_blur(&mut d, h, w, sigma);
+        let s: f32 = d.iter().sum();
+        assert!((s - 1.0).abs() < 1e-3, "{s}");
+        let g = |x: f32| {
+            (-(x * x) / (2.0 * sigma * sigma)).exp() / (2.0 * std::f32::consts::PI * sigma * sigma)
+        };
+        for dx in [0usize, 3, 6, 12] {
+            let got = d[40 * w + 40 + dx];
+            let want = g(dx as f32);
+            assert!(
+                (got - want).abs() < 0.1 * g(0.0),
+                "dx {dx}: {got} vs {want}"
+            );
+        }
+        // Constants stay constant, also on a strip narrower than the kernel.
+        let mut c = vec![0.25f32; 256 * 32];
+        gaussian_blur(&mut c, 256, 32, 20.0);
+        assert!(c.iter().all(|v| (v - 0.25).abs() < 1e-4));
     }
 
     #[test]
