@@ -337,6 +337,9 @@ fn place(col: &Colony, rng: &mut SampleRng, (h, w): (usize, usize)) -> [f32; 2] 
 /// Small unlabelled particles on the pad (dust, dead-cell fragments): they teach a network not to
 /// call every dark spot a cell. Positions are in field coordinates (they drift with the stage).
 fn debris(rng: &mut SampleRng, (h, w): (usize, usize), r: f32) -> Vec<Rod> {
+    if h == 0 || w == 0 {
+        return Vec::new();
+    }
     let n = rng.random_range(0..=((h * w) / 40_000).max(2));
     (0..n)
         .map(|_| {
@@ -461,6 +464,51 @@ mod tests {
         assert!((a[0] - 0.0).abs() < 1e-6 && (b[0] - 3.0).abs() < 1e-6);
         let (a, b) = closest_points([0.0, 0.0], [10.0, 10.0], [0.0, 10.0], [10.0, 0.0]);
         assert!((a[0] - 5.0).abs() < 1e-4 && (b[1] - 5.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn tiny_or_empty_fields_do_not_panic() {
+        for shape in [(0, 0), (1, 7), (8, 8)] {
+            let (img, lab) = colony(&mut stream(1, 0, 0), shape, 5);
+            assert_eq!((img.shape(), lab.shape()), (shape, shape));
+            let p = colony_tracking_pair(&mut stream(1, 0, 1), shape, 5);
+            assert_eq!(p.cur.shape(), shape);
+            assert_eq!(colony_movie(&mut stream(1, 0, 2), shape, 2).frames.len(), 2);
+        }
+    }
+
+    #[test]
+    fn a_lone_cell_is_dark_with_a_bright_halo() {
+        for seed in 0..4 {
+            let (img, lab) = colony(&mut stream(seed, 0, 0), (96, 96), 1);
+            let (h, w) = img.shape();
+            let cells: Vec<(i64, i64)> = (0..h * w)
+                .filter(|&i| lab.as_slice()[i] != 0)
+                .map(|i| ((i / w) as i64, (i % w) as i64))
+                .collect();
+            assert!(!cells.is_empty());
+            let (mut inner, mut ring, mut far) = (vec![], vec![], vec![]);
+            for y in 0..h as i64 {
+                for x in 0..w as i64 {
+                    let d = cells
+                        .iter()
+                        .map(|&(cy, cx)| (cy - y).abs().max((cx - x).abs()))
+                        .min()
+                        .unwrap_or(i64::MAX);
+                    let v = img.get(y as usize, x as usize);
+                    match d {
+                        0 => inner.push(v),
+                        2..=3 => ring.push(v),
+                        d if d > 20 => far.push(v),
+                        _ => {}
+                    }
+                }
+            }
+            let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+            let (c, r, b) = (mean(&inner), mean(&ring), mean(&far));
+            assert!(c < 0.6 * b, "seed {seed}: cell {c} vs background {b}");
+            assert!(r > b, "seed {seed}: halo {r} vs background {b}");
+        }
     }
 
     #[test]

@@ -60,9 +60,17 @@
 //! ```
 //!
 //! # Reproducibility
-//! Sample `i` (pair `j`, movie `j`) draws only from [`crate::random::stream`]`(seed, 0, i)`, so the
-//! bytes depend on the seed and the index alone, never on thread count; samples are rendered in
-//! parallel with rayon. Writes are atomic ([`crate::io`]).
+//! Sample `i` (tracking pair `j`, chamber movie `j`) draws only from
+//! [`crate::random::stream`]`(seed, 0, i)` (colony movie `j`: `stream(seed, 1, j)`), so the bytes
+//! depend on the seed and the index alone, never on thread count; samples are rendered in
+//! parallel with rayon. Writes are atomic ([`crate::io`]). [`generate`] overwrites files of the
+//! same names and leaves other files alone: the CLI refuses a non-empty folder unless `--force`
+//! ([`ensure_empty_output`]), and with `--force` files of a previous, larger set stay behind.
+//!
+//! # Speed
+//! Release build, one core: a 256×32 chamber renders in well under a millisecond to a few
+//! milliseconds depending on machine load, a 512×512 colony of 150 cells (growth simulation
+//! included) in tens of milliseconds (`benches/synth.rs`).
 //!
 //! # Differences from DeLTA
 //! DeLTA ships no generator: its training sets are hand-curated real images. These sets are for
@@ -405,6 +413,12 @@ fn write_tracking(
     let mut written = 0;
     let mut next_pair = 0usize;
     while written < n {
+        // Every pair has at least one cell; the guard only turns a logic error into an error.
+        if next_pair > 16 * n + 64 {
+            return Err(Error::InvalidArgument(format!(
+                "{kind}: only {written} of {n} tracking samples after {next_pair} frame pairs"
+            )));
+        }
         let chunk = (n - written).div_ceil(per_pair).clamp(1, 16);
         let pairs: Vec<TrackingPair> = (next_pair..next_pair + chunk)
             .into_par_iter()
