@@ -139,7 +139,7 @@ impl Optics {
     pub(crate) fn random(rng: &mut SampleRng, scale: f32) -> Optics {
         Optics {
             bg: rng.random_range(0.12..0.32),
-            absorb: rng.random_range(0.35..0.65),
+            absorb: rng.random_range(0.4..0.7),
             halo_out: rng.random_range(0.8..3.2),
             halo_in: rng.random_range(0.2..0.7),
             sigma_halo: scale * rng.random_range(0.45..0.9),
