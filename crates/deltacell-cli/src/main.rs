@@ -20,6 +20,8 @@ enum Command {
     Info,
     /// Validate a training set (segmentation, tracking or chambers) and summarise it.
     Check(cmd::check::Args),
+    /// Write a built-in synthetic training set or movie in DeLTA's layout.
+    Synth(cmd::synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +39,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => cmd::info::run(),
         Command::Check(args) => cmd::check::run(args),
+        Command::Synth(args) => cmd::synth::run(args),
     }
 }

@@ -103,6 +103,14 @@ pub enum Error {
         /// What is missing.
         message: String,
     },
+
+    // --- synth ---
+    /// An output folder that must be empty (or absent) already holds files.
+    #[error("{}: output folder is not empty; choose an empty folder or allow overwriting (--force)", path.display())]
+    OutputNotEmpty {
+        /// The folder.
+        path: PathBuf,
+    },
 }
 
 impl Error {

@@ -1,1 +1,0 @@
-//! (module under construction in this session's parallel work; filled before merge)
