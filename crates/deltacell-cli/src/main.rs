@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Print the version and the build's features.
     Info,
+    /// Score predictions against ground truth (segmentation or tracking), with an HTML report.
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,6 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => cmd::info::run(),
+        Command::Eval(args) => cmd::eval::run(args),
     }
 }
