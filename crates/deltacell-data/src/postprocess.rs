@@ -16,9 +16,12 @@
 //!   OpenCV's result; for even `k` OpenCV's anchor convention shifts the result by a pixel.
 //!   Pixels outside the image count as foreground for the erosion and background for the
 //!   dilation, as both libraries do.
-//! * [`filter_areas`] measures a cell by its pixel count (holes included); DeLTA measures the
-//!   polygon through the centres of the contour pixels (OpenCV `contourArea`), which is about
-//!   half a perimeter smaller and is 0 for any one-pixel-wide object.
+//! * [`filter_areas`] measures a cell as DeLTA does, by the area of the polygon through the
+//!   centres of its outer contour pixels (OpenCV `contourArea`), but without tracing contours:
+//!   that area is the sum over all 2×2 pixel windows of 1 (four cell pixels) or ½ (three), since
+//!   an 8-connected contour cuts a window with one missing corner along its diagonal and runs
+//!   along the edges of windows with fewer cell pixels. It is about half a perimeter smaller
+//!   than the pixel count (0 for a one-pixel-wide object); [`contour_areas`] returns it.
 
 use crate::image::{Labels, Mask, Plane};
 use crate::morphology::{label, Connectivity};
@@ -179,15 +182,36 @@ fn filled_external(mask: &Mask) -> (Labels, u32) {
     label(&filled, Connectivity::Eight)
 }
 
-/// Removes cells (external contours, holes included) whose area is below `min_area` or above
-/// `max_area` (DeLTA's `opencv_areafilt` / newest `imgops.filter_areas`, default `min_area` 20).
-/// Area is the pixel count of the filled contour (see the module docs for the difference).
-pub fn filter_areas(mask: &Mask, min_area: usize, max_area: Option<usize>) -> Mask {
+/// The area of each external contour of `mask` as OpenCV's `contourArea` gives it (see the
+/// module docs), in pixels², indexed by the labels of the filled external contours (`[0]` is
+/// unused). Returns those labels too.
+pub fn contour_areas(mask: &Mask) -> (Labels, Vec<f64>) {
     let (labels, n) = filled_external(mask);
-    let mut area = vec![0usize; n as usize + 1];
-    for &l in labels.as_slice() {
-        area[l as usize] += 1;
+    let (h, w) = labels.shape();
+    // Twice the area, as integers: 2 per full window, 1 per window with three cell pixels.
+    let mut twice = vec![0u64; n as usize + 1];
+    for r in 0..h.saturating_sub(1) {
+        let (top, bottom) = (labels.row(r), labels.row(r + 1));
+        for c in 0..w.saturating_sub(1) {
+            let px = [top[c], top[c + 1], bottom[c], bottom[c + 1]];
+            let inside = px.iter().filter(|&&l| l != 0).count();
+            // All cell pixels of a 2x2 window belong to one contour (they are 8-adjacent).
+            let l = px.iter().copied().find(|&l| l != 0).unwrap_or(0) as usize;
+            twice[l] += match inside {
+                4 => 2,
+                3 => 1,
+                _ => 0,
+            };
+        }
     }
+    (labels, twice.into_iter().map(|t| t as f64 / 2.0).collect())
+}
+
+/// Removes cells (external contours, with everything inside them) whose contour area is below
+/// `min_area` or above `max_area` (DeLTA's `opencv_areafilt` / newest `imgops.filter_areas`,
+/// default `min_area` 20). Areas are OpenCV's `contourArea` (see [`contour_areas`]).
+pub fn filter_areas(mask: &Mask, min_area: f64, max_area: Option<f64>) -> Mask {
+    let (labels, area) = contour_areas(mask);
     let keep: Vec<bool> = area
         .iter()
         .map(|&a| a >= min_area && max_area.is_none_or(|m| a <= m))
@@ -399,11 +423,17 @@ mod tests {
         let f = fill_holes(&mask);
         assert_eq!(f.get(1, 1), 1);
         assert_eq!(f.count(), mask.count() + 1);
-        // Areas: ring 9 (8 + hole), square 4, dot 1.
-        let kept = filter_areas(&mask, 2, Some(4));
+        // Contour areas: ring 4 (3x3 polygon), dot 0, square 1 (2x2 polygon).
+        let (labels, areas) = contour_areas(&mask);
+        assert_eq!(labels.max_label(), 3);
+        assert_eq!(&areas[1..], &[4.0, 0.0, 1.0]); // raster order: ring, dot, square
+        let kept = filter_areas(&mask, 1.0, Some(3.0));
         assert_eq!(kept.count(), 4);
         assert_eq!(kept.get(2, 4), 1);
-        assert_eq!(filter_areas(&mask, 5, None).count(), 8);
+        assert_eq!(filter_areas(&mask, 2.0, None).count(), 8);
+        // An L of three pixels is a right triangle of area 1/2.
+        let l = m(2, 2, &[1, 0, 1, 1]);
+        assert_eq!(contour_areas(&l).1[1], 0.5);
     }
 
     #[test]
