@@ -170,3 +170,42 @@ fn track_scores() {
     assert_eq!(v["per_seed"][1]["daughter_found"].as_bool(), Some(false));
     assert!(report.join("index.html").is_file());
 }
+
+#[test]
+fn seg_on_real_omnipose_label_masks() {
+    // Instance-label TIFFs (touching cells): compared with themselves every figure is 1, and
+    // their binary version (touching cells merge into one component) loses most cells.
+    let masks = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/omnipose/test_files/masks");
+    let tmp = tempfile::tempdir().unwrap();
+    let (truth, pred) = (tmp.path().join("t"), tmp.path().join("p"));
+    std::fs::create_dir_all(&truth).unwrap();
+    std::fs::create_dir_all(&pred).unwrap();
+    let name = "Sample000033_cp_masks.tif";
+    std::fs::copy(masks.join(name), truth.join(name)).unwrap();
+    let v = json(&deltacell(&[
+        "eval",
+        "seg",
+        "--pred",
+        truth.to_str().unwrap(),
+        "--truth",
+        truth.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(v["ap_90"].as_f64(), Some(1.0));
+    assert!(v["per_image"][0]["sums"]["n_true"].as_u64().unwrap() > 20);
+    let binary = io::read_mask(masks.join(name)).unwrap();
+    io::write_mask(pred.join("Sample000033_cp_masks.png"), &binary).unwrap();
+    let v = json(&deltacell(&[
+        "eval",
+        "seg",
+        "--pred",
+        pred.to_str().unwrap(),
+        "--truth",
+        truth.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(v["pixel_iou"].as_f64(), Some(1.0));
+    assert!(v["recall_50"].as_f64().unwrap() < 1.0);
+    assert!(v["aji"].as_f64().unwrap() < 1.0);
+}

@@ -39,7 +39,7 @@ use crate::image::{Image, Mask, Plane};
 use crate::io::{self, Rescale};
 use crate::morphology::{label, Connectivity};
 use crate::names::{FrameId, Prototype};
-use crate::tiles::{create_windows, CroppingBox, Windows};
+use crate::tiles::{create_windows, create_windows_v207, CroppingBox, Windows};
 
 /// How an image is fitted to the network's input shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -48,7 +48,8 @@ pub enum Fit {
     /// Resize (bilinear) to the input shape; outputs are resized back (DeLTA's default).
     Resize,
     /// Zero-pad at the bottom/right to at least the input shape (2.0.7's `crop=True`); outputs
-    /// are cropped back. Images larger than the input are tiled as with `Windows`.
+    /// are cropped back. Larger images are cut into tiles that cover them without gaps
+    /// (2.0.7's `create_windows` layout with no minimum overlap).
     Pad,
     /// Overlapping windows of the input shape overlapping by at least `min_overlap` pixels,
     /// stitched back (newest `crop_windows=True`; DeLTA uses 24).
@@ -107,23 +108,17 @@ pub fn fit_image(path: &Path, image: Image, target: (usize, usize), fit: Fit) ->
             };
             (Layout::Resized, vec![t])
         }
-        Fit::Pad | Fit::Windows { .. } => {
-            let ov = match fit {
-                Fit::Windows { min_overlap } => min_overlap,
-                _ => 0,
-            };
-            let (tiles, mut w) = if fit == Fit::Pad && shape.0 <= target.0 && shape.1 <= target.1 {
-                // Bottom/right padding in one tile.
-                let w = Windows {
-                    loc_y: vec![(0, target.0 as i64)],
-                    loc_x: vec![(0, target.1 as i64)],
-                    shape,
-                };
-                (w.cut(image.plane()), w)
-            } else {
-                create_windows(image.plane(), target, ov)?
-            };
-            w.shape = shape;
+        Fit::Pad => {
+            // 2.0.7's layout pads at the bottom/right; overlap 0 tiles larger images edge to edge
+            // (the last tile flush with the border).
+            let (tiles, w) = create_windows_v207(image.plane(), target, 0)?;
+            (
+                Layout::Tiled(w),
+                tiles.into_iter().map(Image::from_plane_unchecked).collect(),
+            )
+        }
+        Fit::Windows { min_overlap } => {
+            let (tiles, w) = create_windows(image.plane(), target, min_overlap)?;
             (
                 Layout::Tiled(w),
                 tiles.into_iter().map(Image::from_plane_unchecked).collect(),

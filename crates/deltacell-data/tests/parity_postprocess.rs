@@ -69,3 +69,14 @@ fn label_seg_case() {
     }
     assert!(lowest[1..].windows(2).any(|p| p[0] == p[1]));
 }
+
+#[test]
+fn newest_logits_example() {
+    // DeLTA's newest test_imgops: logits [[-3,-1,1.5],[3,.5,-.1]] -> [[0,0,1],[1,1,0]].
+    let logits = Plane::from_vec(2, 3, vec![-3.0f32, -1.0, 1.5, 3.0, 0.5, -0.1]).unwrap();
+    let out = postprocess(&logits, &PostprocessParams::logits(0, None));
+    assert_eq!(out.as_slice(), &[0, 0, 1, 1, 1, 0]);
+    // 2.0.7 thresholds the same input at its mid-range (0) too, but opens with a square.
+    let opened = postprocess(&logits, &PostprocessParams::v207(3, None));
+    assert_eq!(opened.count(), 0);
+}
