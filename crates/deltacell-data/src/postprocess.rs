@@ -13,7 +13,7 @@
 //!   0.0/1.0 in the input's float type.
 //! * Opening is the true morphological opening (the union of all `k×k` squares that fit inside
 //!   the mask) for every `k`. For odd `k` (DeLTA's 3 and 5) this is exactly scikit-image's and
-//!   OpenCV's result; for even `k` OpenCV's anchor convention shifts the result by a pixel.
+//!   OpenCV's result; for even `k` their anchor conventions may place it one pixel off.
 //!   Pixels outside the image count as foreground for the erosion and background for the
 //!   dilation, as both libraries do.
 //! * [`filter_areas`] measures a cell as DeLTA does, by the area of the polygon through the

@@ -247,10 +247,12 @@ fn run_track(a: TrackArgs) -> anyhow::Result<ExitCode> {
 // Overlays and HTML (private until the library's report module takes them over).
 
 /// Colours: matched predicted cells green, false positives (unmatched predictions) red, false
-/// negatives (unmatched true cells) blue; true-cell outlines white.
+/// negatives (unmatched true cells) blue; outlines of found true cells white, of missed ones
+/// light blue.
 const TP_RGB: [u8; 3] = [40, 200, 60];
 const FP_RGB: [u8; 3] = [230, 40, 40];
 const FN_RGB: [u8; 3] = [40, 110, 255];
+const FN_OUTLINE: [u8; 3] = [90, 170, 255];
 
 fn blend(px: &mut [u8], rgb: [u8; 3], alpha: f32) {
     for (p, c) in px.iter_mut().zip(rgb) {
@@ -292,7 +294,9 @@ fn seg_overlay(item: &SegItem, image: Option<&Image>) -> Vec<u8> {
                     || item.truth.get(r, c - 1) != t
                     || item.truth.get(r, c + 1) != t;
                 if edge {
-                    px.copy_from_slice(&[255, 255, 255]);
+                    // Missed true cells keep a blue outline even under a wrong prediction.
+                    let found = tm.get(t as usize - 1).copied().unwrap_or(false);
+                    px.copy_from_slice(if found { &[255, 255, 255] } else { &FN_OUTLINE });
                 }
             }
         }
@@ -355,8 +359,8 @@ fn write_seg_report(
          AP@0.9 {:.4}, AJI {:.4}.</p><p>Overlays: \
          <span class=k style=\"background:rgb({},{},{})\"></span> matched prediction, \
          <span class=k style=\"background:rgb({},{},{})\"></span> false positive, \
-         <span class=k style=\"background:rgb({},{},{})\"></span> false negative, white: true \
-         outlines. Worst images first.</p><table><tr><th>#</th><th>image</th><th>cells \
+         <span class=k style=\"background:rgb({},{},{})\"></span> false negative; outlines of \
+         true cells white (found) or light blue (missed). Worst images first.</p><table><tr><th>#</th><th>image</th><th>cells \
          true/pred</th><th>pixel IoU</th><th>Dice</th><th>P@0.5</th><th>R@0.5</th>\
          <th>F1@0.5</th><th>AP@0.5</th><th>AP@0.75</th><th>AP@0.9</th><th>AJI</th>\
          <th>overlay</th></tr>",
