@@ -470,6 +470,58 @@ mod tests {
     }
 
     #[test]
+    fn tracking_windows_centre_on_each_seed_in_pt_movies() {
+        let dir = tempfile::tempdir().unwrap();
+        let (img_dir, seg_dir) = (dir.path().join("img"), dir.path().join("seg"));
+        std::fs::create_dir_all(&img_dir).unwrap();
+        std::fs::create_dir_all(&seg_dir).unwrap();
+        // Two cells per frame: rows 10..20 and 60..70, cols 20..30 of a 100x60 field.
+        let seg = Mask::from_fn(100, 60, |r, c| {
+            ((10..20).contains(&r) || (60..70).contains(&r)) && (20..30).contains(&c)
+        });
+        for t in 1..=2 {
+            let name = format!("pos03_t{t:04}.png");
+            let img = Plane::from_fn(100, 60, |r, c| ((r + c + t) % 50) as u16 * 1000);
+            io::write_png_u16(img_dir.join(&name), &img).unwrap();
+            io::write_mask(seg_dir.join(&name), &seg).unwrap();
+        }
+        let opts = TrackInputOptions {
+            target: (32, 32),
+            crop_windows: true,
+            rescale: Rescale::DtypeMax,
+        };
+        let (batch, samples) = compile_tracking_inputs(&img_dir, &seg_dir, None, &opts).unwrap();
+        assert_eq!(batch.n, 2);
+        assert_eq!(samples[0].name, "pos03_t0001Cell000001.png");
+        assert_eq!(samples[1].name, "pos03_t0001Cell000002.png");
+        // Seed 1's centroid is (14, 24): the window starts 16 rows and columns before it.
+        assert_eq!(
+            samples[0].window,
+            CroppingBox {
+                ytl: -2,
+                xtl: 8,
+                ybr: 30,
+                xbr: 40
+            }
+        );
+        // Channel 1 (seed) of sample 1 is 1 at the window's centre and 0 in the top rows,
+        // which lie outside the image (zero padding).
+        let at =
+            |k: usize, r: usize, c: usize, ch: usize| batch.x[((k * 32 + r) * 32 + c) * 4 + ch];
+        assert_eq!(at(0, 16, 16, 1), 1.0);
+        assert_eq!(at(0, 0, 16, 3), 0.0);
+        assert_eq!(at(1, 16, 16, 1), 1.0);
+        assert_eq!(at(1, 16, 16, 3), 1.0);
+        // Channel 0 is the current frame, channel 2 the previous one.
+        assert!((at(1, 16, 16, 0) - ((64 + 24 + 2) % 50) as f32 * 1000.0 / 65535.0).abs() < 1e-6);
+        assert!((at(1, 16, 16, 2) - ((64 + 24 + 1) % 50) as f32 * 1000.0 / 65535.0).abs() < 1e-6);
+        // A frame without its predecessor is an error naming the missing file.
+        std::fs::remove_file(img_dir.join("pos03_t0001.png")).unwrap();
+        let err = compile_tracking_inputs(&img_dir, &seg_dir, None, &opts).unwrap_err();
+        assert!(err.to_string().contains("pos03_t0001.png"), "{err}");
+    }
+
+    #[test]
     fn output_names() {
         assert_eq!(seg_output_name(Path::new("a/b/Pos1.tif")), "Pos1.png");
         let s = TrackSample {
