@@ -22,6 +22,8 @@ enum Command {
     Check(cmd::check::Args),
     /// Write a built-in synthetic training set or movie in DeLTA's layout.
     Synth(cmd::synth::SynthArgs),
+    /// Score predictions against ground truth (segmentation or tracking), with an HTML report.
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +42,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info => cmd::info::run(),
         Command::Check(args) => cmd::check::run(args),
         Command::Synth(args) => cmd::synth::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
     }
 }

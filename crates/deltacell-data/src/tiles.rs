@@ -1,6 +1,28 @@
-//! Windows on images: [`CroppingBox`] (crop with zero padding, paste back) and, in this module
-//! too, DeLTA's `create_windows` / `stitch_pic` tiling.
+//! Windows on images: [`CroppingBox`] (crop with zero padding, paste back) and DeLTA's
+//! `create_windows` / `stitch_pic` tiling of large images into overlapping network-sized tiles.
+//!
+//! # Tiling (spec §2.8)
+//! [`create_windows`] follows DeLTA's newest line: along each axis the stride is
+//! `target − min_overlap`, the tile count `n = 1 + ceil((size − target) / stride)`, the tile starts
+//! are `linspace(0, size − target, n)` truncated to integers (computed in `f64` exactly as NumPy
+//! does), and an image smaller than the target is zero-padded **centred**, which makes the first
+//! start negative (`−pad/2`). Tiles are in row-major order (`y` outer, `x` inner).
+//! [`stitch`] puts tiles back: the border between neighbouring tiles `k` and `k+1` lies at
+//! `(end_k + start_{k+1}) div 2`, every output pixel comes from the tile that owns it.
+//!
+//! [`create_windows_v207`] is DeLTA 2.0.7's variant (`utilities.create_windows`): zero padding at
+//! the bottom/right only, `n = int(1 + (size − overlap) / (target − overlap))` and starts
+//! `int(target·k − overlap_k·k)` with the last window flush with the end. It gives the same
+//! layout as the newest one on both 2.0.7 reference cases (700×600 and 300×260) but not in
+//! general (e.g. a 1000-pixel side with target 512: 3 windows in 2.0.7, 2 in the newest line).
+//!
+//! Deliberate difference: DeLTA's `stitch_pic` returns a raster of shape
+//! `(loc_y.last.end, loc_x.last.end)`, which for a centred-padded image still contains the
+//! bottom/right padding. [`Windows::stitch`] remembers the image's shape and returns exactly the
+//! original image; the free function [`stitch`] keeps DeLTA's output shape (pixels at negative
+//! coordinates are dropped).
 
+use crate::error::{Error, Result};
 use crate::image::{Mask, Plane};
 
 /// An axis-aligned box in image coordinates, `[ytl, ybr) × [xtl, xbr)`, that may extend outside
@@ -115,6 +137,241 @@ impl CroppingBox {
     }
 }
 
+/// The layout of a tiling: tile spans along each axis and the shape of the tiled image.
+///
+/// Spans are half-open `[start, end)` in image coordinates and may start below 0 (centred
+/// padding). Tile `i` of a tiling is at row span `loc_y[i / loc_x.len()]` and column span
+/// `loc_x[i % loc_x.len()]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Windows {
+    /// Row spans, top to bottom (DeLTA's `loc_y`).
+    pub loc_y: Vec<(i64, i64)>,
+    /// Column spans, left to right (DeLTA's `loc_x`).
+    pub loc_x: Vec<(i64, i64)>,
+    /// `(height, width)` of the tiled image.
+    pub shape: (usize, usize),
+}
+
+impl Windows {
+    /// Number of tiles (`loc_y.len() · loc_x.len()`).
+    pub fn len(&self) -> usize {
+        self.loc_y.len() * self.loc_x.len()
+    }
+
+    /// Whether there are no tiles (never the case for a tiling made by this module).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The box of tile `i` (row-major), for [`CroppingBox::crop`].
+    pub fn tile_box(&self, i: usize) -> CroppingBox {
+        let nx = self.loc_x.len().max(1);
+        let (ytl, ybr) = self.loc_y[i / nx];
+        let (xtl, xbr) = self.loc_x[i % nx];
+        CroppingBox { ytl, xtl, ybr, xbr }
+    }
+
+    /// Cuts `plane` (of [`Windows::shape`]) into the tiles of this layout; outside pixels are 0.
+    pub fn cut<T: Copy + Default>(&self, plane: &Plane<T>) -> Vec<Plane<T>> {
+        (0..self.len())
+            .map(|i| self.tile_box(i).crop(plane))
+            .collect()
+    }
+
+    /// Stitches `tiles` (row-major, e.g. the network's outputs for [`Windows::cut`]'s tiles) back
+    /// into a raster of exactly [`Windows::shape`].
+    pub fn stitch<T: Copy + Default>(&self, tiles: &[Plane<T>]) -> Result<Plane<T>> {
+        stitch_into(tiles, &self.loc_y, &self.loc_x, self.shape)
+    }
+}
+
+/// Tile spans along one axis, DeLTA's newest `create_windows`; `Err` when `min_overlap >= target`.
+fn spans_newest(size: usize, target: usize, min_overlap: usize) -> Result<Vec<(i64, i64)>> {
+    if target == 0 || min_overlap >= target {
+        return Err(Error::InvalidArgument(format!(
+            "create_windows: target {target} must be larger than min_overlap {min_overlap}"
+        )));
+    }
+    let stride = target - min_overlap;
+    let padded = size.max(target);
+    let pad = padded - size;
+    let n = 1 + (padded - target).div_ceil(stride);
+    let last = (padded - target) as f64;
+    let shift = (pad / 2) as i64;
+    // numpy.linspace: arange(n) * step, with the last element set to `stop` exactly.
+    let step = if n > 1 { last / (n - 1) as f64 } else { 0.0 };
+    Ok((0..n)
+        .map(|k| {
+            let start = if k + 1 == n && n > 1 {
+                last
+            } else {
+                k as f64 * step
+            } as i64;
+            (start - shift, start - shift + target as i64)
+        })
+        .collect())
+}
+
+/// Tile spans along one axis, DeLTA 2.0.7's `create_windows` (padding at the end only).
+fn spans_v207(size: usize, target: usize, min_overlap: usize) -> Result<Vec<(i64, i64)>> {
+    if target == 0 || min_overlap >= target {
+        return Err(Error::InvalidArgument(format!(
+            "create_windows_v207: target {target} must be larger than min_overlap {min_overlap}"
+        )));
+    }
+    let padded = size.max(target);
+    let n = if padded == target {
+        1
+    } else {
+        (1.0 + (padded - min_overlap) as f64 / (target - min_overlap) as f64) as usize
+    };
+    if n <= 1 {
+        return Ok(vec![(0, target as i64)]);
+    }
+    let overlap = (n * target - padded) as f64 / (n - 1) as f64;
+    let t = target as f64;
+    let mut out: Vec<(i64, i64)> = (0..n - 1)
+        .map(|k| {
+            let k = k as f64;
+            (
+                (t * k - overlap * k) as i64,
+                (t * (k + 1.0) - overlap * k) as i64,
+            )
+        })
+        .collect();
+    out.push(((padded - target) as i64, padded as i64));
+    Ok(out)
+}
+
+fn tile_all<T: Copy + Default>(
+    plane: &Plane<T>,
+    loc_y: Vec<(i64, i64)>,
+    loc_x: Vec<(i64, i64)>,
+    shape: (usize, usize),
+) -> (Vec<Plane<T>>, Windows) {
+    let w = Windows {
+        loc_y,
+        loc_x,
+        shape,
+    };
+    (w.cut(plane), w)
+}
+
+/// Cuts `plane` into overlapping tiles of shape `target` = `(height, width)` that overlap by at
+/// least `min_overlap` pixels (DeLTA's newest `imgops.create_windows`; DeLTA's defaults are
+/// `target = (512, 512)`, `min_overlap = 24`).
+///
+/// Returns the tiles (row-major) and their layout. Errors when `min_overlap` is not smaller than
+/// both target sides.
+///
+/// ```
+/// use deltacell_data::{Plane, tiles::create_windows};
+/// let img = Plane::from_fn(9, 10, |r, c| (r * 10 + c) as u16);
+/// let (tiles, w) = create_windows(&img, (5, 3), 1).unwrap();
+/// assert_eq!(w.loc_y, vec![(0, 5), (4, 9)]);
+/// assert_eq!(w.loc_x.iter().map(|s| s.0).collect::<Vec<_>>(), vec![0, 1, 3, 5, 7]);
+/// assert_eq!(tiles.len(), 10);
+/// assert_eq!(w.stitch(&tiles).unwrap(), img);
+/// ```
+pub fn create_windows<T: Copy + Default>(
+    plane: &Plane<T>,
+    target: (usize, usize),
+    min_overlap: usize,
+) -> Result<(Vec<Plane<T>>, Windows)> {
+    let loc_y = spans_newest(plane.height(), target.0, min_overlap)?;
+    let loc_x = spans_newest(plane.width(), target.1, min_overlap)?;
+    Ok(tile_all(plane, loc_y, loc_x, plane.shape()))
+}
+
+/// DeLTA 2.0.7's `utilities.create_windows`: like [`create_windows`] but the image is
+/// zero-padded at the bottom/right and the tile count and starts follow 2.0.7's formulas (see the
+/// module docs). [`Windows::shape`] is the shape of the unpadded image.
+pub fn create_windows_v207<T: Copy + Default>(
+    plane: &Plane<T>,
+    target: (usize, usize),
+    min_overlap: usize,
+) -> Result<(Vec<Plane<T>>, Windows)> {
+    let loc_y = spans_v207(plane.height(), target.0, min_overlap)?;
+    let loc_x = spans_v207(plane.width(), target.1, min_overlap)?;
+    Ok(tile_all(plane, loc_y, loc_x, plane.shape()))
+}
+
+/// DeLTA's `stitch_pic(results, loc_y, loc_x)`: assembles row-major `tiles` into a raster of
+/// shape `(loc_y.last.end, loc_x.last.end)`; neighbouring tiles meet half-way through their
+/// overlap. Errors when the tile count or a tile's shape does not fit the spans.
+pub fn stitch<T: Copy + Default>(
+    tiles: &[Plane<T>],
+    loc_y: &[(i64, i64)],
+    loc_x: &[(i64, i64)],
+) -> Result<Plane<T>> {
+    let h = loc_y.last().map_or(0, |s| s.1.max(0) as usize);
+    let w = loc_x.last().map_or(0, |s| s.1.max(0) as usize);
+    stitch_into(tiles, loc_y, loc_x, (h, w))
+}
+
+/// The part `[lo, hi)` of the output (clipped to `[0, size)`) each span owns, with the offset
+/// into the tile.
+fn owned(spans: &[(i64, i64)], size: usize) -> Vec<(usize, usize, usize)> {
+    let n = spans.len();
+    (0..n)
+        .map(|k| {
+            let lo = if k == 0 {
+                spans[0].0
+            } else {
+                (spans[k - 1].1 + spans[k].0).div_euclid(2)
+            };
+            let hi = if k + 1 == n {
+                spans[k].1
+            } else {
+                (spans[k].1 + spans[k + 1].0).div_euclid(2)
+            };
+            let lo = lo.clamp(0, size as i64);
+            let hi = hi.clamp(lo, size as i64);
+            (lo as usize, hi as usize, (lo - spans[k].0) as usize)
+        })
+        .collect()
+}
+
+fn stitch_into<T: Copy + Default>(
+    tiles: &[Plane<T>],
+    loc_y: &[(i64, i64)],
+    loc_x: &[(i64, i64)],
+    (h, w): (usize, usize),
+) -> Result<Plane<T>> {
+    if tiles.len() != loc_y.len() * loc_x.len() {
+        return Err(Error::InvalidArgument(format!(
+            "stitch: {} tiles for a {}x{} layout",
+            tiles.len(),
+            loc_y.len(),
+            loc_x.len()
+        )));
+    }
+    let mut out = Plane::filled(h, w, T::default());
+    let oy = owned(loc_y, h);
+    let ox = owned(loc_x, w);
+    for (iy, &(y0, y1, ty)) in oy.iter().enumerate() {
+        for (ix, &(x0, x1, tx)) in ox.iter().enumerate() {
+            let tile = &tiles[iy * loc_x.len() + ix];
+            let want = (
+                (loc_y[iy].1 - loc_y[iy].0) as usize,
+                (loc_x[ix].1 - loc_x[ix].0) as usize,
+            );
+            if tile.shape() != want {
+                return Err(Error::ShapeMismatch {
+                    context: format!("stitch: tile {}", iy * loc_x.len() + ix),
+                    expected: want,
+                    found: tile.shape(),
+                });
+            }
+            for y in y0..y1 {
+                let src = &tile.row(y - y0 + ty)[tx..tx + (x1 - x0)];
+                out.row_mut(y)[x0..x1].copy_from_slice(src);
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +380,103 @@ mod tests {
         Mask::from_fn(100, 100, |r, c| {
             (r0..r1).contains(&r) && (c0..c1).contains(&c)
         })
+    }
+
+    fn counts(h: usize, w: usize) -> usize {
+        let img = Plane::filled(h, w, 0u8);
+        create_windows(&img, (512, 512), 24).unwrap().0.len()
+    }
+
+    #[test]
+    fn window_counts_match_delta_table() {
+        for (h, w, n) in [
+            (512, 512, 1),
+            (513, 512, 2),
+            (1000, 512, 2),
+            (1001, 512, 3),
+            (2048, 2048, 25),
+            (200, 200, 1),
+            (600, 200, 2),
+            (696, 520, 4),
+        ] {
+            assert_eq!(counts(h, w), n, "{h}x{w}");
+        }
+    }
+
+    #[test]
+    fn exact_layouts_and_padding() {
+        let img = Plane::from_fn(9, 10, |r, c| (r * 10 + c) as u16);
+        let (tiles, w) = create_windows(&img, (5, 3), 1).unwrap();
+        assert_eq!(w.loc_y, vec![(0, 5), (4, 9)]);
+        assert_eq!(w.loc_x, vec![(0, 3), (1, 4), (3, 6), (5, 8), (7, 10)]);
+        // Tile 6 = row span 1, column span 1.
+        assert_eq!(tiles[6].get(0, 0), img.get(4, 1));
+        let img = Plane::from_fn(2, 10, |r, c| (r * 10 + c) as i32 + 1);
+        let (tiles, w) = create_windows(&img, (6, 10), 2).unwrap();
+        assert_eq!(w.loc_y, vec![(-2, 4)]);
+        assert_eq!(w.loc_x, vec![(0, 10)]);
+        assert_eq!(tiles[0].get(0, 3), 0);
+        assert_eq!(tiles[0].get(2, 3), 4);
+        assert_eq!(w.stitch(&tiles).unwrap(), img);
+        // DeLTA's stitch_pic keeps the bottom padding.
+        let s = stitch(&tiles, &w.loc_y, &w.loc_x).unwrap();
+        assert_eq!(s.shape(), (4, 10));
+        assert_eq!(s.row(1), img.row(1));
+        assert!(s.row(3).iter().all(|&v| v == 0));
+        assert!(create_windows(&img, (6, 10), 6).is_err());
+    }
+
+    #[test]
+    fn round_trip_many_shapes_both_variants() {
+        for (h, w) in [
+            (1, 1),
+            (31, 7),
+            (64, 64),
+            (65, 200),
+            (300, 260),
+            (129, 1000),
+            (5, 700),
+        ] {
+            let img = Plane::from_fn(h, w, |r, c| (r * 1000 + c) as u32 + 1);
+            for v207 in [false, true] {
+                let (tiles, win) = if v207 {
+                    create_windows_v207(&img, (64, 48), 8).unwrap()
+                } else {
+                    create_windows(&img, (64, 48), 8).unwrap()
+                };
+                assert!(tiles.iter().all(|t| t.shape() == (64, 48)));
+                // Neighbouring tiles overlap by at least min_overlap.
+                for s in [&win.loc_y, &win.loc_x] {
+                    for k in 1..s.len() {
+                        assert!(s[k - 1].1 - s[k].0 >= 8, "{s:?}");
+                    }
+                }
+                assert_eq!(win.stitch(&tiles).unwrap(), img, "{h}x{w} v207={v207}");
+            }
+        }
+    }
+
+    #[test]
+    fn v207_differs_where_documented() {
+        let img = Plane::filled(1000, 512, 0u8);
+        assert_eq!(
+            create_windows_v207(&img, (512, 512), 24)
+                .unwrap()
+                .1
+                .loc_y
+                .len(),
+            3
+        );
+        assert_eq!(
+            create_windows(&img, (512, 512), 24).unwrap().1.loc_y.len(),
+            2
+        );
+        // Small images are padded at the bottom/right, not centred.
+        let img = Plane::filled(100, 30, 1u8);
+        let (t, w) = create_windows_v207(&img, (128, 32), 8).unwrap();
+        assert_eq!(w.loc_y, vec![(0, 128)]);
+        assert_eq!(t[0].get(99, 29), 1);
+        assert_eq!(t[0].get(100, 0), 0);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One module per subcommand: each parses nothing itself and calls one library function.
 
 pub mod check;
+pub mod eval;
 pub mod info;
 pub mod synth;
