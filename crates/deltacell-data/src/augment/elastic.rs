@@ -1,0 +1,321 @@
+//! Elastic deformation on a coarse random grid (DeLTA's `elastic_deformation`, which calls the
+//! `elasticdeform` package's `deform_grid` and, in the newest DeLTA, `smart_elastic_deform`).
+//!
+//! The algorithm, re-implemented from its description:
+//! 1. a coarse displacement grid of `points = (py, px)` control points per axis, each component
+//!    drawn from `N(0, sigma)` pixels (drawn by the caller, see [`Displacement::random`]);
+//! 2. the grid spans the image (control point `j` sits at row `j·(H−1)/(py−1)`) and is upsampled
+//!    to every pixel by *interpolating* cubic B-spline (the grid is prefiltered with mirror
+//!    boundaries, as `scipy.ndimage.spline_filter1d` does, then evaluated at
+//!    `linspace(0, p−1, n)`);
+//! 3. each target is sampled at `(row + dy, col + dx)` with the border mode `nearest` (the
+//!    coordinate is clamped into the image): images with a cubic B-spline *without* prefilter
+//!    (DeLTA passes `prefilter=False`, which also smooths the image slightly), masks and weight
+//!    maps with nearest neighbour;
+//! 4. masks are labelled first and the labels warped, and afterwards every pixel where two
+//!    different cells touch is cleared ([`clear_touching`]), so cells that the warp pushes
+//!    together stay separated (newest DeLTA's `smart_elastic_deform`).
+
+use rand_distr::{Distribution, Normal};
+
+use crate::image::{Labels, Mask, Plane};
+use crate::morphology::{label, Connectivity};
+use crate::random::SampleRng;
+
+/// A coarse displacement grid: `dy` and `dx` in pixels, each `py × px`, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Displacement {
+    /// Control points along rows.
+    pub py: usize,
+    /// Control points along columns.
+    pub px: usize,
+    /// Row displacement of each control point, in pixels.
+    pub dy: Vec<f64>,
+    /// Column displacement of each control point, in pixels.
+    pub dx: Vec<f64>,
+}
+
+impl Displacement {
+    /// Draws `N(0, sigma)` for every control point: all row components first, then all column
+    /// components (numpy's `normal(0, sigma, (2, py, px))` order).
+    pub fn random(rng: &mut SampleRng, sigma: f64, points: (usize, usize)) -> Self {
+        let (py, px) = points;
+        let n = py * px;
+        let mut draw = |k: usize| -> Vec<f64> {
+            match Normal::new(0.0, sigma) {
+                Ok(d) => (0..k).map(|_| d.sample(rng)).collect(),
+                Err(_) => vec![0.0; k],
+            }
+        };
+        let dy = draw(n);
+        let dx = draw(n);
+        Displacement { py, px, dy, dx }
+    }
+
+    /// The dense displacement `(dy, dx)` at every pixel of a `(height, width)` image.
+    pub fn dense(&self, shape: (usize, usize)) -> (Plane<f32>, Plane<f32>) {
+        let (h, w) = shape;
+        let cy = prefilter_2d(&self.dy, self.py, self.px);
+        let cx = prefilter_2d(&self.dx, self.py, self.px);
+        let rows = spline_taps(h, self.py);
+        let cols = spline_taps(w, self.px);
+        let mut out_y = Plane::filled(h, w, 0f32);
+        let mut out_x = Plane::filled(h, w, 0f32);
+        let mut ty = vec![0f64; self.px];
+        let mut tx = vec![0f64; self.px];
+        for r in 0..h {
+            // Interpolate along rows first (one value per control column) ...
+            for k in 0..self.px {
+                let (idx, wt) = &rows[r];
+                let mut sy = 0.0;
+                let mut sx = 0.0;
+                for t in 0..4 {
+                    sy += wt[t] * cy[idx[t] * self.px + k];
+                    sx += wt[t] * cx[idx[t] * self.px + k];
+                }
+                ty[k] = sy;
+                tx[k] = sx;
+            }
+            // ... then along the columns.
+            let oy = out_y.row_mut(r);
+            for (c, o) in oy.iter_mut().enumerate() {
+                let (idx, wt) = &cols[c];
+                *o = (0..4).map(|t| wt[t] * ty[idx[t]]).sum::<f64>() as f32;
+            }
+            let ox = out_x.row_mut(r);
+            for (c, o) in ox.iter_mut().enumerate() {
+                let (idx, wt) = &cols[c];
+                *o = (0..4).map(|t| wt[t] * tx[idx[t]]).sum::<f64>() as f32;
+            }
+        }
+        (out_y, out_x)
+    }
+}
+
+/// Cubic B-spline basis weights for the taps `floor(t)−1 ..= floor(t)+2` at fraction `f`.
+#[inline]
+pub(crate) fn bspline3_weights(f: f64) -> [f64; 4] {
+    let g = 1.0 - f;
+    let f2 = f * f;
+    let f3 = f2 * f;
+    [
+        g * g * g / 6.0,
+        (3.0 * f3 - 6.0 * f2 + 4.0) / 6.0,
+        (-3.0 * f3 + 3.0 * f2 + 3.0 * f + 1.0) / 6.0,
+        f3 / 6.0,
+    ]
+}
+
+/// Mirror index (`scipy.ndimage` mode `mirror`: reflect about the edge sample).
+#[inline]
+fn mirror(mut i: isize, n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    let n = n as isize;
+    let period = 2 * n - 2;
+    i = i.rem_euclid(period);
+    if i >= n {
+        i = period - i;
+    }
+    i as usize
+}
+
+/// For each of `n` output positions spread over `p` control points (`linspace(0, p−1, n)`):
+/// the 4 mirrored control indices and their cubic B-spline weights.
+fn spline_taps(n: usize, p: usize) -> Vec<([usize; 4], [f64; 4])> {
+    let pos = super::intensity::linspace(0.0, p.saturating_sub(1) as f64, n);
+    pos.into_iter()
+        .map(|t| {
+            let f0 = t.floor();
+            let base = f0 as isize - 1;
+            let idx = std::array::from_fn(|k| mirror(base + k as isize, p));
+            (idx, bspline3_weights(t - f0))
+        })
+        .collect()
+}
+
+/// Interpolating cubic B-spline coefficients of `values` along one axis with mirror boundaries:
+/// solves `(c[k−1] + 4c[k] + c[k+1]) / 6 = v[k]` with `c[−1] = c[1]`, `c[n] = c[n−2]`.
+pub(crate) fn prefilter_1d(values: &[f64]) -> Vec<f64> {
+    let n = values.len();
+    if n < 2 {
+        return values.to_vec();
+    }
+    // Tridiagonal system (Thomas algorithm): diagonal 4, off-diagonals 1, except the mirrored
+    // first/last rows whose single off-diagonal is 2.
+    let mut sup = vec![0.0; n];
+    let mut rhs: Vec<f64> = values.iter().map(|v| 6.0 * v).collect();
+    let sub = |i: usize| if i == n - 1 { 2.0 } else { 1.0 };
+    let sup_of = |i: usize| if i == 0 { 2.0 } else { 1.0 };
+    let mut diag = 4.0;
+    sup[0] = sup_of(0) / diag;
+    rhs[0] /= diag;
+    for i in 1..n {
+        diag = 4.0 - sub(i) * sup[i - 1];
+        if i < n - 1 {
+            sup[i] = sup_of(i) / diag;
+        }
+        rhs[i] = (rhs[i] - sub(i) * rhs[i - 1]) / diag;
+    }
+    for i in (0..n - 1).rev() {
+        rhs[i] -= sup[i] * rhs[i + 1];
+    }
+    rhs
+}
+
+fn prefilter_2d(values: &[f64], py: usize, px: usize) -> Vec<f64> {
+    let mut c = values.to_vec();
+    for r in 0..py {
+        let row = prefilter_1d(&c[r * px..(r + 1) * px]);
+        c[r * px..(r + 1) * px].copy_from_slice(&row);
+    }
+    let mut col = vec![0.0; py];
+    for k in 0..px {
+        for r in 0..py {
+            col[r] = c[r * px + k];
+        }
+        let f = prefilter_1d(&col);
+        for r in 0..py {
+            c[r * px + k] = f[r];
+        }
+    }
+    c
+}
+
+/// Samples an image at `(row + dy, col + dx)` with a cubic B-spline of the raw pixel values (no
+/// prefilter), coordinates clamped into the image (mode `nearest`), support indices mirrored.
+pub fn warp_cubic(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane<f32> {
+    let (h, w) = plane.shape();
+    let src = plane.as_slice();
+    let mut out = Plane::filled(h, w, 0f32);
+    if h == 0 || w == 0 {
+        return out;
+    }
+    let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
+    let interior = h >= 4 && w >= 4;
+    for r in 0..h {
+        let (dyr, dxr) = (dy.row(r), dx.row(r));
+        for (c, o) in out.row_mut(r).iter_mut().enumerate() {
+            let sy = (r as f32 + dyr[c]).clamp(0.0, hm);
+            let sx = (c as f32 + dxr[c]).clamp(0.0, wm);
+            let (fy, fx) = (sy.floor(), sx.floor());
+            let wy = bspline3_weights((sy - fy) as f64);
+            let wx = bspline3_weights((sx - fx) as f64);
+            let (y0, x0) = (fy as isize - 1, fx as isize - 1);
+            let mut acc = 0f64;
+            if interior && y0 >= 0 && x0 >= 0 && y0 + 3 < h as isize && x0 + 3 < w as isize {
+                let (y0, x0) = (y0 as usize, x0 as usize);
+                for (j, wyj) in wy.iter().enumerate() {
+                    let row = &src[(y0 + j) * w + x0..(y0 + j) * w + x0 + 4];
+                    let s = wx[0] * row[0] as f64
+                        + wx[1] * row[1] as f64
+                        + wx[2] * row[2] as f64
+                        + wx[3] * row[3] as f64;
+                    acc += wyj * s;
+                }
+            } else {
+                for (j, wyj) in wy.iter().enumerate() {
+                    let yy = mirror(y0 + j as isize, h) * w;
+                    let mut s = 0.0;
+                    for (i, wxi) in wx.iter().enumerate() {
+                        s += wxi * src[yy + mirror(x0 + i as isize, w)] as f64;
+                    }
+                    acc += wyj * s;
+                }
+            }
+            *o = acc.clamp(0.0, 1.0) as f32;
+        }
+    }
+    out
+}
+
+/// Samples at `(row + dy, col + dx)` with nearest neighbour (coordinate clamped into the image,
+/// then rounded half up), copying values: binary stays binary, labels stay labels.
+pub fn warp_nearest<T: Copy + Default>(
+    plane: &Plane<T>,
+    dy: &Plane<f32>,
+    dx: &Plane<f32>,
+) -> Plane<T> {
+    let (h, w) = plane.shape();
+    let src = plane.as_slice();
+    let mut out = Plane::filled(h, w, T::default());
+    if h == 0 || w == 0 {
+        return out;
+    }
+    let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
+    for r in 0..h {
+        let (dyr, dxr) = (dy.row(r), dx.row(r));
+        for (c, o) in out.row_mut(r).iter_mut().enumerate() {
+            let sy = ((r as f32 + dyr[c]).clamp(0.0, hm) + 0.5) as usize;
+            let sx = ((c as f32 + dxr[c]).clamp(0.0, wm) + 0.5) as usize;
+            *o = src[sy.min(h - 1) * w + sx.min(w - 1)];
+        }
+    }
+    out
+}
+
+/// Pixels of a cell that have an 8-neighbour belonging to a *different* cell (DeLTA's
+/// `detect_touching_cells`: grey dilation of the labels and of their inverse, both compared
+/// with the pixel's own label).
+pub fn touching_cells(labels: &Labels) -> Mask {
+    let (h, w) = labels.shape();
+    let l = labels.as_slice();
+    Mask::from_fn(h, w, |r, c| {
+        let v = l[r * w + c];
+        if v == 0 {
+            return false;
+        }
+        let (r0, r1) = (r.saturating_sub(1), (r + 1).min(h - 1));
+        let (c0, c1) = (c.saturating_sub(1), (c + 1).min(w - 1));
+        (r0..=r1).any(|rr| {
+            (c0..=c1).any(|cc| {
+                let n = l[rr * w + cc];
+                n != 0 && n != v
+            })
+        })
+    })
+}
+
+/// Clears the touching pixels: `labels > 0` and not [`touching_cells`].
+pub fn clear_touching(labels: &Labels) -> Mask {
+    let touching = touching_cells(labels);
+    let (h, w) = labels.shape();
+    let l = labels.as_slice();
+    let t = touching.as_slice();
+    Mask::from_fn(h, w, |r, c| l[r * w + c] != 0 && t[r * w + c] == 0)
+}
+
+/// Warps a mask: label the cells (8-connected), warp the labels with nearest neighbour, clear the
+/// pixels where different cells now touch.
+pub fn warp_mask(mask: &Mask, dy: &Plane<f32>, dx: &Plane<f32>) -> Mask {
+    let (labels, _) = label(mask, Connectivity::Eight);
+    let warped = Labels::from_plane(warp_nearest(labels.plane(), dy, dx));
+    clear_touching(&warped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefilter_interpolates_the_control_points() {
+        let v = [0.3, -1.2, 2.0, 0.7, 0.1];
+        let c = prefilter_1d(&v);
+        for k in 0..v.len() {
+            let at = |i: isize| c[mirror(i, v.len())];
+            let s = (at(k as isize - 1) + 4.0 * at(k as isize) + at(k as isize + 1)) / 6.0;
+            assert!((s - v[k]).abs() < 1e-12, "{k}: {s} vs {}", v[k]);
+        }
+        assert_eq!(mirror(-1, 5), 1);
+        assert_eq!(mirror(5, 5), 3);
+        assert_eq!(mirror(-6, 5), 2);
+    }
+
+    #[test]
+    fn touching_detection() {
+        let l = Labels::from_plane(Plane::from_vec(1, 5, vec![1, 1, 2, 0, 3]).unwrap());
+        assert_eq!(touching_cells(&l).as_slice(), &[0, 1, 1, 0, 0]);
+        assert_eq!(clear_touching(&l).as_slice(), &[1, 0, 0, 0, 1]);
+    }
+}

@@ -1,0 +1,190 @@
+//! Geometric operations on planes: flips, exact 90° rotations and DeLTA's affine warp
+//! (rotation + zoom + shift in one resampling).
+//!
+//! The interpolation is chosen by the caller from the target's type: [`warp_bilinear`] for
+//! intensity images, [`warp_nearest`] for masks, labels and weight maps.
+
+use crate::image::Plane;
+
+/// Mirrors every row (left ↔ right), numpy `fliplr`.
+pub fn flip_horizontal<T: Copy>(plane: &mut Plane<T>) {
+    let w = plane.width();
+    if w == 0 {
+        return;
+    }
+    for row in plane.as_mut_slice().chunks_exact_mut(w) {
+        row.reverse();
+    }
+}
+
+/// Mirrors the row order (top ↔ bottom), numpy `flipud`.
+pub fn flip_vertical<T: Copy>(plane: &mut Plane<T>) {
+    let (h, w) = plane.shape();
+    let data = plane.as_mut_slice();
+    for r in 0..h / 2 {
+        let (top, bottom) = data.split_at_mut((h - 1 - r) * w);
+        top[r * w..(r + 1) * w].swap_with_slice(&mut bottom[..w]);
+    }
+}
+
+/// Rotates by `k·90°` counter-clockwise, exactly (numpy `rot90(plane, k)`); odd `k` swaps the
+/// height and width.
+pub fn rot90<T: Copy>(plane: &Plane<T>, k: u32) -> Plane<T> {
+    let (h, w) = plane.shape();
+    let src = plane.as_slice();
+    match k % 4 {
+        0 => plane.clone(),
+        // out[i][j] = in[j][w-1-i], shape (w, h)
+        1 => Plane::from_fn(w, h, |i, j| src[j * w + (w - 1 - i)]),
+        2 => {
+            let mut data = src.to_vec();
+            data.reverse();
+            Plane::from_vec(h, w, data).unwrap_or_else(|_| plane.clone())
+        }
+        // out[i][j] = in[h-1-j][i], shape (w, h)
+        _ => Plane::from_fn(w, h, |i, j| src[(h - 1 - j) * w + i]),
+    }
+}
+
+/// An affine map between output and input pixel coordinates `(x, y)` = `(col, row)`.
+///
+/// Built with [`Affine::delta`], which follows DeLTA's newest `imgops.affine_transform`: the
+/// forward matrix is OpenCV's `getRotationMatrix2D(centre, angle, zoom)` about the centre
+/// `((W−1)/2, (H−1)/2)` with `(shift_x·zoom, shift_y·zoom)` subtracted from its translation, so a
+/// positive angle turns the content counter-clockwise on screen, a zoom above 1 magnifies it, and
+/// a positive shift moves it left/up. The stored matrix is the inverse (output → input), which
+/// is what resampling needs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Affine {
+    /// Inverse map: `x_in = m[0]·x + m[1]·y + m[2]`, `y_in = m[3]·x + m[4]·y + m[5]`.
+    pub inverse: [f64; 6],
+}
+
+impl Affine {
+    /// DeLTA's affine transform for a `(height, width)` image: rotation by `angle_deg` degrees
+    /// (counter-clockwise), magnification `zoom` (> 0, 1 = none) and a shift in pixels
+    /// `(shift_x, shift_y)` (positive moves the content left / up).
+    pub fn delta(shape: (usize, usize), angle_deg: f64, zoom: f64, shift: (f64, f64)) -> Self {
+        let (h, w) = shape;
+        let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
+        let theta = angle_deg.to_radians();
+        let a = zoom * theta.cos();
+        let b = zoom * theta.sin();
+        // Forward (input → output) matrix [[a, b, tx], [-b, a, ty]].
+        let tx = (1.0 - a) * cx - b * cy - shift.0 * zoom;
+        let ty = b * cx + (1.0 - a) * cy - shift.1 * zoom;
+        // Inverse of [[a, b], [-b, a]] is [[a, -b], [b, a]] / (a² + b²).
+        let det = a * a + b * b;
+        let (ia, ib) = (a / det, b / det);
+        Affine {
+            inverse: [ia, -ib, -(ia * tx - ib * ty), ib, ia, -(ib * tx + ia * ty)],
+        }
+    }
+
+    /// True when the map is the identity (nothing to resample).
+    pub fn is_identity(&self) -> bool {
+        self.inverse == [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+            || self
+                .inverse
+                .iter()
+                .zip([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+                .all(|(a, b)| (a - b).abs() < 1e-12)
+    }
+}
+
+/// Bilinear resampling through `affine` (OpenCV `warpAffine`, `INTER_LINEAR`,
+/// `BORDER_REPLICATE`): each of the four taps is clamped to the image. Output shape = input shape.
+///
+/// OpenCV quantises coordinates to 1/32 pixel; this uses exact coordinates.
+pub fn warp_bilinear(plane: &Plane<f32>, affine: &Affine) -> Plane<f32> {
+    let (h, w) = plane.shape();
+    let mut out = Plane::filled(h, w, 0f32);
+    if h == 0 || w == 0 {
+        return out;
+    }
+    let src = plane.as_slice();
+    let m = affine.inverse;
+    let (wm, hm) = (w as isize - 1, h as isize - 1);
+    for (y, orow) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
+        let bx = m[1] * y as f64 + m[2];
+        let by = m[4] * y as f64 + m[5];
+        for (x, o) in orow.iter_mut().enumerate() {
+            let sx = m[0] * x as f64 + bx;
+            let sy = m[3] * x as f64 + by;
+            let fx0 = sx.floor();
+            let fy0 = sy.floor();
+            let ax = (sx - fx0) as f32;
+            let ay = (sy - fy0) as f32;
+            let x0 = fx0 as isize;
+            let y0 = fy0 as isize;
+            let xa = x0.clamp(0, wm) as usize;
+            let xb = (x0 + 1).clamp(0, wm) as usize;
+            let ya = y0.clamp(0, hm) as usize * w;
+            let yb = (y0 + 1).clamp(0, hm) as usize * w;
+            let top = src[ya + xa] + ax * (src[ya + xb] - src[ya + xa]);
+            let bot = src[yb + xa] + ax * (src[yb + xb] - src[yb + xa]);
+            *o = top + ay * (bot - top);
+        }
+    }
+    out
+}
+
+/// Nearest-neighbour resampling through `affine` (OpenCV `warpAffine`, `INTER_NEAREST`,
+/// `BORDER_REPLICATE`): the source coordinate is rounded half up and clamped to the image.
+/// Values are copied, never mixed, so a binary mask stays binary.
+pub fn warp_nearest<T: Copy + Default>(plane: &Plane<T>, affine: &Affine) -> Plane<T> {
+    let (h, w) = plane.shape();
+    let mut out = Plane::filled(h, w, T::default());
+    if h == 0 || w == 0 {
+        return out;
+    }
+    let src = plane.as_slice();
+    let m = affine.inverse;
+    let (wm, hm) = (w as isize - 1, h as isize - 1);
+    for (y, orow) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
+        let bx = m[1] * y as f64 + m[2] + 0.5;
+        let by = m[4] * y as f64 + m[5] + 0.5;
+        for (x, o) in orow.iter_mut().enumerate() {
+            let sx = (m[0] * x as f64 + bx).floor() as isize;
+            let sy = (m[3] * x as f64 + by).floor() as isize;
+            *o = src[sy.clamp(0, hm) as usize * w + sx.clamp(0, wm) as usize];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(h: usize, w: usize) -> Plane<u32> {
+        Plane::from_fn(h, w, |r, c| (r * 10 + c) as u32)
+    }
+
+    #[test]
+    fn rot90_matches_numpy_on_non_square() {
+        let p = ramp(2, 3); // [[0,1,2],[10,11,12]]
+        assert_eq!(rot90(&p, 1).as_slice(), &[2, 12, 1, 11, 0, 10]);
+        assert_eq!(rot90(&p, 1).shape(), (3, 2));
+        assert_eq!(rot90(&p, 2).as_slice(), &[12, 11, 10, 2, 1, 0]);
+        assert_eq!(rot90(&p, 3).as_slice(), &[10, 0, 11, 1, 12, 2]);
+        assert_eq!(rot90(&rot90(&p, 1), 3), p);
+    }
+
+    #[test]
+    fn flips() {
+        let mut p = ramp(3, 2);
+        flip_vertical(&mut p);
+        assert_eq!(p.as_slice(), &[20, 21, 10, 11, 0, 1]);
+        flip_horizontal(&mut p);
+        assert_eq!(p.as_slice(), &[21, 20, 11, 10, 1, 0]);
+    }
+
+    #[test]
+    fn identity_affine() {
+        let a = Affine::delta((5, 7), 0.0, 1.0, (0.0, 0.0));
+        assert!(a.is_identity());
+        let p = Plane::from_fn(5, 7, |r, c| (r * 7 + c) as f32);
+        assert_eq!(warp_bilinear(&p, &a), p);
+    }
+}
