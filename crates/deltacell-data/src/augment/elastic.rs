@@ -63,10 +63,9 @@ impl Displacement {
         let mut out_x = Plane::filled(h, w, 0f32);
         let mut ty = vec![0f64; self.px];
         let mut tx = vec![0f64; self.px];
-        for r in 0..h {
+        for (r, (idx, wt)) in rows.iter().enumerate() {
             // Interpolate along rows first (one value per control column) ...
             for k in 0..self.px {
-                let (idx, wt) = &rows[r];
                 let mut sy = 0.0;
                 let mut sx = 0.0;
                 for t in 0..4 {
