@@ -383,6 +383,48 @@ impl AugmentParams {
     }
 }
 
+/// The random part of DeLTA's steps 9–11 for one sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AffineDraw {
+    /// Rotation in degrees, counter-clockwise, U(−rotation, rotation).
+    pub angle_deg: f64,
+    /// Magnification, `1 + min(Exp(mean zoom/3), zoom)`.
+    pub zoom: f64,
+    /// Horizontal shift as a signed fraction of the width, U(−shiftX, shiftX).
+    pub shift_x: f64,
+    /// Vertical shift as a signed fraction of the height, U(−shiftY, shiftY).
+    pub shift_y: f64,
+}
+
+impl AffineDraw {
+    /// The warp for a `(height, width)` sample (shifts converted to pixels).
+    pub fn to_affine(&self, (h, w): (usize, usize)) -> geometric::Affine {
+        geometric::Affine::delta(
+            (h, w),
+            self.angle_deg,
+            self.zoom,
+            (self.shift_x * w as f64, self.shift_y * h as f64),
+        )
+    }
+}
+
+impl AugmentParams {
+    /// Draws the angle, zoom and shifts (four draws, always, in this order).
+    pub fn draw_affine(&self, rng: &mut SampleRng) -> AffineDraw {
+        let angle_deg = rng.random_range(-1.0..1.0) * self.rotation;
+        // Exponential by inversion: one uniform per draw keeps the stream layout fixed.
+        let zeta = (-(1.0 - rng.random::<f64>()).ln() * self.zoom / 3.0).min(self.zoom);
+        let shift_x = rng.random_range(-1.0..1.0) * self.shift_x;
+        let shift_y = rng.random_range(-1.0..1.0) * self.shift_y;
+        AffineDraw {
+            angle_deg,
+            zoom: 1.0 + zeta,
+            shift_x,
+            shift_y,
+        }
+    }
+}
+
 fn config(source: &str, message: impl std::fmt::Display) -> Error {
     Error::Config {
         source_name: source.to_string(),
@@ -509,16 +551,9 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
     }
 
     // 9–11: one affine warp. The four draws always happen, like the newest DeLTA's.
-    let angle = rng.random_range(-1.0..1.0) * params.rotation;
-    let zeta = (-(1.0 - rng.random::<f64>()).ln() * params.zoom / 3.0).min(params.zoom);
-    let ux: f64 = rng.random_range(-1.0..1.0);
-    let uy: f64 = rng.random_range(-1.0..1.0);
+    let draw = params.draw_affine(rng);
     let (h, w) = sample.targets[0].shape();
-    let shift = (
-        ux * params.shift_x * w as f64,
-        uy * params.shift_y * h as f64,
-    );
-    let affine = geometric::Affine::delta((h, w), angle, 1.0 + zeta, shift);
+    let affine = draw.to_affine((h, w));
     if !affine.is_identity() {
         for t in &mut sample.targets {
             t.map_geometry(
