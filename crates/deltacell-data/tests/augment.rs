@@ -533,6 +533,7 @@ fn cells_pushed_together_by_the_warp_are_separated() {
 /// Reference: the interpolating cubic B-spline with mirror boundaries by brute force — solve
 /// the dense collocation system with the basis evaluated on an extended, mirrored index range,
 /// then sum the basis over all coefficients.
+#[allow(clippy::needless_range_loop)] // index-heavy on purpose: a plain reference
 fn reference_upsample(values: &[f64], py: usize, px: usize, (h, w): (usize, usize)) -> Vec<f64> {
     fn beta3(t: f64) -> f64 {
         let a = t.abs();
