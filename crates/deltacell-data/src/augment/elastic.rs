@@ -58,7 +58,10 @@ impl Displacement {
         let cy = prefilter_2d(&self.dy, self.py, self.px);
         let cx = prefilter_2d(&self.dx, self.py, self.px);
         let rows = spline_taps(h, self.py);
-        let cols = spline_taps(w, self.px);
+        let cols32: Vec<([usize; 4], [f32; 4])> = spline_taps(w, self.px)
+            .into_iter()
+            .map(|(i, wt)| (i, wt.map(|v| v as f32)))
+            .collect();
         let mut out_y = Plane::filled(h, w, 0f32);
         let mut out_x = Plane::filled(h, w, 0f32);
         let mut ty = vec![0f64; self.px];
@@ -75,16 +78,27 @@ impl Displacement {
                 ty[k] = sy;
                 tx[k] = sx;
             }
-            // ... then along the columns.
-            let oy = out_y.row_mut(r);
-            for (c, o) in oy.iter_mut().enumerate() {
-                let (idx, wt) = &cols[c];
-                *o = (0..4).map(|t| wt[t] * ty[idx[t]]).sum::<f64>() as f32;
-            }
-            let ox = out_x.row_mut(r);
-            for (c, o) in ox.iter_mut().enumerate() {
-                let (idx, wt) = &cols[c];
-                *o = (0..4).map(|t| wt[t] * tx[idx[t]]).sum::<f64>() as f32;
+            // ... then along the columns (f32 from here on: the hot per-pixel part).
+            let (ty32, tx32): (Vec<f32>, Vec<f32>) = ty
+                .iter()
+                .zip(&tx)
+                .map(|(&a, &b)| (a as f32, b as f32))
+                .unzip();
+            for (c, (oy, ox)) in out_y
+                .row_mut(r)
+                .iter_mut()
+                .zip(out_x.row_mut(r).iter_mut())
+                .enumerate()
+            {
+                let (i, wt) = &cols32[c];
+                *oy = wt[0] * ty32[i[0]]
+                    + wt[1] * ty32[i[1]]
+                    + wt[2] * ty32[i[2]]
+                    + wt[3] * ty32[i[3]];
+                *ox = wt[0] * tx32[i[0]]
+                    + wt[1] * tx32[i[1]]
+                    + wt[2] * tx32[i[2]]
+                    + wt[3] * tx32[i[3]];
             }
         }
         (out_y, out_x)
@@ -182,6 +196,21 @@ fn prefilter_2d(values: &[f64], py: usize, px: usize) -> Vec<f64> {
     c
 }
 
+/// Cubic B-spline weights in `f32` (the per-pixel hot path).
+#[inline]
+fn bspline3_weights_f32(f: f32) -> [f32; 4] {
+    let g = 1.0 - f;
+    let f2 = f * f;
+    let f3 = f2 * f;
+    const SIXTH: f32 = 1.0 / 6.0;
+    [
+        g * g * g * SIXTH,
+        (3.0 * f3 - 6.0 * f2 + 4.0) * SIXTH,
+        (-3.0 * f3 + 3.0 * f2 + 3.0 * f + 1.0) * SIXTH,
+        f3 * SIXTH,
+    ]
+}
+
 /// Samples an image at `(row + dy, col + dx)` with a cubic B-spline of the raw pixel values (no
 /// prefilter), coordinates clamped into the image (mode `nearest`), support indices mirrored.
 pub fn warp_cubic(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane<f32> {
@@ -192,66 +221,64 @@ pub fn warp_cubic(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane
         return out;
     }
     let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
-    let interior = h >= 4 && w >= 4;
     for r in 0..h {
         let (dyr, dxr) = (dy.row(r), dx.row(r));
         for (c, o) in out.row_mut(r).iter_mut().enumerate() {
             let sy = (r as f32 + dyr[c]).clamp(0.0, hm);
             let sx = (c as f32 + dxr[c]).clamp(0.0, wm);
-            let (fy, fx) = (sy.floor(), sx.floor());
-            let wy = bspline3_weights((sy - fy) as f64);
-            let wx = bspline3_weights((sx - fx) as f64);
-            let (y0, x0) = (fy as isize - 1, fx as isize - 1);
-            let mut acc = 0f64;
-            if interior && y0 >= 0 && x0 >= 0 && y0 + 3 < h as isize && x0 + 3 < w as isize {
-                let (y0, x0) = (y0 as usize, x0 as usize);
+            // Non-negative after the clamp, so truncation is the floor.
+            let (iy, ix) = (sy as usize, sx as usize);
+            let wy = bspline3_weights_f32(sy - iy as f32);
+            let wx = bspline3_weights_f32(sx - ix as f32);
+            let mut acc = 0f32;
+            if iy >= 1 && ix >= 1 && iy + 2 < h && ix + 2 < w {
+                let base = (iy - 1) * w + ix - 1;
                 for (j, wyj) in wy.iter().enumerate() {
-                    let row = &src[(y0 + j) * w + x0..(y0 + j) * w + x0 + 4];
-                    let s = wx[0] * row[0] as f64
-                        + wx[1] * row[1] as f64
-                        + wx[2] * row[2] as f64
-                        + wx[3] * row[3] as f64;
-                    acc += wyj * s;
+                    let row = &src[base + j * w..base + j * w + 4];
+                    acc +=
+                        wyj * (wx[0] * row[0] + wx[1] * row[1] + wx[2] * row[2] + wx[3] * row[3]);
                 }
             } else {
+                let (y0, x0) = (iy as isize - 1, ix as isize - 1);
                 for (j, wyj) in wy.iter().enumerate() {
                     let yy = mirror(y0 + j as isize, h) * w;
                     let mut s = 0.0;
                     for (i, wxi) in wx.iter().enumerate() {
-                        s += wxi * src[yy + mirror(x0 + i as isize, w)] as f64;
+                        s += wxi * src[yy + mirror(x0 + i as isize, w)];
                     }
                     acc += wyj * s;
                 }
             }
-            *o = acc.clamp(0.0, 1.0) as f32;
+            *o = acc.clamp(0.0, 1.0);
         }
     }
     out
 }
 
-/// Samples at `(row + dy, col + dx)` with nearest neighbour (coordinate clamped into the image,
-/// then rounded half up), copying values: binary stays binary, labels stay labels.
-pub fn warp_nearest<T: Copy + Default>(
-    plane: &Plane<T>,
-    dy: &Plane<f32>,
-    dx: &Plane<f32>,
-) -> Plane<T> {
-    let (h, w) = plane.shape();
-    let src = plane.as_slice();
-    let mut out = Plane::filled(h, w, T::default());
+/// For every pixel, the index of the input pixel that nearest-neighbour sampling at
+/// `(row + dy, col + dx)` reads (coordinate clamped into the image, then rounded half up).
+pub fn nearest_index_map(dy: &Plane<f32>, dx: &Plane<f32>) -> Vec<u32> {
+    let (h, w) = dy.shape();
+    let mut out = vec![0u32; h * w];
     if h == 0 || w == 0 {
         return out;
     }
     let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
-    for r in 0..h {
+    for (r, orow) in out.chunks_exact_mut(w).enumerate() {
         let (dyr, dxr) = (dy.row(r), dx.row(r));
-        for (c, o) in out.row_mut(r).iter_mut().enumerate() {
-            let sy = ((r as f32 + dyr[c]).clamp(0.0, hm) + 0.5) as usize;
-            let sx = ((c as f32 + dxr[c]).clamp(0.0, wm) + 0.5) as usize;
-            *o = src[sy.min(h - 1) * w + sx.min(w - 1)];
+        for (c, o) in orow.iter_mut().enumerate() {
+            let sy = (((r as f32 + dyr[c]).clamp(0.0, hm) + 0.5) as usize).min(h - 1);
+            let sx = (((c as f32 + dxr[c]).clamp(0.0, wm) + 0.5) as usize).min(w - 1);
+            *o = (sy * w + sx) as u32;
         }
     }
     out
+}
+
+/// Samples at `(row + dy, col + dx)` with nearest neighbour (see [`nearest_index_map`]),
+/// copying values: binary stays binary, labels stay labels.
+pub fn warp_nearest<T: Copy>(plane: &Plane<T>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane<T> {
+    super::geometric::gather(plane, &nearest_index_map(dy, dx))
 }
 
 /// Pixels of a cell that have an 8-neighbour belonging to a *different* cell (DeLTA's
@@ -276,20 +303,41 @@ pub fn touching_cells(labels: &Labels) -> Mask {
     })
 }
 
-/// Clears the touching pixels: `labels > 0` and not [`touching_cells`].
+/// Clears the touching pixels: `labels > 0` and not [`touching_cells`] (one fused pass).
 pub fn clear_touching(labels: &Labels) -> Mask {
-    let touching = touching_cells(labels);
     let (h, w) = labels.shape();
     let l = labels.as_slice();
-    let t = touching.as_slice();
-    Mask::from_fn(h, w, |r, c| l[r * w + c] != 0 && t[r * w + c] == 0)
+    let mut out = vec![0u8; h * w];
+    for r in 0..h {
+        let (r0, r1) = (r.saturating_sub(1), (r + 1).min(h - 1));
+        for c in 0..w {
+            let v = l[r * w + c];
+            if v == 0 {
+                continue;
+            }
+            let (c0, c1) = (c.saturating_sub(1), (c + 1).min(w - 1));
+            let mut touching = false;
+            for rr in r0..=r1 {
+                for &n in &l[rr * w + c0..=rr * w + c1] {
+                    touching |= n != 0 && n != v;
+                }
+            }
+            out[r * w + c] = u8::from(!touching);
+        }
+    }
+    Mask::from_vec(h, w, out).unwrap_or_else(|_| Mask::zeros(h, w))
 }
 
 /// Warps a mask: label the cells (8-connected), warp the labels with nearest neighbour, clear the
 /// pixels where different cells now touch.
 pub fn warp_mask(mask: &Mask, dy: &Plane<f32>, dx: &Plane<f32>) -> Mask {
+    warp_mask_with_index(mask, &nearest_index_map(dy, dx))
+}
+
+/// [`warp_mask`] with a precomputed [`nearest_index_map`].
+pub fn warp_mask_with_index(mask: &Mask, index: &[u32]) -> Mask {
     let (labels, _) = label(mask, Connectivity::Eight);
-    let warped = Labels::from_plane(warp_nearest(labels.plane(), dy, dx));
+    let warped = Labels::from_plane(super::geometric::gather(labels.plane(), index));
     clear_touching(&warped)
 }
 

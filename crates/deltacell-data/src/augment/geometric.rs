@@ -104,19 +104,23 @@ pub fn warp_bilinear(plane: &Plane<f32>, affine: &Affine) -> Plane<f32> {
     }
     let src = plane.as_slice();
     let m = affine.inverse;
-    let (wm, hm) = (w as isize - 1, h as isize - 1);
+    let (wm, hm) = (w as i32 - 1, h as i32 - 1);
+    // Coordinates are clamped to [−2, size + 1] before truncation: far outside the image every
+    // tap is the edge pixel anyway, and truncation of a value ≥ −2 shifted by +4 is a floor
+    // without a libm call.
+    let (xlo, xhi) = (-2.0f32, w as f32 + 1.0);
+    let (ylo, yhi) = (-2.0f32, h as f32 + 1.0);
+    let (m0, m3) = (m[0] as f32, m[3] as f32);
     for (y, orow) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
-        let bx = m[1] * y as f64 + m[2];
-        let by = m[4] * y as f64 + m[5];
+        let bx = (m[1] * y as f64 + m[2]) as f32;
+        let by = (m[4] * y as f64 + m[5]) as f32;
         for (x, o) in orow.iter_mut().enumerate() {
-            let sx = m[0] * x as f64 + bx;
-            let sy = m[3] * x as f64 + by;
-            let fx0 = sx.floor();
-            let fy0 = sy.floor();
-            let ax = (sx - fx0) as f32;
-            let ay = (sy - fy0) as f32;
-            let x0 = fx0 as isize;
-            let y0 = fy0 as isize;
+            let sx = (m0 * x as f32 + bx).clamp(xlo, xhi);
+            let sy = (m3 * x as f32 + by).clamp(ylo, yhi);
+            let x0 = (sx + 4.0) as i32 - 4;
+            let y0 = (sy + 4.0) as i32 - 4;
+            let ax = sx - x0 as f32;
+            let ay = sy - y0 as f32;
             let xa = x0.clamp(0, wm) as usize;
             let xb = (x0 + 1).clamp(0, wm) as usize;
             let ya = y0.clamp(0, hm) as usize * w;
@@ -129,28 +133,42 @@ pub fn warp_bilinear(plane: &Plane<f32>, affine: &Affine) -> Plane<f32> {
     out
 }
 
-/// Nearest-neighbour resampling through `affine` (OpenCV `warpAffine`, `INTER_NEAREST`,
-/// `BORDER_REPLICATE`): the source coordinate is rounded half up and clamped to the image.
-/// Values are copied, never mixed, so a binary mask stays binary.
-pub fn warp_nearest<T: Copy + Default>(plane: &Plane<T>, affine: &Affine) -> Plane<T> {
-    let (h, w) = plane.shape();
-    let mut out = Plane::filled(h, w, T::default());
+/// For every output pixel, the index of the input pixel that nearest-neighbour resampling
+/// through `affine` reads (OpenCV `INTER_NEAREST`, `BORDER_REPLICATE`: the source coordinate is
+/// rounded half up and clamped to the image). Computed once and shared by all nearest targets.
+pub fn nearest_index_map(shape: (usize, usize), affine: &Affine) -> Vec<u32> {
+    let (h, w) = shape;
+    let mut out = vec![0u32; h * w];
     if h == 0 || w == 0 {
         return out;
     }
-    let src = plane.as_slice();
     let m = affine.inverse;
-    let (wm, hm) = (w as isize - 1, h as isize - 1);
-    for (y, orow) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
+    let (wm, hm) = ((w - 1) as f64, (h - 1) as f64);
+    for (y, orow) in out.chunks_exact_mut(w).enumerate() {
         let bx = m[1] * y as f64 + m[2] + 0.5;
         let by = m[4] * y as f64 + m[5] + 0.5;
         for (x, o) in orow.iter_mut().enumerate() {
-            let sx = (m[0] * x as f64 + bx).floor() as isize;
-            let sy = (m[3] * x as f64 + by).floor() as isize;
-            *o = src[sy.clamp(0, hm) as usize * w + sx.clamp(0, wm) as usize];
+            // After clamping to [0, size − 1] truncation is the floor.
+            let sx = (m[0] * x as f64 + bx).clamp(0.0, wm) as usize;
+            let sy = (m[3] * x as f64 + by).clamp(0.0, hm) as usize;
+            *o = (sy * w + sx) as u32;
         }
     }
     out
+}
+
+/// Gathers `plane[index[i]]` into a plane of the same shape (see [`nearest_index_map`]).
+pub fn gather<T: Copy>(plane: &Plane<T>, index: &[u32]) -> Plane<T> {
+    let src = plane.as_slice();
+    let data = index.iter().map(|&i| src[i as usize]).collect();
+    Plane::from_vec(plane.height(), plane.width(), data).unwrap_or_else(|_| plane.clone())
+}
+
+/// Nearest-neighbour resampling through `affine` (OpenCV `warpAffine`, `INTER_NEAREST`,
+/// `BORDER_REPLICATE`): the source coordinate is rounded half up and clamped to the image.
+/// Values are copied, never mixed, so a binary mask stays binary.
+pub fn warp_nearest<T: Copy>(plane: &Plane<T>, affine: &Affine) -> Plane<T> {
+    gather(plane, &nearest_index_map(plane.shape(), affine))
 }
 
 #[cfg(test)]

@@ -513,14 +513,15 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
         let disp = elastic::Displacement::random(rng, el.sigma, el.points.shape());
         let shape = sample.targets[0].shape();
         let (dy, dx) = disp.dense(shape);
+        let index = elastic::nearest_index_map(&dy, &dx);
         for t in &mut sample.targets {
             match t {
                 Target::Image(i) => {
                     *i = Image::from_plane_unchecked(elastic::warp_cubic(i.plane(), &dy, &dx))
                 }
-                Target::Mask(m) => *m = elastic::warp_mask(m, &dy, &dx),
+                Target::Mask(m) => *m = elastic::warp_mask_with_index(m, &index),
                 Target::Weights(w) => {
-                    *w = WeightMap::from_plane(elastic::warp_nearest(w.plane(), &dy, &dx))
+                    *w = WeightMap::from_plane(geometric::gather(w.plane(), &index))
                 }
             }
         }
@@ -555,12 +556,26 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
     let (h, w) = sample.targets[0].shape();
     let affine = draw.to_affine((h, w));
     if !affine.is_identity() {
+        // The nearest-neighbour source indices are shared by every mask and weight map.
+        let needs_index = sample
+            .targets
+            .iter()
+            .any(|t| !matches!(t, Target::Image(_)));
+        let index = if needs_index {
+            geometric::nearest_index_map((h, w), &affine)
+        } else {
+            Vec::new()
+        };
         for t in &mut sample.targets {
-            t.map_geometry(
-                |p| geometric::warp_bilinear(p, &affine),
-                |p| geometric::warp_nearest(p, &affine),
-                |p| geometric::warp_nearest(p, &affine),
-            );
+            match t {
+                Target::Image(i) => {
+                    *i = Image::from_plane_unchecked(geometric::warp_bilinear(i.plane(), &affine))
+                }
+                Target::Mask(m) => *m = Mask::from_plane(geometric::gather(m.plane(), &index)),
+                Target::Weights(wm) => {
+                    *wm = WeightMap::from_plane(geometric::gather(wm.plane(), &index))
+                }
+            }
         }
     }
 
