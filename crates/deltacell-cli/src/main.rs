@@ -18,6 +18,9 @@ struct Cli {
 enum Command {
     /// Print the version and the build's features.
     Info,
+    /// Preview augmentation on a segmentation training set (contact sheet) or write an
+    /// augmented copy of it.
+    Augment(cmd::augment::AugmentArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +37,6 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => cmd::info::run(),
+        Command::Augment(args) => cmd::augment::run(args),
     }
 }
