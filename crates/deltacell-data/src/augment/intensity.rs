@@ -154,30 +154,28 @@ pub fn illumination_voodoo_with_points(image: &mut Image, points: &[f64]) {
         return;
     };
     let (omin, omax) = image.min_max();
-    let (omin, omax) = (omin as f64, omax as f64);
     let w = image.width();
-    let mut nmin = f64::INFINITY;
-    let mut nmax = f64::NEG_INFINITY;
-    // Two passes over the pixels: the products are recomputed rather than stored, which keeps
-    // the image in f32 while the arithmetic stays in f64 like DeLTA's.
-    let gains: Vec<f64> = (0..h).map(|r| curve.eval(r as f64)).collect();
-    for (r, &g) in gains.iter().enumerate() {
-        for &v in &image.as_slice()[r * w..(r + 1) * w] {
-            let p = v as f64 * g;
+    // The curve is evaluated in f64 (once per row); the per-pixel work runs in f32, whose
+    // rounding (~1e-7) is far below the 8/16-bit resolution of the images.
+    let gains: Vec<f32> = (0..h).map(|r| curve.eval(r as f64) as f32).collect();
+    let mut nmin = f32::INFINITY;
+    let mut nmax = f32::NEG_INFINITY;
+    for (row, &g) in image.as_slice().chunks_exact(w).zip(&gains) {
+        for &v in row {
+            let p = v * g;
             nmin = nmin.min(p);
             nmax = nmax.max(p);
         }
     }
-    let span = nmax - nmin;
+    let span = nmax as f64 - nmin as f64;
     let scale = if span > 0.0 {
-        (omax - omin) / span
+        ((omax as f64 - omin as f64) / span) as f32
     } else {
         0.0
     };
-    for (r, &g) in gains.iter().enumerate() {
-        for v in &mut image.as_mut_slice()[r * w..(r + 1) * w] {
-            let p = *v as f64 * g;
-            *v = (omin + (p - nmin) * scale).clamp(0.0, 1.0) as f32;
+    for (row, &g) in image.as_mut_slice().chunks_exact_mut(w).zip(&gains) {
+        for v in row {
+            *v = (omin + (*v * g - nmin) * scale).clamp(0.0, 1.0);
         }
     }
 }
@@ -202,8 +200,18 @@ pub fn histogram_voodoo_with_points(image: &mut Image, points: &[f64]) {
     let Ok(curve) = Pchip::new(&knots, &values) else {
         return;
     };
+    // Knots are evenly spaced on [0, 1], so the interval is found by one multiplication; the
+    // polynomial runs in f32 (rounding ~1e-7).
+    let intervals = curve.coef.len();
+    let coef: Vec<[f32; 4]> = curve.coef.iter().map(|c| c.map(|v| v as f32)).collect();
+    let step = 1.0 / intervals as f32;
+    let last = intervals - 1;
     for v in image.as_mut_slice() {
-        *v = curve.eval(*v as f64).clamp(0.0, 1.0) as f32;
+        let t = *v;
+        let k = ((t * intervals as f32).max(0.0) as usize).min(last);
+        let c = &coef[k];
+        let dt = t - k as f32 * step;
+        *v = (((c[3] * dt + c[2]) * dt + c[1]) * dt + c[0]).clamp(0.0, 1.0);
     }
 }
 
