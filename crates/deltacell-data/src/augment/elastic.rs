@@ -308,9 +308,39 @@ pub fn clear_touching(labels: &Labels) -> Mask {
     let (h, w) = labels.shape();
     let l = labels.as_slice();
     let mut out = vec![0u8; h * w];
+    // Interior pixels: the 8 neighbours by fixed offsets, no bounds arithmetic.
+    let differs = |n: u32, v: u32| n != 0 && n != v;
+    for r in 1..h.saturating_sub(1) {
+        let (up, mid, down) = (
+            &l[(r - 1) * w..r * w],
+            &l[r * w..(r + 1) * w],
+            &l[(r + 1) * w..(r + 2) * w],
+        );
+        let o = &mut out[r * w..(r + 1) * w];
+        for c in 1..w.saturating_sub(1) {
+            let v = mid[c];
+            if v == 0 {
+                continue;
+            }
+            let touching = differs(up[c - 1], v)
+                | differs(up[c], v)
+                | differs(up[c + 1], v)
+                | differs(mid[c - 1], v)
+                | differs(mid[c + 1], v)
+                | differs(down[c - 1], v)
+                | differs(down[c], v)
+                | differs(down[c + 1], v);
+            o[c] = u8::from(!touching);
+        }
+    }
+    // The one-pixel frame, with clamped neighbourhoods.
     for r in 0..h {
+        let frame_row = r == 0 || r + 1 >= h;
         let (r0, r1) = (r.saturating_sub(1), (r + 1).min(h - 1));
         for c in 0..w {
+            if !(frame_row || c == 0 || c + 1 >= w) {
+                continue;
+            }
             let v = l[r * w + c];
             if v == 0 {
                 continue;
@@ -319,7 +349,7 @@ pub fn clear_touching(labels: &Labels) -> Mask {
             let mut touching = false;
             for rr in r0..=r1 {
                 for &n in &l[rr * w + c0..=rr * w + c1] {
-                    touching |= n != 0 && n != v;
+                    touching |= differs(n, v);
                 }
             }
             out[r * w + c] = u8::from(!touching);
@@ -364,5 +394,20 @@ mod tests {
         let l = Labels::from_plane(Plane::from_vec(1, 5, vec![1, 1, 2, 0, 3]).unwrap());
         assert_eq!(touching_cells(&l).as_slice(), &[0, 1, 1, 0, 0]);
         assert_eq!(clear_touching(&l).as_slice(), &[1, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn fused_clearing_matches_the_definition() {
+        // Pseudo-random labels 0..=3 on several shapes, including 1-pixel-wide ones.
+        let mut x = 12345u32;
+        for (h, w) in [(7, 9), (1, 6), (5, 1), (2, 2), (13, 4)] {
+            let l = Labels::from_plane(Plane::from_fn(h, w, |_, _| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) % 4
+            }));
+            let t = touching_cells(&l);
+            let expected = Mask::from_fn(h, w, |r, c| l.get(r, c) != 0 && t.get(r, c) == 0);
+            assert_eq!(clear_touching(&l), expected, "{h}x{w}");
+        }
     }
 }
