@@ -345,7 +345,18 @@ impl AugmentParams {
                 check_key(key, &ELASTIC_KEYS, source, "elastic_deformation.")?;
             }
         }
-        let params: AugmentParams = serde_json::from_value(value).map_err(|e| config(source, e))?;
+        let params: AugmentParams = serde_json::from_value(value.clone()).map_err(|e| {
+            // serde_json's message lacks the key: find it by parsing the keys one at a time.
+            let bad = map.iter().find(|(k, v)| {
+                let one =
+                    serde_json::Value::Object([((*k).clone(), (*v).clone())].into_iter().collect());
+                serde_json::from_value::<AugmentParams>(one).is_err()
+            });
+            match bad {
+                Some((k, v)) => config(source, format!("{k} = {v}: {e}")),
+                None => config(source, e),
+            }
+        })?;
         params.validate().map_err(|m| config(source, m))?;
         Ok(params)
     }
@@ -654,7 +665,11 @@ mod tests {
         assert_eq!(j.elastic_deformation.unwrap().points.shape(), (5, 5));
         assert!(AugmentParams::from_toml_str("shiftX = 1.5").is_err());
         assert!(AugmentParams::from_toml_str("rotation = -1").is_err());
-        assert!(AugmentParams::from_toml_str("zoom = \"big\"").is_err());
+        let e = AugmentParams::from_toml_str("zoom = \"big\"").unwrap_err();
+        assert!(e.to_string().contains("zoom"), "{e}");
+        let e =
+            AugmentParams::from_json_str(r#"{"rotation": 2, "horizontal_flip": 1}"#).unwrap_err();
+        assert!(e.to_string().contains("horizontal_flip"), "{e}");
         let e = AugmentParams::from_toml_str("gaussian_noise = 3").unwrap_err();
         assert!(e.to_string().contains("gaussian_noise"));
     }
