@@ -118,26 +118,92 @@ impl Affine {
 ///
 /// OpenCV quantises coordinates to 1/32 pixel; this uses exact coordinates.
 pub fn warp_bilinear(plane: &Plane<f32>, affine: &Affine) -> Plane<f32> {
+    warp_bilinear_impl::<false>(plane, affine, &mut [])
+}
+
+/// [`warp_bilinear`] that also fills `index` with [`nearest_index_map`] from the same
+/// coordinates (one pass instead of two when a sample has images and masks).
+pub fn warp_bilinear_with_index(
+    plane: &Plane<f32>,
+    affine: &Affine,
+    index: &mut Vec<u32>,
+) -> Plane<f32> {
+    index.clear();
+    index.resize(plane.len(), 0);
+    warp_bilinear_impl::<true>(plane, affine, index)
+}
+
+/// Per-row source coordinates of the affine map, in `f32`, shared by every resampler so that
+/// bilinear and nearest agree on where each output pixel comes from.
+struct Coords {
+    m0: f32,
+    m3: f32,
+    rows: Vec<(f32, f32)>,
+    lo: (f32, f32),
+    hi: (f32, f32),
+}
+
+impl Coords {
+    fn new(affine: &Affine, (h, w): (usize, usize)) -> Self {
+        let m = affine.inverse;
+        Coords {
+            m0: m[0] as f32,
+            m3: m[3] as f32,
+            rows: (0..h)
+                .map(|y| {
+                    (
+                        (m[1] * y as f64 + m[2]) as f32,
+                        (m[4] * y as f64 + m[5]) as f32,
+                    )
+                })
+                .collect(),
+            // Coordinates are clamped to [−2, size + 1]: far outside the image every tap is the
+            // edge pixel anyway, and truncation of a value ≥ −2 shifted by +4 is a floor without
+            // a libm call.
+            lo: (-2.0, -2.0),
+            hi: (w as f32 + 1.0, h as f32 + 1.0),
+        }
+    }
+
+    /// The clamped source `(x, y)` of output pixel `(x, row)`.
+    #[inline(always)]
+    fn at(&self, x: usize, row: (f32, f32)) -> (f32, f32) {
+        (
+            (self.m0 * x as f32 + row.0).clamp(self.lo.0, self.hi.0),
+            (self.m3 * x as f32 + row.1).clamp(self.lo.1, self.hi.1),
+        )
+    }
+}
+
+/// Nearest source index from a clamped source coordinate: rounded half up, clamped to the image.
+#[inline(always)]
+fn nearest_of(sx: f32, sy: f32, wm: f32, hm: f32, w: usize) -> u32 {
+    let x = (sx + 0.5).clamp(0.0, wm) as usize;
+    let y = (sy + 0.5).clamp(0.0, hm) as usize;
+    (y * w + x) as u32
+}
+
+fn warp_bilinear_impl<const INDEX: bool>(
+    plane: &Plane<f32>,
+    affine: &Affine,
+    index: &mut [u32],
+) -> Plane<f32> {
     let (h, w) = plane.shape();
     let mut out = Plane::filled(h, w, 0f32);
     if h == 0 || w == 0 {
         return out;
     }
     let src = plane.as_slice();
-    let m = affine.inverse;
+    let coords = Coords::new(affine, (h, w));
     let (wm, hm) = (w as i32 - 1, h as i32 - 1);
-    // Coordinates are clamped to [−2, size + 1] before truncation: far outside the image every
-    // tap is the edge pixel anyway, and truncation of a value ≥ −2 shifted by +4 is a floor
-    // without a libm call.
-    let (xlo, xhi) = (-2.0f32, w as f32 + 1.0);
-    let (ylo, yhi) = (-2.0f32, h as f32 + 1.0);
-    let (m0, m3) = (m[0] as f32, m[3] as f32);
+    let (wmf, hmf) = (wm as f32, hm as f32);
     for (y, orow) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
-        let bx = (m[1] * y as f64 + m[2]) as f32;
-        let by = (m[4] * y as f64 + m[5]) as f32;
+        let row = coords.rows[y];
         for (x, o) in orow.iter_mut().enumerate() {
-            let sx = (m0 * x as f32 + bx).clamp(xlo, xhi);
-            let sy = (m3 * x as f32 + by).clamp(ylo, yhi);
+            let (sx, sy) = coords.at(x, row);
+            if INDEX {
+                index[y * w + x] = nearest_of(sx, sy, wmf, hmf, w);
+            }
             let x0 = (sx + 4.0) as i32 - 4;
             let y0 = (sy + 4.0) as i32 - 4;
             let ax = sx - x0 as f32;
@@ -172,16 +238,13 @@ pub fn nearest_index_map(shape: (usize, usize), affine: &Affine) -> Vec<u32> {
     if h == 0 || w == 0 {
         return out;
     }
-    let m = affine.inverse;
-    let (wm, hm) = ((w - 1) as f64, (h - 1) as f64);
+    let coords = Coords::new(affine, shape);
+    let (wmf, hmf) = ((w - 1) as f32, (h - 1) as f32);
     for (y, orow) in out.chunks_exact_mut(w).enumerate() {
-        let bx = m[1] * y as f64 + m[2] + 0.5;
-        let by = m[4] * y as f64 + m[5] + 0.5;
+        let row = coords.rows[y];
         for (x, o) in orow.iter_mut().enumerate() {
-            // After clamping to [0, size − 1] truncation is the floor.
-            let sx = (m[0] * x as f64 + bx).clamp(0.0, wm) as usize;
-            let sy = (m[3] * x as f64 + by).clamp(0.0, hm) as usize;
-            *o = (sy * w + sx) as u32;
+            let (sx, sy) = coords.at(x, row);
+            *o = nearest_of(sx, sy, wmf, hmf, w);
         }
     }
     out
@@ -270,6 +333,18 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn fused_index_equals_the_separate_map() {
+        let p = Plane::from_fn(13, 8, |r, c| (r * 8 + c) as f32 / 104.0);
+        for (angle, zoom, shift) in [(3.0, 1.2, (0.7, -1.5)), (-90.0, 1.0, (2.0, 1.0))] {
+            let a = Affine::delta((13, 8), angle, zoom, shift);
+            let mut idx = Vec::new();
+            let fused = warp_bilinear_with_index(&p, &a, &mut idx);
+            assert_eq!(fused, warp_bilinear(&p, &a));
+            assert_eq!(idx, nearest_index_map((13, 8), &a));
         }
     }
 

@@ -572,16 +572,26 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
             .targets
             .iter()
             .any(|t| !matches!(t, Target::Image(_)));
-        let index = if needs_index {
-            geometric::nearest_index_map((h, w), &affine)
-        } else {
-            Vec::new()
-        };
+        // Computed in the first image's bilinear pass when there is one.
+        let mut index: Vec<u32> = Vec::new();
+        let mut have_index = false;
+        for t in &mut sample.targets {
+            if let Target::Image(i) = t {
+                let warped = if needs_index && !have_index {
+                    have_index = true;
+                    geometric::warp_bilinear_with_index(i.plane(), &affine, &mut index)
+                } else {
+                    geometric::warp_bilinear(i.plane(), &affine)
+                };
+                *i = Image::from_plane_unchecked(warped);
+            }
+        }
+        if needs_index && !have_index {
+            index = geometric::nearest_index_map((h, w), &affine);
+        }
         for t in &mut sample.targets {
             match t {
-                Target::Image(i) => {
-                    *i = Image::from_plane_unchecked(geometric::warp_bilinear(i.plane(), &affine))
-                }
+                Target::Image(_) => {}
                 Target::Mask(m) => *m = Mask::from_plane(geometric::gather(m.plane(), &index)),
                 Target::Weights(wm) => {
                     *wm = WeightMap::from_plane(geometric::gather(wm.plane(), &index))
