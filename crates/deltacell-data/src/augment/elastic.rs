@@ -62,8 +62,13 @@ impl Displacement {
             .into_iter()
             .map(|(i, wt)| (i, wt.map(|v| v as f32)))
             .collect();
-        let mut out_y = Plane::filled(h, w, 0f32);
-        let mut out_x = Plane::filled(h, w, 0f32);
+        // Pooled buffers: every value is overwritten below.
+        let pooled = || {
+            Plane::from_vec(h, w, super::scratch::take(h * w))
+                .unwrap_or_else(|_| Plane::filled(h, w, 0f32))
+        };
+        let mut out_y = pooled();
+        let mut out_x = pooled();
         let mut ty = vec![0f64; self.px];
         let mut tx = vec![0f64; self.px];
         for (r, (idx, wt)) in rows.iter().enumerate() {
@@ -214,16 +219,29 @@ fn bspline3_weights_f32(f: f32) -> [f32; 4] {
 /// Samples an image at `(row + dy, col + dx)` with a cubic B-spline of the raw pixel values (no
 /// prefilter), coordinates clamped into the image (mode `nearest`), support indices mirrored.
 pub fn warp_cubic(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane<f32> {
+    let mut out = Plane::filled(plane.height(), plane.width(), 0f32);
+    warp_cubic_into(plane, dy, dx, out.as_mut_slice());
+    out
+}
+
+/// [`warp_cubic`] writing back into `plane` through a pooled temporary.
+pub(crate) fn warp_cubic_in_place(plane: &mut Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) {
+    let mut tmp: Vec<f32> = super::scratch::take(plane.len());
+    warp_cubic_into(plane, dy, dx, &mut tmp);
+    plane.as_mut_slice().copy_from_slice(&tmp);
+    super::scratch::give(tmp);
+}
+
+fn warp_cubic_into(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>, out: &mut [f32]) {
     let (h, w) = plane.shape();
     let src = plane.as_slice();
-    let mut out = Plane::filled(h, w, 0f32);
     if h == 0 || w == 0 {
-        return out;
+        return;
     }
     let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
     for r in 0..h {
         let (dyr, dxr) = (dy.row(r), dx.row(r));
-        for (c, o) in out.row_mut(r).iter_mut().enumerate() {
+        for (c, o) in out[r * w..(r + 1) * w].iter_mut().enumerate() {
             let sy = (r as f32 + dyr[c]).clamp(0.0, hm);
             let sx = (c as f32 + dxr[c]).clamp(0.0, wm);
             // Non-negative after the clamp, so truncation is the floor.
@@ -252,16 +270,23 @@ pub fn warp_cubic(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane
             *o = acc.clamp(0.0, 1.0);
         }
     }
-    out
 }
 
 /// For every pixel, the index of the input pixel that nearest-neighbour sampling at
 /// `(row + dy, col + dx)` reads (coordinate clamped into the image, then rounded half up).
 pub fn nearest_index_map(dy: &Plane<f32>, dx: &Plane<f32>) -> Vec<u32> {
+    let mut out = Vec::new();
+    nearest_index_map_into(dy, dx, &mut out);
+    out
+}
+
+/// [`nearest_index_map`] into a caller-provided buffer.
+pub(crate) fn nearest_index_map_into(dy: &Plane<f32>, dx: &Plane<f32>, out: &mut Vec<u32>) {
     let (h, w) = dy.shape();
-    let mut out = vec![0u32; h * w];
+    out.clear();
+    out.resize(h * w, 0);
     if h == 0 || w == 0 {
-        return out;
+        return;
     }
     let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
     for (r, orow) in out.chunks_exact_mut(w).enumerate() {
@@ -272,7 +297,6 @@ pub fn nearest_index_map(dy: &Plane<f32>, dx: &Plane<f32>) -> Vec<u32> {
             *o = (sy * w + sx) as u32;
         }
     }
-    out
 }
 
 /// Samples at `(row + dy, col + dx)` with nearest neighbour (see [`nearest_index_map`]),

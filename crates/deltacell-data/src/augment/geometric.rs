@@ -118,7 +118,29 @@ impl Affine {
 ///
 /// OpenCV quantises coordinates to 1/32 pixel; this uses exact coordinates.
 pub fn warp_bilinear(plane: &Plane<f32>, affine: &Affine) -> Plane<f32> {
-    warp_bilinear_impl::<false>(plane, affine, &mut [])
+    let mut out = Plane::filled(plane.height(), plane.width(), 0f32);
+    warp_bilinear_impl::<false>(plane, affine, &mut [], out.as_mut_slice());
+    out
+}
+
+/// [`warp_bilinear`] writing back into `plane` through a pooled temporary; when `index` is
+/// given it is filled with the [`nearest_index_map`] of the same coordinates.
+pub(crate) fn warp_bilinear_in_place(
+    plane: &mut Plane<f32>,
+    affine: &Affine,
+    index: Option<&mut Vec<u32>>,
+) {
+    let mut tmp: Vec<f32> = super::scratch::take(plane.len());
+    match index {
+        Some(idx) => {
+            idx.clear();
+            idx.resize(plane.len(), 0);
+            warp_bilinear_impl::<true>(plane, affine, idx, &mut tmp);
+        }
+        None => warp_bilinear_impl::<false>(plane, affine, &mut [], &mut tmp),
+    }
+    plane.as_mut_slice().copy_from_slice(&tmp);
+    super::scratch::give(tmp);
 }
 
 /// [`warp_bilinear`] that also fills `index` with [`nearest_index_map`] from the same
@@ -130,7 +152,9 @@ pub fn warp_bilinear_with_index(
 ) -> Plane<f32> {
     index.clear();
     index.resize(plane.len(), 0);
-    warp_bilinear_impl::<true>(plane, affine, index)
+    let mut out = Plane::filled(plane.height(), plane.width(), 0f32);
+    warp_bilinear_impl::<true>(plane, affine, index, out.as_mut_slice());
+    out
 }
 
 /// Per-row source coordinates of the affine map, in `f32`, shared by every resampler so that
@@ -187,17 +211,17 @@ fn warp_bilinear_impl<const INDEX: bool>(
     plane: &Plane<f32>,
     affine: &Affine,
     index: &mut [u32],
-) -> Plane<f32> {
+    out: &mut [f32],
+) {
     let (h, w) = plane.shape();
-    let mut out = Plane::filled(h, w, 0f32);
     if h == 0 || w == 0 {
-        return out;
+        return;
     }
     let src = plane.as_slice();
     let coords = Coords::new(affine, (h, w));
     let (wm, hm) = (w as i32 - 1, h as i32 - 1);
     let (wmf, hmf) = (wm as f32, hm as f32);
-    for (y, orow) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
+    for (y, orow) in out.chunks_exact_mut(w).enumerate() {
         let row = coords.rows[y];
         for (x, o) in orow.iter_mut().enumerate() {
             let (sx, sy) = coords.at(x, row);
@@ -226,17 +250,24 @@ fn warp_bilinear_impl<const INDEX: bool>(
             *o = top + ay * (bot - top);
         }
     }
-    out
 }
 
 /// For every output pixel, the index of the input pixel that nearest-neighbour resampling
 /// through `affine` reads (OpenCV `INTER_NEAREST`, `BORDER_REPLICATE`: the source coordinate is
 /// rounded half up and clamped to the image). Computed once and shared by all nearest targets.
 pub fn nearest_index_map(shape: (usize, usize), affine: &Affine) -> Vec<u32> {
+    let mut out = Vec::new();
+    nearest_index_map_into(shape, affine, &mut out);
+    out
+}
+
+/// [`nearest_index_map`] into a caller-provided buffer.
+pub(crate) fn nearest_index_map_into(shape: (usize, usize), affine: &Affine, out: &mut Vec<u32>) {
     let (h, w) = shape;
-    let mut out = vec![0u32; h * w];
+    out.clear();
+    out.resize(h * w, 0);
     if h == 0 || w == 0 {
-        return out;
+        return;
     }
     let coords = Coords::new(affine, shape);
     let (wmf, hmf) = ((w - 1) as f32, (h - 1) as f32);
@@ -247,7 +278,6 @@ pub fn nearest_index_map(shape: (usize, usize), affine: &Affine) -> Vec<u32> {
             *o = nearest_of(sx, sy, wmf, hmf, w);
         }
     }
-    out
 }
 
 /// Gathers `plane[index[i]]` into a plane of the same shape (see [`nearest_index_map`]).
@@ -255,6 +285,18 @@ pub fn gather<T: Copy>(plane: &Plane<T>, index: &[u32]) -> Plane<T> {
     let src = plane.as_slice();
     let data = index.iter().map(|&i| src[i as usize]).collect();
     Plane::from_vec(plane.height(), plane.width(), data).unwrap_or_else(|_| plane.clone())
+}
+
+/// [`gather`] writing back into `plane` through a pooled temporary (`index.len()` must equal
+/// the plane's length).
+pub(crate) fn gather_in_place<T: super::scratch::Pooled>(plane: &mut Plane<T>, index: &[u32]) {
+    let mut tmp: Vec<T> = super::scratch::take(index.len());
+    let src = plane.as_slice();
+    for (t, &i) in tmp.iter_mut().zip(index) {
+        *t = src[i as usize];
+    }
+    plane.as_mut_slice().copy_from_slice(&tmp);
+    super::scratch::give(tmp);
 }
 
 /// Nearest-neighbour resampling through `affine` (OpenCV `warpAffine`, `INTER_NEAREST`,

@@ -277,7 +277,7 @@ pub fn gaussian_blur(image: &mut Image, sigma: f64) {
     let src = image.as_slice();
     // Horizontal pass into `tmp`: the interior without index arithmetic, the 2-pixel edges with
     // reflection.
-    let mut tmp = vec![0f32; h * w];
+    let mut tmp: Vec<f32> = super::scratch::take(h * w);
     for r in 0..h {
         let row = &src[r * w..(r + 1) * w];
         let out = &mut tmp[r * w..(r + 1) * w];
@@ -320,6 +320,7 @@ pub fn gaussian_blur(image: &mut Image, sigma: f64) {
             *o = v.clamp(0.0, 1.0);
         }
     }
+    super::scratch::give(tmp);
 }
 
 #[cfg(test)]

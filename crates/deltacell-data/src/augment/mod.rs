@@ -61,6 +61,7 @@ pub mod elastic;
 pub mod geometric;
 pub mod intensity;
 pub mod resize;
+mod scratch;
 
 use std::path::Path;
 
@@ -524,18 +525,18 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
         let disp = elastic::Displacement::random(rng, el.sigma, el.points.shape());
         let shape = sample.targets[0].shape();
         let (dy, dx) = disp.dense(shape);
-        let index = elastic::nearest_index_map(&dy, &dx);
+        let mut index: Vec<u32> = scratch::take(0);
+        elastic::nearest_index_map_into(&dy, &dx, &mut index);
         for t in &mut sample.targets {
             match t {
-                Target::Image(i) => {
-                    *i = Image::from_plane_unchecked(elastic::warp_cubic(i.plane(), &dy, &dx))
-                }
+                Target::Image(i) => elastic::warp_cubic_in_place(i, &dy, &dx),
                 Target::Mask(m) => *m = elastic::warp_mask_with_index(m, &index),
-                Target::Weights(w) => {
-                    *w = WeightMap::from_plane(geometric::gather(w.plane(), &index))
-                }
+                Target::Weights(w) => geometric::gather_in_place(w, &index),
             }
         }
+        scratch::give(index);
+        scratch::give(dy.into_vec());
+        scratch::give(dx.into_vec());
     }
 
     // 6–8: flips and quarter turns.
@@ -573,31 +574,28 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
             .iter()
             .any(|t| !matches!(t, Target::Image(_)));
         // Computed in the first image's bilinear pass when there is one.
-        let mut index: Vec<u32> = Vec::new();
+        let mut index: Vec<u32> = scratch::take(0);
         let mut have_index = false;
         for t in &mut sample.targets {
             if let Target::Image(i) = t {
-                let warped = if needs_index && !have_index {
-                    have_index = true;
-                    geometric::warp_bilinear_with_index(i.plane(), &affine, &mut index)
-                } else {
-                    geometric::warp_bilinear(i.plane(), &affine)
-                };
-                *i = Image::from_plane_unchecked(warped);
+                let want = needs_index && !have_index;
+                have_index |= want;
+                geometric::warp_bilinear_in_place(i, &affine, want.then_some(&mut index));
             }
         }
         if needs_index && !have_index {
-            index = geometric::nearest_index_map((h, w), &affine);
+            geometric::nearest_index_map_into((h, w), &affine, &mut index);
         }
+        // Masks and weight maps keep their value sets under nearest resampling, so they are
+        // rewritten in place.
         for t in &mut sample.targets {
             match t {
                 Target::Image(_) => {}
-                Target::Mask(m) => *m = Mask::from_plane(geometric::gather(m.plane(), &index)),
-                Target::Weights(wm) => {
-                    *wm = WeightMap::from_plane(geometric::gather(wm.plane(), &index))
-                }
+                Target::Mask(m) => geometric::gather_in_place(m, &index),
+                Target::Weights(wm) => geometric::gather_in_place(wm, &index),
             }
         }
+        scratch::give(index);
     }
 
     // 12: random resize.
