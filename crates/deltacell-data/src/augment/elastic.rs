@@ -391,8 +391,19 @@ pub fn warp_mask(mask: &Mask, dy: &Plane<f32>, dx: &Plane<f32>) -> Mask {
 /// [`warp_mask`] with a precomputed [`nearest_index_map`].
 pub fn warp_mask_with_index(mask: &Mask, index: &[u32]) -> Mask {
     let (labels, _) = label(mask, Connectivity::Eight);
-    let warped = Labels::from_plane(super::geometric::gather(labels.plane(), index));
-    clear_touching(&warped)
+    let (h, w) = mask.shape();
+    let mut buf: Vec<u32> = super::scratch::take(index.len());
+    let src = labels.as_slice();
+    for (b, &i) in buf.iter_mut().zip(index) {
+        *b = src[i as usize];
+    }
+    let Ok(plane) = Plane::from_vec(h, w, buf) else {
+        return mask.clone();
+    };
+    let warped = Labels::from_plane(plane);
+    let out = clear_touching(&warped);
+    super::scratch::give(warped.into_plane().into_vec());
+    out
 }
 
 #[cfg(test)]
