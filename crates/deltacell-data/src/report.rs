@@ -1,7 +1,8 @@
 //! Pictures for people: RGB canvases, colour maps, mask outlines and contact-sheet grids.
 //!
 //! Small drawing primitives shared by the augmentation preview (`deltacell augment`) and the
-//! evaluation report: turn an [`Image`] into grey, a [`WeightMap`] (or any non-negative plane)
+//! evaluation report: turn an [`Image`] into grey, a [`WeightMap`](crate::image::WeightMap) (or
+//! any non-negative plane)
 //! into a heat map, draw the outlines of a [`Mask`] or of [`Labels`] in colour, and compose tiles
 //! of different sizes into one grid. Everything is plain 8-bit RGB, saved with
 //! [`crate::io::write_png_rgb`].

@@ -53,6 +53,11 @@
 //! * **Keys**: unknown or misspelled keys are errors with a suggestion (the newest DeLTA's CLI
 //!   spells `gaussion_noise`, so its noise is silently never applied); out-of-range values are
 //!   errors. All keys default to "off".
+//! * **Speed**: one sample is processed on one thread (parallelism is across samples, see
+//!   [`augment_all`]); kernels are hand-written loops in `f32` with precomputed kernels/taps,
+//!   the nearest-neighbour source indices are computed once per warp and shared by all masks and
+//!   weight maps, and temporaries come from a per-thread pool and are copied back into the
+//!   targets (fresh megabyte allocations cost more in page faults than the kernels themselves).
 //! * **Random streams**: the order of draws follows the newest DeLTA (illumination, histogram,
 //!   noise, blur, elastic, flips, rot90, angle, zoom, shifts, resize), but the generator is
 //!   ChaCha8, so sequences do not match numpy's.
