@@ -24,6 +24,9 @@ enum Command {
     Synth(cmd::synth::SynthArgs),
     /// Score predictions against ground truth (segmentation or tracking), with an HTML report.
     Eval(cmd::eval::EvalArgs),
+    /// Preview augmentation on a segmentation training set (contact sheet) or write an
+    /// augmented copy of it.
+    Augment(cmd::augment::AugmentArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +46,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => cmd::check::run(args),
         Command::Synth(args) => cmd::synth::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::Augment(args) => cmd::augment::run(args),
     }
 }

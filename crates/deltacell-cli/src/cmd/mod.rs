@@ -1,5 +1,6 @@
 //! One module per subcommand: each parses nothing itself and calls one library function.
 
+pub mod augment;
 pub mod check;
 pub mod eval;
 pub mod info;

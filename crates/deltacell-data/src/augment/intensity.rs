@@ -1,0 +1,402 @@
+//! Intensity (photometric) operations. They apply to [`Image`] targets only, never to masks or
+//! weight maps.
+//!
+//! * [`illumination_voodoo`]: a smooth random gain profile along the rows (DeLTA's
+//!   `illumination_voodoo`, 5 control points), then the original intensity range is restored.
+//! * [`histogram_voodoo`]: a random monotone tone curve (DeLTA's `histogram_voodoo`, 3 control
+//!   points).
+//! * [`add_gaussian_noise`], [`gaussian_blur`]: additive noise and a 5×5 Gaussian blur.
+//!
+//! The curves are monotone piecewise-cubic Hermite interpolants ([`Pchip`]) computed exactly as
+//! SciPy's `PchipInterpolator` does (Fritsch–Carlson interior slopes, one-sided three-point end
+//! slopes, extrapolation with the end polynomials), in `f64`.
+
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::random::SampleRng;
+
+/// A monotone piecewise-cubic Hermite interpolant (SciPy `PchipInterpolator`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pchip {
+    x: Vec<f64>,
+    /// Per interval: the coefficients `(c0, c1, c2, c3)` of `c0 + c1·t + c2·t² + c3·t³`, `t = x − x_k`.
+    coef: Vec<[f64; 4]>,
+}
+
+impl Pchip {
+    /// Builds the interpolant through `(x[i], y[i])`.
+    ///
+    /// `x` must be strictly increasing and finite, with at least 2 knots, and `y` as long as `x`.
+    pub fn new(x: &[f64], y: &[f64]) -> Result<Self> {
+        let n = x.len();
+        if n < 2 || y.len() != n {
+            return Err(Error::InvalidArgument(format!(
+                "PCHIP needs at least 2 knots and as many values as knots (got {} and {})",
+                n,
+                y.len()
+            )));
+        }
+        if x.windows(2)
+            .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+            || y.iter().any(|v| !v.is_finite())
+        {
+            return Err(Error::InvalidArgument(
+                "PCHIP knots must be finite and strictly increasing".into(),
+            ));
+        }
+        let h: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
+        let m: Vec<f64> = (0..n - 1).map(|k| (y[k + 1] - y[k]) / h[k]).collect();
+        let mut d = vec![0.0; n];
+        if n == 2 {
+            // SciPy: a straight line.
+            d[0] = m[0];
+            d[1] = m[0];
+        } else {
+            for k in 1..n - 1 {
+                let (m0, m1) = (m[k - 1], m[k]);
+                if sign(m0) != sign(m1) || m0 == 0.0 || m1 == 0.0 {
+                    d[k] = 0.0;
+                } else {
+                    // Weighted harmonic mean (Fritsch–Carlson with Brodlie's weights).
+                    let w1 = 2.0 * h[k] + h[k - 1];
+                    let w2 = h[k] + 2.0 * h[k - 1];
+                    d[k] = (w1 + w2) / (w1 / m0 + w2 / m1);
+                }
+            }
+            d[0] = edge_slope(h[0], h[1], m[0], m[1]);
+            d[n - 1] = edge_slope(h[n - 2], h[n - 3], m[n - 2], m[n - 3]);
+        }
+        let coef = (0..n - 1)
+            .map(|k| {
+                let hk = h[k];
+                let c2 = (3.0 * m[k] - 2.0 * d[k] - d[k + 1]) / hk;
+                let c3 = (d[k] + d[k + 1] - 2.0 * m[k]) / (hk * hk);
+                [y[k], d[k], c2, c3]
+            })
+            .collect();
+        Ok(Pchip {
+            x: x.to_vec(),
+            coef,
+        })
+    }
+
+    /// The interpolant at `t`; outside the knots the end polynomials are extended.
+    #[inline]
+    pub fn eval(&self, t: f64) -> f64 {
+        let last = self.coef.len() - 1;
+        let mut k = 0;
+        while k < last && t >= self.x[k + 1] {
+            k += 1;
+        }
+        let c = &self.coef[k];
+        let dt = t - self.x[k];
+        ((c[3] * dt + c[2]) * dt + c[1]) * dt + c[0]
+    }
+}
+
+/// SciPy's one-sided three-point end slope with its shape-preserving corrections.
+fn edge_slope(h0: f64, h1: f64, m0: f64, m1: f64) -> f64 {
+    let d = ((2.0 * h0 + h1) * m0 - h0 * m1) / (h0 + h1);
+    if sign(d) != sign(m0) {
+        0.0
+    } else if sign(m0) != sign(m1) && d.abs() > 3.0 * m0.abs() {
+        3.0 * m0
+    } else {
+        d
+    }
+}
+
+/// numpy's `sign`: −1, 0 or 1 (Rust's `signum` gives ±1 for zero).
+fn sign(v: f64) -> i8 {
+    if v > 0.0 {
+        1
+    } else if v < 0.0 {
+        -1
+    } else {
+        0
+    }
+}
+
+/// `n` evenly spaced values from `a` to `b` inclusive (numpy `linspace`).
+pub(crate) fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
+    match n {
+        0 => Vec::new(),
+        1 => vec![a],
+        _ => {
+            let step = (b - a) / (n - 1) as f64;
+            (0..n)
+                .map(|i| if i == n - 1 { b } else { a + step * i as f64 })
+                .collect()
+        }
+    }
+}
+
+/// Draws `n` control values uniformly in `[0.1, 0.9)` (DeLTA's `np.random.uniform(0.1, 0.9)`).
+pub fn draw_control_points(rng: &mut SampleRng, n: usize) -> Vec<f64> {
+    (0..n).map(|_| 0.1 + 0.8 * rng.random::<f64>()).collect()
+}
+
+/// DeLTA's `illumination_voodoo` with given control values (one per knot, knots evenly spaced
+/// from row 0 to row `height − 1`): row `r` is multiplied by the PCHIP curve at `r`, then the
+/// result is linearly remapped from its own `[min, max]` onto the original `[min, max]`.
+///
+/// Images with fewer than 2 rows, or fewer than 2 control values, are left unchanged.
+pub fn illumination_voodoo_with_points(image: &mut Image, points: &[f64]) {
+    let h = image.height();
+    if h < 2 || points.len() < 2 || image.is_empty() {
+        return;
+    }
+    let knots = linspace(0.0, (h - 1) as f64, points.len());
+    let Ok(curve) = Pchip::new(&knots, points) else {
+        return;
+    };
+    let (omin, omax) = image.min_max();
+    let w = image.width();
+    // The curve is evaluated in f64 (once per row); the per-pixel work runs in f32, whose
+    // rounding (~1e-7) is far below the 8/16-bit resolution of the images.
+    let gains: Vec<f32> = (0..h).map(|r| curve.eval(r as f64) as f32).collect();
+    let mut nmin = f32::INFINITY;
+    let mut nmax = f32::NEG_INFINITY;
+    for (row, &g) in image.as_slice().chunks_exact(w).zip(&gains) {
+        for &v in row {
+            let p = v * g;
+            nmin = nmin.min(p);
+            nmax = nmax.max(p);
+        }
+    }
+    let span = nmax as f64 - nmin as f64;
+    let scale = if span > 0.0 {
+        ((omax as f64 - omin as f64) / span) as f32
+    } else {
+        0.0
+    };
+    for (row, &g) in image.as_mut_slice().chunks_exact_mut(w).zip(&gains) {
+        for v in row {
+            *v = (omin + (*v * g - nmin) * scale).clamp(0.0, 1.0);
+        }
+    }
+}
+
+/// DeLTA's `illumination_voodoo` (5 control points), drawing the control values from `rng`.
+pub fn illumination_voodoo(image: &mut Image, rng: &mut SampleRng) {
+    let points = draw_control_points(rng, 5);
+    illumination_voodoo_with_points(image, &points);
+}
+
+/// DeLTA's `histogram_voodoo` with given interior control values: the tone curve passes through
+/// `(0, 0)`, `(k/(n+1), sorted(points)[k−1])` and `(1, 1)` and every pixel is mapped through it.
+pub fn histogram_voodoo_with_points(image: &mut Image, points: &[f64]) {
+    let n = points.len();
+    let knots = linspace(0.0, 1.0, n + 2);
+    let mut values = Vec::with_capacity(n + 2);
+    values.push(0.0);
+    let mut sorted = points.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    values.extend(sorted);
+    values.push(1.0);
+    let Ok(curve) = Pchip::new(&knots, &values) else {
+        return;
+    };
+    // Knots are evenly spaced on [0, 1], so the interval is found by one multiplication; the
+    // polynomial runs in f32 (rounding ~1e-7).
+    let intervals = curve.coef.len();
+    let coef: Vec<[f32; 4]> = curve.coef.iter().map(|c| c.map(|v| v as f32)).collect();
+    let step = 1.0 / intervals as f32;
+    let last = intervals - 1;
+    for v in image.as_mut_slice() {
+        let t = *v;
+        let k = ((t * intervals as f32).max(0.0) as usize).min(last);
+        let c = &coef[k];
+        let dt = t - k as f32 * step;
+        *v = (((c[3] * dt + c[2]) * dt + c[1]) * dt + c[0]).clamp(0.0, 1.0);
+    }
+}
+
+/// DeLTA's `histogram_voodoo` (3 control points), drawing the control values from `rng`.
+pub fn histogram_voodoo(image: &mut Image, rng: &mut SampleRng) {
+    let points = draw_control_points(rng, 3);
+    histogram_voodoo_with_points(image, &points);
+}
+
+/// Adds `N(0, sigma)` to every pixel and clips to `[0, 1]`.
+pub fn add_gaussian_noise(image: &mut Image, sigma: f32, rng: &mut SampleRng) {
+    if sigma <= 0.0 {
+        return;
+    }
+    for v in image.as_mut_slice() {
+        let n: f32 = StandardNormal.sample(rng);
+        *v = (*v + sigma * n).clamp(0.0, 1.0);
+    }
+}
+
+/// OpenCV's 5-tap Gaussian kernel (`getGaussianKernel(5, sigma)`); `sigma <= 0` gives OpenCV's
+/// fixed kernel `[1, 4, 6, 4, 1] / 16`.
+pub fn gaussian_kernel5(sigma: f64) -> [f32; 5] {
+    if sigma <= 0.0 {
+        return [1.0 / 16.0, 4.0 / 16.0, 6.0 / 16.0, 4.0 / 16.0, 1.0 / 16.0];
+    }
+    let mut k = [0f64; 5];
+    let s2 = 2.0 * sigma * sigma;
+    for (i, v) in k.iter_mut().enumerate() {
+        let x = i as f64 - 2.0;
+        *v = (-x * x / s2).exp();
+    }
+    let sum: f64 = k.iter().sum();
+    k.map(|v| (v / sum) as f32)
+}
+
+/// Index reflection without repeating the edge pixel (OpenCV `BORDER_REFLECT_101`).
+#[inline]
+fn reflect101(mut i: isize, n: usize) -> usize {
+    let n = n as isize;
+    if n == 1 {
+        return 0;
+    }
+    while i < 0 || i >= n {
+        if i < 0 {
+            i = -i;
+        }
+        if i >= n {
+            i = 2 * n - 2 - i;
+        }
+    }
+    i as usize
+}
+
+/// 5×5 Gaussian blur with standard deviation `sigma` in pixels on both axes (OpenCV
+/// `GaussianBlur(img, (5, 5), sigma)`), borders reflected without repeating the edge pixel.
+pub fn gaussian_blur(image: &mut Image, sigma: f64) {
+    let (h, w) = image.shape();
+    if h == 0 || w == 0 {
+        return;
+    }
+    let k = gaussian_kernel5(sigma);
+    let src = image.as_slice();
+    // Horizontal pass into `tmp`: the interior without index arithmetic, the 2-pixel edges with
+    // reflection.
+    let mut tmp: Vec<f32> = super::scratch::take(h * w);
+    for r in 0..h {
+        let row = &src[r * w..(r + 1) * w];
+        let out = &mut tmp[r * w..(r + 1) * w];
+        let edge = |c: usize| -> f32 {
+            let mut s = 0.0;
+            for (j, kj) in k.iter().enumerate() {
+                s += kj * row[reflect101(c as isize + j as isize - 2, w)];
+            }
+            s
+        };
+        if w >= 5 {
+            // windows(5) lets the compiler drop the bounds checks and vectorise.
+            for (o, win) in out[2..w - 2].iter_mut().zip(row.windows(5)) {
+                *o = k[0] * win[0] + k[1] * win[1] + k[2] * win[2] + k[3] * win[3] + k[4] * win[4];
+            }
+            for c in [0, 1, w - 2, w - 1] {
+                out[c] = edge(c);
+            }
+        } else {
+            for (c, o) in out.iter_mut().enumerate() {
+                *o = edge(c);
+            }
+        }
+    }
+    // Vertical pass, row by row so that the inner loop runs along contiguous memory.
+    let dst = image.as_mut_slice();
+    for r in 0..h {
+        let rows: [usize; 5] =
+            std::array::from_fn(|j| reflect101(r as isize + j as isize - 2, h) * w);
+        let out = &mut dst[r * w..(r + 1) * w];
+        let [t0, t1, t2, t3, t4] = rows.map(|i| &tmp[i..i + w]);
+        for (c, o) in out.iter_mut().enumerate() {
+            let v = k[0] * t0[c] + k[1] * t1[c] + k[2] * t2[c] + k[3] * t3[c] + k[4] * t4[c];
+            *o = v.clamp(0.0, 1.0);
+        }
+    }
+    super::scratch::give(tmp);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pchip_reproduces_a_line_and_is_monotone() {
+        let p = Pchip::new(&[0.0, 1.0, 2.0, 3.0], &[0.0, 1.0, 2.0, 3.0]).unwrap();
+        for i in 0..=30 {
+            let t = i as f64 / 10.0;
+            assert!((p.eval(t) - t).abs() < 1e-12);
+        }
+        let q = Pchip::new(&[0.0, 0.25, 0.5, 0.75, 1.0], &[0.0, 0.2, 0.21, 0.8, 1.0]).unwrap();
+        let mut prev = -1.0;
+        for i in 0..=1000 {
+            let v = q.eval(i as f64 / 1000.0);
+            assert!(v >= prev - 1e-12);
+            prev = v;
+        }
+    }
+
+    #[test]
+    fn pchip_flat_where_data_has_an_extremum() {
+        // SciPy: an interior knot where the slopes change sign gets derivative 0.
+        let p = Pchip::new(&[0.0, 1.0, 2.0], &[0.0, 1.0, 0.0]).unwrap();
+        let e = 1e-6;
+        assert!((p.eval(1.0 + e) - p.eval(1.0 - e)).abs() < 1e-9);
+        assert!(p.eval(1.0 + e) <= 1.0 && p.eval(1.0 - e) <= 1.0);
+    }
+
+    #[test]
+    fn kernel_matches_opencv_formula() {
+        let k = gaussian_kernel5(1.0);
+        let e: Vec<f64> = (-2..=2)
+            .map(|x: i32| (-(x * x) as f64 / 2.0).exp())
+            .collect();
+        let s: f64 = e.iter().sum();
+        for i in 0..5 {
+            assert!((k[i] as f64 - e[i] / s).abs() < 1e-7);
+        }
+        assert_eq!(reflect101(-1, 5), 1);
+        assert_eq!(reflect101(-2, 5), 2);
+        assert_eq!(reflect101(5, 5), 3);
+        assert_eq!(reflect101(6, 5), 2);
+    }
+
+    #[test]
+    fn blur_matches_a_naive_reflect101_convolution() {
+        for (h, w) in [(7, 9), (3, 4), (1, 6), (12, 2)] {
+            let img = Image::from_plane(crate::image::Plane::from_fn(h, w, |r, c| {
+                ((r * 13 + c * 7) % 11) as f32 / 11.0
+            }));
+            let k = gaussian_kernel5(0.9);
+            let mut out = img.clone();
+            gaussian_blur(&mut out, 0.9);
+            for r in 0..h {
+                for c in 0..w {
+                    let mut v = 0.0;
+                    for (i, ki) in k.iter().enumerate() {
+                        for (j, kj) in k.iter().enumerate() {
+                            let rr = reflect101(r as isize + i as isize - 2, h);
+                            let cc = reflect101(c as isize + j as isize - 2, w);
+                            v += ki * kj * img.get(rr, cc);
+                        }
+                    }
+                    assert!((out.get(r, c) - v).abs() < 1e-5, "{h}x{w} ({r}, {c})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blur_keeps_constants_and_mass_interior() {
+        let mut img = Image::filled(7, 9, 0.4);
+        gaussian_blur(&mut img, 1.3);
+        assert!(img.as_slice().iter().all(|v| (v - 0.4).abs() < 1e-6));
+        let mut d = Image::zeros(9, 9);
+        d.set(4, 4, 1.0);
+        gaussian_blur(&mut d, 1.0);
+        let sum: f32 = d.as_slice().iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5);
+        assert!(d.get(4, 4) > d.get(4, 5) && d.get(4, 5) > d.get(4, 6));
+    }
+}
