@@ -92,6 +92,14 @@ pub enum Error {
     /// A function was called with an argument outside its domain.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    // weights (make_weights)
+    /// `make_weights` found an existing `wei/` folder and was not asked to overwrite it.
+    #[error("{}: weight maps already exist; pass --force to recompute them", path.display())]
+    WeightsExist {
+        /// The existing `wei/` folder.
+        path: PathBuf,
+    },
 }
 
 impl Error {
