@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Print the version and the build's features.
     Info,
+    /// Precompute the weight maps (`wei/`) of a training set.
+    Weights(cmd::weights::WeightsArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,6 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => cmd::info::run(),
+        Command::Weights(args) => cmd::weights::run(args),
     }
 }

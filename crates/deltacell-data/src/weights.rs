@@ -648,7 +648,7 @@ fn weights_for(root: &Path, recipe: &WeightRecipe, name: &str) -> Result<WeightM
 /// An existing `wei/` is refused ([`Error::WeightsExist`]) unless `force`, in which case files of
 /// the same names are overwritten (others are left alone). `progress(done, total)` is called
 /// after each file. Returns the number of weight files written. The first failing file stops the
-/// run with an error naming it.
+/// run with an error naming it; a `wei/` folder created by the failed run is removed again.
 pub fn make_weights(
     set_root: impl AsRef<Path>,
     recipe: &WeightRecipe,
@@ -674,11 +674,28 @@ pub fn make_weights(
         });
     }
     let wei = root.join("wei");
-    if wei.exists() && !force {
+    let existed = wei.exists();
+    if existed && !force {
         return Err(Error::WeightsExist { path: wei });
     }
     let names = image_names(&src_dir)?;
     std::fs::create_dir_all(&wei).map_err(|e| Error::io(&wei, e))?;
+    let result = write_all_weights(root, &wei, &names, recipe, progress);
+    if result.is_err() && !existed {
+        // Everything in `wei/` is from this failed run: leave the set as it was, so that the
+        // next run is not refused.
+        let _ = std::fs::remove_dir_all(&wei);
+    }
+    result
+}
+
+fn write_all_weights(
+    root: &Path,
+    wei: &Path,
+    names: &[String],
+    recipe: &WeightRecipe,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<usize> {
     let total = names.len();
     let done = AtomicUsize::new(0);
     let fingerprints: Vec<(String, String)> = names
@@ -948,5 +965,104 @@ mod tests {
         let (a, b) = estimate_seg2d_classweights(&[m.clone(), m.clone(), m], Some(2), 1);
         assert!(a > 0.0 && b > 0.0 && (a == 1.0 || b == 1.0));
         assert_eq!(estimate_seg2d_classweights(&[], None, 0), (1.0, 1.0));
+    }
+
+    fn write_chamber_set(root: &Path, n: usize) {
+        std::fs::create_dir_all(root.join("seg")).unwrap();
+        for i in 0..n {
+            let m = Mask::from_fn(64, 16, |r, c| {
+                (2..14).contains(&c) && ((4 + i..20).contains(&r) || (22..40).contains(&r))
+            });
+            io::write_mask(root.join("seg").join(format!("m{i}.png")), &m).unwrap();
+        }
+    }
+
+    #[test]
+    fn make_weights_writes_normalised_pngs_and_a_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        write_chamber_set(dir.path(), 3);
+        let calls = AtomicUsize::new(0);
+        let recipe = WeightRecipe::SegWeights(SegWeightParams::default());
+        let n = make_weights(dir.path(), &recipe, false, &|_, total| {
+            assert_eq!(total, 3);
+            calls.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap();
+        assert_eq!((n, calls.load(Ordering::Relaxed)), (3, 3));
+        let mask = io::read_mask(dir.path().join("seg/m1.png")).unwrap();
+        let expected = seg_weights(&mask, &SegWeightParams::default());
+        let max = expected.max();
+        let raw = io::read_raw(dir.path().join("wei/m1.png")).unwrap();
+        let RawPixels::U8(saved) = raw else {
+            panic!("8-bit expected")
+        };
+        for (s, e) in saved.as_slice().iter().zip(expected.as_slice()) {
+            assert_eq!(*s, (e / max * 255.0) as u8);
+        }
+        let manifest = read_manifest(dir.path()).unwrap().unwrap();
+        assert_eq!(manifest.recipe, recipe);
+        assert_eq!(manifest.sources.len(), 3);
+        assert!(stale_weights(dir.path()).unwrap().is_empty());
+
+        // Refused a second time, accepted with force.
+        let again = make_weights(dir.path(), &recipe, false, &|_, _| {});
+        assert!(matches!(again, Err(Error::WeightsExist { .. })));
+        make_weights(dir.path(), &recipe, true, &|_, _| {}).unwrap();
+
+        // A changed mask and a missing weight file are stale.
+        let changed = Mask::from_fn(64, 16, |r, _| r < 10);
+        io::write_mask(dir.path().join("seg/m2.png"), &changed).unwrap();
+        std::fs::remove_file(dir.path().join("wei/m0.png")).unwrap();
+        assert_eq!(stale_weights(dir.path()).unwrap(), vec!["m0.png", "m2.png"]);
+    }
+
+    #[test]
+    fn make_weights_tracking_names_mismatched_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in ["mot_dau", "segall"] {
+            std::fs::create_dir_all(root.join(f)).unwrap();
+        }
+        io::write_mask(root.join("mot_dau/a.png"), &Mask::zeros(32, 16)).unwrap();
+        io::write_mask(root.join("segall/a.png"), &Mask::zeros(32, 17)).unwrap();
+        let recipe = WeightRecipe::TrackingWeights {
+            halo_distance: 50.0,
+        };
+        let err = make_weights(root, &recipe, false, &|_, _| {}).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { .. }));
+        assert!(err.to_string().contains("a.png"), "{err}");
+        let missing = make_weights(dir.path().join("nowhere"), &recipe, true, &|_, _| {});
+        assert!(matches!(missing, Err(Error::Layout { .. })));
+    }
+
+    #[test]
+    fn source_masks_0_255_labels_and_photos() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        // 0/255 binary.
+        let m = Mask::from_fn(8, 8, |r, _| r > 3);
+        io::write_mask(p.join("bin.png"), &m).unwrap();
+        assert_eq!(read_source_mask(p.join("bin.png")).unwrap(), m);
+        // Labels 0, 1, 2 touching: the seam becomes background.
+        let l = Labels::from_plane(Plane::from_fn(8, 8, |r, c| {
+            if r < 4 {
+                0
+            } else if c < 4 {
+                1
+            } else {
+                2
+            }
+        }));
+        io::write_labels(p.join("labels.png"), &l).unwrap();
+        assert_eq!(
+            read_source_mask(p.join("labels.png")).unwrap(),
+            mask_from_labels(&l)
+        );
+        // A "photo": many values, 0 not the most frequent.
+        let photo = Plane::from_fn(8, 8, |r, c| (r * 8 + c) as u8 + 10);
+        io::write_png_u8(p.join("photo.png"), &photo).unwrap();
+        let err = read_source_mask(p.join("photo.png")).unwrap_err();
+        assert!(matches!(err, Error::NotBinary { .. }));
+        assert!(err.to_string().contains("photo.png"));
     }
 }
