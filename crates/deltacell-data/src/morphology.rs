@@ -191,8 +191,12 @@ pub(crate) fn sq_to_dist(d2: u32) -> f64 {
 pub(crate) struct EdtScratch {
     f: Vec<i64>,
     v: Vec<usize>,
-    z: Vec<f64>,
+    /// Envelope boundaries as fractions `num / den` (`den > 0`); `den == 0` means ±∞.
+    z: Vec<(i64, i64)>,
 }
+
+/// Rasters at least this large run the row pass on the rayon pool.
+const PARALLEL_EDT_PIXELS: usize = 1 << 16;
 
 /// Squared EDT of an `h × w` raster whose feature pixels are those where `is_feature(index)`
 /// holds (row-major index). Writes `out[0..h*w]`.
@@ -204,92 +208,116 @@ pub(crate) fn squared_edt(
     scratch: &mut EdtScratch,
 ) {
     debug_assert!(out.len() >= h * w);
-    const INF: u32 = NO_FEATURE;
-    // Pass 1, along columns: the vertical distance to the nearest feature in the same column.
-    // Two row-major sweeps keep the memory access contiguous.
+    let out = &mut out[..h * w];
+    if w == 0 {
+        return;
+    }
+    // Pass 1, along columns: the vertical distance to the nearest feature in the same column
+    // (NO_FEATURE = u32::MAX saturates). Two row-major sweeps keep memory access contiguous.
     for r in 0..h {
         let (prev, cur) = out.split_at_mut(r * w);
         let cur = &mut cur[..w];
-        for c in 0..w {
-            cur[c] = if is_feature(r * w + c) {
-                0
-            } else if r == 0 || prev[(r - 1) * w + c] == INF {
-                INF
-            } else {
-                prev[(r - 1) * w + c] + 1
-            };
+        if r == 0 {
+            for (c, o) in cur.iter_mut().enumerate() {
+                *o = if is_feature(c) { 0 } else { NO_FEATURE };
+            }
+        } else {
+            let prev = &prev[(r - 1) * w..];
+            for (c, (o, &p)) in cur.iter_mut().zip(prev).enumerate() {
+                *o = if is_feature(r * w + c) {
+                    0
+                } else {
+                    p.saturating_add(1)
+                };
+            }
         }
     }
     for r in (0..h.saturating_sub(1)).rev() {
         let (cur, next) = out.split_at_mut((r + 1) * w);
         let cur = &mut cur[r * w..];
-        for c in 0..w {
-            let below = next[c];
-            if below != INF && below + 1 < cur[c] {
-                cur[c] = below + 1;
-            }
+        for (o, &n) in cur.iter_mut().zip(&next[..w]) {
+            *o = (*o).min(n.saturating_add(1));
         }
     }
-    // Pass 2, along rows: lower envelope of the parabolas (c - q)² + g(q)².
-    let EdtScratch { f, v, z } = scratch;
-    f.resize(w, 0);
-    v.resize(w, 0);
-    z.resize(w + 1, 0.0);
-    for r in 0..h {
-        let row = &mut out[r * w..(r + 1) * w];
-        for (fc, &g) in f.iter_mut().zip(row.iter()) {
-            *fc = if g == INF {
-                -1
-            } else {
-                i64::from(g) * i64::from(g)
-            };
+    // Pass 2, along rows: lower envelope of the parabolas (c − q)² + g(q)².
+    if h * w >= PARALLEL_EDT_PIXELS {
+        use rayon::prelude::*;
+        out.par_chunks_mut(w)
+            .for_each_init(EdtScratch::default, |s, row| row_pass(row, s));
+    } else {
+        for row in out.chunks_exact_mut(w) {
+            row_pass(row, scratch);
         }
-        envelope_1d(f, v, z, row);
     }
 }
 
+fn row_pass(row: &mut [u32], scratch: &mut EdtScratch) {
+    let w = row.len();
+    let EdtScratch { f, v, z } = scratch;
+    f.resize(w, 0);
+    v.resize(w, 0);
+    z.resize(w + 1, (0, 0));
+    for (fc, &g) in f.iter_mut().zip(row.iter()) {
+        *fc = if g == NO_FEATURE {
+            -1
+        } else {
+            i64::from(g) * i64::from(g)
+        };
+    }
+    envelope_1d(f, v, z, row);
+}
+
 /// One-dimensional squared distance transform of the sampled function `f` (`-1` = +∞) into
-/// `out` (as u32, [`NO_FEATURE`] when every sample is infinite).
-fn envelope_1d(f: &[i64], v: &mut [usize], z: &mut [f64], out: &mut [u32]) {
-    let n = f.len();
-    // k = index of the rightmost parabola in the envelope; usize::MAX = empty.
-    let mut k = usize::MAX;
-    for q in 0..n {
-        if f[q] < 0 {
+/// `out` ([`NO_FEATURE`] when every sample is infinite). Intersections are kept as exact
+/// fractions and compared by cross-multiplication: integer arithmetic only.
+fn envelope_1d(f: &[i64], v: &mut [usize], z: &mut [(i64, i64)], out: &mut [u32]) {
+    // k = index of the rightmost parabola in the envelope; None = empty.
+    let mut k: Option<usize> = None;
+    for (q, &fq0) in f.iter().enumerate() {
+        if fq0 < 0 {
             continue;
         }
-        let fq = f[q] + (q * q) as i64;
+        let qi = q as i64;
+        let fq = fq0 + qi * qi;
+        let Some(mut kk) = k else {
+            k = Some(0);
+            v[0] = q;
+            z[0] = (-1, 0);
+            z[1] = (1, 0);
+            continue;
+        };
         loop {
-            if k == usize::MAX {
-                k = 0;
-                v[0] = q;
-                z[0] = f64::NEG_INFINITY;
-                z[1] = f64::INFINITY;
-                break;
-            }
-            let p = v[k];
-            let fp = f[p] + (p * p) as i64;
-            // Intersection of the parabolas rooted at p and q (p < q); exact integers, one
-            // correctly rounded division, so equal intersections compare equal.
-            let s = (fq - fp) as f64 / (2 * (q - p)) as f64;
-            if s <= z[k] {
-                k = if k == 0 { usize::MAX } else { k - 1 };
+            let p = v[kk] as i64;
+            let fp = f[v[kk]] + p * p;
+            // s = (fq − fp) / (2(q − p)) is where the parabolas of p and q intersect.
+            let (sn, sd) = (fq - fp, 2 * (qi - p));
+            let (zn, zd) = z[kk];
+            // s <= z[kk]? (z[0] = −∞ never pops the first parabola.)
+            let pop = zd != 0 && sn * zd <= zn * sd;
+            if pop {
+                kk -= 1;
                 continue;
             }
-            k += 1;
-            v[k] = q;
-            z[k] = s;
-            z[k + 1] = f64::INFINITY;
+            kk += 1;
+            v[kk] = q;
+            z[kk] = (sn, sd);
+            z[kk + 1] = (1, 0);
             break;
         }
+        k = Some(kk);
     }
-    if k == usize::MAX {
+    if k.is_none() {
         out.fill(NO_FEATURE);
         return;
     }
     let mut j = 0;
     for (q, o) in out.iter_mut().enumerate() {
-        while z[j + 1] < q as f64 {
+        let qi = q as i64;
+        // Advance while z[j + 1] < q (z = +∞ stops).
+        while {
+            let (zn, zd) = z[j + 1];
+            zd != 0 && zn < qi * zd
+        } {
             j += 1;
         }
         let p = v[j];
@@ -461,11 +489,32 @@ fn morph(mask: &Mask, element: &StructuringElement, erosion: bool) -> Mask {
         for r in 0..h {
             let p = &prefix[r * (w + 1)..(r + 1) * (w + 1)];
             let hrow = &mut horiz[r * w..(r + 1) * w];
-            for (c, hv) in hrow.iter_mut().enumerate() {
+            // Columns whose window lies fully inside the row take the branch-free path.
+            let first = (-lo).clamp(0, w as isize) as usize;
+            let end = (w as isize - hi - 1).clamp(first as isize, w as isize) as usize;
+            let window = |c: usize| {
                 let a = (c as isize + lo).clamp(0, w as isize) as usize;
                 let b = (c as isize + hi + 1).clamp(0, w as isize) as usize;
-                let n = if b > a { p[b] - p[a] } else { 0 };
-                *hv = u8::from((n > 0) != erosion);
+                if b > a {
+                    p[b] - p[a]
+                } else {
+                    0
+                }
+            };
+            for c in (0..first).chain(end..w) {
+                hrow[c] = u8::from((window(c) > 0) != erosion);
+            }
+            if end > first {
+                let (a0, b0) = (
+                    (first as isize + lo) as usize,
+                    (first as isize + hi + 1) as usize,
+                );
+                let n = end - first;
+                let (pa, pb) = (&p[a0..a0 + n], &p[b0..b0 + n]);
+                let flip = u8::from(erosion);
+                for ((hv, &x), &y) in hrow[first..end].iter_mut().zip(pa).zip(pb) {
+                    *hv = u8::from(y != x) ^ flip;
+                }
             }
         }
         for &(dy, _, _) in runs.iter().filter(|&&(_, a, b)| (a, b) == (lo, hi)) {
@@ -978,6 +1027,33 @@ mod tests {
             // Lee's thinning preserves topology: the number of 8-components is unchanged.
             let lee = skeletonize_lee(&m);
             prop_assert_eq!(label(&lee, Connectivity::Eight).1, label(&m, Connectivity::Eight).1);
+        }
+    }
+
+    #[test]
+    fn edt_of_a_large_sparse_mask_equals_brute_force() {
+        // Large enough for the parallel row pass.
+        let (h, w) = (300usize, 260usize);
+        let pts = [
+            (0, 0),
+            (17, 250),
+            (150, 3),
+            (299, 259),
+            (120, 130),
+            (121, 131),
+            (260, 40),
+        ];
+        let m = Mask::from_fn(h, w, |r, c| pts.contains(&(r, c)));
+        let d = squared_distance_to(&m);
+        for r in (0..h).step_by(7) {
+            for c in 0..w {
+                let want = pts
+                    .iter()
+                    .map(|&(pr, pc)| (r.abs_diff(pr).pow(2) + c.abs_diff(pc).pow(2)) as u32)
+                    .min()
+                    .unwrap();
+                assert_eq!(d.get(r, c), want, "({r}, {c})");
+            }
         }
     }
 

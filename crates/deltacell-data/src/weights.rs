@@ -282,6 +282,9 @@ fn gaps_between_cells(mask: &Mask) -> Mask {
 ///   `[100, 31 800]`.
 ///
 /// Both masks are 0/1 by type (see the module docs for how 0/255 and label files are read).
+/// `halo_distance` must be finite and > 0 ([`Error::InvalidArgument`] otherwise). Distances are
+/// computed only where they can matter: inside the tracked cells' bounding box grown by 1, and
+/// within `⌈halo⌉ + 1` pixels of it (farther, the halo term is at its floor of 1).
 ///
 /// ```
 /// use deltacell_data::{Mask, weights::tracking_weights};
@@ -298,42 +301,133 @@ pub fn tracking_weights(track: &Mask, segall: &Mask, halo_distance: f32) -> Resu
             found: segall.shape(),
         });
     }
+    if !(halo_distance > 0.0 && halo_distance.is_finite()) {
+        return Err(Error::InvalidArgument(format!(
+            "tracking_weights: halo_distance must be a finite number > 0, got {halo_distance}"
+        )));
+    }
     let (h, w) = track.shape();
     let t = track.as_slice();
     let s = segall.as_slice();
-    if track.count() == 0 {
+    let Some(bbox) = bounding_box(track) else {
         let out = s.iter().map(|&v| if v != 0 { 21.0 } else { 1.0 }).collect();
         return Ok(weight_map(h, w, out));
-    }
+    };
     let halo = f64::from(halo_distance);
-    let dout = distance_to(track);
-    let background = Mask::from_fn(h, w, |r, c| track.get(r, c) == 0);
-    let din = distance_to(&background);
-    let skel = skeletonize_lee(track);
-    let (lo, hi) = din
-        .as_slice()
+    // Baseline: the ramp's minimum (1, the value of every background pixel) plus, on other
+    // cells, the halo term's floor 63·1/halo; the windows below overwrite what differs.
+    let has_background = track.count() < h * w;
+    let base_ramp = if has_background { 1.0 } else { 21.5 };
+    let other_floor = base_ramp + 63.0 / halo;
+    let mut out: Vec<f32> = t
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    let span = hi - lo;
-    let mut out = vec![0f32; h * w];
-    for i in 0..h * w {
-        let mut v = if span > 0.0 && span.is_finite() {
-            1.0 + 41.0 * (din.as_slice()[i] - lo) / span
-        } else {
-            21.5
-        };
-        if skel.as_slice()[i] != 0 {
-            v = 255.0;
+        .zip(s)
+        .map(|(&tv, &sv)| {
+            let v = if sv != 0 && tv == 0 {
+                other_floor
+            } else {
+                base_ramp
+            };
+            (v * 100.0) as f32
+        })
+        .collect();
+    let mut scratch = EdtScratch::default();
+
+    // Inside the tracked cells: the nearest background pixel of a tracked pixel lies in the
+    // bounding box grown by 1 (clipped to the image), so distances there are exact.
+    let inner = grow(bbox, 1, h, w);
+    let (iw, ih) = (inner.3 - inner.2 + 1, inner.1 - inner.0 + 1);
+    let mut din = vec![0u32; ih * iw];
+    squared_edt(
+        ih,
+        iw,
+        |i| t[(inner.0 + i / iw) * w + inner.2 + i % iw] == 0,
+        &mut din,
+        &mut scratch,
+    );
+    let din_max = din
+        .iter()
+        .filter(|&&d| d != NO_FEATURE)
+        .map(|&d| f64::from(d).sqrt())
+        .fold(0.0, f64::max);
+    let crop = Mask::from_fn(ih, iw, |r, c| t[(inner.0 + r) * w + inner.2 + c] != 0);
+    let skel = skeletonize_lee(&crop);
+    for r in 0..ih {
+        for c in 0..iw {
+            let i = (inner.0 + r) * w + inner.2 + c;
+            if t[i] == 0 {
+                continue;
+            }
+            let j = r * iw + c;
+            let v = if skel.as_slice()[j] != 0 {
+                255.0
+            } else if has_background && din_max > 0.0 {
+                1.0 + 41.0 * f64::from(din[j]).sqrt() / din_max
+            } else {
+                21.5
+            };
+            out[i] = (v * 100.0) as f32;
         }
-        if s[i] != 0 && t[i] == 0 {
-            let halo_term = (halo - dout.as_slice()[i]).max(1.0);
-            v += 63.0 * halo_term / halo;
+    }
+
+    // Other cells near the tracked ones: beyond `halo − 1` pixels the halo term is at its floor
+    // (the baseline), so only the bounding box grown by ⌈halo⌉ + 1 needs distances.
+    let reach = halo.ceil() as usize + 1;
+    let outer = grow(bbox, reach, h, w);
+    let (ow, oh) = (outer.3 - outer.2 + 1, outer.1 - outer.0 + 1);
+    let mut dout = vec![0u32; oh * ow];
+    squared_edt(
+        oh,
+        ow,
+        |i| t[(outer.0 + i / ow) * w + outer.2 + i % ow] != 0,
+        &mut dout,
+        &mut scratch,
+    );
+    for r in 0..oh {
+        for c in 0..ow {
+            let i = (outer.0 + r) * w + outer.2 + c;
+            if s[i] == 0 || t[i] != 0 {
+                continue;
+            }
+            let d = f64::from(dout[r * ow + c]).sqrt();
+            let v = base_ramp + 63.0 * (halo - d).max(1.0) / halo;
+            out[i] = (v * 100.0) as f32;
         }
-        out[i] = (v * 100.0) as f32;
     }
     Ok(weight_map(h, w, out))
+}
+
+/// Inclusive bounding box `(r0, r1, c0, c1)` of the set pixels, `None` for an empty mask.
+fn bounding_box(mask: &Mask) -> Option<(usize, usize, usize, usize)> {
+    let h = mask.height();
+    let mut b: Option<(usize, usize, usize, usize)> = None;
+    for r in 0..h {
+        let row = mask.row(r);
+        let Some(first) = row.iter().position(|&v| v != 0) else {
+            continue;
+        };
+        let last = row.iter().rposition(|&v| v != 0).unwrap_or(first);
+        b = Some(match b {
+            None => (r, r, first, last),
+            Some((r0, _, c0, c1)) => (r0, r, c0.min(first), c1.max(last)),
+        });
+    }
+    b
+}
+
+/// `bbox` grown by `by` pixels on every side, clipped to an `h × w` image.
+fn grow(
+    (r0, r1, c0, c1): (usize, usize, usize, usize),
+    by: usize,
+    h: usize,
+    w: usize,
+) -> (usize, usize, usize, usize) {
+    (
+        r0.saturating_sub(by),
+        (r1 + by).min(h - 1),
+        c0.saturating_sub(by),
+        (c1 + by).min(w - 1),
+    )
 }
 
 /// DeLTA's `estimate_seg2D_classweights(mask_path, sample_size)`: class weights
@@ -1064,5 +1158,62 @@ mod tests {
         let err = read_source_mask(p.join("photo.png")).unwrap_err();
         assert!(matches!(err, Error::NotBinary { .. }));
         assert!(err.to_string().contains("photo.png"));
+    }
+
+    /// The definition on the full image, as DeLTA computes it.
+    fn tracking_weights_reference(track: &Mask, segall: &Mask, halo: f64) -> Vec<f64> {
+        let (h, w) = track.shape();
+        let dout = distance_to(track);
+        let din = distance_to(&Mask::from_fn(h, w, |r, c| track.get(r, c) == 0));
+        let skel = skeletonize_lee(track);
+        let (lo, hi) = din
+            .as_slice()
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        (0..h * w)
+            .map(|i| {
+                let mut v = if hi > lo && (hi - lo).is_finite() {
+                    1.0 + 41.0 * (din.as_slice()[i] - lo) / (hi - lo)
+                } else {
+                    21.5
+                };
+                if skel.as_slice()[i] != 0 {
+                    v = 255.0;
+                }
+                if segall.as_slice()[i] != 0 && track.as_slice()[i] == 0 {
+                    v += 63.0 * (halo - dout.as_slice()[i]).max(1.0) / halo;
+                }
+                v * 100.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn windowed_tracking_weights_equal_the_full_definition() {
+        use rand::Rng;
+        let mut rng = crate::random::seeded(11);
+        for trial in 0..30 {
+            let (h, w) = (30 + trial % 7 * 9, 20 + trial % 5 * 11);
+            let segall = Mask::from_fn(h, w, |_, _| rng.random::<f64>() < 0.3);
+            let (labels, n) = label(&segall, Connectivity::Eight);
+            let pick = rng.random_range(0..=n);
+            let track = Mask::from_fn(h, w, |r, c| labels.get(r, c) == pick && pick > 0);
+            let halo = [3.0f32, 7.5, 50.0][trial % 3];
+            let got = tracking_weights(&track, &segall, halo).unwrap();
+            let want = tracking_weights_reference(&track, &segall, f64::from(halo));
+            if track.count() == 0 {
+                continue; // the empty branch is DeLTA's 1 + 20·segall, tested elsewhere
+            }
+            for (i, (g, e)) in got.as_slice().iter().zip(&want).enumerate() {
+                assert!(
+                    (f64::from(*g) - e).abs() <= 1e-6 * e,
+                    "trial {trial}, pixel {i}: {g} vs {e}"
+                );
+            }
+        }
+        let e = tracking_weights(&Mask::zeros(2, 2), &Mask::zeros(2, 2), 0.0);
+        assert!(matches!(e, Err(Error::InvalidArgument(_))));
     }
 }
