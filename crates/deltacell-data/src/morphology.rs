@@ -446,100 +446,199 @@ pub fn erode(mask: &Mask, element: &StructuringElement) -> Mask {
 /// Binary closing as OpenCV's `morphologyEx(MORPH_CLOSE)`: [`dilate`] then [`erode`] with the
 /// same element and anchor and the same border conventions.
 pub fn close(mask: &Mask, element: &StructuringElement) -> Mask {
-    erode(&dilate(mask, element), element)
+    let (h, w) = mask.shape();
+    if h == 0 || w == 0 {
+        return mask.clone();
+    }
+    let runs = element.row_runs();
+    let bits = BitRows::pack(mask);
+    let dilated = bits.dilate(&runs);
+    dilated.complement().dilate(&runs).complement().unpack()
 }
 
-/// Dilation (`erosion == false`) or erosion. Each element row is one run of columns; the run's
-/// horizontal OR/AND is computed once per distinct run from row prefix counts, then the rows
-/// are combined with vertical shifts: O(H·W·rows) byte operations, independent of the run length.
+/// Dilation (`erosion == false`) or erosion on bit-packed rows: each element row is one run of
+/// columns, OR-ed horizontally with log₂(run length) word shifts, then the rows are OR-ed with
+/// vertical offsets: O(H·W/64·rows·log run) word operations.
 fn morph(mask: &Mask, element: &StructuringElement, erosion: bool) -> Mask {
     let (h, w) = mask.shape();
-    let src = mask.as_slice();
-    let runs = element.row_runs();
-    let mut out = Mask::zeros(h, w);
     if h == 0 || w == 0 {
-        return out;
+        return mask.clone();
     }
-    if runs.is_empty() {
-        // An empty element: OpenCV's max/min over an empty set gives the border value.
-        out.as_mut_slice().fill(u8::from(erosion));
-        return out;
+    let runs = element.row_runs();
+    let bits = BitRows::pack(mask);
+    if erosion {
+        // OpenCV erosion (outside = 1) is the complement of the dilation (outside = 0) of the
+        // complement.
+        bits.complement().dilate(&runs).complement().unpack()
+    } else {
+        bits.dilate(&runs).unpack()
     }
-    // For erosion count background pixels (a window is kept iff it holds none), for dilation
-    // count foreground pixels (a window is set iff it holds any). Outside pixels never count.
-    let target = u8::from(!erosion);
-    let mut prefix = vec![0u32; h * (w + 1)];
-    for r in 0..h {
-        let row = &src[r * w..(r + 1) * w];
-        let p = &mut prefix[r * (w + 1)..(r + 1) * (w + 1)];
-        let mut acc = 0u32;
-        for c in 0..w {
-            acc += u32::from(row[c] == target);
-            p[c + 1] = acc;
-        }
-    }
-    let mut distinct: Vec<(isize, isize)> = runs.iter().map(|&(_, a, b)| (a, b)).collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    // horiz[k]: 1 where the run `distinct[k]` hits (dilation) / stays inside (erosion).
-    let mut horiz = vec![0u8; h * w];
-    let acc = out.as_mut_slice();
-    acc.fill(u8::from(erosion));
-    for &(lo, hi) in &distinct {
+}
+
+/// A binary raster packed 64 pixels to a word, row by row; bits past the width are always 0.
+struct BitRows {
+    h: usize,
+    w: usize,
+    /// Words per row.
+    nw: usize,
+    words: Vec<u64>,
+}
+
+impl BitRows {
+    fn pack(mask: &Mask) -> Self {
+        let (h, w) = mask.shape();
+        let nw = w.div_ceil(64);
+        let mut words = vec![0u64; h * nw];
         for r in 0..h {
-            let p = &prefix[r * (w + 1)..(r + 1) * (w + 1)];
-            let hrow = &mut horiz[r * w..(r + 1) * w];
-            // Columns whose window lies fully inside the row take the branch-free path.
-            let first = (-lo).clamp(0, w as isize) as usize;
-            let end = (w as isize - hi - 1).clamp(first as isize, w as isize) as usize;
-            let window = |c: usize| {
-                let a = (c as isize + lo).clamp(0, w as isize) as usize;
-                let b = (c as isize + hi + 1).clamp(0, w as isize) as usize;
-                if b > a {
-                    p[b] - p[a]
-                } else {
-                    0
+            let dst = &mut words[r * nw..(r + 1) * nw];
+            for (k, chunk) in mask.row(r).chunks(64).enumerate() {
+                let mut word = 0u64;
+                for (b, &v) in chunk.iter().enumerate() {
+                    word |= u64::from(v != 0) << b;
                 }
-            };
-            for c in (0..first).chain(end..w) {
-                hrow[c] = u8::from((window(c) > 0) != erosion);
+                dst[k] = word;
             }
-            if end > first {
-                let (a0, b0) = (
-                    (first as isize + lo) as usize,
-                    (first as isize + hi + 1) as usize,
-                );
-                let n = end - first;
-                let (pa, pb) = (&p[a0..a0 + n], &p[b0..b0 + n]);
-                let flip = u8::from(erosion);
-                for ((hv, &x), &y) in hrow[first..end].iter_mut().zip(pa).zip(pb) {
-                    *hv = u8::from(y != x) ^ flip;
+        }
+        BitRows { h, w, nw, words }
+    }
+
+    fn unpack(&self) -> Mask {
+        let mut out = Mask::zeros(self.h, self.w);
+        for r in 0..self.h {
+            let src = &self.words[r * self.nw..(r + 1) * self.nw];
+            for (k, chunk) in out.row_mut(r).chunks_mut(64).enumerate() {
+                let word = src[k];
+                for (b, v) in chunk.iter_mut().enumerate() {
+                    *v = ((word >> b) & 1) as u8;
                 }
             }
         }
-        for &(dy, _, _) in runs.iter().filter(|&&(_, a, b)| (a, b) == (lo, hi)) {
-            for r in 0..h {
-                let sr = r as isize + dy;
-                let arow = &mut acc[r * w..(r + 1) * w];
-                if sr < 0 || sr >= h as isize {
-                    // Outside rows: all background (dilation adds nothing) or all foreground
-                    // (erosion removes nothing).
-                    continue;
-                }
-                let hrow = &horiz[sr as usize * w..(sr as usize + 1) * w];
-                if erosion {
-                    for (a, &hv) in arow.iter_mut().zip(hrow) {
-                        *a &= hv;
-                    }
-                } else {
-                    for (a, &hv) in arow.iter_mut().zip(hrow) {
-                        *a |= hv;
-                    }
-                }
-            }
+        out
+    }
+
+    /// Mask of the valid bits of the last word of a row.
+    fn last_mask(&self) -> u64 {
+        match self.w % 64 {
+            0 => u64::MAX,
+            b => (1u64 << b) - 1,
         }
     }
-    out
+
+    fn complement(mut self) -> Self {
+        let last = self.last_mask();
+        for row in self.words.chunks_exact_mut(self.nw) {
+            for x in row.iter_mut() {
+                *x = !*x;
+            }
+            row[self.nw - 1] &= last;
+        }
+        self
+    }
+
+    /// OpenCV dilation (outside = 0, element not reflected) with the element given as row runs
+    /// `(dy, lo, hi)`: `out(y, x) = OR over runs of OR_{o = lo..=hi} in(y + dy, x + o)`.
+    fn dilate(&self, runs: &[(isize, isize, isize)]) -> BitRows {
+        let (h, nw) = (self.h, self.nw);
+        let mut out = BitRows {
+            h,
+            w: self.w,
+            nw,
+            words: vec![0u64; h * nw],
+        };
+        let mut distinct: Vec<(isize, isize)> = runs.iter().map(|&(_, a, b)| (a, b)).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let last = self.last_mask();
+        let mut horiz = vec![0u64; h * nw];
+        for &(lo, hi) in &distinct {
+            let len = (hi - lo + 1) as usize;
+            // The row sits `pad` words inside a zero buffer, so that no shift below drops bits
+            // that a later shift would bring back into the image.
+            let pad = (lo.unsigned_abs() + hi.unsigned_abs() + len) / 64 + 2;
+            let pw = nw + 2 * pad;
+            let (mut t1, mut t2) = (vec![0u64; pw], vec![0u64; pw]);
+            for r in 0..h {
+                t1.fill(0);
+                t1[pad..pad + nw].copy_from_slice(&self.words[r * nw..(r + 1) * nw]);
+                // acc(x) = OR_{k < span} src(x + k), doubling the span.
+                let mut span = 1usize;
+                while span * 2 <= len {
+                    shift_or(&mut t1, &mut t2, span as isize, u64::MAX);
+                    span *= 2;
+                }
+                if span < len {
+                    // Overlapping final step: OR with the copy shifted by len − span covers
+                    // offsets up to len − 1.
+                    shift_or(&mut t1, &mut t2, (len - span) as isize, u64::MAX);
+                }
+                // horiz(x) = acc(x + lo).
+                shift_into(&t1, lo, &mut t2, u64::MAX);
+                let dst = &mut horiz[r * nw..(r + 1) * nw];
+                dst.copy_from_slice(&t2[pad..pad + nw]);
+                dst[nw - 1] &= last;
+            }
+            for &(dy, _, _) in runs.iter().filter(|&&(_, a, b)| (a, b) == (lo, hi)) {
+                for r in 0..h {
+                    let sr = r as isize + dy;
+                    if sr < 0 || sr >= h as isize {
+                        continue; // outside rows are background
+                    }
+                    let sr = sr as usize;
+                    let (dst, src) = (
+                        &mut out.words[r * nw..(r + 1) * nw],
+                        &horiz[sr * nw..(sr + 1) * nw],
+                    );
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d |= s;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `acc |= acc shifted so that bit x reads bit x + by`, using `tmp` as scratch.
+fn shift_or(acc: &mut [u64], tmp: &mut [u64], by: isize, last: u64) {
+    shift_into(acc, by, tmp, last);
+    for (a, t) in acc.iter_mut().zip(tmp.iter()) {
+        *a |= t;
+    }
+}
+
+/// `dst(x) = src(x + by)` over one packed row (0 outside), bits past the width cleared.
+fn shift_into(src: &[u64], by: isize, dst: &mut [u64], last: u64) {
+    let nw = src.len();
+    let q = (by.unsigned_abs() / 64) as isize;
+    let b = (by.unsigned_abs() % 64) as u32;
+    let get = |i: isize| -> u64 {
+        if i >= 0 && (i as usize) < nw {
+            src[i as usize]
+        } else {
+            0
+        }
+    };
+    for (i, d) in dst.iter_mut().enumerate() {
+        let i = i as isize;
+        *d = if by >= 0 {
+            let lo = get(i + q) >> b;
+            let hi = if b == 0 {
+                0
+            } else {
+                get(i + q + 1) << (64 - b)
+            };
+            lo | hi
+        } else {
+            let lo = get(i - q) << b;
+            let hi = if b == 0 {
+                0
+            } else {
+                get(i - q - 1) >> (64 - b)
+            };
+            lo | hi
+        };
+    }
+    dst[nw - 1] &= last;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1017,6 +1116,20 @@ mod tests {
             let (e, d) = (erode(&m, &se), dilate(&m, &se));
             prop_assert_eq!(e.as_slice().to_vec(), naive_morph(&m, &se, true));
             prop_assert_eq!(d.as_slice().to_vec(), naive_morph(&m, &se, false));
+        }
+
+        #[test]
+        fn wide_morphology_equals_the_definition(
+            v in proptest::collection::vec(prop_oneof![4 => Just(0u8), 1 => Just(1u8)], 9 * 150),
+            n in 1usize..24,
+        ) {
+            let m = Mask::from_vec(9, 150, v).unwrap();
+            let se = kernel(n);
+            let (e, d) = (erode(&m, &se), dilate(&m, &se));
+            prop_assert_eq!(e.as_slice().to_vec(), naive_morph(&m, &se, true));
+            prop_assert_eq!(d.as_slice().to_vec(), naive_morph(&m, &se, false));
+            let c = close(&m, &se);
+            prop_assert_eq!(c, erode(&dilate(&m, &se), &se));
         }
 
         #[test]

@@ -221,12 +221,21 @@ pub fn seg_weights_2d(mask: &Mask, classweights: (f32, f32)) -> WeightMap {
     let (h, w) = mask.shape();
     let (cw0, cw1) = (f64::from(classweights.0), f64::from(classweights.1));
     let m = mask.as_slice();
-    let border = gaps_between_cells(mask);
-    let eroded = erode(mask, &kernel(2));
-    let cell_skel = skeletonize(&eroded);
-    let border_skel = skeletonize(&border);
-    let dc = distance_to(&cell_skel);
-    let db = distance_to(&border_skel);
+    // The cell branch and the border branch are independent: run them side by side.
+    let ((eroded, cell_skel, dc), (border, border_skel, db)) = rayon::join(
+        || {
+            let eroded = erode(mask, &kernel(2));
+            let skel = skeletonize(&eroded);
+            let d = distance_to(&skel);
+            (eroded, skel, d)
+        },
+        || {
+            let border = gaps_between_cells(mask);
+            let skel = skeletonize(&border);
+            let d = distance_to(&skel);
+            (border, skel, d)
+        },
+    );
     let (b, e, cs, bs) = (
         border.as_slice(),
         eroded.as_slice(),
