@@ -12,7 +12,7 @@
 //! Run: `cargo bench -p deltacell-data --bench weights` (the `make_weights` figure is for all
 //! 200 masks; divide by 200).
 //!
-//! The figures are **on-CPU time of one thread** (Linux `/proc/thread-self/schedstat`), with
+//! The figures are **on-CPU time of one thread** (Linux `CLOCK_THREAD_CPUTIME_ID`), with
 //! everything, rayon work included, run on that one thread: the machines this project shares
 //! have 2 cores and a load of ~10, where wall-clock time mostly measures the queue. On an idle
 //! machine wall time equals this figure; with more cores, `make_weights` and large distance
@@ -30,19 +30,36 @@ use deltacell_data::weights::{
 use deltacell_data::{io, Mask};
 use rand::Rng;
 
-/// Nanoseconds this thread has spent on a CPU (falls back to a monotonic clock where
-/// `/proc/thread-self/schedstat` does not exist).
+/// Nanoseconds this thread has spent on a CPU: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` on
+/// Linux (std already links the C library), a monotonic clock elsewhere.
+#[cfg(target_os = "linux")]
 fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-        .unwrap_or_else(|| {
-            static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-            START
-                .get_or_init(std::time::Instant::now)
-                .elapsed()
-                .as_nanos() as u64
-        })
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut t = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec (64-bit Linux layout) for the call's duration.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime failed");
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_ns() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos() as u64
 }
 
 /// Benchmarks `f` by the on-CPU time of the calling thread.

@@ -688,10 +688,12 @@ fn zhang_suen_rule(n: usize) -> u8 {
     r
 }
 
-/// scikit-image's thinning table differs from the plain Zhang–Suen rule on 25 neighbourhoods
-/// (it removes the staircase corners that the original leaves two pixels thick and keeps a few
-/// end configurations); `(code, deletable-in)` as bits like [`zhang_suen_rule`]. Established by
-/// comparing the rule with scikit-image's behaviour neighbourhood by neighbourhood.
+/// scikit-image's thinning lookup table (`_fast_skeletonize`, BSD-3-Clause) differs from the
+/// plain Zhang–Suen rule on these 25 neighbourhoods: it deletes the corner pixels of diagonal
+/// staircases (which the original rule leaves two pixels thick) and keeps a few end
+/// configurations. `(code, deletable-in)` with bits as in [`zhang_suen_rule`]; found by comparing
+/// the rule with scikit-image's table entry by entry. The full table is pinned by the parity
+/// tests of `seg_weights_2D`.
 const SKIMAGE_EXCEPTIONS: [(usize, u8); 25] = [
     (3, 1),
     (6, 1),

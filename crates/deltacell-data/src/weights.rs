@@ -25,7 +25,7 @@
 //!   overwrite an existing `wei/` unless forced (DeLTA refuses always).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rand::seq::SliceRandom;
@@ -882,11 +882,6 @@ pub fn stale_weights(set_root: impl AsRef<Path>) -> Result<Vec<String>> {
         })
         .collect::<Result<_>>()?;
     Ok(stale.into_iter().flatten().collect())
-}
-
-/// The path of the weight file for the mask `name` of the set at `set_root`.
-pub fn weight_path(set_root: impl AsRef<Path>, name: &str) -> PathBuf {
-    set_root.as_ref().join("wei").join(name)
 }
 
 #[cfg(test)]
