@@ -189,10 +189,14 @@ pub(crate) fn sq_to_dist(d2: u32) -> f64 {
 /// Reusable buffers of [`squared_edt`] (so that per-cell windows allocate nothing).
 #[derive(Default)]
 pub(crate) struct EdtScratch {
-    f: Vec<i64>,
+    /// Envelope parabolas: root column and `f(root) + root²`.
     v: Vec<usize>,
-    /// Envelope boundaries as fractions `num / den` (`den > 0`); `den == 0` means ±∞.
-    z: Vec<(i64, i64)>,
+    fv: Vec<i64>,
+    /// Left boundary of each parabola's interval as the fraction `zn / zd` (`zd > 0`).
+    zn: Vec<i64>,
+    zd: Vec<i64>,
+    /// Copy of a row's column distances (short-range path).
+    g: Vec<u32>,
 }
 
 /// Rasters at least this large run the row pass on the rayon pool.
@@ -251,78 +255,107 @@ pub(crate) fn squared_edt(
     }
 }
 
+/// Rows whose column distances are all at most this use the short-range scan instead of the
+/// envelope (dense features, e.g. skeletons: fewer, branch-free operations).
+const SHORT_RANGE: u32 = 12;
+
 fn row_pass(row: &mut [u32], scratch: &mut EdtScratch) {
     let w = row.len();
-    let EdtScratch { f, v, z } = scratch;
-    f.resize(w, 0);
-    v.resize(w, 0);
-    z.resize(w + 1, (0, 0));
-    for (fc, &g) in f.iter_mut().zip(row.iter()) {
-        *fc = if g == NO_FEATURE {
-            -1
-        } else {
-            i64::from(g) * i64::from(g)
-        };
-    }
-    envelope_1d(f, v, z, row);
-}
-
-/// One-dimensional squared distance transform of the sampled function `f` (`-1` = +∞) into
-/// `out` ([`NO_FEATURE`] when every sample is infinite). Intersections are kept as exact
-/// fractions and compared by cross-multiplication: integer arithmetic only.
-fn envelope_1d(f: &[i64], v: &mut [usize], z: &mut [(i64, i64)], out: &mut [u32]) {
-    // k = index of the rightmost parabola in the envelope; None = empty.
-    let mut k: Option<usize> = None;
-    for (q, &fq0) in f.iter().enumerate() {
-        if fq0 < 0 {
-            continue;
-        }
-        let qi = q as i64;
-        let fq = fq0 + qi * qi;
-        let Some(mut kk) = k else {
-            k = Some(0);
-            v[0] = q;
-            z[0] = (-1, 0);
-            z[1] = (1, 0);
-            continue;
-        };
-        loop {
-            let p = v[kk] as i64;
-            let fp = f[v[kk]] + p * p;
-            // s = (fq − fp) / (2(q − p)) is where the parabolas of p and q intersect.
-            let (sn, sd) = (fq - fp, 2 * (qi - p));
-            let (zn, zd) = z[kk];
-            // s <= z[kk]? (z[0] = −∞ never pops the first parabola.)
-            let pop = zd != 0 && sn * zd <= zn * sd;
-            if pop {
-                kk -= 1;
-                continue;
+    if row.iter().all(|&g| g <= SHORT_RANGE) {
+        // Every column distance is small: the nearest feature of column q is at some p with
+        // |q − p| < g(q) (any farther p gives at least g(q)², which p = q already achieves).
+        let g = &mut scratch.g;
+        g.clear();
+        g.extend_from_slice(row);
+        for (q, o) in row.iter_mut().enumerate() {
+            let gq = g[q] as usize;
+            let mut best = (gq * gq) as u32;
+            if gq > 1 {
+                let lo = q.saturating_sub(gq - 1);
+                let hi = (q + gq - 1).min(w - 1);
+                for (p, &gp) in g[lo..=hi].iter().enumerate() {
+                    let d = (lo + p).abs_diff(q) as u32;
+                    best = best.min(d * d + gp * gp);
+                }
             }
-            kk += 1;
-            v[kk] = q;
-            z[kk] = (sn, sd);
-            z[kk + 1] = (1, 0);
-            break;
+            *o = best;
         }
-        k = Some(kk);
-    }
-    if k.is_none() {
-        out.fill(NO_FEATURE);
         return;
     }
-    let mut j = 0;
-    for (q, o) in out.iter_mut().enumerate() {
-        let qi = q as i64;
-        // Advance while z[j + 1] < q (z = +∞ stops).
-        while {
-            let (zn, zd) = z[j + 1];
-            zd != 0 && zn < qi * zd
-        } {
-            j += 1;
+    let EdtScratch { v, fv, zn, zd, .. } = scratch;
+    v.resize(w, 0);
+    fv.resize(w, 0);
+    zn.resize(w, 0);
+    zd.resize(w, 0);
+    envelope_1d(row, v, fv, zn, zd);
+}
+
+/// One-dimensional squared distance transform, in place: `row[q]` holds the column distance
+/// `g(q)` to the nearest feature ([`NO_FEATURE`] = none) and receives
+/// `min_p (q − p)² + g(p)²` ([`NO_FEATURE`] when every `g` is infinite).
+///
+/// Felzenszwalb–Huttenlocher's lower envelope. Interval boundaries are kept as exact fractions
+/// and compared by cross-multiplication (integer arithmetic only); the output pass converts each
+/// boundary to its first integer column once, so filling the row is a tight loop.
+fn envelope_1d(row: &mut [u32], v: &mut [usize], fv: &mut [i64], zn: &mut [i64], zd: &mut [i64]) {
+    // Number of parabolas in the envelope.
+    let mut k = 0usize;
+    for (q, &g) in row.iter().enumerate() {
+        if g == NO_FEATURE {
+            continue;
         }
-        let p = v[j];
-        let d = q.abs_diff(p) as i64;
-        *o = (d * d + f[p]) as u32;
+        let qi = q as i64;
+        let fq = i64::from(g) * i64::from(g) + qi * qi;
+        if k == 0 {
+            v[0] = q;
+            fv[0] = fq;
+            // zd = 0 marks −∞: the first parabola is never removed.
+            zn[0] = -1;
+            zd[0] = 0;
+            k = 1;
+            continue;
+        }
+        loop {
+            let top = k - 1;
+            // Parabolas of v[top] and q meet at s = (fq − fv) / (2(q − v)).
+            let (sn, sd) = (fq - fv[top], 2 * (qi - v[top] as i64));
+            if zd[top] != 0 && sn * zd[top] <= zn[top] * sd {
+                k -= 1; // v[top] is hidden from s on
+                continue;
+            }
+            v[k] = q;
+            fv[k] = fq;
+            zn[k] = sn;
+            zd[k] = sd;
+            k += 1;
+            break;
+        }
+    }
+    if k == 0 {
+        row.fill(NO_FEATURE);
+        return;
+    }
+    let w = row.len() as i64;
+    for j in 0..k {
+        // Columns where parabola j is lowest: from its boundary up to the next one.
+        let start = if j == 0 {
+            0
+        } else {
+            // First integer column ≥ zn/zd (ties go to the later parabola: same value).
+            (zn[j].div_euclid(zd[j]) + i64::from(zn[j].rem_euclid(zd[j]) != 0)).clamp(0, w)
+        };
+        let end = if j + 1 < k {
+            (zn[j + 1].div_euclid(zd[j + 1]) + i64::from(zn[j + 1].rem_euclid(zd[j + 1]) != 0))
+                .clamp(0, w)
+        } else {
+            w
+        };
+        let p = v[j] as i64;
+        let fp = fv[j] - p * p;
+        for q in start..end {
+            let d = q - p;
+            row[q as usize] = (d * d + fp) as u32;
+        }
     }
 }
 
