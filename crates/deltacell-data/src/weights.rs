@@ -37,8 +37,8 @@ use crate::error::{Error, Result};
 use crate::image::{Labels, Mask, Plane, WeightMap};
 use crate::io::{self, RawPixels};
 use crate::morphology::{
-    close, dilate, distance_to, erode, kernel, label, skeletonize, skeletonize_lee, squared_edt,
-    Connectivity, EdtScratch, NO_FEATURE,
+    close, dilate, erode, kernel, label, skeletonize, skeletonize_lee, sq_to_dist,
+    squared_distance_to, squared_edt, Connectivity, EdtScratch, NO_FEATURE,
 };
 
 /// Parameters of [`seg_weights`] (DeLTA defaults: classweights (1, 1), w0 12, sigma 2).
@@ -226,13 +226,13 @@ pub fn seg_weights_2d(mask: &Mask, classweights: (f32, f32)) -> WeightMap {
         || {
             let eroded = erode(mask, &kernel(2));
             let skel = skeletonize(&eroded);
-            let d = distance_to(&skel);
+            let d = squared_distance_to(&skel);
             (eroded, skel, d)
         },
         || {
             let border = gaps_between_cells(mask);
             let skel = skeletonize(&border);
-            let d = distance_to(&skel);
+            let d = squared_distance_to(&skel);
             (border, skel, d)
         },
     );
@@ -247,10 +247,12 @@ pub fn seg_weights_2d(mask: &Mask, classweights: (f32, f32)) -> WeightMap {
     for i in 0..h * w {
         let mut v = 0f64;
         if e[i] != 0 {
-            v = 1.0 / ((dc[i] + 1.0) * (dc[i] + 1.0));
+            let d = sq_to_dist(dc[i]);
+            v = 1.0 / ((d + 1.0) * (d + 1.0));
         }
         if b[i] != 0 {
-            v = cw1 / ((db[i] + 1.0) * (db[i] + 1.0));
+            let d = sq_to_dist(db[i]);
+            v = cw1 / ((d + 1.0) * (d + 1.0));
         }
         if cs[i] != 0 {
             v = cw0;
