@@ -889,6 +889,7 @@ pub fn stale_weights(set_root: impl AsRef<Path>) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::morphology::distance_to;
 
     fn row_mask(v: &[u8]) -> Mask {
         Mask::from_vec(1, v.len(), v.to_vec()).unwrap()
