@@ -5,6 +5,12 @@
 //! `seg_weights` "slow, best run offline"; here every map is exact (DeLTA 2.0.7's outputs to
 //! 1e-5) and fast enough to compute on the fly.
 //!
+//! Parity target: DeLTA 2.0.7's outputs (`shared/reference/delta-2.0.7`, matched to 1e-5). The
+//! newest DeLTA line computes the same maps with OpenCV's labelling and distance transform
+//! instead of scikit-image's (same values); where the two lines differ — `estimate_seg2D_classweights`
+//! samples without (2.0.7) or with (newest) replacement, and the newest `tracking_weights` fails on
+//! NumPy ≥ 2 (`ndarray.ptp`) — 2.0.7 is followed.
+//!
 //! # Differences from DeLTA (deliberate)
 //! * [`seg_weights`] needs O(H·W) memory whatever the number of cells (DeLTA allocates one
 //!   float64 distance map per cell, H·W·N·8 bytes): each cell's distance map is computed only in
@@ -17,7 +23,9 @@
 //!   mask gives cell pixels weight 0 in 2.0.7's `seg_weights`).
 //! * Distances to an empty set (e.g. a skeleton with no pixel) are +∞ (SciPy returns
 //!   meaningless values there); the resulting weights are documented per function.
-//! * [`tracking_weights`] computes in `f64` and rounds once to `f32`; its values reach ~30 000, so
+//! * [`tracking_weights`] computes distances only near the tracked cells (exact: farther away the
+//!   halo term is at its floor) and computes in `f64`, rounding once to `f32`; its values reach
+//!   ~30 000, so
 //!   parity with DeLTA's float64 output is checked after normalising by the maximum (as `wei/`
 //!   files store them).
 //! * [`make_weights`] also writes `wei/manifest.json` (function, parameters, SHA-256 of every
