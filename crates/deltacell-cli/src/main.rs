@@ -27,6 +27,8 @@ enum Command {
     /// Preview augmentation on a segmentation training set (contact sheet) or write an
     /// augmented copy of it.
     Augment(cmd::augment::AugmentArgs),
+    /// Precompute the weight maps (`wei/`) of a training set.
+    Weights(cmd::weights::WeightsArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,5 +49,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Synth(args) => cmd::synth::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Augment(args) => cmd::augment::run(args),
+        Command::Weights(args) => cmd::weights::run(args),
     }
 }

@@ -111,6 +111,14 @@ pub enum Error {
         /// The folder.
         path: PathBuf,
     },
+
+    // --- weights ---
+    /// `make_weights` found an existing `wei/` folder and was not asked to overwrite it.
+    #[error("{}: weight maps already exist; pass --force to recompute them", path.display())]
+    WeightsExist {
+        /// The existing `wei/` folder.
+        path: PathBuf,
+    },
 }
 
 impl Error {

@@ -5,3 +5,4 @@ pub mod check;
 pub mod eval;
 pub mod info;
 pub mod synth;
+pub mod weights;

@@ -1,0 +1,101 @@
+//! `deltacell weights DIR --kind seg|seg2d|track`: precompute the `wei/` weight maps of a
+//! training set (DeLTA's `make_weights`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use deltacell_data::weights::{make_weights, SegWeightParams, WeightRecipe};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Which weight function to apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// `seg_weights` on `seg/` (mother-machine segmentation; DeLTA's choice for "rois" presets).
+    Seg,
+    /// `seg_weights_2D` on `seg/` (2-D colonies).
+    Seg2d,
+    /// `tracking_weights` on `mot_dau/` with `segall/` (tracking sets).
+    Track,
+}
+
+/// Arguments of `deltacell weights`.
+#[derive(Args, Debug)]
+pub struct WeightsArgs {
+    /// The training-set folder (holds `seg/`, or `mot_dau/` and `segall/` for `--kind track`).
+    pub dir: PathBuf,
+    /// The weight function.
+    #[arg(long, value_enum)]
+    pub kind: Kind,
+    /// Border-term amplitude of `seg` weights (DeLTA's w0).
+    #[arg(long, default_value_t = 12.0)]
+    pub w0: f32,
+    /// Border-term width of `seg` weights, pixels (DeLTA's sigma).
+    #[arg(long, default_value_t = 2.0)]
+    pub sigma: f32,
+    /// Class weights `A,B`: (background, cell) for `seg`, (cells, borders) for `seg2d`.
+    #[arg(long, value_parser = parse_pair, default_value = "1,1")]
+    pub classweights: (f32, f32),
+    /// Halo distance of `track` weights, pixels.
+    #[arg(long, default_value_t = 50.0)]
+    pub halo: f32,
+    /// Overwrite an existing `wei/` folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_pair(s: &str) -> Result<(f32, f32), String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let [a, b] = parts.as_slice() else {
+        return Err(format!("expected two numbers A,B, got {s:?}"));
+    };
+    let a: f32 = a.parse().map_err(|_| format!("not a number: {a:?}"))?;
+    let b: f32 = b.parse().map_err(|_| format!("not a number: {b:?}"))?;
+    Ok((a, b))
+}
+
+/// Runs the subcommand.
+pub fn run(args: WeightsArgs) -> anyhow::Result<ExitCode> {
+    for (name, v) in [("w0", args.w0), ("sigma", args.sigma), ("halo", args.halo)] {
+        if !v.is_finite() || v < 0.0 {
+            bail!("--{name} must be a finite number >= 0, got {v}");
+        }
+    }
+    if args.kind == Kind::Track && args.halo == 0.0 {
+        bail!("--halo must be > 0");
+    }
+    let recipe = match args.kind {
+        Kind::Seg => WeightRecipe::SegWeights(SegWeightParams {
+            classweights: args.classweights,
+            w0: args.w0,
+            sigma: args.sigma,
+        }),
+        Kind::Seg2d => WeightRecipe::SegWeights2d {
+            classweights: args.classweights,
+        },
+        Kind::Track => WeightRecipe::TrackingWeights {
+            halo_distance: args.halo,
+        },
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(recipe.delta_name());
+    let n = make_weights(&args.dir, &recipe, args.force, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .with_context(|| format!("making weights in {}", args.dir.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "{}: wrote {n} weight map(s) with {} to {}",
+        args.dir.display(),
+        recipe.delta_name(),
+        args.dir.join("wei").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
