@@ -2,7 +2,171 @@
 //!
 //! A [`Batch`] is the hand-over point to the neural-network crate: contiguous `f32` buffers in
 //! `N×H×W×C` (channels-last) order.
+//!
+//! # Pieces
+//! * [`SegmentationDataset`] (DeLTA's newest `load_training_dataset_seg` / `SegmentationDataset`):
+//!   `img/`, `seg/` and optional `wei/`; random crop or resize, augmentation, weights from the
+//!   folder, computed online or all ones; evaluation mode tiles or resizes without augmentation.
+//! * [`TrackingDataset`] (DeLTA's `train_generator_track`): four input channels (current image,
+//!   seed cell at t−1, previous image, all cells at t), two outputs (`mot_dau`, weights).
+//! * [`ChamberDataset`]: the chamber (ROI) U-Net's `img/` + `seg/` set, one output channel.
+//! * [`Loader`]: worker threads build batches ahead of time into a bounded window, epochs are
+//!   shuffled permutations, and every sample draws from `random::stream(seed, epoch, position)`,
+//!   so batches depend only on the seed, never on the number of workers.
+//! * [`read`]: DeLTA 2.0.7's `readreshape`, `binarizerange`, `gettrackingboxes` for parity.
+//!
+//! Every dataset implements [`Dataset`]: a fixed number of items, a fixed [`SampleLayout`], and
+//! [`Dataset::write_sample`], which writes one item straight into a batch's buffers.
+//!
+//! # Differences from DeLTA (deliberate)
+//! * Epochs are shuffled permutations of the items (DeLTA's generators draw with replacement;
+//!   its `Sequence` shuffles like here). When `steps_per_epoch × batch_size` exceeds the number
+//!   of items, the epoch continues into further independent permutations.
+//! * Batches have a fixed size (DeLTA's `SegmentationDataset` yields batches of one).
+//! * Unmatched files (a stem with zero or several partners) are an error that lists every
+//!   problem, not a skipped image with a log line.
+//! * When augmentation changes a sample's shape (the `resize` operation), it is centre-cropped or
+//!   zero-padded back to the target size so that samples stack into a batch.
+//! * Weight maps are zero wherever a crop box lies outside the image (zero padding), so padded
+//!   pixels never count in the loss, whatever the weight source.
+//! * Online tracking weights with `crop_windows` are computed on the cropped window (DeLTA: on
+//!   the whole frame, then cropped); the window is centred on the tracked cell, so only pixels
+//!   near the window's border can differ, and it is much cheaper on large frames.
 
+mod files;
+mod loader;
+pub mod read;
+mod rois;
+mod seg;
+mod storage;
+mod track;
+
+use crate::error::{Error, Result};
+use crate::random::SampleRng;
+
+pub use files::SegFiles;
+pub use loader::{Loader, LoaderOptions, LoaderStats};
+pub use rois::{ChamberDataset, ChamberOptions};
+pub use seg::{Mode, SegOptions, SegSplits, SegWeights, SegmentationDataset};
+pub use storage::{Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
+pub use track::{TrackFiles, TrackOptions, TrackWeights, TrackingDataset};
+
+/// The geometry of one sample: `(height, width)` and the channels of `x` and `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SampleLayout {
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+    /// Channels of the input `x`.
+    pub in_channels: usize,
+    /// Channels of the stacked target `y`.
+    pub out_channels: usize,
+}
+
+impl SampleLayout {
+    /// Values of `x` per sample.
+    pub fn x_len(&self) -> usize {
+        self.height * self.width * self.in_channels
+    }
+
+    /// Values of `y` per sample.
+    pub fn y_len(&self) -> usize {
+        self.height * self.width * self.out_channels
+    }
+}
+
+/// A source of training or evaluation samples that the [`Loader`] batches.
+///
+/// Implementations are shared between worker threads, so they are `Send + Sync` and
+/// [`Dataset::write_sample`] takes `&self`.
+pub trait Dataset: Send + Sync {
+    /// Number of items: files, or tiles in evaluation mode with cropping.
+    fn len(&self) -> usize;
+
+    /// True when there is no item.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The geometry every sample has.
+    fn layout(&self) -> SampleLayout;
+
+    /// True for a training dataset (random crops and augmentation; the loader shuffles it).
+    fn is_training(&self) -> bool;
+
+    /// Writes item `index` into `x` (`height × width × in_channels`) and `y` (`height × width ×
+    /// out_channels`), channels-last, drawing every random decision from `rng`.
+    fn write_sample(
+        &self,
+        index: usize,
+        rng: &mut SampleRng,
+        x: &mut [f32],
+        y: &mut [f32],
+    ) -> Result<()>;
+}
+
+/// Which files go to the training, validation and test splits (indices into the file list).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Split {
+    /// Training files.
+    pub train: Vec<usize>,
+    /// Validation files.
+    pub validation: Vec<usize>,
+    /// Test files.
+    pub test: Vec<usize>,
+}
+
+/// Splits `n` files at random into training, validation and test sets (DeLTA's newest
+/// `_load_images_seg` split): the boundaries `[0, 1 − v − t, 1 − t, 1]·n` are rounded half to
+/// even like `numpy.round`, their differences are the counts, and a seeded shuffle of the split
+/// labels assigns each file. Indices within each split are increasing.
+///
+/// `validation` and `test` are fractions in `[0, 1]` whose sum is at most 1.
+pub fn split_by_file(n: usize, validation: f64, test: f64, seed: u64) -> Result<Split> {
+    let ok = |f: f64| (0.0..=1.0).contains(&f);
+    if !ok(validation) || !ok(test) || validation + test > 1.0 + 1e-12 {
+        return Err(Error::InvalidArgument(format!(
+            "validation ({validation}) and test ({test}) fractions must lie in [0, 1] and sum to at most 1"
+        )));
+    }
+    let nf = n as f64;
+    let b1 = ((1.0 - validation - test) * nf).round_ties_even().max(0.0) as usize;
+    let b2 = ((1.0 - test) * nf).round_ties_even().max(0.0) as usize;
+    let (b1, b2) = (b1.min(n), b2.min(n).max(b1.min(n)));
+    let mut labels: Vec<u8> = (0..n)
+        .map(|i| {
+            if i < b1 {
+                0
+            } else if i < b2 {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
+    use rand::seq::SliceRandom;
+    labels.shuffle(&mut crate::random::stream(seed, u64::MAX, 0));
+    let mut split = Split::default();
+    for (i, l) in labels.into_iter().enumerate() {
+        match l {
+            0 => split.train.push(i),
+            1 => split.validation.push(i),
+            _ => split.test.push(i),
+        }
+    }
+    Ok(split)
+}
+
+/// Writes `planes` (each `height × width`) interleaved channels-last into `out`.
+pub(crate) fn interleave(planes: &[&[f32]], out: &mut [f32]) {
+    let c = planes.len();
+    for (ch, plane) in planes.iter().enumerate() {
+        for (i, &v) in plane.iter().enumerate() {
+            out[i * c + ch] = v;
+        }
+    }
+}
 /// A batch of samples as contiguous channels-last `f32` buffers.
 ///
 /// * `x`: inputs, `n × height × width × in_channels` (segmentation/chambers: 1 channel, the
@@ -46,4 +210,45 @@ impl Batch {
             y: vec![0.0; n * height * width * out_channels],
         }
     }
+}
+
+impl Batch {
+    /// The geometry of one sample of this batch.
+    pub fn layout(&self) -> SampleLayout {
+        SampleLayout {
+            height: self.height,
+            width: self.width,
+            in_channels: self.in_channels,
+            out_channels: self.out_channels,
+        }
+    }
+
+    /// Input channel `channel` of sample `sample` as a row-major `height × width` plane.
+    ///
+    /// Panics when `sample >= n` or `channel >= in_channels`.
+    pub fn x_plane(&self, sample: usize, channel: usize) -> crate::image::Plane<f32> {
+        plane_of(&self.x, self.layout(), self.in_channels, sample, channel)
+    }
+
+    /// Target channel `channel` (0 = label, 1 = weight) of sample `sample` as a plane.
+    ///
+    /// Panics when `sample >= n` or `channel >= out_channels`.
+    pub fn y_plane(&self, sample: usize, channel: usize) -> crate::image::Plane<f32> {
+        plane_of(&self.y, self.layout(), self.out_channels, sample, channel)
+    }
+}
+
+fn plane_of(
+    buf: &[f32],
+    layout: SampleLayout,
+    channels: usize,
+    sample: usize,
+    channel: usize,
+) -> crate::image::Plane<f32> {
+    assert!(channel < channels, "channel {channel} of {channels}");
+    let per = layout.height * layout.width * channels;
+    let s = &buf[sample * per..(sample + 1) * per];
+    crate::image::Plane::from_fn(layout.height, layout.width, |r, c| {
+        s[(r * layout.width + c) * channels + channel]
+    })
 }
