@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Print the version and the build's features.
     Info,
+    /// Draw a few training batches as the network sees them (every channel) into a PNG.
+    Batches(cmd::batches::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,6 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => cmd::info::run(),
+        Command::Batches(args) => cmd::batches::run(args),
     }
 }

@@ -1,3 +1,4 @@
 //! One module per subcommand: each parses nothing itself and calls one library function.
 
+pub mod batches;
 pub mod info;

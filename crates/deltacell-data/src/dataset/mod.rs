@@ -35,6 +35,7 @@
 
 mod files;
 mod loader;
+mod preview;
 pub mod read;
 mod rois;
 mod seg;
@@ -46,10 +47,88 @@ use crate::random::SampleRng;
 
 pub use files::SegFiles;
 pub use loader::{Loader, LoaderOptions, LoaderStats};
+pub use preview::{contact_sheet, RgbPicture};
 pub use rois::{ChamberDataset, ChamberOptions};
 pub use seg::{Mode, SegOptions, SegSplits, SegWeights, SegmentationDataset};
 pub use storage::{Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
 pub use track::{TrackFiles, TrackOptions, TrackWeights, TrackingDataset};
+
+/// Which of DeLTA's three training sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetKind {
+    /// Cell segmentation ([`SegmentationDataset`]).
+    Seg,
+    /// Tracking ([`TrackingDataset`]).
+    Track,
+    /// Chamber (ROI) segmentation ([`ChamberDataset`]).
+    Rois,
+}
+
+/// Dataset and loader options of every kind, as one TOML document with the optional tables
+/// `[seg]`, `[track]`, `[rois]` and `[loader]` (keys = the fields of [`SegOptions`],
+/// [`TrackOptions`], [`ChamberOptions`], [`LoaderOptions`]; unknown keys are errors).
+///
+/// ```toml
+/// [seg]
+/// target_size = [512, 512]
+/// crop = true
+/// weights = { seg2d = { classweights = [1.0, 1.0] } }
+///
+/// [loader]
+/// batch_size = 4
+/// workers = 2
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// Segmentation options.
+    pub seg: SegOptions,
+    /// Tracking options.
+    pub track: TrackOptions,
+    /// Chamber options.
+    pub rois: ChamberOptions,
+    /// Loader options.
+    pub loader: LoaderOptions,
+}
+
+impl DatasetConfig {
+    /// Reads a TOML file; errors name the file and the offending key.
+    pub fn from_toml_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::Config {
+            source_name: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Opens the training dataset of `kind` at `root` in training mode, with its storage report.
+    pub fn open_training(
+        &self,
+        kind: DatasetKind,
+        root: impl AsRef<std::path::Path>,
+    ) -> Result<(std::sync::Arc<dyn Dataset>, StorageReport)> {
+        let root = root.as_ref();
+        Ok(match kind {
+            DatasetKind::Seg => {
+                let d = SegmentationDataset::open(root, &self.seg, Mode::Training)?;
+                let r = d.storage().clone();
+                (std::sync::Arc::new(d), r)
+            }
+            DatasetKind::Track => {
+                let d = TrackingDataset::open(root, &self.track)?;
+                let r = d.storage().clone();
+                (std::sync::Arc::new(d), r)
+            }
+            DatasetKind::Rois => {
+                let d = ChamberDataset::open(root, &self.rois, Mode::Training)?;
+                let r = d.storage().clone();
+                (std::sync::Arc::new(d), r)
+            }
+        })
+    }
+}
 
 /// The geometry of one sample: `(height, width)` and the channels of `x` and `y`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
