@@ -78,8 +78,8 @@ pub fn contact_sheet(batches: &[Batch]) -> RgbPicture {
                 draw(&batch.x_plane(s, c), 1.0, x0);
                 x0 += tile_w + GAP;
             }
-            for c in 0..batch.out_channels {
-                draw(&batch.y_plane(s, c), weight_max[c], x0);
+            for (c, &scale) in weight_max.iter().enumerate() {
+                draw(&batch.y_plane(s, c), scale, x0);
                 x0 += tile_w + GAP;
             }
             y0 += tile_h + GAP;
