@@ -120,3 +120,52 @@ fn gettrackingboxes_matches_delta() {
         assert_eq!(cb.shape(), fb.shape());
     }
 }
+
+/// Evaluation tiles (the interim tiling of the segmentation dataset) start where DeLTA 2.0.7's
+/// `create_windows` puts its windows.
+#[test]
+fn evaluation_tiles_start_at_create_windows_locations() {
+    use deltacell_data::dataset::{Dataset, Mode, SegOptions, SegWeights, SegmentationDataset};
+    for (case, target) in [("create_windows_stitch", 512), ("create_windows_pad", 256)] {
+        let mut npz = reference(case);
+        let image: Array2<f32> = array(&mut npz, "in_img");
+        let loc_y: Array2<i64> = array(&mut npz, "out_loc_y");
+        let loc_x: Array2<i64> = array(&mut npz, "out_loc_x");
+        let (h, w) = image.dim();
+        let total = (h * w + 1) as f32;
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["img", "seg"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let coded = Plane::from_fn(h, w, |r, c| (r * w + c + 1) as f32 / total);
+        deltacell_data::io::write_tiff_f32(dir.path().join("img/a.tif"), &[coded]).unwrap();
+        deltacell_data::io::write_mask(dir.path().join("seg/a.png"), &Mask::zeros(h, w)).unwrap();
+        let opts = SegOptions {
+            target_size: (target, target),
+            crop: true,
+            weights: SegWeights::Ones,
+            min_overlap: 24,
+            ..Default::default()
+        };
+        let ds = SegmentationDataset::open(dir.path(), &opts, Mode::Evaluation).unwrap();
+        let expected: Vec<(usize, usize)> = loc_y
+            .rows()
+            .into_iter()
+            .flat_map(|y| {
+                loc_x
+                    .rows()
+                    .into_iter()
+                    .map(move |x| (y[0] as usize, x[0] as usize))
+            })
+            .collect();
+        assert_eq!(ds.len(), expected.len(), "{case}");
+        let mut rng = deltacell_data::random::stream(0, 0, 0);
+        let mut x = vec![0f32; target * target];
+        let mut y = vec![0f32; target * target * 2];
+        for (i, &(ey, ex)) in expected.iter().enumerate() {
+            ds.write_sample(i, &mut rng, &mut x, &mut y).unwrap();
+            let k = (x[0] * total).round() as usize - 1;
+            assert_eq!((k / w, k % w), (ey, ex), "{case} tile {i}");
+        }
+    }
+}

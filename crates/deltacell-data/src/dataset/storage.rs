@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Default limit of [`StorageChoice::Auto`]: 1 GiB of decoded data.
 pub const DEFAULT_PRELOAD_LIMIT: u64 = 1 << 30;
@@ -98,13 +98,13 @@ impl fmt::Display for StorageReport {
     }
 }
 
-/// `(height, width)` of an image file from its header, without decoding the pixels.
+/// `(height, width)` of an image file from its header, without decoding the pixels when the
+/// `image` crate knows the format (else by decoding it, e.g. 32-bit float TIFF).
 pub(crate) fn image_shape(path: &Path) -> Result<(usize, usize)> {
-    let (w, h) = image::image_dimensions(path).map_err(|e| Error::Decode {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    Ok((h as usize, w as usize))
+    match image::image_dimensions(path) {
+        Ok((w, h)) => Ok((h as usize, w as usize)),
+        Err(_) => Ok(crate::io::read_raw(path)?.shape()),
+    }
 }
 
 /// Loads every item in parallel (rayon), keeping the order.
