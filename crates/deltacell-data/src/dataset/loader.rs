@@ -19,6 +19,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 
 use super::{Batch, Dataset};
 use crate::error::{Error, Result};
@@ -34,7 +35,8 @@ pub struct LoaderOptions {
     pub seed: u64,
     /// Batches per epoch; `None` = `ceil(items / batch_size)`.
     pub steps_per_epoch: Option<usize>,
-    /// Worker threads; 0 builds each batch on the consumer's thread when asked. Default 2.
+    /// Worker threads; 0 builds each batch when asked, its samples in parallel on rayon's
+    /// pool. Default 2.
     pub workers: usize,
     /// Batches that may exist ahead of the consumer (memory bound), at least 1. Default 4.
     pub prefetch: usize,
@@ -79,6 +81,8 @@ struct Plan {
     shuffle: bool,
     /// Evaluation without explicit steps: the last batch of an epoch holds the remainder.
     partial_last: bool,
+    /// Build the samples of a batch in parallel (rayon) when there is no worker thread.
+    parallel_samples: bool,
 }
 
 /// A small per-thread cache of the epoch permutations in use.
@@ -125,16 +129,30 @@ impl Plan {
             layout.out_channels,
         );
         let (xl, yl) = (layout.x_len(), layout.y_len());
-        for k in 0..n {
-            let p = (start + k) as u64;
-            let item = orders.get(self, epoch, p / len as u64)[(p % len as u64) as usize];
-            let mut rng = random::stream(self.seed, epoch, p);
-            self.dataset.write_sample(
-                item,
-                &mut rng,
-                &mut batch.x[k * xl..(k + 1) * xl],
-                &mut batch.y[k * yl..(k + 1) * yl],
-            )?;
+        let items: Vec<usize> = (0..n as u64)
+            .map(|k| {
+                let p = start as u64 + k;
+                orders.get(self, epoch, p / len as u64)[(p % len as u64) as usize]
+            })
+            .collect();
+        let write = |(k, (x, y)): (usize, (&mut [f32], &mut [f32]))| {
+            let mut rng = random::stream(self.seed, epoch, (start + k) as u64);
+            self.dataset.write_sample(items[k], &mut rng, x, y)
+        };
+        if self.parallel_samples {
+            batch
+                .x
+                .par_chunks_mut(xl)
+                .zip(batch.y.par_chunks_mut(yl))
+                .enumerate()
+                .try_for_each(write)?;
+        } else {
+            batch
+                .x
+                .chunks_mut(xl)
+                .zip(batch.y.chunks_mut(yl))
+                .enumerate()
+                .try_for_each(write)?;
         }
         Ok(batch)
     }
@@ -208,6 +226,12 @@ impl Loader {
         if len == 0 {
             return Err(Error::InvalidArgument("the dataset has no sample".into()));
         }
+        let layout = dataset.layout();
+        if layout.x_len() == 0 || layout.y_len() == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "empty sample layout {layout:?}"
+            )));
+        }
         let shuffle = options.shuffle.unwrap_or_else(|| dataset.is_training());
         let steps = options
             .steps_per_epoch
@@ -219,6 +243,7 @@ impl Loader {
             seed: options.seed,
             shuffle,
             partial_last: !shuffle && options.steps_per_epoch.is_none(),
+            parallel_samples: options.workers == 0,
         });
         let pool = (options.workers > 0)
             .then(|| Pool::start(&plan, options.workers, options.prefetch.max(1)));

@@ -32,6 +32,16 @@
 //! * Online tracking weights with `crop_windows` are computed on the cropped window (DeLTA: on
 //!   the whole frame, then cropped); the window is centred on the tracked cell, so only pixels
 //!   near the window's border can differ, and it is much cheaper on large frames.
+//! * Masks are read leniently: any nonzero pixel is a cell (DeLTA's newest line divides by 255
+//!   and truncates, so a 0/1 mask file silently becomes empty there).
+//! * Deterministic weights (`wei/` files, online segmentation weights, online tracking weights
+//!   in resize mode) are computed once per file when the dataset is preloaded, not per sample.
+//!
+//! # Interim pieces (to swap when the sibling modules land)
+//! * File matching by stem is a private helper (`files.rs`); `crate::layout` will replace it.
+//! * Evaluation tiling is a private `create_windows`-style helper in `seg.rs` (its window
+//!   starts are checked against DeLTA's `create_windows` reference cases); `crate::tiles` will
+//!   replace it.
 
 mod files;
 mod loader;
