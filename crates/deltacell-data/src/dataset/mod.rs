@@ -341,3 +341,68 @@ fn plane_of(
         s[(r * layout.width + c) * channels + channel]
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_reads_every_table_and_weight_source() {
+        let cfg: DatasetConfig = toml::from_str(
+            r#"
+            [seg]
+            target_size = [512, 512]
+            crop = true
+            weights = { seg2d = { classweights = [1.0, 0.5] } }
+            storage = "stream"
+
+            [track]
+            crop_windows = true
+            shift = 5
+            weights = { online = { halo_distance = 50.0 } }
+
+            [rois]
+            target_size = [256, 256]
+
+            [loader]
+            batch_size = 2
+            steps_per_epoch = 300
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.seg.target_size, (512, 512));
+        assert_eq!(
+            cfg.seg.weights,
+            SegWeights::Seg2d {
+                classweights: (1.0, 0.5)
+            }
+        );
+        assert_eq!(cfg.seg.storage, StorageChoice::Stream);
+        assert_eq!(
+            cfg.track.weights,
+            TrackWeights::Online {
+                halo_distance: 50.0
+            }
+        );
+        assert_eq!(cfg.track.target_size, (256, 32), "defaults fill the rest");
+        assert_eq!(cfg.rois.target_size, (256, 256));
+        assert_eq!(cfg.loader.steps_per_epoch, Some(300));
+        let folder: SegOptions = toml::from_str("weights = \"folder\"").unwrap();
+        assert_eq!(folder.weights, SegWeights::Folder);
+        assert!(toml::from_str::<DatasetConfig>("[seg]\ncrops = true").is_err());
+    }
+
+    #[test]
+    fn batch_planes_read_channels_last() {
+        let mut b = Batch::zeros(2, 2, 3, 4, 2);
+        // sample 1, pixel (1, 2), x channel 3 / y channel 1.
+        b.x[24 + (3 + 2) * 4 + 3] = 7.0;
+        b.y[12 + (3 + 2) * 2 + 1] = 5.0;
+        assert_eq!(b.x_plane(1, 3).get(1, 2), 7.0);
+        assert_eq!(b.y_plane(1, 1).get(1, 2), 5.0);
+        assert_eq!(b.x_plane(0, 3).get(1, 2), 0.0);
+        let mut out = vec![0.0; 4];
+        interleave(&[&[1.0, 2.0], &[3.0, 4.0]], &mut out);
+        assert_eq!(out, vec![1.0, 3.0, 2.0, 4.0]);
+    }
+}
