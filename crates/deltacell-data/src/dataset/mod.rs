@@ -247,15 +247,43 @@ pub fn split_by_file(n: usize, validation: f64, test: f64, seed: u64) -> Result<
     Ok(split)
 }
 
+/// One channel to interleave: floats, or a 0/1 mask written as 0.0/1.0.
+#[derive(Clone, Copy)]
+pub(crate) enum Channel<'a> {
+    F32(&'a [f32]),
+    U8(&'a [u8]),
+}
+
 /// Writes `planes` (each `height × width`) interleaved channels-last into `out`.
-pub(crate) fn interleave(planes: &[&[f32]], out: &mut [f32]) {
+pub(crate) fn interleave(planes: &[Channel<'_>], out: &mut [f32]) {
     let c = planes.len();
     for (ch, plane) in planes.iter().enumerate() {
-        for (i, &v) in plane.iter().enumerate() {
-            out[i * c + ch] = v;
+        let dst = out.iter_mut().skip(ch).step_by(c);
+        match plane {
+            Channel::F32(p) => dst.zip(p.iter()).for_each(|(o, &v)| *o = v),
+            Channel::U8(p) => dst.zip(p.iter()).for_each(|(o, &v)| *o = f32::from(v)),
         }
     }
 }
+
+/// [`CroppingBox::crop`](crate::tiles::CroppingBox::crop) without zero-filling first when the box
+/// lies inside the plane (the common case; saves a pass over every cropped raster).
+pub(crate) fn crop<T: Copy + Default>(
+    b: &crate::tiles::CroppingBox,
+    plane: &crate::image::Plane<T>,
+) -> crate::image::Plane<T> {
+    let (h, w) = (plane.height() as i64, plane.width() as i64);
+    if b.ytl < 0 || b.xtl < 0 || b.ybr > h || b.xbr > w || b.ybr <= b.ytl || b.xbr <= b.xtl {
+        return b.crop(plane);
+    }
+    let (bh, bw) = b.shape();
+    let mut data = Vec::with_capacity(bh * bw);
+    for r in b.ytl..b.ybr {
+        data.extend_from_slice(&plane.row(r as usize)[b.xtl as usize..b.xbr as usize]);
+    }
+    crate::image::Plane::from_vec(bh, bw, data).unwrap_or_else(|_| b.crop(plane))
+}
+
 /// A batch of samples as contiguous channels-last `f32` buffers.
 ///
 /// * `x`: inputs, `n × height × width × in_channels` (segmentation/chambers: 1 channel, the
@@ -402,7 +430,24 @@ mod tests {
         assert_eq!(b.y_plane(1, 1).get(1, 2), 5.0);
         assert_eq!(b.x_plane(0, 3).get(1, 2), 0.0);
         let mut out = vec![0.0; 4];
-        interleave(&[&[1.0, 2.0], &[3.0, 4.0]], &mut out);
-        assert_eq!(out, vec![1.0, 3.0, 2.0, 4.0]);
+        interleave(&[Channel::F32(&[1.0, 2.0]), Channel::U8(&[0, 1])], &mut out);
+        assert_eq!(out, vec![1.0, 0.0, 2.0, 1.0]);
+        let p = crate::image::Plane::from_fn(5, 6, |r, c| r * 6 + c);
+        for b in [
+            crate::tiles::CroppingBox {
+                ytl: 1,
+                xtl: 2,
+                ybr: 4,
+                xbr: 6,
+            },
+            crate::tiles::CroppingBox {
+                ytl: -1,
+                xtl: 2,
+                ybr: 4,
+                xbr: 7,
+            },
+        ] {
+            assert_eq!(crop(&b, &p), b.crop(&p));
+        }
     }
 }

@@ -9,7 +9,7 @@ use super::files::{match_stems, SegFiles};
 use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
-use super::{interleave, split_by_file, Dataset, SampleLayout};
+use super::{crop, interleave, split_by_file, Channel, Dataset, SampleLayout};
 use crate::augment::resize::{resize_image, resize_mask, resize_weights};
 use crate::augment::{augment, AugmentParams, Sample, Target};
 use crate::error::{Error, Result};
@@ -378,10 +378,10 @@ impl Dataset for SegmentationDataset {
         };
         let (mut image, mut mask, mut weights) = match window {
             Some(b) => (
-                Image::from_plane_unchecked(b.crop(item.image.plane())),
-                Mask::from_plane(b.crop(item.mask.plane())),
+                Image::from_plane_unchecked(crop(&b, item.image.plane())),
+                Mask::from_plane(crop(&b, item.mask.plane())),
                 with_weights.then(|| match &item.weights {
-                    Some(w) => WeightMap::from_plane(b.crop(w.plane())),
+                    Some(w) => WeightMap::from_plane(crop(&b, w.plane())),
                     None => ones_inside(&b, full),
                 }),
             ),
@@ -406,28 +406,26 @@ impl Dataset for SegmentationDataset {
             augment(&mut sample, &self.options.augment, rng)?;
             let mut t = sample.targets.into_iter();
             image = match t.next() {
-                Some(Target::Image(i)) => {
-                    fit_to(i.into_plane(), target, Image::from_plane_unchecked)
-                }
+                Some(Target::Image(i)) => fit_image(i, target),
                 _ => return Err(augment_broke()),
             };
             mask = match t.next() {
-                Some(Target::Mask(m)) => fit_to(m.into_plane(), target, Mask::from_plane),
+                Some(Target::Mask(m)) => fit_mask(m, target),
                 _ => return Err(augment_broke()),
             };
             weights = match t.next() {
-                Some(Target::Weights(w)) => {
-                    Some(fit_to(w.into_plane(), target, WeightMap::from_plane))
-                }
+                Some(Target::Weights(w)) => Some(fit_weights(w, target)),
                 None if !with_weights => None,
                 _ => return Err(augment_broke()),
             };
         }
         x.copy_from_slice(image.as_slice());
-        let label = mask.to_f32();
         match &weights {
-            Some(w) => interleave(&[label.as_slice(), w.as_slice()], y),
-            None => y.copy_from_slice(label.as_slice()),
+            Some(w) => interleave(
+                &[Channel::U8(mask.as_slice()), Channel::F32(w.as_slice())],
+                y,
+            ),
+            None => interleave(&[Channel::U8(mask.as_slice())], y),
         }
         Ok(())
     }
@@ -532,6 +530,33 @@ pub(crate) fn fit_to<T: Copy + Default, R>(
         wrap(plane)
     } else {
         wrap(centre_box(plane.shape(), target).crop(&plane))
+    }
+}
+
+/// [`fit_to`] for an image, without touching it when the shape is right.
+fn fit_image(i: Image, target: (usize, usize)) -> Image {
+    if i.shape() == target {
+        i
+    } else {
+        fit_to(i.into_plane(), target, Image::from_plane_unchecked)
+    }
+}
+
+/// [`fit_to`] for a mask, without touching it when the shape is right.
+fn fit_mask(m: Mask, target: (usize, usize)) -> Mask {
+    if m.shape() == target {
+        m
+    } else {
+        fit_to(m.into_plane(), target, Mask::from_plane)
+    }
+}
+
+/// [`fit_to`] for a weight map, without touching it when the shape is right.
+fn fit_weights(w: WeightMap, target: (usize, usize)) -> WeightMap {
+    if w.shape() == target {
+        w
+    } else {
+        fit_to(w.into_plane(), target, WeightMap::from_plane)
     }
 }
 

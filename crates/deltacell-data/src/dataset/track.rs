@@ -10,7 +10,7 @@ use super::seg::{check_shape, fit_to, ones_inside};
 use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
-use super::{interleave, Dataset, SampleLayout};
+use super::{crop, interleave, Channel, Dataset, SampleLayout};
 use crate::augment::resize::{resize_image, resize_mask, resize_weights};
 use crate::augment::{augment, AugmentParams, Sample, Target};
 use crate::error::{Error, Result};
@@ -90,6 +90,21 @@ pub struct TrackFiles {
     pub mot_dau: PathBuf,
     /// `wei/`, when the set has it.
     pub weights: Option<PathBuf>,
+}
+
+/// A raster brought back to the target shape, as its pixel buffer.
+enum Fitted {
+    F32(Vec<f32>),
+    U8(Vec<u8>),
+}
+
+impl Fitted {
+    fn channel(&self) -> Channel<'_> {
+        match self {
+            Fitted::F32(v) => Channel::F32(v),
+            Fitted::U8(v) => Channel::U8(v),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -346,13 +361,13 @@ impl Dataset for TrackingDataset {
             (0, 0)
         };
         let (seed_box, cur_box) = self.boxes(&item.seed, shift);
-        let image = Image::from_plane_unchecked(cur_box.crop(item.image.plane()));
-        let seed = Mask::from_plane(seed_box.crop(item.seed.plane()));
-        let previous = Image::from_plane_unchecked(seed_box.crop(item.previous.plane()));
-        let segall = Mask::from_plane(cur_box.crop(item.segall.plane()));
-        let mot_dau = Mask::from_plane(cur_box.crop(item.mot_dau.plane()));
+        let image = Image::from_plane_unchecked(crop(&cur_box, item.image.plane()));
+        let seed = Mask::from_plane(crop(&seed_box, item.seed.plane()));
+        let previous = Image::from_plane_unchecked(crop(&seed_box, item.previous.plane()));
+        let segall = Mask::from_plane(crop(&cur_box, item.segall.plane()));
+        let mot_dau = Mask::from_plane(crop(&cur_box, item.mot_dau.plane()));
         let weights = match (&item.weights, self.weights) {
-            (Some(w), _) => WeightMap::from_plane(cur_box.crop(w.plane())),
+            (Some(w), _) => WeightMap::from_plane(crop(&cur_box, w.plane())),
             (None, WeightKind::Online(halo)) => {
                 let mut w = tracking_weights(&mot_dau, &segall, halo)?;
                 // Zero padding outside the frame, as if computed on the frame and then cropped.
@@ -377,21 +392,24 @@ impl Dataset for TrackingDataset {
         };
         augment(&mut sample, &self.options.augment, rng)?;
         let t = self.options.target_size;
-        let mut planes: Vec<Vec<f32>> = Vec::with_capacity(6);
-        for target in sample.targets {
-            planes.push(match target {
-                Target::Image(i) => fit_to(i.into_plane(), t, |p| p.into_vec()),
-                Target::Mask(m) => fit_to(m.into_plane(), t, |p| p.map(f32::from).into_vec()),
-                Target::Weights(w) => fit_to(w.into_plane(), t, |p| p.into_vec()),
-            });
-        }
-        if planes.len() != 6 {
+        if sample.targets.len() != 6 {
             return Err(Error::InvalidArgument(
                 "augmentation changed the number of a sample's rasters".into(),
             ));
         }
-        interleave(&[&planes[0], &planes[1], &planes[2], &planes[3]], x);
-        interleave(&[&planes[4], &planes[5]], y);
+        // Bring every raster back to the target shape (only when augmentation resized it).
+        let planes: Vec<Fitted> = sample
+            .targets
+            .into_iter()
+            .map(|target| match target {
+                Target::Image(i) => Fitted::F32(fit_to(i.into_plane(), t, |p| p.into_vec())),
+                Target::Mask(m) => Fitted::U8(fit_to(m.into_plane(), t, |p| p.into_vec())),
+                Target::Weights(w) => Fitted::F32(fit_to(w.into_plane(), t, |p| p.into_vec())),
+            })
+            .collect();
+        let ch: Vec<Channel<'_>> = planes.iter().map(Fitted::channel).collect();
+        interleave(&ch[..4], x);
+        interleave(&ch[4..], y);
         Ok(())
     }
 }
