@@ -29,6 +29,8 @@ enum Command {
     Augment(cmd::augment::AugmentArgs),
     /// Precompute the weight maps (`wei/`) of a training set.
     Weights(cmd::weights::WeightsArgs),
+    /// Draw a few training batches as the network sees them (every channel) into a PNG.
+    Batches(cmd::batches::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,5 +52,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => cmd::eval::run(args),
         Command::Augment(args) => cmd::augment::run(args),
         Command::Weights(args) => cmd::weights::run(args),
+        Command::Batches(args) => cmd::batches::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand: each parses nothing itself and calls one library function.
 
 pub mod augment;
+pub mod batches;
 pub mod check;
 pub mod eval;
 pub mod info;

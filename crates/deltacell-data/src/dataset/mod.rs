@@ -2,6 +2,287 @@
 //!
 //! A [`Batch`] is the hand-over point to the neural-network crate: contiguous `f32` buffers in
 //! `N×H×W×C` (channels-last) order.
+//!
+//! # Pieces
+//! * [`SegmentationDataset`] (DeLTA's newest `load_training_dataset_seg` / `SegmentationDataset`):
+//!   `img/`, `seg/` and optional `wei/`; random crop or resize, augmentation, weights from the
+//!   folder, computed online or all ones; evaluation mode tiles or resizes without augmentation.
+//! * [`TrackingDataset`] (DeLTA's `train_generator_track`): four input channels (current image,
+//!   seed cell at t−1, previous image, all cells at t), two outputs (`mot_dau`, weights).
+//! * [`ChamberDataset`]: the chamber (ROI) U-Net's `img/` + `seg/` set, one output channel.
+//! * [`Loader`]: worker threads build batches ahead of time into a bounded window, epochs are
+//!   shuffled permutations, and every sample draws from `random::stream(seed, epoch, position)`,
+//!   so batches depend only on the seed, never on the number of workers.
+//! * [`read`]: DeLTA 2.0.7's `readreshape`, `binarizerange`, `gettrackingboxes` for parity.
+//!
+//! Every dataset implements [`Dataset`]: a fixed number of items, a fixed [`SampleLayout`], and
+//! [`Dataset::write_sample`], which writes one item straight into a batch's buffers.
+//!
+//! # Differences from DeLTA (deliberate)
+//! * Epochs are shuffled permutations of the items (DeLTA's generators draw with replacement;
+//!   its `Sequence` shuffles like here). When `steps_per_epoch × batch_size` exceeds the number
+//!   of items, the epoch continues into further independent permutations.
+//! * Batches have a fixed size (DeLTA's `SegmentationDataset` yields batches of one).
+//! * Unmatched files (a stem with zero or several partners) are an error that lists every
+//!   problem, not a skipped image with a log line.
+//! * When augmentation changes a sample's shape (the `resize` operation), it is centre-cropped or
+//!   zero-padded back to the target size so that samples stack into a batch.
+//! * Weight maps are zero wherever a crop box lies outside the image (zero padding), so padded
+//!   pixels never count in the loss, whatever the weight source.
+//! * Online tracking weights with `crop_windows` are computed on the cropped window (DeLTA: on
+//!   the whole frame, then cropped); the window is centred on the tracked cell, so only pixels
+//!   near the window's border can differ, and it is much cheaper on large frames.
+//! * Masks are read leniently: any nonzero pixel is a cell (DeLTA's newest line divides by 255
+//!   and truncates, so a 0/1 mask file silently becomes empty there).
+//! * Deterministic weights (`wei/` files, online segmentation weights, online tracking weights
+//!   in resize mode) are computed once per file when the dataset is preloaded, not per sample.
+//!
+//! # Interim pieces (to swap when the sibling modules land)
+//! * File matching by stem is a private helper (`files.rs`); `crate::layout` will replace it.
+//! * Evaluation tiling is a private `create_windows`-style helper in `seg.rs` (its window
+//!   starts are checked against DeLTA's `create_windows` reference cases); `crate::tiles` will
+//!   replace it.
+
+mod files;
+mod loader;
+mod preview;
+pub mod read;
+mod rois;
+mod seg;
+mod storage;
+mod track;
+
+use crate::error::{Error, Result};
+use crate::random::SampleRng;
+
+pub use files::SegFiles;
+pub use loader::{Loader, LoaderOptions, LoaderStats};
+pub use preview::{contact_sheet, RgbPicture};
+pub use rois::{ChamberDataset, ChamberOptions};
+pub use seg::{Mode, SegOptions, SegSplits, SegWeights, SegmentationDataset};
+pub use storage::{Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
+pub use track::{TrackFiles, TrackOptions, TrackWeights, TrackingDataset};
+
+/// Which of DeLTA's three training sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetKind {
+    /// Cell segmentation ([`SegmentationDataset`]).
+    Seg,
+    /// Tracking ([`TrackingDataset`]).
+    Track,
+    /// Chamber (ROI) segmentation ([`ChamberDataset`]).
+    Rois,
+}
+
+/// Dataset and loader options of every kind, as one TOML document with the optional tables
+/// `[seg]`, `[track]`, `[rois]` and `[loader]` (keys = the fields of [`SegOptions`],
+/// [`TrackOptions`], [`ChamberOptions`], [`LoaderOptions`]; unknown keys are errors).
+///
+/// ```toml
+/// [seg]
+/// target_size = [512, 512]
+/// crop = true
+/// weights = { seg2d = { classweights = [1.0, 1.0] } }
+///
+/// [loader]
+/// batch_size = 4
+/// workers = 2
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// Segmentation options.
+    pub seg: SegOptions,
+    /// Tracking options.
+    pub track: TrackOptions,
+    /// Chamber options.
+    pub rois: ChamberOptions,
+    /// Loader options.
+    pub loader: LoaderOptions,
+}
+
+impl DatasetConfig {
+    /// Reads a TOML file; errors name the file and the offending key.
+    pub fn from_toml_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::Config {
+            source_name: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Opens the training dataset of `kind` at `root` in training mode, with its storage report.
+    pub fn open_training(
+        &self,
+        kind: DatasetKind,
+        root: impl AsRef<std::path::Path>,
+    ) -> Result<(std::sync::Arc<dyn Dataset>, StorageReport)> {
+        let root = root.as_ref();
+        Ok(match kind {
+            DatasetKind::Seg => {
+                let d = SegmentationDataset::open(root, &self.seg, Mode::Training)?;
+                let r = d.storage().clone();
+                (std::sync::Arc::new(d), r)
+            }
+            DatasetKind::Track => {
+                let d = TrackingDataset::open(root, &self.track)?;
+                let r = d.storage().clone();
+                (std::sync::Arc::new(d), r)
+            }
+            DatasetKind::Rois => {
+                let d = ChamberDataset::open(root, &self.rois, Mode::Training)?;
+                let r = d.storage().clone();
+                (std::sync::Arc::new(d), r)
+            }
+        })
+    }
+}
+
+/// The geometry of one sample: `(height, width)` and the channels of `x` and `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SampleLayout {
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+    /// Channels of the input `x`.
+    pub in_channels: usize,
+    /// Channels of the stacked target `y`.
+    pub out_channels: usize,
+}
+
+impl SampleLayout {
+    /// Values of `x` per sample.
+    pub fn x_len(&self) -> usize {
+        self.height * self.width * self.in_channels
+    }
+
+    /// Values of `y` per sample.
+    pub fn y_len(&self) -> usize {
+        self.height * self.width * self.out_channels
+    }
+}
+
+/// A source of training or evaluation samples that the [`Loader`] batches.
+///
+/// Implementations are shared between worker threads, so they are `Send + Sync` and
+/// [`Dataset::write_sample`] takes `&self`.
+pub trait Dataset: Send + Sync {
+    /// Number of items: files, or tiles in evaluation mode with cropping.
+    fn len(&self) -> usize;
+
+    /// True when there is no item.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The geometry every sample has.
+    fn layout(&self) -> SampleLayout;
+
+    /// True for a training dataset (random crops and augmentation; the loader shuffles it).
+    fn is_training(&self) -> bool;
+
+    /// Writes item `index` into `x` (`height × width × in_channels`) and `y` (`height × width ×
+    /// out_channels`), channels-last, drawing every random decision from `rng`.
+    fn write_sample(
+        &self,
+        index: usize,
+        rng: &mut SampleRng,
+        x: &mut [f32],
+        y: &mut [f32],
+    ) -> Result<()>;
+}
+
+/// Which files go to the training, validation and test splits (indices into the file list).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Split {
+    /// Training files.
+    pub train: Vec<usize>,
+    /// Validation files.
+    pub validation: Vec<usize>,
+    /// Test files.
+    pub test: Vec<usize>,
+}
+
+/// Splits `n` files at random into training, validation and test sets (DeLTA's newest
+/// `_load_images_seg` split): the boundaries `[0, 1 − v − t, 1 − t, 1]·n` are rounded half to
+/// even like `numpy.round`, their differences are the counts, and a seeded shuffle of the split
+/// labels assigns each file. Indices within each split are increasing.
+///
+/// `validation` and `test` are fractions in `[0, 1]` whose sum is at most 1.
+pub fn split_by_file(n: usize, validation: f64, test: f64, seed: u64) -> Result<Split> {
+    let ok = |f: f64| (0.0..=1.0).contains(&f);
+    if !ok(validation) || !ok(test) || validation + test > 1.0 + 1e-12 {
+        return Err(Error::InvalidArgument(format!(
+            "validation ({validation}) and test ({test}) fractions must lie in [0, 1] and sum to at most 1"
+        )));
+    }
+    let nf = n as f64;
+    let b1 = ((1.0 - validation - test) * nf).round_ties_even().max(0.0) as usize;
+    let b2 = ((1.0 - test) * nf).round_ties_even().max(0.0) as usize;
+    let (b1, b2) = (b1.min(n), b2.min(n).max(b1.min(n)));
+    let mut labels: Vec<u8> = (0..n)
+        .map(|i| {
+            if i < b1 {
+                0
+            } else if i < b2 {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
+    use rand::seq::SliceRandom;
+    labels.shuffle(&mut crate::random::stream(seed, u64::MAX, 0));
+    let mut split = Split::default();
+    for (i, l) in labels.into_iter().enumerate() {
+        match l {
+            0 => split.train.push(i),
+            1 => split.validation.push(i),
+            _ => split.test.push(i),
+        }
+    }
+    Ok(split)
+}
+
+/// One channel to interleave: floats, or a 0/1 mask written as 0.0/1.0.
+#[derive(Clone, Copy)]
+pub(crate) enum Channel<'a> {
+    F32(&'a [f32]),
+    U8(&'a [u8]),
+}
+
+/// Writes `planes` (each `height × width`) interleaved channels-last into `out`.
+pub(crate) fn interleave(planes: &[Channel<'_>], out: &mut [f32]) {
+    let c = planes.len();
+    for (ch, plane) in planes.iter().enumerate() {
+        let dst = out.iter_mut().skip(ch).step_by(c);
+        match plane {
+            Channel::F32(p) => dst.zip(p.iter()).for_each(|(o, &v)| *o = v),
+            Channel::U8(p) => dst.zip(p.iter()).for_each(|(o, &v)| *o = f32::from(v)),
+        }
+    }
+}
+
+/// [`CroppingBox::crop`](crate::tiles::CroppingBox::crop) without zero-filling first when the box
+/// lies inside the plane (the common case; saves a pass over every cropped raster).
+pub(crate) fn crop<T: Copy + Default>(
+    b: &crate::tiles::CroppingBox,
+    plane: &crate::image::Plane<T>,
+) -> crate::image::Plane<T> {
+    let (h, w) = (plane.height() as i64, plane.width() as i64);
+    if b.ytl < 0 || b.xtl < 0 || b.ybr > h || b.xbr > w || b.ybr <= b.ytl || b.xbr <= b.xtl {
+        return b.crop(plane);
+    }
+    let (bh, bw) = b.shape();
+    let mut data = Vec::with_capacity(bh * bw);
+    for r in b.ytl..b.ybr {
+        data.extend_from_slice(&plane.row(r as usize)[b.xtl as usize..b.xbr as usize]);
+    }
+    crate::image::Plane::from_vec(bh, bw, data).unwrap_or_else(|_| b.crop(plane))
+}
 
 /// A batch of samples as contiguous channels-last `f32` buffers.
 ///
@@ -44,6 +325,129 @@ impl Batch {
             out_channels,
             x: vec![0.0; n * height * width * in_channels],
             y: vec![0.0; n * height * width * out_channels],
+        }
+    }
+}
+
+impl Batch {
+    /// The geometry of one sample of this batch.
+    pub fn layout(&self) -> SampleLayout {
+        SampleLayout {
+            height: self.height,
+            width: self.width,
+            in_channels: self.in_channels,
+            out_channels: self.out_channels,
+        }
+    }
+
+    /// Input channel `channel` of sample `sample` as a row-major `height × width` plane.
+    ///
+    /// Panics when `sample >= n` or `channel >= in_channels`.
+    pub fn x_plane(&self, sample: usize, channel: usize) -> crate::image::Plane<f32> {
+        plane_of(&self.x, self.layout(), self.in_channels, sample, channel)
+    }
+
+    /// Target channel `channel` (0 = label, 1 = weight) of sample `sample` as a plane.
+    ///
+    /// Panics when `sample >= n` or `channel >= out_channels`.
+    pub fn y_plane(&self, sample: usize, channel: usize) -> crate::image::Plane<f32> {
+        plane_of(&self.y, self.layout(), self.out_channels, sample, channel)
+    }
+}
+
+fn plane_of(
+    buf: &[f32],
+    layout: SampleLayout,
+    channels: usize,
+    sample: usize,
+    channel: usize,
+) -> crate::image::Plane<f32> {
+    assert!(channel < channels, "channel {channel} of {channels}");
+    let per = layout.height * layout.width * channels;
+    let s = &buf[sample * per..(sample + 1) * per];
+    crate::image::Plane::from_fn(layout.height, layout.width, |r, c| {
+        s[(r * layout.width + c) * channels + channel]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_reads_every_table_and_weight_source() {
+        let cfg: DatasetConfig = toml::from_str(
+            r#"
+            [seg]
+            target_size = [512, 512]
+            crop = true
+            weights = { seg2d = { classweights = [1.0, 0.5] } }
+            storage = "stream"
+
+            [track]
+            crop_windows = true
+            shift = 5
+            weights = { online = { halo_distance = 50.0 } }
+
+            [rois]
+            target_size = [256, 256]
+
+            [loader]
+            batch_size = 2
+            steps_per_epoch = 300
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.seg.target_size, (512, 512));
+        assert_eq!(
+            cfg.seg.weights,
+            SegWeights::Seg2d {
+                classweights: (1.0, 0.5)
+            }
+        );
+        assert_eq!(cfg.seg.storage, StorageChoice::Stream);
+        assert_eq!(
+            cfg.track.weights,
+            TrackWeights::Online {
+                halo_distance: 50.0
+            }
+        );
+        assert_eq!(cfg.track.target_size, (256, 32), "defaults fill the rest");
+        assert_eq!(cfg.rois.target_size, (256, 256));
+        assert_eq!(cfg.loader.steps_per_epoch, Some(300));
+        let folder: SegOptions = toml::from_str("weights = \"folder\"").unwrap();
+        assert_eq!(folder.weights, SegWeights::Folder);
+        assert!(toml::from_str::<DatasetConfig>("[seg]\ncrops = true").is_err());
+    }
+
+    #[test]
+    fn batch_planes_read_channels_last() {
+        let mut b = Batch::zeros(2, 2, 3, 4, 2);
+        // sample 1, pixel (1, 2), x channel 3 / y channel 1.
+        b.x[24 + (3 + 2) * 4 + 3] = 7.0;
+        b.y[12 + (3 + 2) * 2 + 1] = 5.0;
+        assert_eq!(b.x_plane(1, 3).get(1, 2), 7.0);
+        assert_eq!(b.y_plane(1, 1).get(1, 2), 5.0);
+        assert_eq!(b.x_plane(0, 3).get(1, 2), 0.0);
+        let mut out = vec![0.0; 4];
+        interleave(&[Channel::F32(&[1.0, 2.0]), Channel::U8(&[0, 1])], &mut out);
+        assert_eq!(out, vec![1.0, 0.0, 2.0, 1.0]);
+        let p = crate::image::Plane::from_fn(5, 6, |r, c| r * 6 + c);
+        for b in [
+            crate::tiles::CroppingBox {
+                ytl: 1,
+                xtl: 2,
+                ybr: 4,
+                xbr: 6,
+            },
+            crate::tiles::CroppingBox {
+                ytl: -1,
+                xtl: 2,
+                ybr: 4,
+                xbr: 7,
+            },
+        ] {
+            assert_eq!(crop(&b, &p), b.crop(&p));
         }
     }
 }

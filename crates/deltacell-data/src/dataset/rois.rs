@@ -1,0 +1,121 @@
+//! The chamber (ROI) dataset: `img/` + `seg/`, resized to the target, one output channel.
+
+use std::path::Path;
+
+use super::seg::{discover, Mode, SegOptions, SegWeights, SegmentationDataset, WeightKind};
+use super::storage::{StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
+use super::{split_by_file, Dataset, SampleLayout};
+use crate::augment::AugmentParams;
+use crate::error::Result;
+use crate::random::SampleRng;
+
+/// Options of [`ChamberDataset`]; TOML/JSON keys are the field names.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChamberOptions {
+    /// `(height, width)` of a sample, pixels. Default `(512, 512)` (DeLTA's `target_size_rois`).
+    pub target_size: (usize, usize),
+    /// Augmentation in training mode (DeLTA's `DATA_AUGMENTATION_ROIS`).
+    pub augment: AugmentParams,
+    /// Preload or stream. Default [`StorageChoice::Auto`].
+    pub storage: StorageChoice,
+    /// Limit of [`StorageChoice::Auto`], bytes. Default 1 GiB.
+    pub preload_limit_bytes: u64,
+}
+
+impl Default for ChamberOptions {
+    fn default() -> Self {
+        ChamberOptions {
+            target_size: (512, 512),
+            augment: AugmentParams::default(),
+            storage: StorageChoice::Auto,
+            preload_limit_bytes: DEFAULT_PRELOAD_LIMIT,
+        }
+    }
+}
+
+impl ChamberOptions {
+    fn seg(&self) -> SegOptions {
+        SegOptions {
+            target_size: self.target_size,
+            crop: false,
+            weights: SegWeights::Ones,
+            augment: self.augment.clone(),
+            storage: self.storage,
+            preload_limit_bytes: self.preload_limit_bytes,
+            min_overlap: 24,
+        }
+    }
+}
+
+/// The chamber-detection U-Net's dataset (DeLTA's `load_training_dataset_seg(crop=False)` on
+/// the ROI set, `stack=False`, no weights): every file resized to the target; `x` = image,
+/// `y` = `[label]` (one channel, for plain binary cross-entropy).
+#[derive(Debug)]
+pub struct ChamberDataset(SegmentationDataset);
+
+impl ChamberDataset {
+    /// Opens the ROI set at `root` (`img/`, `seg/`); a `wei/` folder is ignored.
+    pub fn open(root: impl AsRef<Path>, options: &ChamberOptions, mode: Mode) -> Result<Self> {
+        let seg = options.seg();
+        let files = discover(root.as_ref(), &seg)?;
+        Ok(ChamberDataset(SegmentationDataset::build(
+            files,
+            &seg,
+            mode,
+            WeightKind::None,
+        )?))
+    }
+
+    /// Opens `root` split by file into training and validation ([`split_by_file`]).
+    pub fn open_split(
+        root: impl AsRef<Path>,
+        options: &ChamberOptions,
+        validation: f64,
+        seed: u64,
+    ) -> Result<(Self, Option<Self>)> {
+        let seg = options.seg();
+        let files = discover(root.as_ref(), &seg)?;
+        let split = split_by_file(files.len(), validation, 0.0, seed)?;
+        let pick = |idx: &[usize]| idx.iter().map(|&i| files[i].clone()).collect::<Vec<_>>();
+        let train =
+            SegmentationDataset::build(pick(&split.train), &seg, Mode::Training, WeightKind::None)?;
+        let val = if split.validation.is_empty() {
+            None
+        } else {
+            Some(ChamberDataset(SegmentationDataset::build(
+                pick(&split.validation),
+                &seg,
+                Mode::Evaluation,
+                WeightKind::None,
+            )?))
+        };
+        Ok((ChamberDataset(train), val))
+    }
+
+    /// How the files are kept and why.
+    pub fn storage(&self) -> &StorageReport {
+        self.0.storage()
+    }
+}
+
+impl Dataset for ChamberDataset {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn layout(&self) -> SampleLayout {
+        self.0.layout()
+    }
+    fn is_training(&self) -> bool {
+        self.0.is_training()
+    }
+    fn write_sample(
+        &self,
+        index: usize,
+        rng: &mut SampleRng,
+        x: &mut [f32],
+        y: &mut [f32],
+    ) -> Result<()> {
+        self.0.write_sample(index, rng, x, y)
+    }
+}

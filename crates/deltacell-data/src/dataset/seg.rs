@@ -1,0 +1,671 @@
+//! The segmentation dataset (DeLTA's newest `load_training_dataset_seg` / `SegmentationDataset`).
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use rand::Rng;
+
+use super::files::{match_stems, SegFiles};
+use super::storage::{
+    image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
+};
+use super::{crop, interleave, split_by_file, Channel, Dataset, SampleLayout};
+use crate::augment::resize::{resize_image, resize_mask, resize_weights};
+use crate::augment::{augment, AugmentParams, Sample, Target};
+use crate::error::{Error, Result};
+use crate::image::{Image, Mask, Plane, WeightMap};
+use crate::io::{self, Rescale};
+use crate::random::SampleRng;
+use crate::tiles::CroppingBox;
+use crate::weights::{seg_weights, seg_weights_2d, SegWeightParams};
+
+/// Where the pixel weights of a segmentation sample come from.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegWeights {
+    /// `wei/` when the set has that folder, else all ones (DeLTA's behaviour).
+    #[default]
+    Auto,
+    /// Read from `wei/` (8-bit files are divided by 255).
+    Folder,
+    /// Every pixel weighs 1.
+    Ones,
+    /// Computed when a file is loaded with DeLTA's `seg_weights` (mother machine).
+    Seg(SegWeightParams),
+    /// Computed when a file is loaded with DeLTA's `seg_weights_2D`, `classweights` =
+    /// `(cells, borders)` (2-D pads).
+    Seg2d {
+        /// `(cells, borders)` class weights; DeLTA's default `(1, 1)`.
+        classweights: (f32, f32),
+    },
+}
+
+/// Training (random crops, augmentation, shuffled) or evaluation (fixed tiles or resized files,
+/// no augmentation, in order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// DeLTA's `mode="training"`.
+    Training,
+    /// DeLTA's `mode="evaluation"`.
+    Evaluation,
+}
+
+/// Options of [`SegmentationDataset`]; TOML/JSON keys are the field names.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegOptions {
+    /// `(height, width)` of a sample, pixels. Default `(256, 32)` (mother machine); 2-D pads
+    /// use `(512, 512)` with `crop`.
+    pub target_size: (usize, usize),
+    /// Random crops of `target_size` (2-D pads) instead of resizing whole files to it (mother
+    /// machine). Default false. In evaluation mode, crop tiles each file into overlapping windows.
+    pub crop: bool,
+    /// Weight source. Default [`SegWeights::Auto`].
+    pub weights: SegWeights,
+    /// Augmentation, applied in training mode only (evaluation ignores it).
+    pub augment: AugmentParams,
+    /// Preload or stream. Default [`StorageChoice::Auto`].
+    pub storage: StorageChoice,
+    /// Limit of [`StorageChoice::Auto`], bytes of decoded data. Default 1 GiB.
+    pub preload_limit_bytes: u64,
+    /// Minimum overlap of evaluation tiles, pixels (DeLTA's `min_overlap`, default 24).
+    pub min_overlap: usize,
+}
+
+impl Default for SegOptions {
+    fn default() -> Self {
+        SegOptions {
+            target_size: (256, 32),
+            crop: false,
+            weights: SegWeights::Auto,
+            augment: AugmentParams::default(),
+            storage: StorageChoice::Auto,
+            preload_limit_bytes: DEFAULT_PRELOAD_LIMIT,
+            min_overlap: 24,
+        }
+    }
+}
+
+/// The datasets of a split training set: training, and validation / test when asked for.
+#[derive(Debug)]
+pub struct SegSplits {
+    /// Training files, [`Mode::Training`].
+    pub train: SegmentationDataset,
+    /// Validation files, [`Mode::Evaluation`]; `None` when the fraction is 0.
+    pub validation: Option<SegmentationDataset>,
+    /// Test files, [`Mode::Evaluation`]; `None` when the fraction is 0.
+    pub test: Option<SegmentationDataset>,
+}
+
+/// Resolved weight source (no `Auto`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum WeightKind {
+    None,
+    Folder,
+    Ones,
+    Seg(SegWeightParams),
+    Seg2d((f32, f32)),
+}
+
+/// One decoded file: full size in crop mode, resized to the target otherwise.
+#[derive(Clone, Debug)]
+struct SegItem {
+    image: Image,
+    mask: Mask,
+    /// `None` = all ones (not stored).
+    weights: Option<WeightMap>,
+}
+
+/// DeLTA's segmentation dataset: `img/`, `seg/` and optional `wei/` files as samples of one
+/// input channel (the image) and a stacked target `[label, weight]`.
+///
+/// * Training: each item is one file; with `crop`, a random `target_size` window (DeLTA's newest
+///   `random_crop`: uniform start, centred zero padding for files smaller than the target), else
+///   the file resized to `target_size` (image bilinear, mask contour-based, weights bilinear);
+///   then [`augment`] on `[Image, Mask, Weights]`.
+/// * Evaluation: no augmentation; with `crop`, every file is tiled into overlapping windows
+///   (`min_overlap`) and each window is an item; else each file resized.
+#[derive(Debug)]
+pub struct SegmentationDataset {
+    files: Vec<SegFiles>,
+    options: SegOptions,
+    mode: Mode,
+    weights: WeightKind,
+    /// `(file, tile)`: the items.
+    items: Vec<(usize, Option<CroppingBox>)>,
+    cache: Option<Vec<SegItem>>,
+    report: StorageReport,
+}
+
+impl SegmentationDataset {
+    /// Opens the training set at `root` (`img/`, `seg/`, optional `wei/`), every file.
+    pub fn open(root: impl AsRef<Path>, options: &SegOptions, mode: Mode) -> Result<Self> {
+        let files = discover(root.as_ref(), options)?;
+        Self::from_files(files, options, mode)
+    }
+
+    /// Opens `root` and splits its files into training, validation and test datasets
+    /// ([`split_by_file`], seeded with `seed`); validation and test are in evaluation mode.
+    pub fn open_split(
+        root: impl AsRef<Path>,
+        options: &SegOptions,
+        validation: f64,
+        test: f64,
+        seed: u64,
+    ) -> Result<SegSplits> {
+        let files = discover(root.as_ref(), options)?;
+        let split = split_by_file(files.len(), validation, test, seed)?;
+        let pick = |idx: &[usize]| idx.iter().map(|&i| files[i].clone()).collect::<Vec<_>>();
+        let train = Self::from_files(pick(&split.train), options, Mode::Training)?;
+        let validation = if validation > 0.0 && !split.validation.is_empty() {
+            Some(Self::from_files(
+                pick(&split.validation),
+                options,
+                Mode::Evaluation,
+            )?)
+        } else {
+            None
+        };
+        let test = if test > 0.0 && !split.test.is_empty() {
+            Some(Self::from_files(
+                pick(&split.test),
+                options,
+                Mode::Evaluation,
+            )?)
+        } else {
+            None
+        };
+        Ok(SegSplits {
+            train,
+            validation,
+            test,
+        })
+    }
+
+    /// A dataset over explicit files. [`SegWeights::Auto`] reads weights when every file has a
+    /// weight file, else uses ones.
+    pub fn from_files(files: Vec<SegFiles>, options: &SegOptions, mode: Mode) -> Result<Self> {
+        let weights = match &options.weights {
+            SegWeights::Auto if files.iter().all(|f| f.weights.is_some()) => WeightKind::Folder,
+            SegWeights::Auto | SegWeights::Ones => WeightKind::Ones,
+            SegWeights::Folder => {
+                let missing: Vec<String> = files
+                    .iter()
+                    .filter(|f| f.weights.is_none())
+                    .map(|f| format!("{}: no weight file", f.image.display()))
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(Error::Layout {
+                        root: files.first().map(|f| f.image.clone()).unwrap_or_default(),
+                        problems: missing,
+                    });
+                }
+                WeightKind::Folder
+            }
+            SegWeights::Seg(p) => WeightKind::Seg(*p),
+            SegWeights::Seg2d { classweights } => WeightKind::Seg2d(*classweights),
+        };
+        Self::build(files, options, mode, weights)
+    }
+
+    /// Builds with a resolved weight kind (the chamber dataset uses [`WeightKind::None`]).
+    pub(crate) fn build(
+        files: Vec<SegFiles>,
+        options: &SegOptions,
+        mode: Mode,
+        weights: WeightKind,
+    ) -> Result<Self> {
+        let (th, tw) = options.target_size;
+        if th == 0 || tw == 0 {
+            return Err(Error::Config {
+                source_name: "dataset options".into(),
+                message: format!("target_size {th}x{tw} must be positive"),
+            });
+        }
+        if files.is_empty() {
+            return Err(Error::InvalidArgument(
+                "a dataset needs at least one file".into(),
+            ));
+        }
+        let tiles = options.crop && mode == Mode::Evaluation;
+        let per_pixel: u64 = 4
+            + 1
+            + if matches!(weights, WeightKind::None | WeightKind::Ones) {
+                0
+            } else {
+                4
+            };
+        let mut items = Vec::new();
+        let mut bytes = 0u64;
+        for (f, file) in files.iter().enumerate() {
+            if options.crop {
+                let shape = image_shape(&file.image)?;
+                bytes += (shape.0 * shape.1) as u64 * per_pixel;
+                if tiles {
+                    for b in tile_boxes(shape, options.target_size, options.min_overlap)? {
+                        items.push((f, Some(b)));
+                    }
+                } else {
+                    items.push((f, None));
+                }
+            } else {
+                bytes += (th * tw) as u64 * per_pixel;
+                items.push((f, None));
+            }
+        }
+        let report = StorageReport::decide(
+            options.storage,
+            files.len(),
+            bytes,
+            options.preload_limit_bytes,
+        );
+        let mut ds = SegmentationDataset {
+            files,
+            options: options.clone(),
+            mode,
+            weights,
+            items,
+            cache: None,
+            report,
+        };
+        if ds.report.storage == Storage::Preload {
+            ds.cache = Some(load_all(ds.files.len(), |i| ds.load(i))?);
+        }
+        Ok(ds)
+    }
+
+    /// How the files are kept (preloaded or streamed) and why.
+    pub fn storage(&self) -> &StorageReport {
+        &self.report
+    }
+
+    /// The files, in item order.
+    pub fn files(&self) -> &[SegFiles] {
+        &self.files
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    fn has_weights(&self) -> bool {
+        self.weights != WeightKind::None
+    }
+
+    /// Reads file `f`, computes online weights, resizes unless cropping.
+    fn load(&self, f: usize) -> Result<SegItem> {
+        let files = &self.files[f];
+        let image = io::read_image(&files.image, Rescale::DtypeMax)?;
+        let mask = io::read_mask(&files.mask)?;
+        check_shape(&files.mask, image.shape(), mask.shape())?;
+        let weights = match &self.weights {
+            WeightKind::None | WeightKind::Ones => None,
+            WeightKind::Folder => {
+                let path = files.weights.as_ref().ok_or_else(|| Error::Layout {
+                    root: files.image.clone(),
+                    problems: vec![format!("{}: no weight file", files.image.display())],
+                })?;
+                let w = io::read_weights(path)?;
+                check_shape(path, image.shape(), w.shape())?;
+                Some(w)
+            }
+            WeightKind::Seg(p) => Some(seg_weights(&mask, p)),
+            WeightKind::Seg2d(cw) => Some(seg_weights_2d(&mask, *cw)),
+        };
+        let target = self.options.target_size;
+        if self.options.crop || image.shape() == target {
+            return Ok(SegItem {
+                image,
+                mask,
+                weights,
+            });
+        }
+        Ok(SegItem {
+            image: resize_image(&image, target),
+            mask: resize_mask(&mask, target),
+            weights: weights.map(|w| resize_weights(&w, target)),
+        })
+    }
+
+    fn item(&self, f: usize) -> Result<Cow<'_, SegItem>> {
+        match &self.cache {
+            Some(c) => Ok(Cow::Borrowed(&c[f])),
+            None => Ok(Cow::Owned(self.load(f)?)),
+        }
+    }
+}
+
+impl Dataset for SegmentationDataset {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn layout(&self) -> SampleLayout {
+        SampleLayout {
+            height: self.options.target_size.0,
+            width: self.options.target_size.1,
+            in_channels: 1,
+            out_channels: if self.has_weights() { 2 } else { 1 },
+        }
+    }
+
+    fn is_training(&self) -> bool {
+        self.mode == Mode::Training
+    }
+
+    fn write_sample(
+        &self,
+        index: usize,
+        rng: &mut SampleRng,
+        x: &mut [f32],
+        y: &mut [f32],
+    ) -> Result<()> {
+        let (f, tile) = *self.items.get(index).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "sample {index} of a dataset of {}",
+                self.items.len()
+            ))
+        })?;
+        let item = self.item(f)?;
+        let target = self.options.target_size;
+        let with_weights = self.has_weights();
+        let full = item.image.shape();
+        let window = match (self.mode, tile) {
+            (_, Some(b)) => Some(b),
+            (Mode::Training, None) if self.options.crop => Some(random_crop_box(full, target, rng)),
+            _ => None,
+        };
+        let (mut image, mut mask, mut weights) = match window {
+            Some(b) => (
+                Image::from_plane_unchecked(crop(&b, item.image.plane())),
+                Mask::from_plane(crop(&b, item.mask.plane())),
+                with_weights.then(|| match &item.weights {
+                    Some(w) => WeightMap::from_plane(crop(&b, w.plane())),
+                    None => ones_inside(&b, full),
+                }),
+            ),
+            None => (
+                item.image.clone(),
+                item.mask.clone(),
+                with_weights.then(|| {
+                    item.weights
+                        .clone()
+                        .unwrap_or_else(|| WeightMap::ones(full.0, full.1))
+                }),
+            ),
+        };
+        drop(item);
+        if self.mode == Mode::Training {
+            let mut sample = Sample {
+                targets: vec![Target::Image(image), Target::Mask(mask)],
+            };
+            if let Some(w) = weights {
+                sample.targets.push(Target::Weights(w));
+            }
+            augment(&mut sample, &self.options.augment, rng)?;
+            let mut t = sample.targets.into_iter();
+            image = match t.next() {
+                Some(Target::Image(i)) => fit_image(i, target),
+                _ => return Err(augment_broke()),
+            };
+            mask = match t.next() {
+                Some(Target::Mask(m)) => fit_mask(m, target),
+                _ => return Err(augment_broke()),
+            };
+            weights = match t.next() {
+                Some(Target::Weights(w)) => Some(fit_weights(w, target)),
+                None if !with_weights => None,
+                _ => return Err(augment_broke()),
+            };
+        }
+        x.copy_from_slice(image.as_slice());
+        match &weights {
+            Some(w) => interleave(
+                &[Channel::U8(mask.as_slice()), Channel::F32(w.as_slice())],
+                y,
+            ),
+            None => interleave(&[Channel::U8(mask.as_slice())], y),
+        }
+        Ok(())
+    }
+}
+
+/// Lists `root/img`, `root/seg` and (when present and wanted) `root/wei`, matched by stem.
+pub(crate) fn discover(root: &Path, options: &SegOptions) -> Result<Vec<SegFiles>> {
+    let want_wei = matches!(options.weights, SegWeights::Auto | SegWeights::Folder)
+        && root.join("wei").is_dir();
+    if options.weights == SegWeights::Folder && !want_wei {
+        return Err(Error::Layout {
+            root: root.to_path_buf(),
+            problems: vec![format!(
+                "{}: weights = \"folder\" but there is no wei/ folder",
+                root.display()
+            )],
+        });
+    }
+    let others: &[&str] = if want_wei { &["seg", "wei"] } else { &["seg"] };
+    let rows = match_stems(root, "img", others)?;
+    Ok(rows
+        .into_iter()
+        .map(|mut r| {
+            let weights = if want_wei { r.pop() } else { None };
+            let mask = r.pop().unwrap_or_default();
+            let image = r.pop().unwrap_or_default();
+            SegFiles {
+                image,
+                mask,
+                weights,
+            }
+        })
+        .collect())
+}
+
+fn augment_broke() -> Error {
+    Error::InvalidArgument("augmentation changed the number or kinds of a sample's rasters".into())
+}
+
+pub(crate) fn check_shape(
+    path: &Path,
+    expected: (usize, usize),
+    found: (usize, usize),
+) -> Result<()> {
+    if expected != found {
+        return Err(Error::ShapeMismatch {
+            context: path.display().to_string(),
+            expected,
+            found,
+        });
+    }
+    Ok(())
+}
+
+/// DeLTA's newest `random_crop` as a box: uniform start on each axis (y drawn first), centred
+/// zero padding where the file is smaller than the target. No draw when the shapes are equal.
+pub(crate) fn random_crop_box(
+    shape: (usize, usize),
+    target: (usize, usize),
+    rng: &mut SampleRng,
+) -> CroppingBox {
+    if shape == target {
+        return CroppingBox::full(shape.0, shape.1);
+    }
+    let mut axis = |size: usize, t: usize| -> i64 {
+        if size >= t {
+            rng.random_range(0..=size - t) as i64
+        } else {
+            -(((t - size) / 2) as i64)
+        }
+    };
+    let ytl = axis(shape.0, target.0);
+    let xtl = axis(shape.1, target.1);
+    CroppingBox {
+        ytl,
+        xtl,
+        ybr: ytl + target.0 as i64,
+        xbr: xtl + target.1 as i64,
+    }
+}
+
+/// The box of `target` centred on a raster of `shape` (crops or zero-pads evenly).
+pub(crate) fn centre_box(shape: (usize, usize), target: (usize, usize)) -> CroppingBox {
+    let start = |s: usize, t: usize| (s as i64 - t as i64).div_euclid(2);
+    let ytl = start(shape.0, target.0);
+    let xtl = start(shape.1, target.1);
+    CroppingBox {
+        ytl,
+        xtl,
+        ybr: ytl + target.0 as i64,
+        xbr: xtl + target.1 as i64,
+    }
+}
+
+/// `plane` centre-cropped / zero-padded to `target` when augmentation changed its shape.
+pub(crate) fn fit_to<T: Copy + Default, R>(
+    plane: Plane<T>,
+    target: (usize, usize),
+    wrap: impl FnOnce(Plane<T>) -> R,
+) -> R {
+    if plane.shape() == target {
+        wrap(plane)
+    } else {
+        wrap(centre_box(plane.shape(), target).crop(&plane))
+    }
+}
+
+/// [`fit_to`] for an image, without touching it when the shape is right.
+fn fit_image(i: Image, target: (usize, usize)) -> Image {
+    if i.shape() == target {
+        i
+    } else {
+        fit_to(i.into_plane(), target, Image::from_plane_unchecked)
+    }
+}
+
+/// [`fit_to`] for a mask, without touching it when the shape is right.
+fn fit_mask(m: Mask, target: (usize, usize)) -> Mask {
+    if m.shape() == target {
+        m
+    } else {
+        fit_to(m.into_plane(), target, Mask::from_plane)
+    }
+}
+
+/// [`fit_to`] for a weight map, without touching it when the shape is right.
+fn fit_weights(w: WeightMap, target: (usize, usize)) -> WeightMap {
+    if w.shape() == target {
+        w
+    } else {
+        fit_to(w.into_plane(), target, WeightMap::from_plane)
+    }
+}
+
+/// Weights of 1 inside the image and 0 where `b` lies outside an image of `shape`.
+pub(crate) fn ones_inside(b: &CroppingBox, shape: (usize, usize)) -> WeightMap {
+    let (bh, bw) = b.shape();
+    let (h, w) = (shape.0 as i64, shape.1 as i64);
+    WeightMap::from_plane(Plane::from_fn(bh, bw, |r, c| {
+        let (y, x) = (b.ytl + r as i64, b.xtl + c as i64);
+        if (0..h).contains(&y) && (0..w).contains(&x) {
+            1.0
+        } else {
+            0.0
+        }
+    }))
+}
+
+/// INTERIM evaluation tiling (DeLTA's newest `create_windows` start positions): per axis,
+/// stride `t − min_overlap`, `n = 1 + ceil((size' − t) / stride)` windows with starts
+/// `linspace(0, size' − t, n)` truncated, where `size' = max(size, t)`; an image smaller than the
+/// target is padded evenly (starts shifted by `−pad/2`). Row-major boxes. To be replaced by
+/// `tiles::create_windows` when it lands.
+pub(crate) fn tile_boxes(
+    shape: (usize, usize),
+    target: (usize, usize),
+    min_overlap: usize,
+) -> Result<Vec<CroppingBox>> {
+    let ys = tile_starts(shape.0, target.0, min_overlap)?;
+    let xs = tile_starts(shape.1, target.1, min_overlap)?;
+    let mut out = Vec::with_capacity(ys.len() * xs.len());
+    for &y in &ys {
+        for &x in &xs {
+            out.push(CroppingBox {
+                ytl: y,
+                xtl: x,
+                ybr: y + target.0 as i64,
+                xbr: x + target.1 as i64,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn tile_starts(size: usize, t: usize, min_overlap: usize) -> Result<Vec<i64>> {
+    if t <= min_overlap {
+        return Err(Error::Config {
+            source_name: "dataset options".into(),
+            message: format!("min_overlap {min_overlap} must be smaller than the tile size {t}"),
+        });
+    }
+    let stride = t - min_overlap;
+    let padded = size.max(t);
+    let shift = ((padded - size) / 2) as i64;
+    let n = 1 + (padded - t).div_ceil(stride);
+    let span = (padded - t) as f64;
+    let step = if n > 1 { span / (n - 1) as f64 } else { 0.0 };
+    Ok((0..n)
+        .map(|k| {
+            let s = if k + 1 == n { span } else { step * k as f64 };
+            s as i64 - shift
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_counts_match_delta_tests() {
+        let count = |h, w| tile_boxes((h, w), (512, 512), 24).unwrap().len();
+        assert_eq!(count(512, 512), 1);
+        assert_eq!(count(513, 512), 2);
+        assert_eq!(count(1000, 512), 2);
+        assert_eq!(count(1001, 512), 3);
+        assert_eq!(count(2048, 2048), 25);
+        assert_eq!(count(200, 200), 1);
+        assert_eq!(count(600, 200), 2);
+        assert_eq!(count(696, 520), 4);
+        // DeLTA's exact example: 9x10 image, target (5, 3), overlap 1.
+        assert_eq!(tile_starts(10, 3, 1).unwrap(), vec![0, 1, 3, 5, 7]);
+        assert_eq!(tile_starts(9, 5, 1).unwrap(), vec![0, 4]);
+        // Padding example: 2 rows, target 6 -> starts at -2.
+        assert_eq!(tile_starts(2, 6, 1).unwrap(), vec![-2]);
+    }
+
+    #[test]
+    fn random_crop_stays_inside_or_pads_centred() {
+        let mut rng = crate::random::stream(1, 0, 0);
+        for _ in 0..200 {
+            let b = random_crop_box((700, 600), (512, 512), &mut rng);
+            assert!(b.ytl >= 0 && b.ybr <= 700 && b.xtl >= 0 && b.xbr <= 600);
+            assert_eq!(b.shape(), (512, 512));
+        }
+        let b = random_crop_box((300, 600), (512, 512), &mut rng);
+        assert_eq!((b.ytl, b.ybr), (-106, 406));
+        assert_eq!(
+            random_crop_box((5, 5), (5, 5), &mut rng),
+            CroppingBox::full(5, 5)
+        );
+    }
+
+    #[test]
+    fn centre_box_crops_and_pads_evenly() {
+        assert_eq!(centre_box((10, 10), (6, 6)).ytl, 2);
+        assert_eq!(centre_box((4, 4), (6, 6)).ytl, -1);
+        let w = ones_inside(&centre_box((4, 4), (6, 6)), (4, 4));
+        assert_eq!(w.as_slice().iter().sum::<f32>(), 16.0);
+        assert_eq!(w.get(0, 0), 0.0);
+        assert_eq!(w.get(1, 1), 1.0);
+    }
+}

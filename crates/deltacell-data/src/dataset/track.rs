@@ -1,0 +1,415 @@
+//! The tracking dataset (DeLTA's `train_generator_track`).
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+
+use super::files::match_stems;
+use super::seg::{check_shape, fit_to, ones_inside};
+use super::storage::{
+    image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
+};
+use super::{crop, interleave, Channel, Dataset, SampleLayout};
+use crate::augment::resize::{resize_image, resize_mask, resize_weights};
+use crate::augment::{augment, AugmentParams, Sample, Target};
+use crate::error::{Error, Result};
+use crate::image::{Image, Mask, WeightMap};
+use crate::io::{self, Rescale};
+use crate::random::SampleRng;
+use crate::tiles::CroppingBox;
+use crate::weights::tracking_weights;
+
+/// Where the pixel weights of a tracking sample come from.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackWeights {
+    /// `wei/` when the set has that folder, else all ones.
+    #[default]
+    Auto,
+    /// Read from `wei/` (8-bit files are divided by 255).
+    Folder,
+    /// DeLTA's `"online"`: `tracking_weights(mot_dau, segall, halo_distance)` per sample.
+    Online {
+        /// Halo around the tracked cell, pixels (DeLTA's default 50).
+        halo_distance: f32,
+    },
+    /// DeLTA's `weights_path=None`: every pixel weighs 1.
+    Ones,
+}
+
+/// Options of [`TrackingDataset`]; TOML/JSON keys are the field names.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackOptions {
+    /// `(height, width)` of a sample, pixels. Default `(256, 32)` (mother machine); 2-D pads use
+    /// `(256, 256)` with `crop_windows`.
+    pub target_size: (usize, usize),
+    /// Crop a `target_size` window centred on the seed cell (2-D) instead of resizing the whole
+    /// frame (mother machine). Default false.
+    pub crop_windows: bool,
+    /// Random drift of the window, pixels: `(dy, dx)` uniform in `[−shift, shift]` (inclusive),
+    /// applied to the current frame's channels. DeLTA's training scripts use 5; default 0.
+    pub shift: u32,
+    /// Weight source. Default [`TrackWeights::Auto`].
+    pub weights: TrackWeights,
+    /// Augmentation (DeLTA's `DATA_AUGMENTATION_TRACK`), the same on all six rasters.
+    pub augment: AugmentParams,
+    /// Preload or stream. Default [`StorageChoice::Auto`].
+    pub storage: StorageChoice,
+    /// Limit of [`StorageChoice::Auto`], bytes. Default 1 GiB.
+    pub preload_limit_bytes: u64,
+}
+
+impl Default for TrackOptions {
+    fn default() -> Self {
+        TrackOptions {
+            target_size: (256, 32),
+            crop_windows: false,
+            shift: 0,
+            weights: TrackWeights::Auto,
+            augment: AugmentParams::default(),
+            storage: StorageChoice::Auto,
+            preload_limit_bytes: DEFAULT_PRELOAD_LIMIT,
+        }
+    }
+}
+
+/// The files of one tracking sample (DeLTA's tracking-set folders).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackFiles {
+    /// `img/`: frame at t.
+    pub image: PathBuf,
+    /// `seg/`: the seed, one cell at t−1.
+    pub seed: PathBuf,
+    /// `previmg/`: frame at t−1.
+    pub previous: PathBuf,
+    /// `segall/`: all cells at t.
+    pub segall: PathBuf,
+    /// `mot_dau/`: the seed cell and its daughter at t (the target).
+    pub mot_dau: PathBuf,
+    /// `wei/`, when the set has it.
+    pub weights: Option<PathBuf>,
+}
+
+/// A raster brought back to the target shape, as its pixel buffer.
+enum Fitted {
+    F32(Vec<f32>),
+    U8(Vec<u8>),
+}
+
+impl Fitted {
+    fn channel(&self) -> Channel<'_> {
+        match self {
+            Fitted::F32(v) => Channel::F32(v),
+            Fitted::U8(v) => Channel::U8(v),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum WeightKind {
+    Folder,
+    Online(f32),
+    Ones,
+}
+
+#[derive(Clone, Debug)]
+struct TrackItem {
+    image: Image,
+    seed: Mask,
+    previous: Image,
+    segall: Mask,
+    mot_dau: Mask,
+    /// Folder weights, or online weights already computed (resize mode); `None` otherwise.
+    weights: Option<WeightMap>,
+}
+
+/// DeLTA's tracking training set as samples of four input channels — `[current image, seed cell
+/// at t−1, previous image, all cells at t]` — and a stacked target `[mot_dau, weight]`.
+///
+/// With `crop_windows`, the window is [`CroppingBox::tracking_box`] on the seed (centred on its
+/// centroid); the seed and previous image use that box, the current image, `segall`, `mot_dau`
+/// and the weights use it moved by the random drift; outside the image everything is zero.
+/// Without it, every raster is resized to the target. Then [`augment`] runs on `[img, seg,
+/// previmg, segall, mot_dau, weights]` as `[Image, Mask, Image, Mask, Mask, Weights]`.
+#[derive(Debug)]
+pub struct TrackingDataset {
+    files: Vec<TrackFiles>,
+    options: TrackOptions,
+    weights: WeightKind,
+    cache: Option<Vec<TrackItem>>,
+    report: StorageReport,
+}
+
+impl TrackingDataset {
+    /// Opens the tracking set at `root` (`img/ seg/ previmg/ segall/ mot_dau/`, optional `wei/`).
+    pub fn open(root: impl AsRef<Path>, options: &TrackOptions) -> Result<Self> {
+        let root = root.as_ref();
+        let want_wei = matches!(options.weights, TrackWeights::Auto | TrackWeights::Folder)
+            && root.join("wei").is_dir();
+        if options.weights == TrackWeights::Folder && !want_wei {
+            return Err(Error::Layout {
+                root: root.to_path_buf(),
+                problems: vec![format!(
+                    "{}: weights = \"folder\" but there is no wei/ folder",
+                    root.display()
+                )],
+            });
+        }
+        let mut others = vec!["seg", "previmg", "segall", "mot_dau"];
+        if want_wei {
+            others.push("wei");
+        }
+        let rows = match_stems(root, "img", &others)?;
+        let files = rows
+            .into_iter()
+            .map(|r| {
+                let mut it = r.into_iter();
+                let mut next = || it.next().unwrap_or_default();
+                TrackFiles {
+                    image: next(),
+                    seed: next(),
+                    previous: next(),
+                    segall: next(),
+                    mot_dau: next(),
+                    weights: want_wei.then(next),
+                }
+            })
+            .collect();
+        Self::from_files(files, options)
+    }
+
+    /// A dataset over explicit files; [`TrackWeights::Auto`] reads weights when every sample has
+    /// a weight file, else uses ones.
+    pub fn from_files(files: Vec<TrackFiles>, options: &TrackOptions) -> Result<Self> {
+        let (th, tw) = options.target_size;
+        if th == 0 || tw == 0 {
+            return Err(Error::Config {
+                source_name: "dataset options".into(),
+                message: format!("target_size {th}x{tw} must be positive"),
+            });
+        }
+        if files.is_empty() {
+            return Err(Error::InvalidArgument(
+                "a dataset needs at least one file".into(),
+            ));
+        }
+        let all_wei = files.iter().all(|f| f.weights.is_some());
+        let weights = match options.weights {
+            TrackWeights::Auto if all_wei => WeightKind::Folder,
+            TrackWeights::Auto | TrackWeights::Ones => WeightKind::Ones,
+            TrackWeights::Folder if all_wei => WeightKind::Folder,
+            TrackWeights::Folder => {
+                return Err(Error::Layout {
+                    root: files[0].image.clone(),
+                    problems: files
+                        .iter()
+                        .filter(|f| f.weights.is_none())
+                        .map(|f| format!("{}: no weight file", f.image.display()))
+                        .collect(),
+                })
+            }
+            TrackWeights::Online { halo_distance } => WeightKind::Online(halo_distance),
+        };
+        // Two images (f32) + three masks (u8) + optional weights (f32) per pixel.
+        let stored_weights = weights == WeightKind::Folder
+            || (matches!(weights, WeightKind::Online(_)) && !options.crop_windows);
+        let per_pixel: u64 = 2 * 4 + 3 + if stored_weights { 4 } else { 0 };
+        let mut bytes = 0u64;
+        for f in &files {
+            let (h, w) = if options.crop_windows {
+                image_shape(&f.image)?
+            } else {
+                (th, tw)
+            };
+            bytes += (h * w) as u64 * per_pixel;
+        }
+        let report = StorageReport::decide(
+            options.storage,
+            files.len(),
+            bytes,
+            options.preload_limit_bytes,
+        );
+        let mut ds = TrackingDataset {
+            files,
+            options: options.clone(),
+            weights,
+            cache: None,
+            report,
+        };
+        if ds.report.storage == Storage::Preload {
+            ds.cache = Some(load_all(ds.files.len(), |i| ds.load(i))?);
+        }
+        Ok(ds)
+    }
+
+    /// How the files are kept (preloaded or streamed) and why.
+    pub fn storage(&self) -> &StorageReport {
+        &self.report
+    }
+
+    /// The files, in item order.
+    pub fn files(&self) -> &[TrackFiles] {
+        &self.files
+    }
+
+    fn load(&self, i: usize) -> Result<TrackItem> {
+        let f = &self.files[i];
+        let image = io::read_image(&f.image, Rescale::DtypeMax)?;
+        let shape = image.shape();
+        let seed = io::read_mask(&f.seed)?;
+        check_shape(&f.seed, shape, seed.shape())?;
+        let previous = io::read_image(&f.previous, Rescale::DtypeMax)?;
+        check_shape(&f.previous, shape, previous.shape())?;
+        let segall = io::read_mask(&f.segall)?;
+        check_shape(&f.segall, shape, segall.shape())?;
+        let mot_dau = io::read_mask(&f.mot_dau)?;
+        check_shape(&f.mot_dau, shape, mot_dau.shape())?;
+        let weights = match (self.weights, &f.weights) {
+            (WeightKind::Folder, Some(p)) => {
+                let w = io::read_weights(p)?;
+                check_shape(p, shape, w.shape())?;
+                Some(w)
+            }
+            _ => None,
+        };
+        let mut item = TrackItem {
+            image,
+            seed,
+            previous,
+            segall,
+            mot_dau,
+            weights,
+        };
+        if !self.options.crop_windows {
+            let t = self.options.target_size;
+            if shape != t {
+                item = TrackItem {
+                    image: resize_image(&item.image, t),
+                    seed: resize_mask(&item.seed, t),
+                    previous: resize_image(&item.previous, t),
+                    segall: resize_mask(&item.segall, t),
+                    mot_dau: resize_mask(&item.mot_dau, t),
+                    weights: item.weights.map(|w| resize_weights(&w, t)),
+                };
+            }
+            // DeLTA computes online weights from the resized masks: do it once here.
+            if let WeightKind::Online(halo) = self.weights {
+                item.weights = Some(tracking_weights(&item.mot_dau, &item.segall, halo)?);
+            }
+        }
+        Ok(item)
+    }
+
+    fn item(&self, i: usize) -> Result<Cow<'_, TrackItem>> {
+        match &self.cache {
+            Some(c) => Ok(Cow::Borrowed(&c[i])),
+            None => Ok(Cow::Owned(self.load(i)?)),
+        }
+    }
+
+    /// The two windows of sample `item` for a drift `(dy, dx)`: `(seed box, shifted box)`.
+    fn boxes(&self, seed: &Mask, shift: (i64, i64)) -> (CroppingBox, CroppingBox) {
+        if self.options.crop_windows {
+            let b = CroppingBox::tracking_box(seed, self.options.target_size);
+            (b, b.shifted(shift.0, shift.1))
+        } else {
+            let (h, w) = seed.shape();
+            (CroppingBox::full(h, w), CroppingBox::full(h, w))
+        }
+    }
+}
+
+impl Dataset for TrackingDataset {
+    fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    fn layout(&self) -> SampleLayout {
+        SampleLayout {
+            height: self.options.target_size.0,
+            width: self.options.target_size.1,
+            in_channels: 4,
+            out_channels: 2,
+        }
+    }
+
+    fn is_training(&self) -> bool {
+        true
+    }
+
+    fn write_sample(
+        &self,
+        index: usize,
+        rng: &mut SampleRng,
+        x: &mut [f32],
+        y: &mut [f32],
+    ) -> Result<()> {
+        if index >= self.files.len() {
+            return Err(Error::InvalidArgument(format!(
+                "sample {index} of a dataset of {}",
+                self.files.len()
+            )));
+        }
+        let item = self.item(index)?;
+        let full = item.image.shape();
+        let shift = if self.options.crop_windows && self.options.shift > 0 {
+            let s = i64::from(self.options.shift);
+            (rng.random_range(-s..=s), rng.random_range(-s..=s))
+        } else {
+            (0, 0)
+        };
+        let (seed_box, cur_box) = self.boxes(&item.seed, shift);
+        let image = Image::from_plane_unchecked(crop(&cur_box, item.image.plane()));
+        let seed = Mask::from_plane(crop(&seed_box, item.seed.plane()));
+        let previous = Image::from_plane_unchecked(crop(&seed_box, item.previous.plane()));
+        let segall = Mask::from_plane(crop(&cur_box, item.segall.plane()));
+        let mot_dau = Mask::from_plane(crop(&cur_box, item.mot_dau.plane()));
+        let weights = match (&item.weights, self.weights) {
+            (Some(w), _) => WeightMap::from_plane(crop(&cur_box, w.plane())),
+            (None, WeightKind::Online(halo)) => {
+                let mut w = tracking_weights(&mot_dau, &segall, halo)?;
+                // Zero padding outside the frame, as if computed on the frame and then cropped.
+                let inside = ones_inside(&cur_box, full);
+                for (v, m) in w.as_mut_slice().iter_mut().zip(inside.as_slice()) {
+                    *v *= m;
+                }
+                w
+            }
+            (None, _) => ones_inside(&cur_box, full),
+        };
+        drop(item);
+        let mut sample = Sample {
+            targets: vec![
+                Target::Image(image),
+                Target::Mask(seed),
+                Target::Image(previous),
+                Target::Mask(segall),
+                Target::Mask(mot_dau),
+                Target::Weights(weights),
+            ],
+        };
+        augment(&mut sample, &self.options.augment, rng)?;
+        let t = self.options.target_size;
+        if sample.targets.len() != 6 {
+            return Err(Error::InvalidArgument(
+                "augmentation changed the number of a sample's rasters".into(),
+            ));
+        }
+        // Bring every raster back to the target shape (only when augmentation resized it).
+        let planes: Vec<Fitted> = sample
+            .targets
+            .into_iter()
+            .map(|target| match target {
+                Target::Image(i) => Fitted::F32(fit_to(i.into_plane(), t, |p| p.into_vec())),
+                Target::Mask(m) => Fitted::U8(fit_to(m.into_plane(), t, |p| p.into_vec())),
+                Target::Weights(w) => Fitted::F32(fit_to(w.into_plane(), t, |p| p.into_vec())),
+            })
+            .collect();
+        let ch: Vec<Channel<'_>> = planes.iter().map(Fitted::channel).collect();
+        interleave(&ch[..4], x);
+        interleave(&ch[4..], y);
+        Ok(())
+    }
+}
