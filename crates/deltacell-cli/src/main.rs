@@ -18,6 +18,11 @@ struct Cli {
 enum Command {
     /// Print the version and the build's features.
     Info,
+    /// Training configurations: show a preset as a commented TOML file.
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCommand),
+    /// Train a U-Net (seg, track or rois) and write a run folder.
+    Train(Box<cmd::train::TrainArgs>),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +39,7 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => cmd::info::run(),
+        Command::Config(c) => cmd::config::run(c),
+        Command::Train(args) => cmd::train::run(*args),
     }
 }
