@@ -250,7 +250,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_toml<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = toml::to_string_pretty(value).map_err(|e| Error::Config {
+    let text = toml::to_string(value).map_err(|e| Error::Config {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
