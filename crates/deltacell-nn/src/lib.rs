@@ -18,6 +18,11 @@
 //! Tensors are channels-first (`N×C×H×W`) inside the network; the data crate's [`Batch`] is
 //! channels-last and is permuted once on the way in ([`batch_tensors`]).
 //!
+//! Performance (2-core AMD EPYC, dev profile, shared machine): matrix multiplication (`gemm`
+//! f32 FMA micro-kernels, behind burn-flex's im2col convolutions) takes about two thirds of a
+//! training step; see `benches/train_step.rs`. burn's `x86-v4` feature (AVX-512 matmul) is not
+//! enabled.
+//!
 //! Devices: the CPU backend is burn's pure-Rust `flex` backend ([`device::cpu`]); CUDA is
 //! available with the `cuda` cargo feature ([`device::parse`] accepts `cpu` and `cuda:N`).
 

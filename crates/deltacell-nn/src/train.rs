@@ -96,7 +96,7 @@ impl Trainer {
         device: &Device,
     ) -> Result<Self> {
         let model = spec.init(seed, &device.clone().inner())?;
-        Self::from_model(model, spec, learning_rate, &device)
+        Self::from_model(model, spec, learning_rate, device)
     }
 
     /// Wraps an existing model (e.g. loaded from a checkpoint) with a fresh optimizer.
@@ -369,6 +369,8 @@ pub type BatchSource<'a> = dyn FnMut(usize, usize) -> Result<Batch> + 'a;
 /// With a RUN_DIR, each epoch appends to `history.csv`, redraws `curves.png`, saves the best
 /// model and writes a checkpoint; an interruption writes a checkpoint at the current step.
 /// Returns the full history (including epochs of earlier sessions read from `history.csv`).
+/// After an interruption mid-epoch, the resumed epoch's record averages only the steps run
+/// after resuming.
 pub fn fit(
     trainer: &mut Trainer,
     mut train: impl FnMut(usize, usize) -> Result<Batch>,

@@ -199,7 +199,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         args.device
     );
     let DataSources {
-        train: mut train_src,
+        train: train_src,
         val: mut val_src,
         ..
     } = data;
@@ -270,7 +270,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let (history, reason) = train::fit(
         &mut trainer,
-        |e, s| train_src(e, s),
+        train_src,
         val_src
             .as_deref_mut()
             .map(|v| v as &mut train::BatchSource<'_>),
