@@ -371,6 +371,43 @@ fn plane_of(
     })
 }
 
+/// The samples of the `kind` set at `root`, matched by stem ([`crate::layout`]); `wei/` only
+/// when `with_weights` (and the folder exists and is not empty). Every file without its partner,
+/// every duplicate stem and every empty folder is listed in one [`Error::Layout`].
+pub(crate) fn matched_samples(
+    root: &Path,
+    kind: LayoutKind,
+    with_weights: bool,
+) -> Result<Vec<SampleFiles>> {
+    let mut folders = Folders::standard(root, kind);
+    if !with_weights {
+        folders.wei = None;
+    }
+    let set = TrainingSet::from_folders(folders, Some(kind))?;
+    let u = &set.unmatched;
+    let mut problems: Vec<String> = u
+        .empty_folders
+        .iter()
+        .map(|p| format!("{}: no .png/.tif/.tiff image", p.display()))
+        .collect();
+    problems.extend(u.missing_partners.iter().map(|m| m.describe(root)));
+    problems.extend(u.duplicates.iter().map(|d| d.describe(root)));
+    if problems.is_empty() && set.samples.is_empty() {
+        problems.push(format!(
+            "{}: no .png/.tif/.tiff image",
+            root.join("img").display()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(set.samples)
+    } else {
+        Err(Error::Layout {
+            root: root.to_path_buf(),
+            problems,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,42 +487,5 @@ mod tests {
         ] {
             assert_eq!(crop(&b, &p), b.crop(&p));
         }
-    }
-}
-
-/// The samples of the `kind` set at `root`, matched by stem ([`crate::layout`]); `wei/` only
-/// when `with_weights` (and the folder exists and is not empty). Every file without its partner,
-/// every duplicate stem and every empty folder is listed in one [`Error::Layout`].
-pub(crate) fn matched_samples(
-    root: &Path,
-    kind: LayoutKind,
-    with_weights: bool,
-) -> Result<Vec<SampleFiles>> {
-    let mut folders = Folders::standard(root, kind);
-    if !with_weights {
-        folders.wei = None;
-    }
-    let set = TrainingSet::from_folders(folders, Some(kind))?;
-    let u = &set.unmatched;
-    let mut problems: Vec<String> = u
-        .empty_folders
-        .iter()
-        .map(|p| format!("{}: no .png/.tif/.tiff image", p.display()))
-        .collect();
-    problems.extend(u.missing_partners.iter().map(|m| m.describe(root)));
-    problems.extend(u.duplicates.iter().map(|d| d.describe(root)));
-    if problems.is_empty() && set.samples.is_empty() {
-        problems.push(format!(
-            "{}: no .png/.tif/.tiff image",
-            root.join("img").display()
-        ));
-    }
-    if problems.is_empty() {
-        Ok(set.samples)
-    } else {
-        Err(Error::Layout {
-            root: root.to_path_buf(),
-            problems,
-        })
     }
 }
