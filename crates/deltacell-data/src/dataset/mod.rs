@@ -58,7 +58,7 @@ use crate::layout::{Folders, LayoutKind, SampleFiles, TrainingSet};
 use crate::random::SampleRng;
 
 pub use loader::{Loader, LoaderOptions, LoaderStats};
-pub use preview::{contact_sheet, RgbPicture};
+pub use preview::contact_sheet;
 pub use rois::{ChamberDataset, ChamberOptions};
 pub use seg::{Mode, SegFiles, SegOptions, SegSplits, SegWeights, SegmentationDataset};
 pub use storage::{Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
