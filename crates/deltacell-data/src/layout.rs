@@ -453,6 +453,26 @@ impl TrainingSet {
         Ok(set)
     }
 
+    /// One line per matching problem (empty folder, file without its partner, duplicate stem),
+    /// paths relative to the root; plus "no complete sample" when nothing matched. Empty when
+    /// every file found its partners. Unlike [`TrainingSet::open`], nothing is decoded: for
+    /// readers that decode the files themselves anyway.
+    pub fn matching_problems(&self) -> Vec<String> {
+        let u = &self.unmatched;
+        let root = self.root.as_path();
+        let mut out: Vec<String> = u
+            .empty_folders
+            .iter()
+            .map(|p| format!("{}: no .png/.tif/.tiff image", p.display()))
+            .collect();
+        out.extend(u.missing_partners.iter().map(|m| m.describe(root)));
+        out.extend(u.duplicates.iter().map(|d| d.describe(root)));
+        if out.is_empty() && self.samples.is_empty() {
+            out.push(format!("{}: no complete sample", root.display()));
+        }
+        out
+    }
+
     /// Number of complete samples.
     pub fn len(&self) -> usize {
         self.samples.len()

@@ -384,20 +384,7 @@ pub(crate) fn matched_samples(
         folders.wei = None;
     }
     let set = TrainingSet::from_folders(folders, Some(kind))?;
-    let u = &set.unmatched;
-    let mut problems: Vec<String> = u
-        .empty_folders
-        .iter()
-        .map(|p| format!("{}: no .png/.tif/.tiff image", p.display()))
-        .collect();
-    problems.extend(u.missing_partners.iter().map(|m| m.describe(root)));
-    problems.extend(u.duplicates.iter().map(|d| d.describe(root)));
-    if problems.is_empty() && set.samples.is_empty() {
-        problems.push(format!(
-            "{}: no .png/.tif/.tiff image",
-            root.join("img").display()
-        ));
-    }
+    let problems = set.matching_problems();
     if problems.is_empty() {
         Ok(set.samples)
     } else {
