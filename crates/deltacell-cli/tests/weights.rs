@@ -20,10 +20,21 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// A mother-machine-like set: `n` 64×16 chambers with two rod cells each.
+/// A mother-machine-like set: `n` 64×16 chambers with two rod cells each (`img/` and `seg/`).
 fn seg_set(root: &Path, n: usize) {
     std::fs::create_dir_all(root.join("seg")).unwrap();
+    std::fs::create_dir_all(root.join("img")).unwrap();
     for i in 0..n {
+        let img =
+            deltacell_data::Image::from_plane(deltacell_data::Plane::from_fn(64, 16, |r, c| {
+                ((r + c + i) % 7) as f32 / 7.0
+            }));
+        io::write_image(
+            root.join("img").join(format!("Position01_Frame{i:03}.png")),
+            &img,
+            io::Depth::U16,
+        )
+        .unwrap();
         let m = Mask::from_fn(64, 16, |r, c| {
             (3..13).contains(&c) && ((2 + i..24).contains(&r) || (26..50).contains(&r))
         });
@@ -83,6 +94,21 @@ fn seg_weights_are_written_then_refused_then_forced() {
     assert_eq!(
         weights::stale_weights(root).unwrap(),
         vec!["Position01_Frame002.png"]
+    );
+    // `check` shows it as a warning (still usable) with the command that fixes it.
+    let checked = deltacell(&["check", r]);
+    assert!(checked.status.success(), "{}", text(&checked));
+    let report = text(&checked);
+    assert!(report.contains("wei/Position01_Frame002.png"), "{report}");
+    assert!(
+        report.contains(&format!("deltacell weights {r} --force")),
+        "{report}"
+    );
+    let json = deltacell(&["check", r, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        v["stale_weights"],
+        serde_json::json!(["wei/Position01_Frame002.png"])
     );
 }
 

@@ -24,19 +24,11 @@ use rand::Rng;
 const SEG_AUG: &str = "rotation = 2.0\nzoom = 0.15\nhorizontal_flip = true\nvertical_flip = true\nillumination_voodoo = true\ngaussian_noise = 0.03\ngaussian_blur = 1.0\n";
 const TRACK_AUG: &str = "rotation = 1.0\nzoom = 0.15\nhorizontal_flip = true\nhistogram_voodoo = true\nillumination_voodoo = true\n";
 
+/// DeLTA's training recipe, written with DeLTA's key names and read by the real parser (an
+/// unknown key or a bad value is an error, so the bench never silently runs without it).
 fn augment_params(recipe: &str, name: &str) -> AugmentParams {
-    match toml::from_str(recipe) {
-        Ok(p) => {
-            eprintln!("{name}: DeLTA augmentation recipe");
-            p
-        }
-        Err(_) => {
-            eprintln!(
-                "{name}: augmentation module does not take DeLTA's recipe yet: no augmentation"
-            );
-            AugmentParams::default()
-        }
-    }
+    AugmentParams::from_toml_str(recipe)
+        .unwrap_or_else(|e| panic!("{name}: DeLTA augmentation recipe rejected: {e}"))
 }
 
 /// Random rod-like cells (axis-aligned rectangles) on a `h × w` frame.

@@ -453,6 +453,26 @@ impl TrainingSet {
         Ok(set)
     }
 
+    /// One line per matching problem (empty folder, file without its partner, duplicate stem),
+    /// paths relative to the root; plus "no complete sample" when nothing matched. Empty when
+    /// every file found its partners. Unlike [`TrainingSet::open`], nothing is decoded: for
+    /// readers that decode the files themselves anyway.
+    pub fn matching_problems(&self) -> Vec<String> {
+        let u = &self.unmatched;
+        let root = self.root.as_path();
+        let mut out: Vec<String> = u
+            .empty_folders
+            .iter()
+            .map(|p| format!("{}: no .png/.tif/.tiff image", p.display()))
+            .collect();
+        out.extend(u.missing_partners.iter().map(|m| m.describe(root)));
+        out.extend(u.duplicates.iter().map(|d| d.describe(root)));
+        if out.is_empty() && self.samples.is_empty() {
+            out.push(format!("{}: no complete sample", root.display()));
+        }
+        out
+    }
+
     /// Number of complete samples.
     pub fn len(&self) -> usize {
         self.samples.len()
@@ -919,8 +939,9 @@ pub struct CheckReport {
     /// Not blocking: files that are not `.png`/`.tif`/`.tiff`.
     #[serde(serialize_with = "ser_paths")]
     pub ignored_files: Vec<PathBuf>,
-    /// Not blocking: `wei/` files older than their mask (filled by the caller from
-    /// `weights::stale_weights`; `check` leaves it empty).
+    /// Not blocking (a warning): `wei/` files missing or made from a mask that has changed
+    /// since, relative to the root ([`crate::weights::stale_weights`]; only a standard `wei/`
+    /// folder is checked). The advice is `deltacell weights DIR --force`.
     pub stale_weights: Vec<String>,
 }
 
@@ -1015,7 +1036,8 @@ impl CheckReport {
         }
         if !self.stale_weights.is_empty() {
             out.push(format!(
-                "{} weight map(s) are older than their mask: run `deltacell weights {root}`",
+                "{} weight map(s) are stale (missing, or their mask changed since): \
+                 run `deltacell weights {root} --force`",
                 self.stale_weights.len()
             ));
         }
@@ -1097,6 +1119,19 @@ impl fmt::Display for CheckReport {
             )?;
             for p in &self.ignored_files {
                 writeln!(f, "  {}", rel(&self.root, p))?;
+            }
+        }
+        if !self.stale_weights.is_empty() {
+            writeln!(
+                f,
+                "warning: stale weights ({}, not made from the current masks):",
+                self.stale_weights.len()
+            )?;
+            for w in self.stale_weights.iter().take(10) {
+                writeln!(f, "  {w}")?;
+            }
+            if self.stale_weights.len() > 10 {
+                writeln!(f, "  ... and {} more", self.stale_weights.len() - 10)?;
             }
         }
         let problems = self.problems();
@@ -1201,6 +1236,21 @@ fn histogram<K: Ord + Copy>(keys: impl Iterator<Item = K>) -> Vec<(K, usize)> {
     // Most frequent first; ties in key order (stable sort).
     v.sort_by_key(|e| std::cmp::Reverse(e.1));
     v
+}
+
+/// The weight maps of `set` that no longer match their mask ([`crate::weights::stale_weights`]),
+/// as paths relative to the set's root. Only a standard `wei/` folder (next to `img/`) carries
+/// deltacell's manifest; weights given as a folder elsewhere are not checked. An unreadable
+/// manifest is reported as one stale entry, since the weights cannot be trusted then.
+fn stale_weights(set: &TrainingSet) -> Vec<String> {
+    let wei = set.root.join(Role::Wei.folder_name());
+    if set.folders.wei.as_deref() != Some(wei.as_path()) {
+        return Vec::new();
+    }
+    match crate::weights::stale_weights(&set.root) {
+        Ok(names) => names.into_iter().map(|n| format!("wei/{n}")).collect(),
+        Err(e) => vec![format!("wei/ (manifest unreadable: {e})")],
+    }
 }
 
 /// Decodes every file of `set` (in parallel, with rayon) and reports what a user must know before
@@ -1386,7 +1436,7 @@ pub fn check(set: &TrainingSet) -> CheckReport {
         unreadable,
         empty_folders: set.unmatched.empty_folders.clone(),
         ignored_files: set.unmatched.ignored.clone(),
-        stale_weights: Vec::new(),
+        stale_weights: stale_weights(set),
     };
     report.usable = report.usable();
     report
@@ -1548,7 +1598,7 @@ mod tests {
         stale.stale_weights.push("wei/a.png".into());
         assert!(stale.usable(), "stale weights are a warning, not a blocker");
         assert!(
-            stale.to_string().contains("older than their mask"),
+            stale.to_string().contains("are stale") && stale.to_string().contains("--force"),
             "{stale}"
         );
     }

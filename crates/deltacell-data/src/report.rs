@@ -1,7 +1,9 @@
-//! Pictures for people: RGB canvases, colour maps, mask outlines and contact-sheet grids.
+//! Pictures for people: RGB canvases, colour maps, mask outlines, contact-sheet grids, and the
+//! evaluation overlays and HTML pages.
 //!
 //! Small drawing primitives shared by the augmentation preview (`deltacell augment`) and the
-//! evaluation report: turn an [`Image`] into grey, a [`WeightMap`](crate::image::WeightMap) (or
+//! evaluation report ([`segmentation_overlay`], [`tracking_overlay`], [`html_page`], used by
+//! `deltacell eval` and `deltacell demo`): turn an [`Image`] into grey, a [`WeightMap`](crate::image::WeightMap) (or
 //! any non-negative plane)
 //! into a heat map, draw the outlines of a [`Mask`] or of [`Labels`] in colour, and compose tiles
 //! of different sizes into one grid. Everything is plain 8-bit RGB, saved with
@@ -11,6 +13,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::image::{Image, Labels, Mask, Plane};
+use crate::metrics::SegMatch;
 
 /// An 8-bit RGB colour.
 pub type Rgb = [u8; 3];
@@ -249,6 +252,163 @@ pub fn grid(rows: &[Vec<RgbImage>], gap: usize, background: Rgb) -> RgbImage {
     out
 }
 
+// ---------------------------------------------------------------------------------------------
+// Evaluation overlays and report pages
+// ---------------------------------------------------------------------------------------------
+
+/// Overlay fill of a predicted cell matched to a true cell (IoU ≥ 0.5): green.
+pub const TRUE_POSITIVE: Rgb = [40, 200, 60];
+/// Overlay fill of a predicted cell without a match (false positive): red.
+pub const FALSE_POSITIVE: Rgb = [230, 40, 40];
+/// Overlay fill of a true cell no prediction matched (false negative): blue.
+pub const FALSE_NEGATIVE: Rgb = [40, 110, 255];
+/// Outline of a true cell that no prediction matched: light blue (found ones are white).
+pub const MISSED_OUTLINE: Rgb = [90, 170, 255];
+
+fn blend(px: &mut [u8], rgb: Rgb, alpha: f32) {
+    for (p, c) in px.iter_mut().zip(rgb) {
+        *p = (f32::from(*p) * (1.0 - alpha) + f32::from(c) * alpha).round() as u8;
+    }
+}
+
+/// Prediction against ground truth for one image, as a microscopist reads it: the image in
+/// grey (or a dark canvas when `image` is `None` or of another shape), predicted cells filled
+/// [`TRUE_POSITIVE`] or [`FALSE_POSITIVE`] (45 % opacity), missed true cells filled
+/// [`FALSE_NEGATIVE`] (55 %), and the outline of every true cell drawn on top: white when found,
+/// [`MISSED_OUTLINE`] when missed (so a miss under a wrong prediction still shows).
+///
+/// `pred` and `truth` are the instance labels `matched` was computed from
+/// ([`crate::metrics::evaluate_seg`]); the canvas has `truth`'s shape.
+pub fn segmentation_overlay(
+    image: Option<&Image>,
+    pred: &Labels,
+    truth: &Labels,
+    matched: &SegMatch,
+) -> RgbImage {
+    let (h, w) = truth.shape();
+    let mut out = match image.filter(|i| i.shape() == (h, w)) {
+        Some(img) => {
+            // Truncating grey, as the evaluation report always drew it.
+            let mut g = RgbImage::filled(h, w, [0, 0, 0]);
+            for (px, &v) in g.data.chunks_exact_mut(3).zip(img.as_slice()) {
+                px.fill((v.clamp(0.0, 1.0) * 255.0) as u8);
+            }
+            g
+        }
+        None => RgbImage::filled(h, w, [30, 30, 30]),
+    };
+    let is = |v: &[bool], label: u32| v.get(label as usize - 1).copied().unwrap_or(false);
+    let same_shape = pred.shape() == (h, w);
+    for r in 0..h {
+        for c in 0..w {
+            let i = (r * w + c) * 3;
+            let px = &mut out.data[i..i + 3];
+            let p = if same_shape { pred.get(r, c) } else { 0 };
+            let t = truth.get(r, c);
+            if p != 0 {
+                let fill = if is(&matched.pred_matched, p) {
+                    TRUE_POSITIVE
+                } else {
+                    FALSE_POSITIVE
+                };
+                blend(px, fill, 0.45);
+            } else if t != 0 && !is(&matched.true_matched, t) {
+                blend(px, FALSE_NEGATIVE, 0.55);
+            }
+            if t != 0 {
+                let edge = r == 0
+                    || c == 0
+                    || r + 1 == h
+                    || c + 1 == w
+                    || truth.get(r - 1, c) != t
+                    || truth.get(r + 1, c) != t
+                    || truth.get(r, c - 1) != t
+                    || truth.get(r, c + 1) != t;
+                if edge {
+                    let found = is(&matched.true_matched, t);
+                    px.copy_from_slice(if found {
+                        &[255, 255, 255]
+                    } else {
+                        &MISSED_OUTLINE
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A tracking prediction (`mot_dau`-style mask) against its truth: prediction yellow, truth
+/// blue, both white-ish, on a dark canvas of `truth`'s shape.
+pub fn tracking_overlay(pred: &Mask, truth: &Mask) -> RgbImage {
+    let (h, w) = truth.shape();
+    let mut out = RgbImage::filled(h, w, [20, 20, 20]);
+    let same_shape = pred.shape() == (h, w);
+    for (k, (px, &t)) in out
+        .data
+        .chunks_exact_mut(3)
+        .zip(truth.as_slice())
+        .enumerate()
+    {
+        if same_shape && pred.as_slice()[k] != 0 {
+            px[0] = 230;
+            px[1] = 210;
+        }
+        if t != 0 {
+            px[2] = 255;
+        }
+    }
+    out
+}
+
+/// `s` with `&`, `<`, `>` and `"` escaped for HTML text and attribute values.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A small coloured square for a legend, as HTML.
+pub fn html_colour_key(colour: Rgb) -> String {
+    format!(
+        "<span class=k style=\"background:rgb({},{},{})\"></span>",
+        colour[0], colour[1], colour[2]
+    )
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td.l{text-align:left}\
+img{image-rendering:pixelated;max-height:320px;min-height:128px}\
+.k{display:inline-block;width:1em;height:1em;vertical-align:middle}";
+
+/// One self-contained HTML report page: `title` (escaped) as title and heading, `intro_html`
+/// (raw HTML, e.g. overall scores and a legend made with [`html_colour_key`]), then a table
+/// with the (escaped) `columns` and `rows` of raw HTML cells. A cell starting with `<img` or
+/// holding text is right-aligned except the second column (names), which is left-aligned.
+pub fn html_page(title: &str, intro_html: &str, columns: &[&str], rows: &[Vec<String>]) -> String {
+    use std::fmt::Write as _;
+    let t = html_escape(title);
+    let mut html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <style>{STYLE}</style></head><body><h1>{t}</h1>{intro_html}<table><tr>"
+    );
+    for c in columns {
+        let _ = write!(html, "<th>{}</th>", html_escape(c));
+    }
+    html.push_str("</tr>");
+    for row in rows {
+        html.push_str("<tr>");
+        for (k, cell) in row.iter().enumerate() {
+            let class = if k == 1 { " class=l" } else { "" };
+            let _ = write!(html, "<td{class}>{cell}</td>");
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table></body></html>\n");
+    html
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +450,61 @@ mod tests {
         );
         assert_eq!(hm.get(0, 1), [252, 255, 164]);
         assert_ne!(label_colour(1), label_colour(2));
+    }
+
+    #[test]
+    fn overlay_colours_follow_the_match() {
+        use crate::metrics::evaluate_seg;
+        // Truth: cells 1 (left) and 2 (right). Prediction: cell 1 exactly, and a spurious cell
+        // in the middle column; true cell 2 is missed.
+        let truth = Labels::from_plane(Plane::from_fn(6, 9, |r, c| match (r, c) {
+            (1..=4, 0..=2) => 1,
+            (1..=4, 6..=8) => 2,
+            _ => 0,
+        }));
+        let pred = Labels::from_plane(Plane::from_fn(6, 9, |r, c| match (r, c) {
+            (1..=4, 0..=2) => 1,
+            (2..=3, 4) => 2,
+            _ => 0,
+        }));
+        let m = evaluate_seg(&pred, &truth).unwrap();
+        let o = segmentation_overlay(None, &pred, &truth, &m);
+        assert_eq!((o.height(), o.width()), (6, 9));
+        // Inside the matched cell: green tint; its outline white.
+        let tp = o.get(2, 1);
+        assert!(tp[1] > tp[0] && tp[1] > tp[2], "{tp:?}");
+        assert_eq!(o.get(1, 1), [255, 255, 255]);
+        // The spurious prediction is red, the missed cell blue with a light-blue outline.
+        let fp = o.get(2, 4);
+        assert!(fp[0] > fp[1] && fp[0] > fp[2], "{fp:?}");
+        let fneg = o.get(2, 7);
+        assert!(fneg[2] > fneg[0] && fneg[2] > fneg[1], "{fneg:?}");
+        assert_eq!(o.get(1, 7), MISSED_OUTLINE);
+        assert_eq!(o.get(0, 4), [30, 30, 30]);
+    }
+
+    #[test]
+    fn html_page_escapes_title_and_headers_but_not_cells() {
+        let page = html_page(
+            "a<b",
+            "<p>x</p>",
+            &["#", "name & more"],
+            &[vec!["1".into(), "<img src=\"o.png\">".into()]],
+        );
+        assert!(page.contains("<title>a&lt;b</title>"));
+        assert!(page.contains("<th>name &amp; more</th>"));
+        assert!(page.contains("<td class=l><img src=\"o.png\"></td>"));
+        assert!(page.contains("<p>x</p><table>"));
+    }
+
+    #[test]
+    fn tracking_overlay_marks_agreement_and_misses() {
+        let truth = Mask::from_fn(2, 2, |_, c| c == 0);
+        let pred = Mask::from_fn(2, 2, |r, _| r == 0);
+        let o = tracking_overlay(&pred, &truth);
+        assert_eq!(o.get(0, 0), [230, 210, 255]);
+        assert_eq!(o.get(1, 0), [20, 20, 255]);
+        assert_eq!(o.get(0, 1), [230, 210, 20]);
+        assert_eq!(o.get(1, 1), [20, 20, 20]);
     }
 }

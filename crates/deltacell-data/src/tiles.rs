@@ -153,6 +153,17 @@ pub struct Windows {
 }
 
 impl Windows {
+    /// The tiling [`create_windows`] makes for an image of `shape` = `(height, width)`, without
+    /// cutting anything (DeLTA's newest `create_windows` spans). Errors when `min_overlap` is not
+    /// smaller than both target sides.
+    pub fn new(shape: (usize, usize), target: (usize, usize), min_overlap: usize) -> Result<Self> {
+        Ok(Windows {
+            loc_y: spans_newest(shape.0, target.0, min_overlap)?,
+            loc_x: spans_newest(shape.1, target.1, min_overlap)?,
+            shape,
+        })
+    }
+
     /// Number of tiles (`loc_y.len() · loc_x.len()`).
     pub fn len(&self) -> usize {
         self.loc_y.len() * self.loc_x.len()
@@ -278,9 +289,8 @@ pub fn create_windows<T: Copy + Default>(
     target: (usize, usize),
     min_overlap: usize,
 ) -> Result<(Vec<Plane<T>>, Windows)> {
-    let loc_y = spans_newest(plane.height(), target.0, min_overlap)?;
-    let loc_x = spans_newest(plane.width(), target.1, min_overlap)?;
-    Ok(tile_all(plane, loc_y, loc_x, plane.shape()))
+    let w = Windows::new(plane.shape(), target, min_overlap)?;
+    Ok((w.cut(plane), w))
 }
 
 /// DeLTA 2.0.7's `utilities.create_windows`: like [`create_windows`] but the image is

@@ -654,7 +654,7 @@ fn unmatched_files_are_listed() {
     assert!(matches!(err, Error::Layout { .. }));
     assert!(
         err.to_string()
-            .contains("Position000001_Frame000001.png: no partner in seg/"),
+            .contains("img/Position000001_Frame000001.png has no file named Position000001_Frame000001.* in seg/"),
         "{err}"
     );
 }

@@ -10,7 +10,6 @@
 //! Variant `k` of sample `i` uses the random stream `(seed, epoch = k, index = i)`, i.e. exactly
 //! what training would draw for that sample in epoch `k`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -22,6 +21,7 @@ use deltacell_data::augment::resize::{resize_image, resize_mask, resize_weights}
 use deltacell_data::augment::{augment, AugmentParams, Sample, Target};
 use deltacell_data::image::{Image, Mask, WeightMap};
 use deltacell_data::io::{self, Depth, Rescale};
+use deltacell_data::layout::{LayoutKind, Role, TrainingSet};
 use deltacell_data::random::stream;
 use deltacell_data::report::{self, ColourMap, RgbImage};
 
@@ -97,72 +97,11 @@ pub fn run(args: AugmentArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn stems(dir: &Path) -> Result<HashMap<String, Vec<PathBuf>>> {
-    let mut map: HashMap<String, Vec<PathBuf>> = HashMap::new();
-    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let p = e?.path();
-        if io::is_image_path(&p) {
-            if let Some(s) = p.file_stem().and_then(|s| s.to_str()) {
-                map.entry(s.to_string()).or_default().push(p);
-            }
-        }
-    }
-    Ok(map)
-}
-
-/// Reads `img/`, `seg/`, `wei/` matched by stem (DeLTA's newest `_load_images_seg`).
+/// Reads `img/`, `seg/`, `wei/` matched by stem ([`TrainingSet`], DeLTA's newest
+/// `_load_images_seg`); every unmatched file is listed.
 fn read_set(root: &Path) -> Result<Vec<Entry>> {
-    let img = stems(&root.join("img"))?;
-    let seg = stems(&root.join("seg"))?;
-    let wei_dir = root.join("wei");
-    let wei = if wei_dir.is_dir() {
-        Some(stems(&wei_dir)?)
-    } else {
-        None
-    };
-    let mut names: Vec<&String> = img.keys().collect();
-    names.sort();
-    let mut problems = Vec::new();
-    let mut entries = Vec::new();
-    for stem in names {
-        let one = |m: &HashMap<String, Vec<PathBuf>>, folder: &str| match m.get(stem) {
-            Some(v) if v.len() == 1 => Ok(v[0].clone()),
-            Some(v) => Err(format!(
-                "{folder}/{stem}.*: {} files share this stem",
-                v.len()
-            )),
-            None => Err(format!("{folder}/{stem}.*: missing")),
-        };
-        let (img_path, seg_path) = match (one(&img, "img"), one(&seg, "seg")) {
-            (Ok(a), Ok(b)) => (a, b),
-            (a, b) => {
-                problems.extend(a.err().into_iter().chain(b.err()));
-                continue;
-            }
-        };
-        let image = io::read_image(&img_path, Rescale::DtypeMax)?;
-        let mask = io::read_mask(&seg_path)?;
-        let mut targets = vec![Target::Image(image), Target::Mask(mask)];
-        let mut has_weights = false;
-        if let Some(w) = &wei {
-            match one(w, "wei") {
-                Ok(p) => {
-                    targets.push(Target::Weights(io::read_weights(&p)?));
-                    has_weights = true;
-                }
-                Err(e) => problems.push(e),
-            }
-        }
-        let sample = Sample { targets };
-        sample
-            .shape()
-            .with_context(|| format!("sample {stem} in {}", root.display()))?;
-        entries.push(Entry {
-            stem: stem.clone(),
-            sample,
-            has_weights,
-        });
-    }
+    let set = TrainingSet::discover(root, Some(LayoutKind::Segmentation))?;
+    let problems = set.matching_problems();
     if !problems.is_empty() {
         bail!(
             "{}: {} problem(s) in the training set:\n{}",
@@ -170,6 +109,31 @@ fn read_set(root: &Path) -> Result<Vec<Entry>> {
             problems.len(),
             problems.join("\n")
         );
+    }
+    let mut entries = Vec::new();
+    for files in &set.samples {
+        let stem = files.stem();
+        let (Some(img_path), Some(seg_path)) = (files.path(Role::Img), files.path(Role::Seg))
+        else {
+            continue;
+        };
+        let image = io::read_image(img_path, Rescale::DtypeMax)?;
+        let mask = io::read_mask(seg_path)?;
+        let mut targets = vec![Target::Image(image), Target::Mask(mask)];
+        let mut has_weights = false;
+        if let Some(p) = files.path(Role::Wei) {
+            targets.push(Target::Weights(io::read_weights(p)?));
+            has_weights = true;
+        }
+        let sample = Sample { targets };
+        sample
+            .shape()
+            .with_context(|| format!("sample {stem} in {}", root.display()))?;
+        entries.push(Entry {
+            stem: stem.to_string(),
+            sample,
+            has_weights,
+        });
     }
     if entries.is_empty() {
         bail!("{}: no images in img/", root.display());

@@ -62,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|step| loader.batch_at(0, step))
         .collect::<Result<Vec<_>, _>>()?;
     let sheet = contact_sheet(&batches);
-    deltacell_data::io::write_png_rgb(&args.out, sheet.height, sheet.width, &sheet.rgb)?;
+    sheet.save(&args.out)?;
     println!(
         "{} batches of {} samples, {}x{} pixels, {} input + {} target channels -> {}",
         batches.len(),

@@ -2,8 +2,15 @@
 //!
 //! Exit status 0 when the set is usable, 1 when it is not (every problem is listed) or when the
 //! folder is not a training set at all (one line).
+//!
+//! A `deltacell synth --kind movie` output (`mm/` and `2d/`, each with `img/ seg/ labels/
+//! mot_dau/ lineage.csv`) is recognised as a movie folder: each movie type is checked as the
+//! segmentation set its frames make (`img/` + `seg/`, matched by stem; this is what the movie is
+//! evaluated against), its `lineage.csv` must exist, and the exit status is 0 only when every
+//! type is usable. `labels/` and `mot_dau/` are the per-cell truth for the prediction pipeline,
+//! not a training layout, so they are not matched here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -64,9 +71,76 @@ pub struct Args {
     pub mot_dau: Option<PathBuf>,
 }
 
+/// The movie types of a `synth --kind movie` folder: `mm/`, `2d/` that hold `img/` and
+/// `lineage.csv`; empty when `dir` is not such a folder (it has an `img/` itself, or no type).
+fn movie_types(dir: &Path) -> Vec<PathBuf> {
+    if dir.join("img").is_dir() {
+        return Vec::new();
+    }
+    ["mm", "2d"]
+        .iter()
+        .map(|t| dir.join(t))
+        .filter(|t| t.join("img").is_dir() && t.join("lineage.csv").exists())
+        .collect()
+}
+
+/// Checks every movie type of a movie folder as a segmentation set (see the module docs).
+fn run_movie(dir: &Path, types: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    let mut usable = true;
+    let mut reports = serde_json::Map::new();
+    for t in types {
+        let name = t.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = name.unwrap_or_default();
+        let lineage_ok = t.join("lineage.csv").is_file();
+        let report =
+            TrainingSet::discover(t, Some(LayoutKind::Segmentation)).map(|set| layout::check(&set));
+        match report {
+            Ok(report) => {
+                usable &= report.usable() && lineage_ok;
+                if json {
+                    reports.insert(
+                        name,
+                        serde_json::to_value(&report).context("cannot serialise the report")?,
+                    );
+                } else {
+                    println!("movie {name}/ (frames img/ + seg/; labels/, mot_dau/, lineage.csv)");
+                    println!("{report}");
+                }
+            }
+            Err(err) => {
+                usable = false;
+                eprintln!("error: {err}");
+                reports.insert(
+                    name,
+                    serde_json::json!({ "usable": false, "error": err.to_string() }),
+                );
+            }
+        }
+        if !lineage_ok {
+            eprintln!("error: {}: not a file", t.join("lineage.csv").display());
+        }
+    }
+    if json {
+        let obj = serde_json::json!({ "layout": "movie", "usable": usable, "movies": reports });
+        println!("{obj}");
+    }
+    if usable {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: {}: movie folder not usable", dir.display());
+        Ok(ExitCode::from(1))
+    }
+}
+
 /// Runs the check and prints the report.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let kind = args.kind.map(LayoutKind::from);
+    if let (Some(dir), None) = (&args.dir, kind) {
+        let types = movie_types(dir);
+        if !types.is_empty() {
+            return run_movie(dir, &types, args.json);
+        }
+    }
     let set = match &args.dir {
         Some(dir) => TrainingSet::discover(dir, kind),
         None => TrainingSet::from_folders(

@@ -5,18 +5,17 @@
 //! when that lands.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use deltacell_data::io;
 use deltacell_data::metrics::{
     compare_track, evaluate_seg, instances, ImageScores, SegEvaluation, SegMatch, TrackScores,
 };
 use deltacell_data::names::split_cell_file_name;
-use deltacell_data::{Image, Labels, Mask};
+use deltacell_data::{io, report};
+use deltacell_data::{Labels, Mask};
 use rayon::prelude::*;
 
 /// `deltacell eval`.
@@ -244,77 +243,13 @@ fn run_track(a: TrackArgs) -> anyhow::Result<ExitCode> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Overlays and HTML (private until the library's report module takes them over).
+// Report folders: the pictures and the page come from `deltacell_data::report`.
 
-/// Colours: matched predicted cells green, false positives (unmatched predictions) red, false
-/// negatives (unmatched true cells) blue; outlines of found true cells white, of missed ones
-/// light blue.
-const TP_RGB: [u8; 3] = [40, 200, 60];
-const FP_RGB: [u8; 3] = [230, 40, 40];
-const FN_RGB: [u8; 3] = [40, 110, 255];
-const FN_OUTLINE: [u8; 3] = [90, 170, 255];
-
-fn blend(px: &mut [u8], rgb: [u8; 3], alpha: f32) {
-    for (p, c) in px.iter_mut().zip(rgb) {
-        *p = (f32::from(*p) * (1.0 - alpha) + f32::from(c) * alpha).round() as u8;
-    }
+fn write_page(dir: &Path, page: &str) -> anyhow::Result<()> {
+    let index = dir.join("index.html");
+    io::write_atomic(&index, |w| std::io::Write::write_all(w, page.as_bytes()))?;
+    Ok(())
 }
-
-/// The overlay of one image as an RGB buffer.
-fn seg_overlay(item: &SegItem, image: Option<&Image>) -> Vec<u8> {
-    let (h, w) = item.truth.shape();
-    let mut rgb = vec![0u8; h * w * 3];
-    if let Some(img) = image.filter(|i| i.shape() == (h, w)) {
-        for (px, &v) in rgb.chunks_exact_mut(3).zip(img.as_slice()) {
-            px.fill((v.clamp(0.0, 1.0) * 255.0) as u8);
-        }
-    } else {
-        rgb.fill(30);
-    }
-    let (pm, tm) = (&item.matched.pred_matched, &item.matched.true_matched);
-    for r in 0..h {
-        for c in 0..w {
-            let px = &mut rgb[(r * w + c) * 3..(r * w + c) * 3 + 3];
-            let p = item.pred.get(r, c);
-            let t = item.truth.get(r, c);
-            if p != 0 {
-                let ok = pm.get(p as usize - 1).copied().unwrap_or(false);
-                blend(px, if ok { TP_RGB } else { FP_RGB }, 0.45);
-            } else if t != 0 && !tm.get(t as usize - 1).copied().unwrap_or(false) {
-                blend(px, FN_RGB, 0.55);
-            }
-            // Outline of the true cells: a true pixel with a 4-neighbour of another label.
-            if t != 0 {
-                let edge = r == 0
-                    || c == 0
-                    || r + 1 == h
-                    || c + 1 == w
-                    || item.truth.get(r - 1, c) != t
-                    || item.truth.get(r + 1, c) != t
-                    || item.truth.get(r, c - 1) != t
-                    || item.truth.get(r, c + 1) != t;
-                if edge {
-                    // Missed true cells keep a blue outline even under a wrong prediction.
-                    let found = tm.get(t as usize - 1).copied().unwrap_or(false);
-                    px.copy_from_slice(if found { &[255, 255, 255] } else { &FN_OUTLINE });
-                }
-            }
-        }
-    }
-    rgb
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-const STYLE: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td.l{text-align:left}\
-img{image-rendering:pixelated;max-height:320px;min-height:128px}\
-.k{display:inline-block;width:1em;height:1em;vertical-align:middle}";
 
 fn write_seg_report(
     dir: &Path,
@@ -343,27 +278,17 @@ fn write_seg_report(
             Some(p) => Some(io::read_image(p, io::Rescale::MinMax)?),
             None => None,
         };
-        let rgb = seg_overlay(it, img.as_ref());
-        let (h, w) = it.truth.shape();
-        io::write_png_rgb(pics.join(format!("{k:05}.png")), h, w, &rgb)?;
+        report::segmentation_overlay(img.as_ref(), &it.pred, &it.truth, &it.matched)
+            .save(pics.join(format!("{k:05}.png")))?;
         anyhow::Ok(())
     })?;
     let o = &ev.overall;
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>deltacell eval seg</title>\
-         <style>{STYLE}</style></head><body><h1>Segmentation evaluation</h1>\
-         <p>{} image(s), {} true cell(s), {} predicted. Overall: pixel IoU {:.4}, Dice {:.4}, \
+    let intro = format!(
+        "<p>{} image(s), {} true cell(s), {} predicted. Overall: pixel IoU {:.4}, Dice {:.4}, \
          precision@0.5 {:.4}, recall@0.5 {:.4}, F1@0.5 {:.4}, AP@0.5 {:.4}, AP@0.75 {:.4}, \
-         AP@0.9 {:.4}, AJI {:.4}.</p><p>Overlays: \
-         <span class=k style=\"background:rgb({},{},{})\"></span> matched prediction, \
-         <span class=k style=\"background:rgb({},{},{})\"></span> false positive, \
-         <span class=k style=\"background:rgb({},{},{})\"></span> false negative; outlines of \
-         true cells white (found) or light blue (missed). Worst images first.</p><table><tr><th>#</th><th>image</th><th>cells \
-         true/pred</th><th>pixel IoU</th><th>Dice</th><th>P@0.5</th><th>R@0.5</th>\
-         <th>F1@0.5</th><th>AP@0.5</th><th>AP@0.75</th><th>AP@0.9</th><th>AJI</th>\
-         <th>overlay</th></tr>",
+         AP@0.9 {:.4}, AJI {:.4}.</p><p>Overlays: {} matched prediction, {} false positive, \
+         {} false negative; outlines of true cells white (found) or light blue (missed). \
+         Worst images first.</p>",
         ev.per_image.len(),
         o.sums.n_true,
         o.sums.n_pred,
@@ -376,42 +301,58 @@ fn write_seg_report(
         o.ap_75,
         o.ap_90,
         o.aji,
-        TP_RGB[0],
-        TP_RGB[1],
-        TP_RGB[2],
-        FP_RGB[0],
-        FP_RGB[1],
-        FP_RGB[2],
-        FN_RGB[0],
-        FN_RGB[1],
-        FN_RGB[2],
+        report::html_colour_key(report::TRUE_POSITIVE),
+        report::html_colour_key(report::FALSE_POSITIVE),
+        report::html_colour_key(report::FALSE_NEGATIVE),
     );
-    for (k, &i) in order.iter().enumerate() {
-        let s = &items[i].matched.scores;
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td class=l>{}</td><td>{}/{}</td><td>{:.3}</td><td>{:.3}</td>\
-             <td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td>\
-             <td>{:.3}</td><td>{:.3}</td><td><img src=\"overlays/{k:05}.png\"></td></tr>",
-            k + 1,
-            html_escape(&items[i].name),
-            s.sums.n_true,
-            s.sums.n_pred,
-            s.pixel_iou,
-            s.dice,
-            s.precision_50,
-            s.recall_50,
-            s.f1_50,
-            s.ap_50,
-            s.ap_75,
-            s.ap_90,
-            s.aji
-        );
-    }
-    html.push_str("</table></body></html>\n");
-    let index = dir.join("index.html");
-    io::write_atomic(&index, |w| std::io::Write::write_all(w, html.as_bytes()))?;
-    Ok(())
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let s = &items[i].matched.scores;
+            let mut row = vec![
+                (k + 1).to_string(),
+                report::html_escape(&items[i].name),
+                format!("{}/{}", s.sums.n_true, s.sums.n_pred),
+            ];
+            row.extend(
+                [
+                    s.pixel_iou,
+                    s.dice,
+                    s.precision_50,
+                    s.recall_50,
+                    s.f1_50,
+                    s.ap_50,
+                    s.ap_75,
+                    s.ap_90,
+                    s.aji,
+                ]
+                .iter()
+                .map(|v| format!("{v:.3}")),
+            );
+            row.push(format!("<img src=\"overlays/{k:05}.png\">"));
+            row
+        })
+        .collect();
+    let columns = [
+        "#",
+        "image",
+        "cells true/pred",
+        "pixel IoU",
+        "Dice",
+        "P@0.5",
+        "R@0.5",
+        "F1@0.5",
+        "AP@0.5",
+        "AP@0.75",
+        "AP@0.9",
+        "AJI",
+        "overlay",
+    ];
+    write_page(
+        dir,
+        &report::html_page("Segmentation evaluation", &intro, &columns, &rows),
+    )
 }
 
 fn write_track_report(
@@ -432,34 +373,13 @@ fn write_track_report(
     });
     order.par_iter().enumerate().try_for_each(|(k, &i)| {
         let (_, pred, truth) = &results[i];
-        let (h, w) = truth.shape();
-        // Truth blue, prediction red/green: agreement shows white-ish, misses blue, extras yellow.
-        let mut rgb = vec![20u8; h * w * 3];
-        for (px, (&p, &t)) in rgb
-            .chunks_exact_mut(3)
-            .zip(pred.as_slice().iter().zip(truth.as_slice()))
-        {
-            if p != 0 {
-                px[0] = 230;
-                px[1] = 210;
-            }
-            if t != 0 {
-                px[2] = 255;
-            }
-        }
-        io::write_png_rgb(pics.join(format!("{k:05}.png")), h, w, &rgb)?;
+        report::tracking_overlay(pred, truth).save(pics.join(format!("{k:05}.png")))?;
         anyhow::Ok(())
     })?;
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>deltacell eval track</title>\
-         <style>{STYLE}</style></head><body><h1>Tracking evaluation</h1><p>{} seed cell(s). \
-         Accuracy {:.4}, cell found {:.4}, daughter found {:.4}, link precision {:.4}, link \
-         recall {:.4}, division precision {:.4}, division recall {:.4}.</p><p>Pictures: \
-         prediction yellow, truth blue, both white. Wrong seeds first.</p><table><tr><th>#\
-         </th><th>seed</th><th>cells true/pred</th><th>matched</th><th>correct</th>\
-         <th>picture</th></tr>",
+    let intro = format!(
+        "<p>{} seed cell(s). Accuracy {:.4}, cell found {:.4}, daughter found {:.4}, link \
+         precision {:.4}, link recall {:.4}, division precision {:.4}, division recall {:.4}.\
+         </p><p>Pictures: prediction yellow, truth blue, both white. Wrong seeds first.</p>",
         scores.n_seeds,
         scores.accuracy,
         scores.cell_found,
@@ -469,22 +389,31 @@ fn write_track_report(
         scores.division_precision,
         scores.division_recall
     );
-    for (k, &i) in order.iter().enumerate() {
-        let s = &results[i].0;
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td class=l>{}</td><td>{}/{}</td><td>{}</td><td>{}</td>\
-             <td><img src=\"overlays/{k:05}.png\"></td></tr>",
-            k + 1,
-            html_escape(&s.name),
-            s.true_cells,
-            s.pred_cells,
-            s.matched,
-            if s.correct { "yes" } else { "no" }
-        );
-    }
-    html.push_str("</table></body></html>\n");
-    let index = dir.join("index.html");
-    io::write_atomic(&index, |w| std::io::Write::write_all(w, html.as_bytes()))?;
-    Ok(())
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let s = &results[i].0;
+            vec![
+                (k + 1).to_string(),
+                report::html_escape(&s.name),
+                format!("{}/{}", s.true_cells, s.pred_cells),
+                s.matched.to_string(),
+                if s.correct { "yes" } else { "no" }.to_string(),
+                format!("<img src=\"overlays/{k:05}.png\">"),
+            ]
+        })
+        .collect();
+    let columns = [
+        "#",
+        "seed",
+        "cells true/pred",
+        "matched",
+        "correct",
+        "picture",
+    ];
+    write_page(
+        dir,
+        &report::html_page("Tracking evaluation", &intro, &columns, &rows),
+    )
 }

@@ -37,13 +37,12 @@
 //! * Deterministic weights (`wei/` files, online segmentation weights, online tracking weights
 //!   in resize mode) are computed once per file when the dataset is preloaded, not per sample.
 //!
-//! # Interim pieces (to swap when the sibling modules land)
-//! * File matching by stem is a private helper (`files.rs`); `crate::layout` will replace it.
-//! * Evaluation tiling is a private `create_windows`-style helper in `seg.rs` (its window
-//!   starts are checked against DeLTA's `create_windows` reference cases); `crate::tiles` will
-//!   replace it.
+//!
+//! Files are found and matched by stem with [`crate::layout`] (its lenient
+//! [`TrainingSet::from_folders`](crate::layout::TrainingSet::from_folders): the files are not
+//! decoded twice; every unmatched file is reported). Evaluation tiles are
+//! [`crate::tiles::Windows`], DeLTA's newest `create_windows`.
 
-mod files;
 mod loader;
 mod preview;
 pub mod read;
@@ -53,13 +52,15 @@ mod storage;
 mod track;
 
 use crate::error::{Error, Result};
+use std::path::Path;
+
+use crate::layout::{Folders, LayoutKind, SampleFiles, TrainingSet};
 use crate::random::SampleRng;
 
-pub use files::SegFiles;
 pub use loader::{Loader, LoaderOptions, LoaderStats};
-pub use preview::{contact_sheet, RgbPicture};
+pub use preview::contact_sheet;
 pub use rois::{ChamberDataset, ChamberOptions};
-pub use seg::{Mode, SegOptions, SegSplits, SegWeights, SegmentationDataset};
+pub use seg::{Mode, SegFiles, SegOptions, SegSplits, SegWeights, SegmentationDataset};
 pub use storage::{Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
 pub use track::{TrackFiles, TrackOptions, TrackWeights, TrackingDataset};
 
@@ -368,6 +369,30 @@ fn plane_of(
     crate::image::Plane::from_fn(layout.height, layout.width, |r, c| {
         s[(r * layout.width + c) * channels + channel]
     })
+}
+
+/// The samples of the `kind` set at `root`, matched by stem ([`crate::layout`]); `wei/` only
+/// when `with_weights` (and the folder exists and is not empty). Every file without its partner,
+/// every duplicate stem and every empty folder is listed in one [`Error::Layout`].
+pub(crate) fn matched_samples(
+    root: &Path,
+    kind: LayoutKind,
+    with_weights: bool,
+) -> Result<Vec<SampleFiles>> {
+    let mut folders = Folders::standard(root, kind);
+    if !with_weights {
+        folders.wei = None;
+    }
+    let set = TrainingSet::from_folders(folders, Some(kind))?;
+    let problems = set.matching_problems();
+    if problems.is_empty() {
+        Ok(set.samples)
+    } else {
+        Err(Error::Layout {
+            root: root.to_path_buf(),
+            problems,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,17 +1,7 @@
 //! A picture of batches as the network sees them: every channel of every sample side by side.
 
 use super::Batch;
-
-/// An 8-bit RGB picture, row-major `height × width × 3`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RgbPicture {
-    /// Rows.
-    pub height: usize,
-    /// Columns.
-    pub width: usize,
-    /// `height × width × 3` bytes.
-    pub rgb: Vec<u8>,
-}
+use crate::report::RgbImage;
 
 /// Gap between tiles, pixels.
 const GAP: usize = 2;
@@ -24,7 +14,7 @@ const GAP_RGB: [u8; 3] = [30, 40, 90];
 /// one column per channel — the inputs `x` then the targets `y` — in greyscale. Images and labels
 /// map `[0, 1]` to black..white; weight channels (target channel ≥ 1) are divided by their
 /// largest value in the batch so that their structure shows whatever their scale.
-pub fn contact_sheet(batches: &[Batch]) -> RgbPicture {
+pub fn contact_sheet(batches: &[Batch]) -> RgbImage {
     let cols = batches
         .iter()
         .map(|b| b.in_channels + b.out_channels)
@@ -35,12 +25,7 @@ pub fn contact_sheet(batches: &[Batch]) -> RgbPicture {
     let tile_h = batches.iter().map(|b| b.height).max().unwrap_or(0);
     let width = cols * tile_w + (cols + 1) * GAP;
     let height = rows * tile_h + (rows + 1) * GAP + batches.len().saturating_sub(1) * BATCH_GAP;
-    let mut rgb: Vec<u8> = GAP_RGB
-        .iter()
-        .copied()
-        .cycle()
-        .take(width * height * 3)
-        .collect();
+    let mut sheet = RgbImage::filled(height, width, GAP_RGB);
     let mut y0 = GAP;
     for batch in batches {
         // Per-batch maxima of the weight channels.
@@ -69,8 +54,7 @@ pub fn contact_sheet(batches: &[Batch]) -> RgbPicture {
                 for r in 0..plane.height() {
                     for (c, &v) in plane.row(r).iter().enumerate() {
                         let g = ((v / scale).clamp(0.0, 1.0) * 255.0).round() as u8;
-                        let i = ((y0 + r) * width + x0 + c) * 3;
-                        rgb[i..i + 3].copy_from_slice(&[g, g, g]);
+                        sheet.put(y0 + r, x0 + c, [g, g, g]);
                     }
                 }
             };
@@ -86,7 +70,7 @@ pub fn contact_sheet(batches: &[Batch]) -> RgbPicture {
         }
         y0 += BATCH_GAP;
     }
-    RgbPicture { height, width, rgb }
+    sheet
 }
 
 #[cfg(test)]
@@ -100,9 +84,9 @@ mod tests {
         b.y[1] = 10.0; // sample 0, weight, pixel (0, 0): the batch maximum
         b.y[24 + 2 * 11 + 1] = 5.0; // sample 1, weight, pixel (2, 3)
         let p = contact_sheet(&[b.clone(), b]);
-        assert_eq!(p.width, 3 * 4 + 4 * GAP);
-        assert_eq!(p.height, 4 * 3 + 5 * GAP + BATCH_GAP);
-        let px = |r: usize, c: usize| p.rgb[(r * p.width + c) * 3];
+        assert_eq!(p.width(), 3 * 4 + 4 * GAP);
+        assert_eq!(p.height(), 4 * 3 + 5 * GAP + BATCH_GAP);
+        let px = |r: usize, c: usize| p.get(r, c)[0];
         assert_eq!(px(GAP, GAP), 255);
         assert_eq!(px(0, 0), GAP_RGB[0]);
         // Weight column = third column of tiles.

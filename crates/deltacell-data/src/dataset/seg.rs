@@ -1,22 +1,22 @@
 //! The segmentation dataset (DeLTA's newest `load_training_dataset_seg` / `SegmentationDataset`).
 
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rand::Rng;
 
-use super::files::{match_stems, SegFiles};
 use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
-use super::{crop, interleave, split_by_file, Channel, Dataset, SampleLayout};
+use super::{crop, interleave, matched_samples, split_by_file, Channel, Dataset, SampleLayout};
 use crate::augment::resize::{resize_image, resize_mask, resize_weights};
 use crate::augment::{augment, AugmentParams, Sample, Target};
 use crate::error::{Error, Result};
 use crate::image::{Image, Mask, Plane, WeightMap};
 use crate::io::{self, Rescale};
+use crate::layout::{LayoutKind, Role};
 use crate::random::SampleRng;
-use crate::tiles::CroppingBox;
+use crate::tiles::{CroppingBox, Windows};
 use crate::weights::{seg_weights, seg_weights_2d, SegWeightParams};
 
 /// Where the pixel weights of a segmentation sample come from.
@@ -242,8 +242,9 @@ impl SegmentationDataset {
                 let shape = image_shape(&file.image)?;
                 bytes += (shape.0 * shape.1) as u64 * per_pixel;
                 if tiles {
-                    for b in tile_boxes(shape, options.target_size, options.min_overlap)? {
-                        items.push((f, Some(b)));
+                    let windows = Windows::new(shape, options.target_size, options.min_overlap)?;
+                    for i in 0..windows.len() {
+                        items.push((f, Some(windows.tile_box(i))));
                     }
                 } else {
                     items.push((f, None));
@@ -431,6 +432,17 @@ impl Dataset for SegmentationDataset {
     }
 }
 
+/// The files of one segmentation (or chamber) sample.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegFiles {
+    /// `img/` file.
+    pub image: PathBuf,
+    /// `seg/` file (mask).
+    pub mask: PathBuf,
+    /// `wei/` file, when the set has a non-empty `wei/` folder.
+    pub weights: Option<PathBuf>,
+}
+
 /// Lists `root/img`, `root/seg` and (when present and wanted) `root/wei`, matched by stem.
 pub(crate) fn discover(root: &Path, options: &SegOptions) -> Result<Vec<SegFiles>> {
     let want_wei = matches!(options.weights, SegWeights::Auto | SegWeights::Folder)
@@ -444,19 +456,13 @@ pub(crate) fn discover(root: &Path, options: &SegOptions) -> Result<Vec<SegFiles
             )],
         });
     }
-    let others: &[&str] = if want_wei { &["seg", "wei"] } else { &["seg"] };
-    let rows = match_stems(root, "img", others)?;
-    Ok(rows
+    let samples = matched_samples(root, LayoutKind::Segmentation, want_wei)?;
+    Ok(samples
         .into_iter()
-        .map(|mut r| {
-            let weights = if want_wei { r.pop() } else { None };
-            let mask = r.pop().unwrap_or_default();
-            let image = r.pop().unwrap_or_default();
-            SegFiles {
-                image,
-                mask,
-                weights,
-            }
+        .map(|s| SegFiles {
+            image: s.path(Role::Img).map(Path::to_path_buf).unwrap_or_default(),
+            mask: s.path(Role::Seg).map(Path::to_path_buf).unwrap_or_default(),
+            weights: s.path(Role::Wei).map(Path::to_path_buf),
         })
         .collect())
 }
@@ -574,60 +580,13 @@ pub(crate) fn ones_inside(b: &CroppingBox, shape: (usize, usize)) -> WeightMap {
     }))
 }
 
-/// INTERIM evaluation tiling (DeLTA's newest `create_windows` start positions): per axis,
-/// stride `t − min_overlap`, `n = 1 + ceil((size' − t) / stride)` windows with starts
-/// `linspace(0, size' − t, n)` truncated, where `size' = max(size, t)`; an image smaller than the
-/// target is padded evenly (starts shifted by `−pad/2`). Row-major boxes. To be replaced by
-/// `tiles::create_windows` when it lands.
-pub(crate) fn tile_boxes(
-    shape: (usize, usize),
-    target: (usize, usize),
-    min_overlap: usize,
-) -> Result<Vec<CroppingBox>> {
-    let ys = tile_starts(shape.0, target.0, min_overlap)?;
-    let xs = tile_starts(shape.1, target.1, min_overlap)?;
-    let mut out = Vec::with_capacity(ys.len() * xs.len());
-    for &y in &ys {
-        for &x in &xs {
-            out.push(CroppingBox {
-                ytl: y,
-                xtl: x,
-                ybr: y + target.0 as i64,
-                xbr: x + target.1 as i64,
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn tile_starts(size: usize, t: usize, min_overlap: usize) -> Result<Vec<i64>> {
-    if t <= min_overlap {
-        return Err(Error::Config {
-            source_name: "dataset options".into(),
-            message: format!("min_overlap {min_overlap} must be smaller than the tile size {t}"),
-        });
-    }
-    let stride = t - min_overlap;
-    let padded = size.max(t);
-    let shift = ((padded - size) / 2) as i64;
-    let n = 1 + (padded - t).div_ceil(stride);
-    let span = (padded - t) as f64;
-    let step = if n > 1 { span / (n - 1) as f64 } else { 0.0 };
-    Ok((0..n)
-        .map(|k| {
-            let s = if k + 1 == n { span } else { step * k as f64 };
-            s as i64 - shift
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn tile_counts_match_delta_tests() {
-        let count = |h, w| tile_boxes((h, w), (512, 512), 24).unwrap().len();
+        let count = |h, w| Windows::new((h, w), (512, 512), 24).unwrap().len();
         assert_eq!(count(512, 512), 1);
         assert_eq!(count(513, 512), 2);
         assert_eq!(count(1000, 512), 2);
@@ -636,11 +595,8 @@ mod tests {
         assert_eq!(count(200, 200), 1);
         assert_eq!(count(600, 200), 2);
         assert_eq!(count(696, 520), 4);
-        // DeLTA's exact example: 9x10 image, target (5, 3), overlap 1.
-        assert_eq!(tile_starts(10, 3, 1).unwrap(), vec![0, 1, 3, 5, 7]);
-        assert_eq!(tile_starts(9, 5, 1).unwrap(), vec![0, 4]);
-        // Padding example: 2 rows, target 6 -> starts at -2.
-        assert_eq!(tile_starts(2, 6, 1).unwrap(), vec![-2]);
+        // Padding example: 2 rows, target 6 -> the one tile starts at -2.
+        assert_eq!(Windows::new((2, 2), (6, 6), 1).unwrap().tile_box(0).ytl, -2);
     }
 
     #[test]

@@ -5,17 +5,17 @@ use std::path::{Path, PathBuf};
 
 use rand::Rng;
 
-use super::files::match_stems;
 use super::seg::{check_shape, fit_to, ones_inside};
 use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
-use super::{crop, interleave, Channel, Dataset, SampleLayout};
+use super::{crop, interleave, matched_samples, Channel, Dataset, SampleLayout};
 use crate::augment::resize::{resize_image, resize_mask, resize_weights};
 use crate::augment::{augment, AugmentParams, Sample, Target};
 use crate::error::{Error, Result};
 use crate::image::{Image, Mask, WeightMap};
 use crate::io::{self, Rescale};
+use crate::layout::{LayoutKind, Role};
 use crate::random::SampleRng;
 use crate::tiles::CroppingBox;
 use crate::weights::tracking_weights;
@@ -157,23 +157,17 @@ impl TrackingDataset {
                 )],
             });
         }
-        let mut others = vec!["seg", "previmg", "segall", "mot_dau"];
-        if want_wei {
-            others.push("wei");
-        }
-        let rows = match_stems(root, "img", &others)?;
-        let files = rows
+        let files = matched_samples(root, LayoutKind::Tracking, want_wei)?
             .into_iter()
-            .map(|r| {
-                let mut it = r.into_iter();
-                let mut next = || it.next().unwrap_or_default();
+            .map(|s| {
+                let file = |role| s.path(role).map(Path::to_path_buf).unwrap_or_default();
                 TrackFiles {
-                    image: next(),
-                    seed: next(),
-                    previous: next(),
-                    segall: next(),
-                    mot_dau: next(),
-                    weights: want_wei.then(next),
+                    image: file(Role::Img),
+                    seed: file(Role::Seg),
+                    previous: file(Role::PrevImg),
+                    segall: file(Role::SegAll),
+                    mot_dau: file(Role::MotDau),
+                    weights: s.path(Role::Wei).map(Path::to_path_buf),
                 }
             })
             .collect();

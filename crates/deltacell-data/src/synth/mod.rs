@@ -91,6 +91,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::image::{Image, Labels};
 use crate::io::{self, Depth};
+use crate::names::{FileOrder, FrameId, Prototype};
 use crate::random::stream;
 
 pub use colony::{colony, colony_movie, colony_tracking_pair};
@@ -253,13 +254,25 @@ impl Movie {
     }
 }
 
-/// DeLTA's file name `Position%06d_Chamber%06d_Frame%06d[Cell%06d].png`.
+/// DeLTA's mother-machine prototype, with which deltacell's synthetic sets are named.
+const DELTA_PROTOTYPE: &str = "Position%06d_Chamber%06d_Frame%06d.png";
+
+/// [`DELTA_PROTOTYPE`], parsed once.
+static DELTA_NAMES: std::sync::LazyLock<Prototype> = std::sync::LazyLock::new(|| {
+    // A constant, covered by a unit test: never fails at run time.
+    Prototype::from_printf(DELTA_PROTOTYPE, FileOrder::Pct).expect("valid constant prototype")
+});
+
+/// DeLTA's file name `Position%06d_Chamber%06d_Frame%06d[Cell%06d].png` ([`crate::names`]).
 fn delta_name(position: usize, chamber: usize, frame: usize, cell: Option<u32>) -> String {
+    let id = FrameId {
+        position: position as u64,
+        chamber: chamber as u64,
+        frame: frame as u64,
+    };
     match cell {
-        Some(c) => {
-            format!("Position{position:06}_Chamber{chamber:06}_Frame{frame:06}Cell{c:06}.png")
-        }
-        None => format!("Position{position:06}_Chamber{chamber:06}_Frame{frame:06}.png"),
+        Some(c) => DELTA_NAMES.format_cell(&id, u64::from(c)),
+        None => DELTA_NAMES.format(&id),
     }
 }
 
@@ -456,4 +469,21 @@ fn write_tracking(
         next_pair += chunk;
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delta_names_are_deltas_padded_names() {
+        assert_eq!(
+            delta_name(1, 12, 3, None),
+            "Position000001_Chamber000012_Frame000003.png"
+        );
+        assert_eq!(
+            delta_name(2, 1, 7, Some(4)),
+            "Position000002_Chamber000001_Frame000007Cell000004.png"
+        );
+    }
 }
