@@ -5,6 +5,7 @@ pub mod batches;
 pub mod check;
 pub mod config;
 pub mod eval;
+pub mod import_keras;
 pub mod info;
 pub mod synth;
 pub mod train;
