@@ -129,3 +129,41 @@ fn load_into_checks_the_architecture() {
     let other = deltacell_nn::UnetSpec::with_levels(ModelKind::Seg, 3);
     assert!(keras::load_into(&path, &other, &device).is_err());
 }
+
+/// Fine-tuning starts from the imported weights: with DeLTA's own predictions as (soft)
+/// targets, the imported model sits at the minimum of the cross-entropy (loss = entropy of the
+/// targets), below a freshly initialised model, and a training step stays near it.
+#[test]
+fn imported_model_fine_tunes_from_its_weights() {
+    use deltacell_nn::Trainer;
+    let device = deltacell_nn::device::cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    keras::import(&reference("unet_seg_levels2.hdf5"), ModelKind::Seg, &out).unwrap();
+    let (model, info) = RunDir::open(&out).unwrap().load_best(&device).unwrap();
+
+    let (x, y) = io("unet_seg_levels2");
+    let s = x.shape().to_vec();
+    let mut batch = Batch::zeros(s[0], s[1], s[2], 1, 2);
+    batch.x = x.iter().copied().collect();
+    // Stacked targets [label, weight]: DeLTA's prediction as a soft label, weight 1.
+    for (i, p) in y.iter().enumerate() {
+        batch.y[2 * i] = *p;
+        batch.y[2 * i + 1] = 1.0;
+    }
+    let spec = info.architecture.clone();
+    let mut imported = Trainer::from_model(model, spec.clone(), None, &device).unwrap();
+    let random = Trainer::new(spec, 1, None, &device).unwrap();
+    let l_imported = imported.evaluate(&batch).unwrap().loss;
+    let l_random = random.evaluate(&batch).unwrap().loss;
+    assert!(
+        l_imported < l_random,
+        "imported {l_imported} vs random {l_random}"
+    );
+    imported.step(&batch).unwrap();
+    let l_after = imported.evaluate(&batch).unwrap().loss;
+    assert!(
+        (l_after - l_imported).abs() < 0.25 * (l_random - l_imported),
+        "after one step {l_after}, imported {l_imported}, random {l_random}"
+    );
+}
