@@ -36,6 +36,8 @@ enum Command {
     Config(cmd::config::ConfigCommand),
     /// Train a U-Net (seg, track or rois) and write a run folder.
     Train(Box<cmd::train::TrainArgs>),
+    /// Import a DeLTA Keras model (.hdf5 or .keras) into a run folder.
+    ImportKeras(cmd::import_keras::ImportKerasArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +62,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Batches(args) => cmd::batches::run(args),
         Command::Config(c) => cmd::config::run(c),
         Command::Train(args) => cmd::train::run(*args),
+        Command::ImportKeras(args) => cmd::import_keras::run(args),
     }
 }

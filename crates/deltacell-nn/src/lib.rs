@@ -14,6 +14,7 @@
 //! * [`run_dir`]: the RUN_DIR layout (best model, checkpoint, `history.csv`, `curves.png`), all
 //!   writes atomic.
 //! * [`infer`]: load a RUN_DIR and predict.
+//! * [`keras`]: import DeLTA's Keras models (`.hdf5`, `.keras`) into a RUN_DIR.
 //!
 //! Tensors are channels-first (`N×C×H×W`) inside the network; the data crate's [`Batch`] is
 //! channels-last and is permuted once on the way in ([`batch_tensors`]).
@@ -31,6 +32,7 @@ pub mod device;
 mod error;
 pub mod history;
 pub mod infer;
+pub mod keras;
 pub mod loss;
 pub mod run_dir;
 pub mod train;

@@ -3,9 +3,12 @@
 pub mod augment;
 pub mod batches;
 pub mod check;
+pub mod config;
 pub mod eval;
+pub mod import_keras;
 pub mod info;
 pub mod synth;
+pub mod train;
 pub mod weights;
 pub mod config;
 pub mod train;

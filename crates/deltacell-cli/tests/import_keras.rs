@@ -1,0 +1,93 @@
+//! `deltacell import-keras` on DeLTA 2.0.7's small reference models.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use deltacell_nn::run_dir::RunDir;
+use deltacell_nn::ModelKind;
+
+fn deltacell(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_deltacell"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn reference(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/delta-2.0.7/keras")
+        .join(name)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn import(model: &Path, kind: &str, out: &Path) -> std::process::Output {
+    deltacell(&[
+        "import-keras".as_ref(),
+        model.as_os_str(),
+        "--kind".as_ref(),
+        kind.as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ])
+}
+
+#[test]
+fn imports_both_formats_into_a_run_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, kind, levels) in [
+        ("unet_track_levels3.hdf5", "track", 3),
+        ("unet_seg_levels2.keras", "seg", 2),
+    ] {
+        let out_dir = dir.path().join(file);
+        let out = import(&reference(file), kind, &out_dir);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(&format!("{levels} levels")));
+        let info = RunDir::open(&out_dir).unwrap().model_info().unwrap();
+        assert_eq!(info.architecture.levels(), levels);
+        assert_eq!(info.architecture.kind, ModelKind::parse(kind).unwrap());
+        assert!(out_dir.join("model.safetensors").is_file());
+    }
+}
+
+#[test]
+fn wrong_kind_fails_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = import(
+        &reference("unet_seg_levels2.hdf5"),
+        "track",
+        &dir.path().join("run"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("--kind track expects 4"), "{err}");
+    assert!(err.contains("--kind seg"), "{err}");
+    assert!(!dir.path().join("run").join("model.safetensors").exists());
+}
+
+#[test]
+fn truncated_file_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["unet_seg_levels2.hdf5", "unet_seg_levels2.keras"] {
+        let bytes = std::fs::read(reference(file)).unwrap();
+        let cut = dir.path().join(format!("cut-{file}"));
+        std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        let out = import(&cut, "seg", &dir.path().join("run"));
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(err.contains(&format!("cut-{file}")), "{err}");
+        assert!(err.contains("truncated"), "{err}");
+    }
+}
+
+#[test]
+fn not_a_unet_names_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.hdf5");
+    std::fs::write(&junk, b"this is not a model").unwrap();
+    let out = import(&junk, "seg", &dir.path().join("run"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("junk.hdf5"));
+}
