@@ -632,7 +632,8 @@ fn list_images(folder: &Path) -> Result<Listing> {
             Ok(t) => t.is_dir(),
             Err(_) => path.is_dir(),
         };
-        if is_dir {
+        // deltacell's own bookkeeping in `wei/` is not a stray file worth reporting.
+        if is_dir || name == crate::weights::MANIFEST_NAME {
             continue;
         }
         if io::is_image_path(&path) {

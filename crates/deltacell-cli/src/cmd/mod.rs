@@ -10,5 +10,3 @@ pub mod info;
 pub mod synth;
 pub mod train;
 pub mod weights;
-pub mod config;
-pub mod train;
