@@ -31,6 +31,11 @@ enum Command {
     Weights(cmd::weights::WeightsArgs),
     /// Draw a few training batches as the network sees them (every channel) into a PNG.
     Batches(cmd::batches::Args),
+    /// Training configurations: show a preset as a commented TOML file.
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCommand),
+    /// Train a U-Net (seg, track or rois) and write a run folder.
+    Train(Box<cmd::train::TrainArgs>),
 }
 
 fn main() -> ExitCode {
@@ -53,5 +58,7 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Augment(args) => cmd::augment::run(args),
         Command::Weights(args) => cmd::weights::run(args),
         Command::Batches(args) => cmd::batches::run(args),
+        Command::Config(c) => cmd::config::run(c),
+        Command::Train(args) => cmd::train::run(*args),
     }
 }

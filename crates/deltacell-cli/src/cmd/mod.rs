@@ -7,3 +7,5 @@ pub mod eval;
 pub mod info;
 pub mod synth;
 pub mod weights;
+pub mod config;
+pub mod train;

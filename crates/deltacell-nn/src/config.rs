@@ -1,0 +1,619 @@
+//! Training configuration: TOML with DeLTA's keys, and the two built-in presets `mothermachine`
+//! and `2D` (spec §4).
+//!
+//! A config file is laid over its preset (the file's `preset` key, or the one given on the
+//! command line): keys it leaves out keep the preset's values, and an `augmentation` table given
+//! in the file replaces the preset's table for that model as a whole. Unknown keys are errors.
+//!
+//! ```toml
+//! preset = "2D"
+//! [models.seg]
+//! target_size = [512, 512]
+//! epochs = 600
+//! [models.seg.augmentation]
+//! rotation = 2
+//! ```
+//!
+//! The presets combine DeLTA's configuration defaults (target sizes, pipeline keys; §4.1–4.2)
+//! with the recipes of its stand-alone training scripts, which produced the released models
+//! (batch sizes, epochs, steps per epoch, patience, augmentation; §4.4). Deliberate difference:
+//! the segmentation augmentation spells `gaussian_noise` correctly (DeLTA's newest CLI misspells
+//! it `gaussion_noise`, so noise is silently never applied there).
+//!
+//! `augmentation` tables are passed through untouched (DeLTA's key names: `rotation`, `shiftX`,
+//! `shiftY`, `zoom`, `horizontal_flip`, `vertical_flip`, `rotations_90d`, `histogram_voodoo`,
+//! `illumination_voodoo`, `gaussian_noise`, `gaussian_blur`, `elastic_deformation`); the data
+//! crate's `augment::AugmentParams` parses and checks them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::unet::{ModelKind, UnetSpec};
+use crate::{Error, Result};
+
+/// The built-in presets.
+pub const PRESETS: [&str; 2] = ["mothermachine", "2D"];
+
+/// How pixel weights for the loss are obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeightsKind {
+    /// DeLTA `seg_weights` (mother machine: border and class weights from distance maps).
+    #[serde(rename = "seg_weights")]
+    SegWeights,
+    /// DeLTA `seg_weights_2D` (agar pads).
+    #[serde(rename = "seg_weights_2D")]
+    SegWeights2D,
+    /// DeLTA `tracking_weights` (halo around the tracked cell).
+    #[serde(rename = "tracking_weights")]
+    TrackingWeights,
+    /// No weights: plain labels (the chamber model).
+    #[serde(rename = "none")]
+    None,
+}
+
+impl WeightsKind {
+    /// The TOML spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightsKind::SegWeights => "seg_weights",
+            WeightsKind::SegWeights2D => "seg_weights_2D",
+            WeightsKind::TrackingWeights => "tracking_weights",
+            WeightsKind::None => "none",
+        }
+    }
+}
+
+/// Training settings of one model (`[models.seg]`, `[models.track]`, `[models.rois]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Network input `[height, width]` in pixels (DeLTA `target_size_*`); multiples of
+    /// 2^(levels−1).
+    pub target_size: [usize; 2],
+    /// Samples per training step (DeLTA scripts: seg 1, track 2, rois 1).
+    pub batch_size: usize,
+    /// Number of epochs (DeLTA scripts: seg 600, track 500, rois 100).
+    pub epochs: usize,
+    /// Training steps per epoch (DeLTA scripts: 300; rois 250).
+    pub steps_per_epoch: usize,
+    /// Early-stopping patience in epochs; 0 disables it (DeLTA: 50; rois 15).
+    pub patience: usize,
+    /// Adam learning rate (DeLTA: 1e-4 seg/rois, 1e-5 track).
+    pub learning_rate: f64,
+    /// Fraction of the training set held out for validation, in [0, 1) (DeLTA CLI `--vsplit`,
+    /// 0.05).
+    pub validation_split: f64,
+    /// U-Net levels (DeLTA: 5); ignored when `filters` is given.
+    pub levels: usize,
+    /// Explicit filters per level (overrides `levels`), e.g. `[8, 16]`; absent = 64·2^l.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<usize>>,
+    /// How the pixel weights of the loss are made when the set has no `wei/` folder.
+    pub weights: WeightsKind,
+    /// Tracking only: maximal random shift of the crop box in pixels (DeLTA `shift`, 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<usize>,
+    /// Pipeline: minimal object area in pixels (DeLTA `min_area`: rois 500, seg 20, track 0).
+    pub min_area: usize,
+    /// Pipeline: largest accepted resizing factor (DeLTA `tolerable_resizing_factor`).
+    pub tolerable_resizing_factor: f64,
+    /// Pipeline: frames processed per chunk (DeLTA `chunk_size`).
+    pub chunk_size: usize,
+    /// Augmentation with DeLTA's keys (passed to the data crate's `AugmentParams`).
+    #[serde(default)]
+    pub augmentation: toml::Table,
+}
+
+impl ModelConfig {
+    /// The network architecture this configuration asks for.
+    pub fn unet_spec(&self, kind: ModelKind) -> UnetSpec {
+        match &self.filters {
+            Some(f) => UnetSpec::with_filters(kind, f.clone()),
+            None => UnetSpec::with_levels(kind, self.levels),
+        }
+    }
+
+    fn validate(&self, kind: ModelKind, path: &Path) -> Result<()> {
+        let err = |m: String| Error::Config {
+            path: path.to_path_buf(),
+            message: format!("models.{kind}: {m}"),
+        };
+        let spec = self.unet_spec(kind);
+        spec.validate().map_err(|e| err(e.to_string()))?;
+        spec.check_input_size(self.target_size[0], self.target_size[1])
+            .map_err(|e| err(e.to_string()))?;
+        if self.batch_size == 0 || self.steps_per_epoch == 0 {
+            return Err(err(
+                "batch_size and steps_per_epoch must be at least 1".into()
+            ));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(err("learning_rate must be positive".into()));
+        }
+        if !(0.0..1.0).contains(&self.validation_split) {
+            return Err(err("validation_split must be in [0, 1)".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The three model tables; absent ones are not trained by the preset's pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Models {
+    /// Chamber (ROI) model, mother machine only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rois: Option<ModelConfig>,
+    /// Segmentation model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seg: Option<ModelConfig>,
+    /// Tracking model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track: Option<ModelConfig>,
+}
+
+/// A full configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The preset it derives from: `mothermachine` or `2D` (DeLTA `presets`).
+    pub preset: String,
+    /// Crop training images into `target_size` windows (2D) instead of resizing them (mother
+    /// machine) (DeLTA `crop_windows`).
+    pub crop_windows: bool,
+    /// Pipeline: deskew chambers (DeLTA `correct_rotation`).
+    pub correct_rotation: bool,
+    /// Pipeline: drift correction (DeLTA `correct_drift`).
+    pub correct_drift: bool,
+    /// Pipeline: use the whole frame as drift template (DeLTA `whole_frame_drift`).
+    pub whole_frame_drift: bool,
+    /// Per-model settings.
+    pub models: Models,
+}
+
+fn aug(pairs: &[(&str, toml::Value)]) -> toml::Table {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+fn recipe_seg(target: [usize; 2], weights: WeightsKind) -> ModelConfig {
+    use toml::Value::{Boolean as B, Float as F, Integer as I};
+    ModelConfig {
+        target_size: target,
+        batch_size: 1,
+        epochs: 600,
+        steps_per_epoch: 300,
+        patience: 50,
+        learning_rate: 1e-4,
+        validation_split: 0.05,
+        levels: 5,
+        filters: None,
+        weights,
+        shift: None,
+        min_area: 20,
+        tolerable_resizing_factor: 1.0,
+        chunk_size: 64,
+        augmentation: aug(&[
+            ("rotation", I(2)),
+            ("rotations_90d", B(false)),
+            ("zoom", F(0.15)),
+            ("horizontal_flip", B(true)),
+            ("vertical_flip", B(true)),
+            ("illumination_voodoo", B(true)),
+            ("gaussian_noise", F(0.03)),
+            ("gaussian_blur", I(1)),
+        ]),
+    }
+}
+
+fn recipe_track(target: [usize; 2]) -> ModelConfig {
+    use toml::Value::{Boolean as B, Float as F, Integer as I};
+    ModelConfig {
+        target_size: target,
+        batch_size: 2,
+        epochs: 500,
+        steps_per_epoch: 300,
+        patience: 50,
+        learning_rate: 1e-5,
+        validation_split: 0.05,
+        levels: 5,
+        filters: None,
+        weights: WeightsKind::TrackingWeights,
+        shift: Some(5),
+        min_area: 0,
+        tolerable_resizing_factor: 1.0,
+        chunk_size: 64,
+        augmentation: aug(&[
+            ("rotation", I(1)),
+            ("zoom", F(0.15)),
+            ("horizontal_flip", B(true)),
+            ("histogram_voodoo", B(true)),
+            ("illumination_voodoo", B(true)),
+        ]),
+    }
+}
+
+fn recipe_rois() -> ModelConfig {
+    use toml::Value::{Boolean as B, Float as F, Integer as I};
+    ModelConfig {
+        target_size: [512, 512],
+        batch_size: 1,
+        epochs: 100,
+        steps_per_epoch: 250,
+        patience: 15,
+        learning_rate: 1e-4,
+        validation_split: 0.05,
+        levels: 5,
+        filters: None,
+        weights: WeightsKind::None,
+        shift: None,
+        min_area: 500,
+        tolerable_resizing_factor: 4.0,
+        chunk_size: 1,
+        augmentation: aug(&[
+            ("rotation", I(3)),
+            ("shiftX", F(0.1)),
+            ("shiftY", F(0.1)),
+            ("zoom", F(0.25)),
+            ("horizontal_flip", B(true)),
+            ("vertical_flip", B(true)),
+            ("rotations_90d", B(true)),
+            ("histogram_voodoo", B(true)),
+            ("illumination_voodoo", B(true)),
+            ("gaussian_noise", F(0.03)),
+        ]),
+    }
+}
+
+impl Config {
+    /// A built-in preset: `mothermachine` or `2D` (case-insensitive).
+    pub fn preset(name: &str) -> Result<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "mothermachine" | "mm" => Ok(Config {
+                preset: "mothermachine".into(),
+                crop_windows: false,
+                correct_rotation: true,
+                correct_drift: true,
+                whole_frame_drift: false,
+                models: Models {
+                    rois: Some(recipe_rois()),
+                    seg: Some(recipe_seg([256, 32], WeightsKind::SegWeights)),
+                    track: Some(recipe_track([256, 32])),
+                },
+            }),
+            "2d" => Ok(Config {
+                preset: "2D".into(),
+                crop_windows: true,
+                correct_rotation: false,
+                correct_drift: false,
+                whole_frame_drift: false,
+                models: Models {
+                    rois: None,
+                    seg: Some(recipe_seg([512, 512], WeightsKind::SegWeights2D)),
+                    track: Some(recipe_track([256, 256])),
+                },
+            }),
+            _ => Err(Error::Config {
+                path: PathBuf::from("<preset>"),
+                message: format!("unknown preset {name:?} (expected mothermachine or 2D)"),
+            }),
+        }
+    }
+
+    /// Parses TOML `text` (from `path`, for messages) laid over `base_preset`, or over the
+    /// preset the text names in its `preset` key.
+    pub fn from_toml(text: &str, path: &Path, base_preset: Option<&str>) -> Result<Self> {
+        let err = |m: String| Error::Config {
+            path: path.to_path_buf(),
+            message: m,
+        };
+        let overlay: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let preset = match (overlay.get("preset"), base_preset) {
+            (Some(toml::Value::String(p)), _) => p.clone(),
+            (Some(_), _) => return Err(err("`preset` must be a string".into())),
+            (None, Some(p)) => p.to_string(),
+            (None, None) => {
+                return Err(err(
+                    "no `preset` key (mothermachine or 2D) and no preset given".into(),
+                ));
+            }
+        };
+        let base = Self::preset(&preset).map_err(|e| err(e.to_string()))?;
+        let mut table = toml::Table::try_from(&base).map_err(|e| err(e.to_string()))?;
+        merge(&mut table, overlay, 0);
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| err(e.to_string()))?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Reads a config file laid over `base_preset` (see [`Config::from_toml`]).
+    pub fn load(path: &Path, base_preset: Option<&str>) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml(&text, path, base_preset)
+    }
+
+    /// Checks every model table (sizes fit the architecture, positive counts, …).
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        for (kind, m) in self.iter_models() {
+            m.validate(kind, path)?;
+        }
+        Ok(())
+    }
+
+    /// The configured models with their kinds.
+    pub fn iter_models(&self) -> impl Iterator<Item = (ModelKind, &ModelConfig)> {
+        [
+            (ModelKind::Rois, self.models.rois.as_ref()),
+            (ModelKind::Seg, self.models.seg.as_ref()),
+            (ModelKind::Track, self.models.track.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, m)| m.map(|m| (k, m)))
+    }
+
+    /// The settings of model `kind`, or an error if the preset has none (rois on 2D).
+    pub fn model(&self, kind: ModelKind) -> Result<&ModelConfig> {
+        let m = match kind {
+            ModelKind::Rois => self.models.rois.as_ref(),
+            ModelKind::Seg => self.models.seg.as_ref(),
+            ModelKind::Track => self.models.track.as_ref(),
+        };
+        m.ok_or_else(|| Error::Config {
+            path: PathBuf::from("<config>"),
+            message: format!(
+                "the {} configuration has no [models.{kind}] table",
+                self.preset
+            ),
+        })
+    }
+
+    /// Mutable access to the settings of model `kind`.
+    pub fn model_mut(&mut self, kind: ModelKind) -> Result<&mut ModelConfig> {
+        let preset = self.preset.clone();
+        let m = match kind {
+            ModelKind::Rois => self.models.rois.as_mut(),
+            ModelKind::Seg => self.models.seg.as_mut(),
+            ModelKind::Track => self.models.track.as_mut(),
+        };
+        m.ok_or_else(|| Error::Config {
+            path: PathBuf::from("<config>"),
+            message: format!("the {preset} configuration has no [models.{kind}] table"),
+        })
+    }
+
+    /// The configuration as TOML with a comment on every key (`deltacell config show`).
+    pub fn to_commented_toml(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# deltacell training configuration (DeLTA keys), preset {:?}.\n\
+             # Keys left out of a file keep the preset's value; unknown keys are errors.\n",
+            self.preset
+        );
+        kv(
+            &mut s,
+            "Preset this file is laid over: \"mothermachine\" or \"2D\"",
+            "preset",
+            &toml::Value::from(self.preset.clone()),
+        );
+        kv(&mut s, "Crop images into target-size windows (true, 2D) or resize them (false, mother machine)", "crop_windows", &toml::Value::from(self.crop_windows));
+        kv(
+            &mut s,
+            "Pipeline: deskew chambers",
+            "correct_rotation",
+            &toml::Value::from(self.correct_rotation),
+        );
+        kv(
+            &mut s,
+            "Pipeline: drift correction",
+            "correct_drift",
+            &toml::Value::from(self.correct_drift),
+        );
+        kv(
+            &mut s,
+            "Pipeline: whole frame as drift template",
+            "whole_frame_drift",
+            &toml::Value::from(self.whole_frame_drift),
+        );
+        for (kind, m) in self.iter_models() {
+            let _ = writeln!(s, "\n[models.{kind}]");
+            let size = toml::Value::Array(
+                m.target_size
+                    .iter()
+                    .map(|&v| toml::Value::from(v as i64))
+                    .collect(),
+            );
+            kv(
+                &mut s,
+                "Network input [height, width] in pixels (multiples of 2^(levels-1))",
+                "target_size",
+                &size,
+            );
+            kv(
+                &mut s,
+                "Samples per training step",
+                "batch_size",
+                &toml::Value::from(m.batch_size as i64),
+            );
+            kv(
+                &mut s,
+                "Epochs",
+                "epochs",
+                &toml::Value::from(m.epochs as i64),
+            );
+            kv(
+                &mut s,
+                "Training steps per epoch",
+                "steps_per_epoch",
+                &toml::Value::from(m.steps_per_epoch as i64),
+            );
+            kv(
+                &mut s,
+                "Early stopping: epochs without improvement before stopping (0 = never)",
+                "patience",
+                &toml::Value::from(m.patience as i64),
+            );
+            kv(
+                &mut s,
+                "Adam learning rate (beta1 0.9, beta2 0.999, epsilon 1e-7)",
+                "learning_rate",
+                &toml::Value::from(m.learning_rate),
+            );
+            kv(
+                &mut s,
+                "Fraction of the training set held out for validation, in [0, 1)",
+                "validation_split",
+                &toml::Value::from(m.validation_split),
+            );
+            kv(
+                &mut s,
+                "U-Net levels (filters 64*2^l); ignored when `filters` is set",
+                "levels",
+                &toml::Value::from(m.levels as i64),
+            );
+            match &m.filters {
+                Some(f) => kv(
+                    &mut s,
+                    "Explicit filters per level",
+                    "filters",
+                    &toml::Value::Array(f.iter().map(|&v| toml::Value::from(v as i64)).collect()),
+                ),
+                None => {
+                    let _ = writeln!(s, "# Explicit filters per level, e.g. [8, 16, 32] for a small model\n# filters = [64, 128, 256, 512, 1024]");
+                }
+            }
+            kv(&mut s, "Pixel weights when the set has no wei/ folder: seg_weights, seg_weights_2D, tracking_weights, none", "weights", &toml::Value::from(m.weights.name()));
+            if let Some(shift) = m.shift {
+                kv(
+                    &mut s,
+                    "Maximal random shift of the tracking crop box (pixels)",
+                    "shift",
+                    &toml::Value::from(shift as i64),
+                );
+            }
+            kv(
+                &mut s,
+                "Pipeline: minimal object area (pixels)",
+                "min_area",
+                &toml::Value::from(m.min_area as i64),
+            );
+            kv(
+                &mut s,
+                "Pipeline: largest accepted resizing factor",
+                "tolerable_resizing_factor",
+                &toml::Value::from(m.tolerable_resizing_factor),
+            );
+            kv(
+                &mut s,
+                "Pipeline: frames per chunk",
+                "chunk_size",
+                &toml::Value::from(m.chunk_size as i64),
+            );
+            let _ = writeln!(
+                s,
+                "\n# Augmentation (DeLTA keys: rotation, shiftX, shiftY, zoom, horizontal_flip, vertical_flip,\n\
+                 # rotations_90d, histogram_voodoo, illumination_voodoo, gaussian_noise, gaussian_blur,\n\
+                 # elastic_deformation). A table given in a file replaces this one as a whole.\n\
+                 [models.{kind}.augmentation]"
+            );
+            for (k, v) in &m.augmentation {
+                let _ = writeln!(s, "{k} = {v}");
+            }
+        }
+        s
+    }
+}
+
+fn kv(s: &mut String, comment: &str, key: &str, value: &toml::Value) {
+    let _ = writeln!(s, "# {comment}\n{key} = {value}");
+}
+
+/// Lays `overlay` over `base`: tables merge key by key down to the model tables; anything
+/// else (including `augmentation` tables, depth ≥ 2) replaces the base value.
+fn merge(base: &mut toml::Table, overlay: toml::Table, depth: usize) {
+    for (k, v) in overlay {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) if depth < 2 => {
+                merge(b, o, depth + 1)
+            }
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// All presets by name (for listings).
+pub fn presets() -> BTreeMap<&'static str, Config> {
+    PRESETS
+        .iter()
+        .filter_map(|&p| Config::preset(p).ok().map(|c| (p, c)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_have_delta_values() {
+        let mm = Config::preset("mothermachine").unwrap();
+        assert_eq!(mm.model(ModelKind::Seg).unwrap().target_size, [256, 32]);
+        assert_eq!(mm.model(ModelKind::Track).unwrap().target_size, [256, 32]);
+        assert_eq!(mm.model(ModelKind::Rois).unwrap().target_size, [512, 512]);
+        let d2 = Config::preset("2D").unwrap();
+        assert_eq!(d2.model(ModelKind::Seg).unwrap().target_size, [512, 512]);
+        assert_eq!(d2.model(ModelKind::Track).unwrap().target_size, [256, 256]);
+        assert!(d2.model(ModelKind::Rois).is_err());
+        assert_eq!(d2.model(ModelKind::Track).unwrap().learning_rate, 1e-5);
+        assert!(d2.crop_windows && !mm.crop_windows);
+        assert!(Config::preset("3D").is_err());
+    }
+
+    #[test]
+    fn commented_output_parses_back_identically() {
+        for p in PRESETS {
+            let c = Config::preset(p).unwrap();
+            let text = c.to_commented_toml();
+            assert!(text.contains("# Adam learning rate"));
+            let back = Config::from_toml(&text, Path::new("shown.toml"), None).unwrap();
+            assert_eq!(back, c, "{p}");
+        }
+    }
+
+    #[test]
+    fn overlay_keeps_unset_keys_and_rejects_unknown_ones() {
+        let text = "preset = \"2D\"\n[models.seg]\nepochs = 3\nfilters = [8, 16]\n\
+                    [models.seg.augmentation]\nzoom = 0.1\n";
+        let c = Config::from_toml(text, Path::new("a.toml"), None).unwrap();
+        let seg = c.model(ModelKind::Seg).unwrap();
+        assert_eq!(seg.epochs, 3);
+        assert_eq!(seg.batch_size, 1);
+        assert_eq!(seg.unet_spec(ModelKind::Seg).filters, vec![8, 16]);
+        assert_eq!(seg.augmentation.len(), 1);
+        let bad = Config::from_toml("preset = \"2D\"\nepochz = 3\n", Path::new("b.toml"), None);
+        assert!(bad.unwrap_err().to_string().contains("epochz"));
+        let bad = Config::from_toml(
+            "[models.seg]\nbogus = 1\n",
+            Path::new("c.toml"),
+            Some("mothermachine"),
+        );
+        assert!(bad.is_err());
+        assert!(
+            Config::from_toml("[models.seg]\nepochs = 2\n", Path::new("d.toml"), None).is_err()
+        );
+        let bad = Config::from_toml(
+            "preset=\"2D\"\n[models.seg]\ntarget_size = [500, 512]\n",
+            Path::new("e.toml"),
+            None,
+        );
+        assert!(bad.is_err());
+    }
+}

@@ -1,0 +1,247 @@
+//! Per-epoch training history: `history.csv` and `curves.png`.
+//!
+//! `curves.png` has two panels, loss (top, y from 0 to the largest loss) and accuracy (bottom,
+//! y from 0 to 1), x = epoch; blue is training, red validation. It carries no text: plotters is
+//! built without font support so that it needs no system fonts.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::run_dir::write_atomic;
+use crate::{Error, Result};
+
+/// Statistics of one epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochRecord {
+    /// Epoch number, 1-based.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's steps.
+    pub loss: f64,
+    /// Mean training `unstack_acc` (fraction in [0, 1]).
+    pub acc: f64,
+    /// Mean validation loss, if validated.
+    pub val_loss: Option<f64>,
+    /// Mean validation accuracy, if validated.
+    pub val_acc: Option<f64>,
+    /// Wall-clock seconds of the epoch (training + validation).
+    pub seconds: f64,
+    /// Seconds of that spent waiting for training batches.
+    pub data_seconds: f64,
+    /// Training samples seen in the epoch.
+    pub samples: usize,
+}
+
+const HEADER: &str = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples";
+
+/// The history of a run (possibly spanning resumed sessions).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// One record per completed epoch, in order.
+    pub epochs: Vec<EpochRecord>,
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|v| format!("{v}")).unwrap_or_default()
+}
+
+impl History {
+    /// The CSV text (header + one row per epoch; empty cells for missing validation).
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from(HEADER);
+        s.push('\n');
+        for r in &self.epochs {
+            s.push_str(&format!(
+                "{},{},{},{},{},{:.3},{:.3},{}\n",
+                r.epoch,
+                r.loss,
+                r.acc,
+                opt(r.val_loss),
+                opt(r.val_acc),
+                r.seconds,
+                r.data_seconds,
+                r.samples
+            ));
+        }
+        s
+    }
+
+    /// Parses the CSV written by [`History::to_csv`].
+    pub fn from_csv(text: &str, path: &Path) -> Result<Self> {
+        let bad = |line: usize, what: &str| Error::Config {
+            path: path.to_path_buf(),
+            message: format!("line {line}: {what}"),
+        };
+        let mut lines = text.lines().enumerate();
+        match lines.next() {
+            Some((_, h)) if h.trim() == HEADER => {}
+            _ => return Err(bad(1, "not a deltacell history header")),
+        }
+        let mut epochs = Vec::new();
+        for (i, line) in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = line.split(',').collect();
+            if f.len() != 8 {
+                return Err(bad(i + 1, "expected 8 fields"));
+            }
+            let num = |s: &str| {
+                s.trim()
+                    .parse::<f64>()
+                    .map_err(|_| bad(i + 1, "bad number"))
+            };
+            let optn = |s: &str| -> Result<Option<f64>> {
+                if s.trim().is_empty() {
+                    Ok(None)
+                } else {
+                    num(s).map(Some)
+                }
+            };
+            epochs.push(EpochRecord {
+                epoch: f[0].trim().parse().map_err(|_| bad(i + 1, "bad epoch"))?,
+                loss: num(f[1])?,
+                acc: num(f[2])?,
+                val_loss: optn(f[3])?,
+                val_acc: optn(f[4])?,
+                seconds: num(f[5])?,
+                data_seconds: num(f[6])?,
+                samples: f[7].trim().parse().map_err(|_| bad(i + 1, "bad count"))?,
+            });
+        }
+        Ok(History { epochs })
+    }
+
+    /// Reads `path` (a missing file gives an empty history).
+    pub fn read(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_csv(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(History::default()),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// Writes the CSV atomically.
+    pub fn write_csv(&self, path: &Path) -> Result<()> {
+        write_atomic(path, self.to_csv().as_bytes())
+    }
+
+    /// Draws `curves.png` (800×600) and writes it atomically.
+    pub fn write_curves(&self, path: &Path) -> Result<()> {
+        let (w, h) = (800u32, 600u32);
+        let mut buf = vec![0u8; (w * h * 3) as usize];
+        self.draw(&mut buf, w, h).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: format!("drawing curves: {e}"),
+        })?;
+        let mut png_bytes = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut png_bytes, w, h);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut wr = enc.write_header().map_err(|e| Error::Config {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            wr.write_image_data(&buf).map_err(|e| Error::Config {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        }
+        write_atomic(path, &png_bytes)
+    }
+
+    fn draw(&self, buf: &mut [u8], w: u32, h: u32) -> std::result::Result<(), String> {
+        let root = BitMapBackend::with_buffer(buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let panels = root.split_evenly((2, 1));
+        let n = self.epochs.len().max(2) as f64;
+        let max_loss = self
+            .epochs
+            .iter()
+            .flat_map(|r| [Some(r.loss), r.val_loss])
+            .flatten()
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, f64::max)
+            .max(1e-12)
+            * 1.05;
+        type Getter = fn(&EpochRecord) -> Option<f64>;
+        let specs: [(f64, Getter, Getter); 2] = [
+            (max_loss, |r| Some(r.loss), |r| r.val_loss),
+            (1.0, |r| Some(r.acc), |r| r.val_acc),
+        ];
+        for (panel, (ymax, train, val)) in panels.iter().zip(specs) {
+            let mut chart = ChartBuilder::on(panel)
+                .margin(20)
+                .build_cartesian_2d(1.0..n, 0.0..ymax)
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .y_labels(5)
+                .x_label_style(("sans-serif", 1).into_font().color(&WHITE))
+                .y_label_style(("sans-serif", 1).into_font().color(&WHITE))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            for (get, color) in [(train, BLUE), (val, RED)] {
+                let pts: Vec<(f64, f64)> = self
+                    .epochs
+                    .iter()
+                    .filter_map(|r| {
+                        get(r)
+                            .filter(|v| v.is_finite())
+                            .map(|v| (r.epoch as f64, v))
+                    })
+                    .collect();
+                if pts.is_empty() {
+                    continue;
+                }
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                    .map_err(|e| e.to_string())?;
+                chart
+                    .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        root.present().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(epoch: usize, val: bool) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            loss: 1.0 / epoch as f64,
+            acc: 0.5 + 0.1 * epoch as f64,
+            val_loss: val.then_some(1.5 / epoch as f64),
+            val_acc: val.then_some(0.4),
+            seconds: 2.0,
+            data_seconds: 0.01,
+            samples: 8,
+        }
+    }
+
+    #[test]
+    fn csv_round_trip_and_curves() {
+        let h = History {
+            epochs: vec![rec(1, true), rec(2, false), rec(3, true)],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("history.csv");
+        h.write_csv(&p).unwrap();
+        let back = History::read(&p).unwrap();
+        assert_eq!(back.epochs.len(), 3);
+        assert_eq!(back.epochs[1].val_loss, None);
+        assert!((back.epochs[2].loss - h.epochs[2].loss).abs() < 1e-12);
+        let png_path = dir.path().join("curves.png");
+        h.write_curves(&png_path).unwrap();
+        let bytes = std::fs::read(&png_path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        assert!(History::from_csv("nope\n", &p).is_err());
+    }
+}

@@ -1,0 +1,550 @@
+//! Training: a [`Trainer`] (one model + Adam) that steps on [`Batch`]es, and [`fit`], the
+//! epoch loop with validation, early stopping, history, curves and checkpoints.
+//!
+//! The pieces are public so a script can drive them: build a `Trainer`, call
+//! [`Trainer::step`] on batches from any source, [`Trainer::evaluate`] on held-out ones, save
+//! with [`crate::run_dir::RunDir`]. [`fit`] is the one-call version `deltacell train` uses.
+//!
+//! Optimiser: Adam with Keras' defaults (β1 0.9, β2 0.999, ε 1e-7) and DeLTA's learning rates
+//! (1e-4 seg/rois, 1e-5 track). burn adds ε to √v̂ (the paper's form) where Keras adds it to √v
+//! ("ε-hat"); with ε = 1e-7 the updates differ by far less than float noise after the first steps.
+//!
+//! Differences from DeLTA, on purpose:
+//! * the best model is chosen by **validation** loss when there is validation data (DeLTA's
+//!   `ModelCheckpoint`/`EarlyStopping` monitor the training loss, which rewards overfitting);
+//!   without validation data the training loss is monitored, as in DeLTA;
+//! * a checkpoint with the optimizer state is kept for `--resume` (DeLTA cannot resume Adam);
+//! * Ctrl-C (the `stop` flag) ends training after the current step with a valid checkpoint.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+
+use crate::history::{EpochRecord, History};
+use crate::run_dir::{CheckpointState, Head, ModelInfo, RunDir, CURVES_FILE, HISTORY_FILE};
+use crate::unet::{Unet, UnetSpec};
+use crate::{loss, Batch, Error, Result};
+
+/// Loss and accuracy of one step or evaluation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepStats {
+    /// The model's loss (DeLTA's definition for its kind).
+    pub loss: f64,
+    /// `unstack_acc`, a fraction in [0, 1].
+    pub acc: f64,
+    /// Samples in the batch.
+    pub samples: usize,
+}
+
+/// Converts a channels-last [`Batch`] into channels-first tensors `(x, y)` on `device`:
+/// `x` is `N×C×H×W`, `y` is `N×C'×H×W` (label, weight).
+///
+/// One copy of each buffer into the device and one permute; no per-element work in Rust.
+pub fn batch_tensors(batch: &Batch, device: &Device) -> Result<(Tensor<4>, Tensor<4>)> {
+    let x = input_tensor(batch, device)?;
+    let (n, h, w, co) = (batch.n, batch.height, batch.width, batch.out_channels);
+    if batch.y.len() != n * h * w * co || co == 0 {
+        return Err(Error::Shape(format!(
+            "target buffer has {} values, expected {n}×{h}×{w}×{co} (at least one channel)",
+            batch.y.len()
+        )));
+    }
+    let y = Tensor::<4>::from_data(TensorData::new(batch.y.clone(), [n, h, w, co]), device)
+        .permute([0, 3, 1, 2]);
+    Ok((x, y))
+}
+
+/// The inputs of a [`Batch`] as a channels-first tensor `N×C×H×W` on `device`.
+pub fn input_tensor(batch: &Batch, device: &Device) -> Result<Tensor<4>> {
+    let (n, h, w, ci) = (batch.n, batch.height, batch.width, batch.in_channels);
+    if batch.x.len() != n * h * w * ci || n == 0 || ci == 0 {
+        return Err(Error::Shape(format!(
+            "input buffer has {} values, expected {n}×{h}×{w}×{ci} (non-empty)",
+            batch.x.len()
+        )));
+    }
+    Ok(
+        Tensor::<4>::from_data(TensorData::new(batch.x.clone(), [n, h, w, ci]), device)
+            .permute([0, 3, 1, 2]),
+    )
+}
+
+/// A model with its Adam optimizer: the unit of training.
+pub struct Trainer {
+    // `Option` only so that `step` can move the model through the optimizer; always `Some`
+    // between calls.
+    model: Option<Unet>,
+    optim: ModuleOptimizer,
+    spec: UnetSpec,
+    lr: f64,
+    device: Device,
+    steps: u64,
+}
+
+impl Trainer {
+    /// A freshly initialised model (He-normal from `seed`) on `device` (plain, e.g.
+    /// [`crate::device::cpu`]; autodiff is enabled here). `learning_rate` defaults to DeLTA's
+    /// for the kind.
+    pub fn new(
+        spec: UnetSpec,
+        seed: u64,
+        learning_rate: Option<f64>,
+        device: &Device,
+    ) -> Result<Self> {
+        let model = spec.init(seed, &device.clone().inner())?;
+        Self::from_model(model, spec, learning_rate, device)
+    }
+
+    /// Wraps an existing model (e.g. loaded from a checkpoint) with a fresh optimizer.
+    pub fn from_model(
+        model: Unet,
+        spec: UnetSpec,
+        learning_rate: Option<f64>,
+        device: &Device,
+    ) -> Result<Self> {
+        spec.validate()?;
+        let lr = learning_rate.unwrap_or_else(|| spec.kind.default_learning_rate());
+        if !(lr > 0.0 && lr.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "learning rate {lr} must be positive"
+            )));
+        }
+        let device = device.clone().autodiff();
+        // `train()` lifts a module from the plain backend onto autodiff with its parameters
+        // requiring gradients; `valid()` first makes that work whatever the input's backend.
+        let model = model.valid().to_device(&device.clone().inner()).train();
+        let optim = AdamConfig::new()
+            .with_beta_1(0.9)
+            .with_beta_2(0.999)
+            .with_epsilon(1e-7)
+            .init();
+        Ok(Trainer {
+            model: Some(model),
+            optim,
+            spec,
+            lr,
+            device,
+            steps: 0,
+        })
+    }
+
+    /// The model (on the autodiff device).
+    pub fn model(&self) -> &Unet {
+        // Invariant: `model` is only `None` inside `step`.
+        self.model
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("model taken outside step"))
+    }
+
+    /// The architecture.
+    pub fn spec(&self) -> &UnetSpec {
+        &self.spec
+    }
+
+    /// The learning rate.
+    pub fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    /// Optimizer steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The device (with autodiff).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn check(&self, batch: &Batch) -> Result<()> {
+        if batch.in_channels != self.spec.input_channels {
+            return Err(Error::Shape(format!(
+                "{} input channels, the {} model takes {}",
+                batch.in_channels, self.spec.kind, self.spec.input_channels
+            )));
+        }
+        self.spec.check_input_size(batch.height, batch.width)
+    }
+
+    /// One optimisation step on `batch`: forward, loss, backward, Adam update.
+    /// The returned statistics are those of the forward pass before the update.
+    pub fn step(&mut self, batch: &Batch) -> Result<StepStats> {
+        self.check(batch)?;
+        let (x, y) = batch_tensors(batch, &self.device)?;
+        let model = self
+            .model
+            .take()
+            .unwrap_or_else(|| unreachable!("model taken outside step"));
+        let logits = model.forward(x);
+        let loss = loss::for_model(self.spec.kind, logits.clone(), y.clone());
+        let acc = loss::unstack_acc(logits.detach(), y);
+        let grads = loss.backward();
+        let grads = GradientsParams::from_grads(grads, &model);
+        if grads.is_empty() {
+            self.model = Some(model);
+            return Err(Error::Device(
+                "the backward pass produced no gradients (model not on an autodiff device)".into(),
+            ));
+        }
+        self.model = Some(self.optim.step(self.lr, model, grads));
+        self.steps += 1;
+        Ok(StepStats {
+            loss: scalar(loss)?,
+            acc: scalar(acc)?,
+            samples: batch.n,
+        })
+    }
+
+    /// Loss and accuracy on `batch` without updating the model (no autodiff graph).
+    pub fn evaluate(&self, batch: &Batch) -> Result<StepStats> {
+        self.check(batch)?;
+        let model = self.model().valid();
+        let device = self.device.clone().inner();
+        let (x, y) = batch_tensors(batch, &device)?;
+        let logits = model.forward(x);
+        let l = loss::for_model(self.spec.kind, logits.clone(), y.clone());
+        let a = loss::unstack_acc(logits, y);
+        Ok(StepStats {
+            loss: scalar(l)?,
+            acc: scalar(a)?,
+            samples: batch.n,
+        })
+    }
+
+    /// The optimizer state (Adam moments and step counts) as bytes (burnpack format).
+    pub fn optimizer_bytes(&self) -> Result<Vec<u8>> {
+        let bytes = self
+            .optim
+            .into_bytes()
+            .map_err(|e| Error::Device(format!("serialising the optimizer: {e}")))?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Restores the optimizer state saved by [`Trainer::optimizer_bytes`] for the same
+    /// architecture.
+    pub fn load_optimizer_bytes(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let optim = std::mem::replace(&mut self.optim, AdamConfig::new().init());
+        self.optim = optim
+            .from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| Error::Weights {
+                path: "optimizer.bpk".into(),
+                message: e.to_string(),
+            })?;
+        Ok(())
+    }
+
+    /// Sets the count of steps taken (after a resume).
+    pub fn set_steps(&mut self, steps: u64) {
+        self.steps = steps;
+    }
+}
+
+fn scalar(t: Tensor<1>) -> Result<f64> {
+    let v = t
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| Error::Device(format!("{e:?}")))?;
+    v.first()
+        .map(|&x| x as f64)
+        .ok_or_else(|| Error::Device("empty scalar".into()))
+}
+
+/// What [`fit`] reports to its callback.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A training step finished.
+    Step {
+        /// Epoch, 0-based.
+        epoch: usize,
+        /// Step within the epoch, 0-based.
+        step: usize,
+        /// Steps per epoch.
+        steps: usize,
+        /// This step's statistics.
+        stats: &'a StepStats,
+        /// Mean training loss of the epoch so far.
+        mean_loss: f64,
+        /// Mean accuracy of the epoch so far.
+        mean_acc: f64,
+        /// Training throughput of the epoch so far (samples per second).
+        samples_per_second: f64,
+    },
+    /// Validation of an epoch starts.
+    Validating {
+        /// Epoch, 0-based.
+        epoch: usize,
+    },
+    /// An epoch finished (after validation and saving).
+    Epoch {
+        /// Its statistics.
+        record: &'a EpochRecord,
+        /// Whether this epoch's model became the best so far.
+        improved: bool,
+    },
+}
+
+/// The callback's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop after this step (a checkpoint is written).
+    Stop,
+}
+
+/// Why [`fit`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// All epochs ran.
+    Completed,
+    /// The monitored loss did not improve for `patience` epochs.
+    EarlyStopped,
+    /// The stop flag was raised or the callback asked to stop.
+    Interrupted,
+}
+
+/// Options of [`fit`].
+#[derive(Clone, Debug)]
+pub struct FitOptions {
+    /// Total number of epochs (a resumed run continues up to this number).
+    pub epochs: usize,
+    /// Training steps (batches) per epoch.
+    pub steps_per_epoch: usize,
+    /// Validation batches per epoch (ignored without a validation source).
+    pub validation_steps: usize,
+    /// Early-stopping patience in epochs (DeLTA: 50); `None` disables it.
+    pub patience: Option<usize>,
+    /// Raised (e.g. by a Ctrl-C handler) to stop after the current step.
+    pub stop: Arc<AtomicBool>,
+    /// Where to write the best model, checkpoints, history and curves; `None` writes nothing.
+    pub run_dir: Option<RunDir>,
+    /// Seed recorded in `model.toml` and checkpoints.
+    pub seed: u64,
+    /// Input size `[height, width]` recorded in `model.toml`.
+    pub input_size: [usize; 2],
+    /// Preset/config name recorded in `model.toml`.
+    pub preset: Option<String>,
+    /// Training-data fingerprint recorded in `model.toml`.
+    pub data_fingerprint: Option<String>,
+    /// Where to start: `(epoch, step)`, 0-based (from a checkpoint); `(0, 0)` for a new run.
+    pub start: (usize, usize),
+    /// Best monitored loss and epochs without improvement carried over from a checkpoint.
+    pub best: (Option<f64>, usize),
+}
+
+impl FitOptions {
+    /// Options for `epochs × steps_per_epoch` with no validation, no patience, no RUN_DIR.
+    pub fn new(epochs: usize, steps_per_epoch: usize) -> Self {
+        FitOptions {
+            epochs,
+            steps_per_epoch,
+            validation_steps: 0,
+            patience: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            run_dir: None,
+            seed: 0,
+            input_size: [0, 0],
+            preset: None,
+            data_fingerprint: None,
+            start: (0, 0),
+            best: (None, 0),
+        }
+    }
+}
+
+/// A source of batches: called with `(epoch, step)`, both 0-based.
+pub type BatchSource<'a> = dyn FnMut(usize, usize) -> Result<Batch> + 'a;
+
+/// Trains `trainer` for `options.epochs` epochs of `options.steps_per_epoch` steps.
+///
+/// * `train(epoch, step)` yields training batches; the time spent in it is reported per epoch
+///   (`data_seconds`) so loader stalls are visible.
+/// * `val(epoch, step)`, when given, yields `options.validation_steps` batches per epoch.
+/// * `callback` sees every step and epoch and may stop training.
+///
+/// With a RUN_DIR, each epoch appends to `history.csv`, redraws `curves.png`, saves the best
+/// model and writes a checkpoint; an interruption writes a checkpoint at the current step.
+/// Returns the full history (including epochs of earlier sessions read from `history.csv`).
+/// After an interruption mid-epoch, the resumed epoch's record averages only the steps run
+/// after resuming.
+pub fn fit(
+    trainer: &mut Trainer,
+    mut train: impl FnMut(usize, usize) -> Result<Batch>,
+    mut val: Option<&mut BatchSource<'_>>,
+    options: &FitOptions,
+    mut callback: impl FnMut(&Event<'_>) -> Control,
+) -> Result<(History, StopReason)> {
+    if options.steps_per_epoch == 0 {
+        return Err(Error::Invalid("steps per epoch must be at least 1".into()));
+    }
+    let mut history = match &options.run_dir {
+        Some(dir) if options.start != (0, 0) => History::read(&dir.file(HISTORY_FILE))?,
+        _ => History::default(),
+    };
+    history.epochs.retain(|r| r.epoch <= options.start.0);
+    let (mut best, mut waited) = options.best;
+    let (start_epoch, mut start_step) = options.start;
+    for epoch in start_epoch..options.epochs {
+        let t0 = Instant::now();
+        let (mut sum_loss, mut sum_acc, mut count, mut samples) = (0.0, 0.0, 0usize, 0usize);
+        let mut data_seconds = 0.0;
+        for step in start_step..options.steps_per_epoch {
+            if options.stop.load(Ordering::Relaxed) {
+                checkpoint(trainer, options, epoch, step, best, waited)?;
+                return Ok((history, StopReason::Interrupted));
+            }
+            let td = Instant::now();
+            let batch = train(epoch, step)?;
+            data_seconds += td.elapsed().as_secs_f64();
+            let stats = trainer.step(&batch)?;
+            sum_loss += stats.loss;
+            sum_acc += stats.acc;
+            count += 1;
+            samples += stats.samples;
+            let ev = Event::Step {
+                epoch,
+                step,
+                steps: options.steps_per_epoch,
+                stats: &stats,
+                mean_loss: sum_loss / count as f64,
+                mean_acc: sum_acc / count as f64,
+                samples_per_second: samples as f64 / t0.elapsed().as_secs_f64().max(1e-9),
+            };
+            if callback(&ev) == Control::Stop {
+                options.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        start_step = 0;
+        if options.stop.load(Ordering::Relaxed) && count == 0 {
+            checkpoint(
+                trainer,
+                options,
+                epoch,
+                options.steps_per_epoch,
+                best,
+                waited,
+            )?;
+            return Ok((history, StopReason::Interrupted));
+        }
+        let (mut val_loss, mut val_acc) = (None, None);
+        if let Some(val) = val.as_deref_mut().filter(|_| options.validation_steps > 0) {
+            callback(&Event::Validating { epoch });
+            let (mut l, mut a) = (0.0, 0.0);
+            for s in 0..options.validation_steps {
+                let stats = trainer.evaluate(&val(epoch, s)?)?;
+                l += stats.loss;
+                a += stats.acc;
+            }
+            val_loss = Some(l / options.validation_steps as f64);
+            val_acc = Some(a / options.validation_steps as f64);
+        }
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            loss: sum_loss / count.max(1) as f64,
+            acc: sum_acc / count.max(1) as f64,
+            val_loss,
+            val_acc,
+            seconds: t0.elapsed().as_secs_f64(),
+            data_seconds,
+            samples,
+        };
+        let monitored = val_loss.unwrap_or(record.loss);
+        let improved = monitored.is_finite() && best.is_none_or(|b| monitored < b);
+        if improved {
+            best = Some(monitored);
+            waited = 0;
+        } else {
+            waited += 1;
+        }
+        history.epochs.push(record.clone());
+        if let Some(dir) = &options.run_dir {
+            if improved {
+                let info = ModelInfo {
+                    format: 1,
+                    head: Head::Logits,
+                    input_size: options.input_size,
+                    seed: options.seed,
+                    preset: options.preset.clone(),
+                    data_fingerprint: options.data_fingerprint.clone(),
+                    epoch: record.epoch,
+                    loss: record.loss,
+                    val_loss: record.val_loss,
+                    architecture: trainer.spec().clone(),
+                };
+                dir.save_best(&trainer.model().valid(), &info)?;
+            }
+            history.write_csv(&dir.file(HISTORY_FILE))?;
+            history.write_curves(&dir.file(CURVES_FILE))?;
+        }
+        checkpoint(trainer, options, epoch + 1, 0, best, waited)?;
+        if callback(&Event::Epoch {
+            record: &record,
+            improved,
+        }) == Control::Stop
+        {
+            options.stop.store(true, Ordering::Relaxed);
+        }
+        if options.stop.load(Ordering::Relaxed) {
+            return Ok((history, StopReason::Interrupted));
+        }
+        if options.patience.is_some_and(|p| waited >= p) {
+            return Ok((history, StopReason::EarlyStopped));
+        }
+    }
+    Ok((history, StopReason::Completed))
+}
+
+fn checkpoint(
+    trainer: &Trainer,
+    options: &FitOptions,
+    epoch: usize,
+    step: usize,
+    best: Option<f64>,
+    waited: usize,
+) -> Result<()> {
+    let Some(dir) = &options.run_dir else {
+        return Ok(());
+    };
+    // Normalise "end of epoch e" to "start of epoch e+1".
+    let (epoch, step) = if step >= options.steps_per_epoch {
+        (epoch + 1, 0)
+    } else {
+        (epoch, step)
+    };
+    let state = CheckpointState {
+        dir: format!("checkpoints/epoch-{epoch:04}-step-{step:06}"),
+        next_epoch: epoch,
+        next_step: step,
+        total_steps: trainer.steps(),
+        best_loss: best,
+        epochs_without_improvement: waited,
+        learning_rate: trainer.learning_rate(),
+        seed: options.seed,
+        architecture: trainer.spec().clone(),
+    };
+    dir.save_checkpoint(
+        &trainer.model().valid(),
+        &trainer.optimizer_bytes()?,
+        &state,
+    )
+}
+
+/// Rebuilds a [`Trainer`] from the checkpoint in `dir` and returns it with the state to resume
+/// from (feed `next_epoch`/`next_step` into [`FitOptions::start`], `best_loss` /
+/// `epochs_without_improvement` into [`FitOptions::best`]).
+pub fn resume(dir: &RunDir, device: &Device) -> Result<(Trainer, CheckpointState)> {
+    let (model, opt, state) = dir.load_checkpoint(device)?;
+    let mut trainer = Trainer::from_model(
+        model,
+        state.architecture.clone(),
+        Some(state.learning_rate),
+        device,
+    )?;
+    trainer.load_optimizer_bytes(opt)?;
+    trainer.set_steps(state.total_steps);
+    Ok((trainer, state))
+}
