@@ -3,9 +3,9 @@
 pub mod augment;
 pub mod batches;
 pub mod check;
+pub mod config;
 pub mod eval;
 pub mod info;
 pub mod synth;
-pub mod weights;
-pub mod config;
 pub mod train;
+pub mod weights;
