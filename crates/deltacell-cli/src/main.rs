@@ -36,6 +36,10 @@ enum Command {
     Config(cmd::config::ConfigCommand),
     /// Train a U-Net (seg, track or rois) and write a run folder.
     Train(Box<cmd::train::TrainArgs>),
+    /// Segment a folder of images or track a segmented movie with a trained run folder.
+    Predict(cmd::predict::PredictArgs),
+    /// Synthesise data, train small seg and track U-Nets, predict and evaluate: the whole loop.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +64,7 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Batches(args) => cmd::batches::run(args),
         Command::Config(c) => cmd::config::run(c),
         Command::Train(args) => cmd::train::run(*args),
+        Command::Predict(args) => cmd::predict::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     }
 }
