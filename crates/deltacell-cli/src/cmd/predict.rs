@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::{bail, ensure, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use deltacell_data::io::Rescale;
-use deltacell_data::postprocess::{postprocess, PostprocessParams};
+use deltacell_data::postprocess::{postprocess, PostprocessParams, Threshold};
 use deltacell_data::predict::{self, Fit, TrackInputOptions};
 use deltacell_data::Plane;
 use deltacell_nn::infer::Predictor;
@@ -74,6 +74,10 @@ pub struct SegArgs {
     /// Save sigmoid probabilities (8-bit) instead of post-processed 0/255 masks.
     #[arg(long)]
     pub probabilities: bool,
+    /// Probability above which a pixel is a cell, in (0, 1) (DeLTA: 0.5, logit 0). Higher
+    /// values separate touching cells more readily.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
     /// Remove objects smaller than this many pixels (DeLTA's `min_area` of the seg model: 20).
     #[arg(long, default_value_t = 20)]
     pub min_size: usize,
@@ -212,7 +216,12 @@ pub fn predict_seg(a: &SegArgs) -> anyhow::Result<usize> {
     ensure!(!files.is_empty(), "no images in {}", a.input.display());
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let square = a.opening.unwrap_or(if fit == Fit::Resize { 5 } else { 0 });
-    let params = PostprocessParams::logits(square, (a.min_size > 0).then_some(a.min_size));
+    ensure!(
+        a.threshold > 0.0 && a.threshold < 1.0,
+        "--threshold must be between 0 and 1"
+    );
+    let mut params = PostprocessParams::logits(square, (a.min_size > 0).then_some(a.min_size));
+    params.threshold = Threshold::Fixed((a.threshold / (1.0 - a.threshold)).ln() as f32);
     let t0 = Instant::now();
     let progress = bar(files.len(), a.quiet, "segmenting");
     // Chunks bound memory on long movies; each chunk is read in parallel, predicted in batches.
