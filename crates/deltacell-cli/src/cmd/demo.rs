@@ -379,6 +379,14 @@ fn train_small(
         b
     };
     let mut val_src = val_src;
+    // A hidden bar swallows `println`: log epoch lines straight to stderr then.
+    let log = |line: String| {
+        if quiet {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
     let (history, _) = train::fit(
         &mut trainer,
         train_src,
@@ -394,7 +402,7 @@ fn train_small(
                     bar.inc(1);
                     bar.set_message(format!("epoch {} acc {mean_acc:.3}", epoch + 1));
                 }
-                Event::Epoch { record, .. } => bar.println(format!(
+                Event::Epoch { record, .. } => log(format!(
                     "      epoch {}: loss {:.4} acc {:.4}{} ({:.1} s, {:.1}% waiting for data)",
                     record.epoch,
                     record.loss,
