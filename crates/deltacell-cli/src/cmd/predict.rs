@@ -8,7 +8,8 @@
 //!   `save_result_seg`).
 //! * `track --model RUN --images DIR --segs DIR --out DIR`: DeLTA's
 //!   `predict_compile_from_seg_track` (one 4-channel input per cell of every frame t−1), then
-//!   one probability PNG per cell under DeLTA's `…Frame%06dCell%06d.png` name.
+//!   one 0/255 mask per cell (probability > 0.5) under DeLTA's `…Frame%06dCell%06d.png` name
+//!   (`--probabilities`: the raw output, as DeLTA's `save_result_track`).
 //!
 //! Images are scaled by their type's maximum, as the training datasets read them.
 
@@ -112,6 +113,10 @@ pub struct TrackArgs {
     /// Network inputs per batch.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
+    /// Save sigmoid probabilities (8-bit, DeLTA's `save_result_track`) instead of 0/255 masks
+    /// thresholded at 0.5 (what `deltacell eval track` reads).
+    #[arg(long)]
+    pub probabilities: bool,
     /// Compute device: cpu, or cuda:N in builds with the `cuda` feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -299,7 +304,15 @@ pub fn predict_track(a: &TrackArgs) -> anyhow::Result<usize> {
         for (s, plane) in chunk.iter().zip(&planes) {
             // Saved at the network's size (the window, or the frame resized to the input):
             // DeLTA's `save_result_track` does the same.
-            predict::save_track(&a.out, s, plane)?;
+            if a.probabilities {
+                predict::save_track(&a.out, s, plane)?;
+            } else {
+                let mask = plane.map(|p| u8::from(p > 0.5));
+                deltacell_data::io::write_mask(
+                    a.out.join(predict::seg_output_name(Path::new(&s.name))),
+                    &deltacell_data::Mask::from_plane(mask),
+                )?;
+            }
             written += 1;
         }
         progress.inc(chunk.len() as u64);
