@@ -42,7 +42,8 @@ pub struct DemoArgs {
     /// Working folder (data, runs, predictions, report); must be empty or a previous demo's.
     #[arg(long, default_value = "deltacell-demo")]
     pub out: PathBuf,
-    /// Small models and few steps (about a minute; for CI). Scores are not checked.
+    /// Smaller models and fewer steps (under a minute in a release build; for CI). Scores are
+    /// printed, not checked.
     #[arg(long)]
     pub quick: bool,
     /// Seed of the synthetic data and of training.
@@ -85,17 +86,17 @@ impl Plan {
     fn new(quick: bool) -> Self {
         if quick {
             Plan {
-                seg_samples: 60,
-                track_samples: 60,
+                seg_samples: 100,
+                track_samples: 100,
                 movies: 2,
-                seg_filters: vec![8, 16, 32],
-                seg_batch: 2,
-                seg_epochs: 2,
-                seg_steps: 10,
+                seg_filters: vec![8, 16, 32, 64],
+                seg_batch: 4,
+                seg_epochs: 8,
+                seg_steps: 25,
                 track_filters: vec![8, 16, 32],
-                track_batch: 2,
-                track_epochs: 2,
-                track_steps: 5,
+                track_batch: 4,
+                track_epochs: 4,
+                track_steps: 25,
                 learning_rate: 1e-3,
             }
         } else {
