@@ -38,6 +38,10 @@ enum Command {
     Train(Box<cmd::train::TrainArgs>),
     /// Import a DeLTA Keras model (.hdf5 or .keras) into a run folder.
     ImportKeras(cmd::import_keras::ImportKerasArgs),
+    /// Segment a folder of images or track a segmented movie with a trained run folder.
+    Predict(cmd::predict::PredictArgs),
+    /// Synthesise data, train small seg and track U-Nets, predict and evaluate: the whole loop.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,5 +67,7 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(c) => cmd::config::run(c),
         Command::Train(args) => cmd::train::run(*args),
         Command::ImportKeras(args) => cmd::import_keras::run(args),
+        Command::Predict(args) => cmd::predict::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     }
 }

@@ -28,6 +28,7 @@
 //! available with the `cuda` cargo feature ([`device::parse`] accepts `cpu` and `cuda:N`).
 
 pub mod config;
+pub mod data;
 pub mod device;
 mod error;
 pub mod history;

@@ -339,8 +339,8 @@ fn install_ctrl_c(stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
 
 /// Opens the training (and validation) batch sources.
 ///
-/// Real training sets are read by the data crate's dataset loader; until it is wired here only
-/// `synth` is available.
+/// Real training sets are read by [`deltacell_nn::data::TrainingData`] (datasets and the
+/// prefetching loader of deltacell-data).
 fn open_data(kind: ModelKind, config: &Config, args: &TrainArgs) -> anyhow::Result<DataSources> {
     let m = config.model(kind)?;
     let [h, w] = m.target_size;
@@ -369,12 +369,22 @@ fn open_data(kind: ModelKind, config: &Config, args: &TrainArgs) -> anyhow::Resu
             fingerprint: format!("synth:seed={seed}"),
         });
     }
-    let _ = &args.val;
-    bail!(
-        "reading the training set {} needs the dataset loader of deltacell-data, which this build \
-         does not wire yet; use --data synth for a smoke test",
-        args.data
+    let data = deltacell_nn::data::TrainingData::open(
+        kind,
+        config,
+        Path::new(&args.data),
+        args.val.as_deref(),
+        args.seed,
     )
+    .with_context(|| format!("opening the training set {}", args.data))?;
+    eprintln!("{}", data.summary());
+    let fingerprint = data.fingerprint().to_string();
+    let (train, val) = data.into_sources();
+    Ok(DataSources {
+        train,
+        val: val.map(|v| v as Source),
+        fingerprint,
+    })
 }
 
 /// Synthetic batch: rectangles ("cells") of intensity 0.8 on a 0.2 background with noise; the

@@ -1,0 +1,395 @@
+//! The bridge from a training-set folder to [`crate::train::fit`]: the data crate's datasets
+//! ([`SegmentationDataset`], [`TrackingDataset`], [`ChamberDataset`]) configured from a
+//! [`Config`], wrapped in prefetching [`Loader`]s, exposed as batch sources.
+//!
+//! ```no_run
+//! use deltacell_nn::{config::Config, data::TrainingData, ModelKind};
+//! let config = Config::preset("mothermachine")?;
+//! let data = TrainingData::open(ModelKind::Seg, &config, "training/seg".as_ref(), None, 1)?;
+//! println!("{}", data.summary());
+//! # Ok::<(), deltacell_nn::Error>(())
+//! ```
+//!
+//! * Options: `target_size` and `batch_size` come from the model's table, `crop_windows` from
+//!   the config (2-D: random crops; mother machine: whole files resized), the `augmentation`
+//!   table is parsed by `deltacell_data::augment::AugmentParams` (unknown keys are errors).
+//! * Weights: a `wei/` folder is used when the set has one; otherwise the model's `weights`
+//!   kind computes them when files are loaded (`seg_weights`, `seg_weights_2D`) or per sample
+//!   (`tracking_weights`, halo 50 px as DeLTA), and `none` gives all-ones weights.
+//! * Validation: `--val DIR` (evaluation mode, no augmentation), or a held-out split of the
+//!   files (`validation_split`, by file, seeded). DeLTA's scripts validate on nothing; its
+//!   CLI's `--vsplit` splits like here.
+//! * Data waiting: the training loader's [`LoaderStats`] are shared through
+//!   [`TrainingData::stats`]; [`crate::train::fit`] also times the source calls itself
+//!   (`data_seconds` per epoch), which is what `deltacell train` prints.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use deltacell_data::augment::AugmentParams;
+use deltacell_data::dataset::{
+    split_by_file, ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, LoaderStats,
+    Mode, SegOptions, SegWeights, SegmentationDataset, TrackOptions, TrackWeights, TrackingDataset,
+};
+use deltacell_data::weights::SegWeightParams;
+
+use crate::config::{Config, ModelConfig, WeightsKind};
+use crate::unet::ModelKind;
+use crate::{Batch, Error, Result};
+
+/// DeLTA's default halo around the tracked cell for online tracking weights, pixels.
+const TRACK_HALO: f32 = 50.0;
+
+/// A batch source for [`crate::train::fit`]: `(epoch, step) -> Batch`.
+pub type Source = Box<dyn FnMut(usize, usize) -> Result<Batch> + Send>;
+
+/// Training and validation loaders of one model, opened from folders.
+pub struct TrainingData {
+    train: Loader,
+    val: Option<Loader>,
+    train_items: usize,
+    val_items: usize,
+    fingerprint: String,
+    storage: String,
+    stats: Arc<Mutex<LoaderStats>>,
+}
+
+impl std::fmt::Debug for TrainingData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainingData")
+            .field("train_items", &self.train_items)
+            .field("val_items", &self.val_items)
+            .field("fingerprint", &self.fingerprint)
+            .finish()
+    }
+}
+
+/// The augmentation table of a model as the data crate's parameters.
+pub fn augment_params(m: &ModelConfig) -> Result<AugmentParams> {
+    let text = toml::to_string(&m.augmentation)
+        .map_err(|e| Error::Invalid(format!("augmentation table: {e}")))?;
+    Ok(AugmentParams::from_toml_str(&text)?)
+}
+
+/// Segmentation dataset options from the config (`augment` off for validation).
+pub fn seg_options(
+    config: &Config,
+    m: &ModelConfig,
+    root: &Path,
+    augment: bool,
+) -> Result<SegOptions> {
+    let weights = if root.join("wei").is_dir() {
+        SegWeights::Folder
+    } else {
+        match m.weights {
+            WeightsKind::SegWeights => SegWeights::Seg(SegWeightParams::default()),
+            WeightsKind::SegWeights2D => SegWeights::Seg2d {
+                classweights: (1.0, 1.0),
+            },
+            WeightsKind::TrackingWeights | WeightsKind::None => SegWeights::Ones,
+        }
+    };
+    Ok(SegOptions {
+        target_size: (m.target_size[0], m.target_size[1]),
+        crop: config.crop_windows,
+        weights,
+        augment: if augment {
+            augment_params(m)?
+        } else {
+            AugmentParams::default()
+        },
+        ..SegOptions::default()
+    })
+}
+
+/// Tracking dataset options from the config (`augment` off for validation: no augmentation and
+/// no random shift).
+pub fn track_options(
+    config: &Config,
+    m: &ModelConfig,
+    root: &Path,
+    augment: bool,
+) -> Result<TrackOptions> {
+    let weights = if root.join("wei").is_dir() {
+        TrackWeights::Folder
+    } else {
+        match m.weights {
+            WeightsKind::None => TrackWeights::Ones,
+            _ => TrackWeights::Online {
+                halo_distance: TRACK_HALO,
+            },
+        }
+    };
+    Ok(TrackOptions {
+        target_size: (m.target_size[0], m.target_size[1]),
+        crop_windows: config.crop_windows,
+        shift: if augment {
+            m.shift.unwrap_or(0) as u32
+        } else {
+            0
+        },
+        weights,
+        augment: if augment {
+            augment_params(m)?
+        } else {
+            AugmentParams::default()
+        },
+        ..TrackOptions::default()
+    })
+}
+
+/// Chamber dataset options from the config.
+pub fn rois_options(m: &ModelConfig, augment: bool) -> Result<ChamberOptions> {
+    Ok(ChamberOptions {
+        target_size: (m.target_size[0], m.target_size[1]),
+        augment: if augment {
+            augment_params(m)?
+        } else {
+            AugmentParams::default()
+        },
+        ..ChamberOptions::default()
+    })
+}
+
+type Opened = (Arc<dyn Dataset>, Option<Arc<dyn Dataset>>, String);
+
+fn open_sets(
+    kind: ModelKind,
+    config: &Config,
+    m: &ModelConfig,
+    root: &Path,
+    val_dir: Option<&Path>,
+    seed: u64,
+) -> Result<Opened> {
+    let split = if val_dir.is_some() {
+        0.0
+    } else {
+        m.validation_split
+    };
+    Ok(match kind {
+        ModelKind::Seg => {
+            let opts = seg_options(config, m, root, true)?;
+            let s = SegmentationDataset::open_split(root, &opts, split, 0.0, seed)?;
+            let storage = s.train.storage().to_string();
+            let val: Option<Arc<dyn Dataset>> = match val_dir {
+                Some(v) => Some(Arc::new(SegmentationDataset::open(
+                    v,
+                    &seg_options(config, m, v, false)?,
+                    Mode::Evaluation,
+                )?)),
+                None => s.validation.map(|d| Arc::new(d) as Arc<dyn Dataset>),
+            };
+            (Arc::new(s.train), val, storage)
+        }
+        ModelKind::Rois => {
+            let (train, val) =
+                ChamberDataset::open_split(root, &rois_options(m, true)?, split, seed)?;
+            let storage = train.storage().to_string();
+            let val: Option<Arc<dyn Dataset>> = match val_dir {
+                Some(v) => Some(Arc::new(ChamberDataset::open(
+                    v,
+                    &rois_options(m, false)?,
+                    Mode::Evaluation,
+                )?)),
+                None => val.map(|d| Arc::new(d) as Arc<dyn Dataset>),
+            };
+            (Arc::new(train), val, storage)
+        }
+        ModelKind::Track => {
+            let opts = track_options(config, m, root, true)?;
+            // List the files cheaply (streamed), then split by file and open each part.
+            let listing = TrackingDataset::open(
+                root,
+                &TrackOptions {
+                    storage: deltacell_data::dataset::StorageChoice::Stream,
+                    ..opts.clone()
+                },
+            )?;
+            let files = listing.files().to_vec();
+            let sp = split_by_file(files.len(), split, 0.0, seed)?;
+            let pick = |idx: &[usize]| idx.iter().map(|&i| files[i].clone()).collect::<Vec<_>>();
+            let train = TrackingDataset::from_files(pick(&sp.train), &opts)?;
+            let storage = train.storage().to_string();
+            let val: Option<Arc<dyn Dataset>> = match val_dir {
+                Some(v) => Some(Arc::new(TrackingDataset::open(
+                    v,
+                    &track_options(config, m, v, false)?,
+                )?)),
+                None if !sp.validation.is_empty() => Some(Arc::new(TrackingDataset::from_files(
+                    pick(&sp.validation),
+                    &track_options(config, m, root, false)?,
+                )?)),
+                None => None,
+            };
+            (Arc::new(train), val, storage)
+        }
+    })
+}
+
+/// A cheap fingerprint of a training set: folder name, number of files and total bytes of the
+/// files under it (not their contents; enough to tell sets apart in `model.toml`).
+fn fingerprint(root: &Path) -> String {
+    fn walk(p: &Path, n: &mut u64, bytes: &mut u64) {
+        let Ok(rd) = std::fs::read_dir(p) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, n, bytes);
+            } else if let Ok(md) = e.metadata() {
+                *n += 1;
+                *bytes += md.len();
+            }
+        }
+    }
+    let (mut n, mut bytes) = (0, 0);
+    walk(root, &mut n, &mut bytes);
+    let name = root
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{name}:{n}files:{bytes}bytes")
+}
+
+impl TrainingData {
+    /// Opens the training set of `kind` at `root` (and `val_dir`, else a `validation_split`
+    /// of `root`'s files) with `config`'s settings; loaders use `seed` and 2 worker threads.
+    pub fn open(
+        kind: ModelKind,
+        config: &Config,
+        root: &Path,
+        val_dir: Option<&Path>,
+        seed: u64,
+    ) -> Result<Self> {
+        if !root.is_dir() {
+            return Err(Error::Data(format!(
+                "{}: training set folder not found",
+                root.display()
+            )));
+        }
+        if let Some(v) = val_dir.filter(|v| !v.is_dir()) {
+            return Err(Error::Data(format!(
+                "{}: validation folder not found",
+                v.display()
+            )));
+        }
+        let m = config.model(kind)?;
+        let (train, val, storage) = open_sets(kind, config, m, root, val_dir, seed)?;
+        let train_items = train.len();
+        let val_items = val.as_ref().map_or(0, |v| v.len());
+        let train = Loader::new(
+            train,
+            LoaderOptions {
+                batch_size: m.batch_size,
+                seed,
+                steps_per_epoch: Some(m.steps_per_epoch),
+                workers: 2,
+                prefetch: 4,
+                shuffle: Some(true),
+            },
+        )?;
+        let val = match val {
+            Some(v) => Some(Loader::new(
+                v,
+                LoaderOptions {
+                    batch_size: m.batch_size,
+                    seed,
+                    steps_per_epoch: None,
+                    workers: 0,
+                    prefetch: 1,
+                    shuffle: Some(false),
+                },
+            )?),
+            None => None,
+        };
+        Ok(TrainingData {
+            train,
+            val,
+            train_items,
+            val_items,
+            fingerprint: fingerprint(root),
+            storage,
+            stats: Arc::new(Mutex::new(LoaderStats::default())),
+        })
+    }
+
+    /// Items (samples) in the training and validation sets.
+    pub fn items(&self) -> (usize, usize) {
+        (self.train_items, self.val_items)
+    }
+
+    /// The training set's fingerprint (recorded in `model.toml`).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// One line: items, storage decision.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} training item(s), {} validation item(s); {}",
+            self.train_items, self.val_items, self.storage
+        )
+    }
+
+    /// The training loader's statistics, updated after every batch the training source hands
+    /// over (the consumer's total wait is `waited`).
+    pub fn stats(&self) -> Arc<Mutex<LoaderStats>> {
+        self.stats.clone()
+    }
+
+    /// Batches of one validation pass (all validation items once), `None` without validation.
+    pub fn validation_steps(&self) -> Option<usize> {
+        self.val.as_ref().map(Loader::steps_per_epoch)
+    }
+
+    /// Splits into the training source (the prefetching loader, batches in order; the
+    /// `(epoch, step)` arguments are not needed) and the validation source (the same fixed
+    /// batches every epoch: validation step `s` is batch `s mod steps` of the in-order set).
+    pub fn into_sources(self) -> (Source, Option<Source>) {
+        let TrainingData {
+            mut train,
+            val,
+            stats,
+            ..
+        } = self;
+        let train_src: Source = Box::new(move |_e, _s| {
+            let b = train.next_batch();
+            if let Ok(mut st) = stats.lock() {
+                *st = train.stats();
+            }
+            Ok(b?)
+        });
+        let val_src = val.map(|v| {
+            Box::new(move |_e: usize, s: usize| {
+                let steps = v.steps_per_epoch();
+                Ok(v.batch_at(0, s % steps)?)
+            }) as Source
+        });
+        (train_src, val_src)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preset_augmentation_parses() {
+        for p in crate::config::PRESETS {
+            let c = Config::preset(p).unwrap();
+            for (_, m) in c.iter_models() {
+                augment_params(m).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn missing_folder_is_an_error() {
+        let c = Config::preset("mothermachine").unwrap();
+        let e = TrainingData::open(ModelKind::Seg, &c, Path::new("/no/such/dir"), None, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not found"), "{e}");
+    }
+}
