@@ -91,3 +91,75 @@ fn not_a_unet_names_the_problem() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("junk.hdf5"));
 }
+
+/// `train --init-from` fine-tunes an imported model: the run keeps the imported architecture,
+/// and a model of the wrong kind is refused with a message.
+#[test]
+fn train_init_from_fine_tunes_an_imported_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let imported = dir.path().join("imported");
+    let out = import(&reference("unet_seg_levels2.hdf5"), "seg", &imported);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let set = dir.path().join("set");
+    let run = |args: &[&str]| {
+        let os: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        deltacell(&os)
+    };
+    let set_s = set.to_str().unwrap();
+    let out = run(&[
+        "synth", "--kind", "mm-seg", "--n", "6", "--seed", "3", "--out", set_s, "-q",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["weights", set_s, "--kind", "seg"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let tuned = dir.path().join("tuned");
+    let (imp, tun) = (imported.to_str().unwrap(), tuned.to_str().unwrap());
+    let out = run(&[
+        "train",
+        "seg",
+        "--preset",
+        "mothermachine",
+        "--data",
+        set_s,
+        "--out",
+        tun,
+        "--init-from",
+        imp,
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "2",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (_, info) = RunDir::open(&tuned)
+        .unwrap()
+        .load_best(&deltacell_nn::device::cpu())
+        .unwrap();
+    let (_, original) = RunDir::open(&imported)
+        .unwrap()
+        .load_best(&deltacell_nn::device::cpu())
+        .unwrap();
+    assert_eq!(info.architecture, original.architecture);
+    assert_eq!(info.architecture.kind, ModelKind::Seg);
+
+    let out = run(&[
+        "train",
+        "track",
+        "--preset",
+        "mothermachine",
+        "--data",
+        set_s,
+        "--out",
+        dir.path().join("wrong").to_str().unwrap(),
+        "--init-from",
+        imp,
+        "--epochs",
+        "1",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("Seg"), "{}", text(&out.stderr));
+}

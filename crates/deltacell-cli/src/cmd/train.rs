@@ -84,8 +84,12 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',')]
     pub filters: Option<Vec<usize>>,
     /// Continue from the checkpoint in --out.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "init_from")]
     pub resume: bool,
+    /// Start from the best model of another run folder (e.g. one written by `deltacell
+    /// import-keras`) instead of a random initialisation: fine-tuning. Its architecture is used.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub init_from: Option<PathBuf>,
     /// Early-stopping patience in epochs (0 = off).
     #[arg(long)]
     pub patience: Option<usize>,
@@ -154,7 +158,37 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 args.out.display()
             );
         }
-        let trainer = Trainer::new(spec.clone(), args.seed, Some(mcfg.learning_rate), &device)?;
+        let trainer = match &args.init_from {
+            Some(dir) => {
+                // Fine-tuning: the model's own architecture is kept; --levels/--filters that
+                // disagree with it are an error rather than a silent re-initialisation.
+                let (model, info) = RunDir::open(dir)
+                    .and_then(|from| from.load_best(&device))
+                    .with_context(|| {
+                        format!("loading the model to start from in {}", dir.display())
+                    })?;
+                let arch = info.architecture;
+                if arch.kind != kind {
+                    bail!(
+                        "{} holds a {:?} model; `train {:?}` needs a {:?} model",
+                        dir.display(),
+                        arch.kind,
+                        args.model,
+                        kind
+                    );
+                }
+                if (args.levels.is_some() || args.filters.is_some()) && arch != spec {
+                    bail!(
+                        "{} has filters {:?}, which --levels/--filters contradict; drop them to \
+                         fine-tune it",
+                        dir.display(),
+                        arch.filters
+                    );
+                }
+                Trainer::from_model(model, arch, Some(mcfg.learning_rate), &device)?
+            }
+            None => Trainer::new(spec.clone(), args.seed, Some(mcfg.learning_rate), &device)?,
+        };
         (trainer, (0, 0), (None, 0))
     };
     // Keep the exact configuration next to the results.
@@ -187,9 +221,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     eprintln!(
         "training {kind} ({} levels, filters {:?}, {} parameters) on {} for epochs {}..{} × {} \
          steps, batch {}, lr {:e}, device {}",
-        spec.levels(),
-        spec.filters,
-        spec.param_count(),
+        trainer.spec().levels(),
+        trainer.spec().filters,
+        trainer.spec().param_count(),
         args.data,
         start.0 + 1,
         mcfg.epochs,
