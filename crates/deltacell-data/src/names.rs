@@ -13,7 +13,7 @@
 //! The per-cell suffix of tracking outputs is written exactly as DeLTA's code writes it: the
 //! literal `Cell%06d` inserted between the stem and the extension, **with no underscore**
 //! (`Position01_Chamber02_Frame003Cell000004.png`), although DeLTA's docs describe
-//! `_cellXXXXXX`; files written by DeLTA are the reference, so the code's form is kept.
+//! an underscore and lower-case `_cell` plus six digits; files written by DeLTA are the reference, so the code's form is kept.
 
 use std::fmt::Write as _;
 
