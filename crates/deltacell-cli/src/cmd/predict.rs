@@ -20,7 +20,7 @@ use std::time::Instant;
 use anyhow::{bail, ensure, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use deltacell_data::io::Rescale;
-use deltacell_data::postprocess::{postprocess, PostprocessParams, Threshold};
+use deltacell_data::postprocess::{self, postprocess, PostprocessParams, Threshold};
 use deltacell_data::predict::{self, Fit, TrackInputOptions};
 use deltacell_data::Plane;
 use deltacell_nn::infer::Predictor;
@@ -114,9 +114,14 @@ pub struct TrackArgs {
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
     /// Save sigmoid probabilities (8-bit, DeLTA's `save_result_track`) instead of 0/255 masks
-    /// thresholded at 0.5 (what `deltacell eval track` reads).
+    /// (what `deltacell eval track` reads).
     #[arg(long)]
     pub probabilities: bool,
+    /// Masks are the cells of frame t (from --segs) whose mean probability is at least this
+    /// (DeLTA's pipeline attributes whole segmented cells to a seed the same way); 0 saves the
+    /// raw output thresholded at 0.5 pixel by pixel instead.
+    #[arg(long, default_value_t = 0.5, value_parser = unit_interval)]
+    pub min_score: f32,
     /// Compute device: cpu, or cuda:N in builds with the `cuda` feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -291,6 +296,11 @@ pub fn predict_track(a: &TrackArgs) -> anyhow::Result<usize> {
     if samples.is_empty() {
         return Ok(0);
     }
+    ensure!(
+        all.in_channels >= 4,
+        "tracking inputs have {} channels, expected DeLTA's 4",
+        all.in_channels
+    );
     let progress = bar(samples.len(), a.quiet, "tracking");
     let (h, w, c) = (all.height, all.width, all.in_channels);
     let per = h * w * c;
@@ -301,16 +311,24 @@ pub fn predict_track(a: &TrackArgs) -> anyhow::Result<usize> {
         b.x.copy_from_slice(&all.x[start * per..(start + chunk.len()) * per]);
         let probs = p.predict_probabilities(&b)?;
         let planes = predict::split_output(&probs, b.n, (h, w), 1, 0)?;
-        for (s, plane) in chunk.iter().zip(&planes) {
+        for (i, (s, plane)) in chunk.iter().zip(&planes).enumerate() {
             // Saved at the network's size (the window, or the frame resized to the input):
             // DeLTA's `save_result_track` does the same.
             if a.probabilities {
                 predict::save_track(&a.out, s, plane)?;
             } else {
-                let mask = plane.map(|p| u8::from(p > 0.5));
+                let mask = if a.min_score > 0.0 {
+                    // Channel 3 of the input is the frame's segmentation, cropped like the output.
+                    let cells = deltacell_data::Mask::from_plane(
+                        b.x_plane(i, 3).map(|v| u8::from(v > 0.5)),
+                    );
+                    postprocess::attribute_tracking(plane, &cells, a.min_score)?
+                } else {
+                    deltacell_data::Mask::from_plane(plane.map(|p| u8::from(p > 0.5)))
+                };
                 deltacell_data::io::write_mask(
                     a.out.join(predict::seg_output_name(Path::new(&s.name))),
-                    &deltacell_data::Mask::from_plane(mask),
+                    &mask,
                 )?;
             }
             written += 1;
@@ -319,4 +337,16 @@ pub fn predict_track(a: &TrackArgs) -> anyhow::Result<usize> {
     }
     progress.finish_and_clear();
     Ok(written)
+}
+
+/// Parses a number in `[0, 1]` (a `--min-score`).
+fn unit_interval(text: &str) -> Result<f32, String> {
+    let v: f32 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside [0, 1]"))
+    }
 }
