@@ -243,15 +243,73 @@ pub fn histogram_voodoo_with_points(image: &mut Image, points: &[f64]) {
     // polynomial runs in f32 (rounding ~1e-7).
     let intervals = curve.coef.len();
     let coef: Vec<[f32; 4]> = curve.coef.iter().map(|c| c.map(|v| v as f32)).collect();
-    let step = 1.0 / intervals as f32;
-    let last = intervals - 1;
-    for v in image.as_mut_slice() {
-        let t = *v;
-        let k = ((t * intervals as f32).max(0.0) as usize).min(last);
-        let c = &coef[k];
-        let dt = t - k as f32 * step;
-        *v = (((c[3] * dt + c[2]) * dt + c[1]) * dt + c[0]).clamp(0.0, 1.0);
+    let values = image.as_mut_slice();
+    if intervals <= 4 {
+        tone_curve_small::<4>(values, &coef);
+    } else if intervals <= 16 {
+        tone_curve_small::<16>(values, &coef);
+    } else {
+        let step = 1.0 / intervals as f32;
+        let last = intervals - 1;
+        for v in values {
+            let t = *v;
+            let k = ((t * intervals as f32).max(0.0) as usize).min(last);
+            let c = &coef[k];
+            let dt = t - k as f32 * step;
+            *v = (((c[3] * dt + c[2]) * dt + c[1]) * dt + c[0]).clamp(0.0, 1.0);
+        }
     }
+}
+
+/// The tone curve of [`histogram_voodoo_with_points`] with at most `N` intervals: the interval's
+/// coefficients are picked by `N` branch-free selects, so the loop over the pixels vectorises.
+#[inline]
+fn tone_curve_small<const N: usize>(values: &mut [f32], coef: &[[f32; 4]]) {
+    let intervals = coef.len();
+    let mut table = [[0f32; 4]; N];
+    table[..intervals].copy_from_slice(coef);
+    tone_curve_kernel(values, &table[..], intervals)
+}
+
+super::simd::multiversion! {
+fn tone_curve_kernel(values: &mut [f32], table: &[[f32; 4]], intervals: usize) {
+    let step = 1.0 / intervals as f32;
+    let scale = intervals as f32;
+    let last = intervals as i32 - 1;
+    match table.len() {
+        4 => {
+            let t4: [[f32; 4]; 4] = std::array::from_fn(|j| table[j]);
+            for v in values.iter_mut() {
+                *v = tone_point(*v, &t4, scale, step, last);
+            }
+        }
+        _ => {
+            let t16: [[f32; 4]; 16] = std::array::from_fn(|j| table.get(j).copied().unwrap_or_default());
+            for v in values.iter_mut() {
+                *v = tone_point(*v, &t16, scale, step, last);
+            }
+        }
+    }
+}
+}
+
+#[inline(always)]
+fn tone_point<const N: usize>(
+    t: f32,
+    table: &[[f32; 4]; N],
+    scale: f32,
+    step: f32,
+    last: i32,
+) -> f32 {
+    let k = super::geometric::floor_i32((t * scale).max(0.0)).clamp(0, last);
+    let mut c = table[0];
+    for (j, row) in table.iter().enumerate().skip(1) {
+        if k >= j as i32 {
+            c = *row;
+        }
+    }
+    let dt = t - k as f32 * step;
+    (((c[3] * dt + c[2]) * dt + c[1]) * dt + c[0]).clamp(0.0, 1.0)
 }
 
 /// DeLTA's `histogram_voodoo` (3 control points), drawing the control values from `rng`.
