@@ -185,14 +185,44 @@ impl PreTransform {
 ///
 /// OpenCV quantises coordinates to 1/32 pixel; this uses exact coordinates.
 pub fn warp_bilinear(plane: &Plane<f32>, affine: &Affine) -> Plane<f32> {
-    let (h, w) = plane.shape();
+    warp_bilinear_to(plane, affine, plane.shape())
+}
+
+/// [`warp_bilinear`] into an output of `out_shape` = `(height, width)` (e.g. with a
+/// [`PreTransform::compose`]d map that includes a quarter turn).
+pub fn warp_bilinear_to(
+    plane: &Plane<f32>,
+    affine: &Affine,
+    out_shape: (usize, usize),
+) -> Plane<f32> {
+    let (h, w) = out_shape;
     let mut out = Plane::filled(h, w, 0f32);
-    if h == 0 || w == 0 {
+    if h == 0 || w == 0 || plane.is_empty() {
         return out;
     }
-    let map = SourceMap::new(affine, (h, w));
+    let map = SourceMap::new(affine, plane.shape());
     for (y, row) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
         bilinear_row(plane.as_slice(), &map.row(y), row);
+    }
+    out
+}
+
+/// [`warp_nearest`] into an output of `out_shape` = `(height, width)`.
+pub fn warp_nearest_to<T: Copy + Default>(
+    plane: &Plane<T>,
+    affine: &Affine,
+    out_shape: (usize, usize),
+) -> Plane<T> {
+    let (h, w) = out_shape;
+    let mut out = Plane::filled(h, w, T::default());
+    if h == 0 || w == 0 || plane.is_empty() {
+        return out;
+    }
+    let map = SourceMap::new(affine, plane.shape());
+    let mut index = vec![0u32; w];
+    for (y, row) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
+        nearest_row(&map.row(y), &mut index);
+        gather_row(plane.as_slice(), &index, row);
     }
     out
 }
@@ -280,8 +310,9 @@ fn bilinear_row(src: &[f32], map: &RowMap, out: &mut [f32]) {
     let mut taps = [[0f32; BLOCK]; 4];
     for (b, ob) in out.chunks_mut(BLOCK).enumerate() {
         let first = (b * BLOCK) as i32;
-        // Whole blocks, also past the row's end (those values are not used).
-        for k in 0..BLOCK {
+        let n = ob.len();
+        // Whole vectors of 8, also past the row's end (those values are not used).
+        for k in 0..n.next_multiple_of(8).min(BLOCK) {
             let xf = (first + k as i32) as f32;
             let sx = (map.m0 * xf + map.r0).clamp(-2.0, hix);
             let sy = (map.m3 * xf + map.r1).clamp(-2.0, hiy);
@@ -297,7 +328,6 @@ fn bilinear_row(src: &[f32], map: &RowMap, out: &mut [f32]) {
             step_x[k] = (xb - xa) as u32;
             step_y[k] = (yb - ya) as u32;
         }
-        let n = ob.len();
         for k in 0..n {
             // In range by the clamps; `min` only spares the bounds checks.
             let i = base[k] as usize;

@@ -54,13 +54,23 @@
 //!   spells `gaussion_noise`, so its noise is silently never applied); out-of-range values are
 //!   errors. All keys default to "off".
 //! * **Speed**: one sample is processed on one thread (parallelism is across samples, see
-//!   [`augment_all`]); kernels are hand-written loops in `f32` with precomputed kernels/taps,
-//!   the nearest-neighbour source indices are computed once per warp and shared by all masks and
-//!   weight maps, and temporaries come from a per-thread pool and are copied back into the
-//!   targets (fresh megabyte allocations cost more in page faults than the kernels themselves).
+//!   [`augment_all`]). The flips and quarter turns (steps 6–8) are exact integer maps, so when
+//!   an affine warp follows they are folded into its coordinate map and every target is
+//!   resampled once from the original pixels ([`geometric::PreTransform`]); this changes only
+//!   the rounding of the source coordinates (~1e-7 pixel), not the distribution of the results.
+//!   Without a warp (identity transform) they are applied exactly, in place. The warps run row by
+//!   row over all targets at once (a row's nearest-neighbour indices are computed once and shared
+//!   by masks and weight maps; the elastic field is evaluated separably, one row at a time,
+//!   instead of as two dense planes). The pixel loops are written so that the compiler
+//!   vectorises them and are compiled twice, for plain x86-64 and for AVX2, the copy chosen at
+//!   run time (`simd`; both round identically, so results do not depend on the CPU).
+//!   Temporaries come from a per-thread pool and are swapped into the targets.
+//! * **Noise**: the per-pixel normals come from [`crate::random::fill_standard_normal`] (a
+//!   counter-based generator, Box–Muller with polynomial `ln`/`sin`/`cos`), keyed by one 64-bit
+//!   draw from the sample's stream per image; DeLTA draws them from numpy's global generator.
 //! * **Random streams**: the order of draws follows the newest DeLTA (illumination, histogram,
 //!   noise, blur, elastic, flips, rot90, angle, zoom, shifts, resize), but the generator is
-//!   ChaCha8, so sequences do not match numpy's.
+//!   ChaCha8 (and the noise key, see above), so sequences do not match numpy's.
 
 pub mod elastic;
 pub mod geometric;
