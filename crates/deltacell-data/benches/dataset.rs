@@ -5,15 +5,24 @@
 //! Augmentation uses DeLTA's recipes (`DATA_AUGMENTATION_SEG` / `_TRACK`) when the augmentation
 //! module accepts them, else none (the line printed at start says which).
 //!
+//! Groups: `batch_cpu/…` is the on-CPU time of one thread building a batch of 8 alone (Linux
+//! `CLOCK_THREAD_CPUTIME_ID`: the work per batch, whatever the load of the shared machine);
+//! `batch/…` the wall time of [`Loader::batch_at`] (the 8 samples in parallel on rayon's pool);
+//! `loader/…` the steady-state wall time per batch through 1 or 2 worker threads (samples/s =
+//! 8 / that time). The peak RSS of the 512×512 case is printed after its groups (the kernel's
+//! high-water mark is reset before it).
+//!
 //! Run: `cargo bench -p deltacell-data --bench dataset -- --warm-up-time 1 --measurement-time 3`
 
+use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use deltacell_data::augment::AugmentParams;
 use deltacell_data::dataset::{
-    Dataset, Loader, LoaderOptions, Mode, SegOptions, SegWeights, SegmentationDataset,
+    Batch, Dataset, Loader, LoaderOptions, Mode, SegOptions, SegWeights, SegmentationDataset,
     TrackOptions, TrackWeights, TrackingDataset,
 };
 use deltacell_data::image::{Image, Mask, WeightMap};
@@ -117,6 +126,62 @@ fn track_set(root: &Path, n: usize, (h, w): (usize, usize), cells_per: usize) {
     }
 }
 
+/// Nanoseconds this thread has spent on a CPU: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` on
+/// Linux (std already links the C library), a monotonic clock elsewhere.
+#[cfg(target_os = "linux")]
+fn thread_cpu_ns() -> u64 {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut t = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec (64-bit Linux layout) for the call's duration.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime failed");
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_ns() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos() as u64
+}
+
+/// One batch of 8 built sample after sample on the calling thread (what the loader's workers
+/// do per batch), from the same random streams as the loader's positions `8·step ..`.
+fn batch_on_this_thread(ds: &dyn Dataset, step: usize) -> Batch {
+    let l = ds.layout();
+    let mut batch = Batch::zeros(8, l.height, l.width, l.in_channels, l.out_channels);
+    let (xl, yl) = (l.x_len(), l.y_len());
+    for (k, (x, y)) in batch
+        .x
+        .chunks_mut(xl)
+        .zip(batch.y.chunks_mut(yl))
+        .enumerate()
+    {
+        let p = step * 8 + k;
+        let mut rng = random::stream(1, 0, p as u64);
+        ds.write_sample(p % ds.len(), &mut rng, x, y).unwrap();
+    }
+    batch
+}
+
+/// Resets the kernel's peak-RSS mark of this process (Linux ≥ 4.0); false when impossible.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -202,7 +267,26 @@ fn bench_datasets(c: &mut Criterion) {
         ("track_256x256_b8_online", Arc::new(track_2d)),
     ];
 
-    // One batch built on the calling thread: the cost DeLTA's generators pay per batch.
+    // The work of one batch, on one thread.
+    let mut group = c.benchmark_group("batch_cpu");
+    group.sample_size(10);
+    for (name, ds) in &datasets {
+        let mut step = 0usize;
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                let t0 = thread_cpu_ns();
+                for _ in 0..iters {
+                    step += 1;
+                    black_box(batch_on_this_thread(ds.as_ref(), step));
+                }
+                Duration::from_nanos(thread_cpu_ns() - t0)
+            })
+        });
+    }
+    group.finish();
+
+    // One batch built when asked, its samples in parallel: the cost DeLTA's generators pay
+    // per batch.
     let mut group = c.benchmark_group("batch");
     group.sample_size(10);
     for (name, ds) in &datasets {
@@ -230,6 +314,7 @@ fn bench_datasets(c: &mut Criterion) {
     let mut group = c.benchmark_group("loader");
     group.sample_size(10);
     for (name, ds) in &datasets {
+        let rss_reset = reset_peak_rss();
         for workers in [1, 2] {
             let mut loader = Loader::new(
                 Arc::clone(ds),
@@ -249,6 +334,11 @@ fn bench_datasets(c: &mut Criterion) {
                 "{name}, {workers} worker(s): {} samples, consumer waited {:.1} ms in total",
                 s.samples,
                 s.waited.as_secs_f64() * 1e3
+            );
+        }
+        if let (true, Some(mib)) = (rss_reset, peak_rss_mib()) {
+            eprintln!(
+                "{name}: peak RSS while its loaders ran (every dataset resident): {mib:.0} MiB"
             );
         }
     }

@@ -664,3 +664,66 @@ fn displacement_upsampling_matches_a_reference_cubic_bspline() {
         }
     }
 }
+
+#[test]
+fn folded_flips_and_quarter_turns_match_applying_them_first() {
+    use deltacell_data::augment::geometric::PreTransform;
+    let (h, w) = (13, 20);
+    let img = ramp_image(h, w).plane().clone();
+    let mask = blob_mask(h, w).plane().clone();
+    for hflip in [false, true] {
+        for vflip in [false, true] {
+            for k in 0..4 {
+                let pre = PreTransform {
+                    horizontal_flip: hflip,
+                    vertical_flip: vflip,
+                    quarter_turns: k,
+                };
+                let (mut p, mut m) = (img.clone(), mask.clone());
+                if hflip {
+                    geometric::flip_horizontal(&mut p);
+                    geometric::flip_horizontal(&mut m);
+                }
+                if vflip {
+                    geometric::flip_vertical(&mut p);
+                    geometric::flip_vertical(&mut m);
+                }
+                let (p, m) = (geometric::rot90(&p, k), geometric::rot90(&m, k));
+                assert_eq!(pre.shape((h, w)), p.shape());
+                for (angle, zoom, shift) in [(7.0, 1.1, (1.3, -0.7)), (-2.0, 1.02, (0.0, 0.4))] {
+                    let a = Affine::delta(p.shape(), angle, zoom, shift);
+                    let folded = pre.compose(&a, (h, w));
+                    let seq = geometric::warp_bilinear(&p, &a);
+                    let one = geometric::warp_bilinear_to(&img, &folded, p.shape());
+                    let diff = seq
+                        .as_slice()
+                        .iter()
+                        .zip(one.as_slice())
+                        .map(|(x, y)| (x - y).abs())
+                        .fold(0f32, f32::max);
+                    assert!(diff < 1e-4, "{hflip} {vflip} {k}: {diff}");
+                    // Nearest: identical except where a coordinate lies within rounding of a
+                    // half-pixel tie (none expected at these angles, at most a few allowed).
+                    let seq_m = geometric::warp_nearest(&m, &a);
+                    let one_m = geometric::warp_nearest_to(&mask, &folded, p.shape());
+                    let differ = seq_m
+                        .as_slice()
+                        .iter()
+                        .zip(one_m.as_slice())
+                        .filter(|(x, y)| x != y)
+                        .count();
+                    assert!(
+                        differ <= 2,
+                        "{hflip} {vflip} {k}: {differ} mask pixels differ"
+                    );
+                }
+                // Without a warp the transform is applied exactly.
+                let id = Affine::delta(p.shape(), 0.0, 1.0, (0.0, 0.0));
+                assert_eq!(
+                    geometric::warp_nearest_to(&mask, &pre.compose(&id, (h, w)), p.shape()),
+                    m
+                );
+            }
+        }
+    }
+}

@@ -55,59 +55,79 @@ impl Displacement {
     /// The dense displacement `(dy, dx)` at every pixel of a `(height, width)` image.
     pub fn dense(&self, shape: (usize, usize)) -> (Plane<f32>, Plane<f32>) {
         let (h, w) = shape;
-        let cy = prefilter_2d(&self.dy, self.py, self.px);
-        let cx = prefilter_2d(&self.dx, self.py, self.px);
-        let rows = spline_taps(h, self.py);
-        let cols32: Vec<([usize; 4], [f32; 4])> = spline_taps(w, self.px)
-            .into_iter()
-            .map(|(i, wt)| (i, wt.map(|v| v as f32)))
-            .collect();
-        // Pooled buffers: every value is overwritten below.
-        let pooled = || {
-            Plane::from_vec(h, w, super::scratch::take(h * w))
-                .unwrap_or_else(|_| Plane::filled(h, w, 0f32))
-        };
-        let mut out_y = pooled();
-        let mut out_x = pooled();
-        let mut ty = vec![0f64; self.px];
-        let mut tx = vec![0f64; self.px];
-        for (r, (idx, wt)) in rows.iter().enumerate() {
-            // Interpolate along rows first (one value per control column) ...
-            for k in 0..self.px {
-                let mut sy = 0.0;
-                let mut sx = 0.0;
-                for t in 0..4 {
-                    sy += wt[t] * cy[idx[t] * self.px + k];
-                    sx += wt[t] * cx[idx[t] * self.px + k];
-                }
-                ty[k] = sy;
-                tx[k] = sx;
-            }
-            // ... then along the columns (f32 from here on: the hot per-pixel part).
-            let (ty32, tx32): (Vec<f32>, Vec<f32>) = ty
-                .iter()
-                .zip(&tx)
-                .map(|(&a, &b)| (a as f32, b as f32))
-                .unzip();
-            for (c, (oy, ox)) in out_y
-                .row_mut(r)
-                .iter_mut()
-                .zip(out_x.row_mut(r).iter_mut())
-                .enumerate()
-            {
-                let (i, wt) = &cols32[c];
-                *oy = wt[0] * ty32[i[0]]
-                    + wt[1] * ty32[i[1]]
-                    + wt[2] * ty32[i[2]]
-                    + wt[3] * ty32[i[3]];
-                *ox = wt[0] * tx32[i[0]]
-                    + wt[1] * tx32[i[1]]
-                    + wt[2] * tx32[i[2]]
-                    + wt[3] * tx32[i[3]];
-            }
+        let mut out_y = Plane::filled(h, w, 0f32);
+        let mut out_x = Plane::filled(h, w, 0f32);
+        if h == 0 || w == 0 {
+            return (out_y, out_x);
+        }
+        let field = Field::new(self, shape);
+        for r in 0..h {
+            field.row(r, out_y.row_mut(r), out_x.row_mut(r));
         }
         (out_y, out_x)
     }
+}
+
+/// The upsampled displacement, evaluated separably: the spline is first interpolated along the
+/// columns for every control row (`py × W` values, in `f64`), and each image row is then a
+/// 4-tap combination of those rows (`f32`, vectorised).
+struct Field {
+    w: usize,
+    /// `py × w`: the field along each control row, for `dy` and `dx`.
+    along_y: Vec<f32>,
+    along_x: Vec<f32>,
+    rows: Vec<([usize; 4], [f32; 4])>,
+}
+
+impl Field {
+    fn new(d: &Displacement, (h, w): (usize, usize)) -> Self {
+        let cy = prefilter_2d(&d.dy, d.py, d.px);
+        let cx = prefilter_2d(&d.dx, d.py, d.px);
+        let cols = spline_taps(w, d.px);
+        let mut along_y = vec![0f32; d.py * w];
+        let mut along_x = vec![0f32; d.py * w];
+        for j in 0..d.py {
+            let (ry, rx) = (&cy[j * d.px..(j + 1) * d.px], &cx[j * d.px..(j + 1) * d.px]);
+            for (c, (idx, wt)) in cols.iter().enumerate() {
+                let (mut sy, mut sx) = (0.0, 0.0);
+                for t in 0..4 {
+                    sy += wt[t] * ry[idx[t]];
+                    sx += wt[t] * rx[idx[t]];
+                }
+                along_y[j * w + c] = sy as f32;
+                along_x[j * w + c] = sx as f32;
+            }
+        }
+        let rows = spline_taps(h, d.py)
+            .into_iter()
+            .map(|(i, wt)| (i, wt.map(|v| v as f32)))
+            .collect();
+        Field {
+            w,
+            along_y,
+            along_x,
+            rows,
+        }
+    }
+
+    /// `(dy, dx)` of image row `r` into `dy`, `dx` (each `w` long).
+    fn row(&self, r: usize, dy: &mut [f32], dx: &mut [f32]) {
+        let (idx, wt) = &self.rows[r];
+        let w = self.w;
+        combine4(&idx.map(|i| &self.along_y[i * w..(i + 1) * w]), wt, dy);
+        combine4(&idx.map(|i| &self.along_x[i * w..(i + 1) * w]), wt, dx);
+    }
+}
+
+super::simd::multiversion! {
+/// `out[c] = Σ_t wt[t]·rows[t][c]`.
+fn combine4(rows: &[&[f32]; 4], wt: &[f32; 4], out: &mut [f32]) {
+    let n = out.len();
+    let [a, b, c, d] = rows.map(|r| &r[..n]);
+    for i in 0..n {
+        out[i] = wt[0] * a[i] + wt[1] * b[i] + wt[2] * c[i] + wt[3] * d[i];
+    }
+}
 }
 
 /// Cubic B-spline basis weights for the taps `floor(t)−1 ..= floor(t)+2` at fraction `f`.
@@ -219,90 +239,214 @@ fn bspline3_weights_f32(f: f32) -> [f32; 4] {
 /// Samples an image at `(row + dy, col + dx)` with a cubic B-spline of the raw pixel values (no
 /// prefilter), coordinates clamped into the image (mode `nearest`), support indices mirrored.
 pub fn warp_cubic(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane<f32> {
-    let mut out = Plane::filled(plane.height(), plane.width(), 0f32);
-    warp_cubic_into(plane, dy, dx, out.as_mut_slice());
+    let (h, w) = plane.shape();
+    let mut out = Plane::filled(h, w, 0f32);
+    for r in 0..h {
+        cubic_row(
+            plane.as_slice(),
+            (h, w),
+            r,
+            dy.row(r),
+            dx.row(r),
+            out.row_mut(r),
+        );
+    }
     out
 }
 
-/// [`warp_cubic`] writing back into `plane` through a pooled temporary.
-pub(crate) fn warp_cubic_in_place(plane: &mut Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) {
-    let mut tmp: Vec<f32> = super::scratch::take(plane.len());
-    warp_cubic_into(plane, dy, dx, &mut tmp);
-    plane.as_mut_slice().copy_from_slice(&tmp);
-    super::scratch::give(tmp);
+/// Pixels per block of the row kernels (coordinates and weights in one vectorised loop, the
+/// taps in a second).
+const BLOCK: usize = 64;
+
+/// The clamped source coordinate `(r + d)` in `[0, hi]`; NaN becomes 0.
+#[inline(always)]
+fn clamp_coord(v: f32, hi: f32) -> f32 {
+    v.max(0.0).min(hi)
 }
 
-fn warp_cubic_into(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>, out: &mut [f32]) {
-    let (h, w) = plane.shape();
-    let src = plane.as_slice();
-    if h == 0 || w == 0 {
-        return;
-    }
+super::simd::multiversion! {
+/// Row `r` of [`warp_cubic`] (`dyr`, `dxr`: the displacement of that row).
+fn cubic_row(src: &[f32], shape: (usize, usize), r: usize, dyr: &[f32], dxr: &[f32], out: &mut [f32]) {
+    use super::geometric::floor_i32;
+    let (h, w) = shape;
+    let (hi, wi) = (h as i32, w as i32);
     let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
-    for r in 0..h {
-        let (dyr, dxr) = (dy.row(r), dx.row(r));
-        for (c, o) in out[r * w..(r + 1) * w].iter_mut().enumerate() {
-            let sy = (r as f32 + dyr[c]).clamp(0.0, hm);
-            let sx = (c as f32 + dxr[c]).clamp(0.0, wm);
-            // Non-negative after the clamp, so truncation is the floor.
-            let (iy, ix) = (sy as usize, sx as usize);
-            let wy = bspline3_weights_f32(sy - iy as f32);
-            let wx = bspline3_weights_f32(sx - ix as f32);
-            let mut acc = 0f32;
-            if iy >= 1 && ix >= 1 && iy + 2 < h && ix + 2 < w {
-                let base = (iy - 1) * w + ix - 1;
-                for (j, wyj) in wy.iter().enumerate() {
-                    let row = &src[base + j * w..base + j * w + 4];
-                    acc +=
-                        wyj * (wx[0] * row[0] + wx[1] * row[1] + wx[2] * row[2] + wx[3] * row[3]);
-                }
-            } else {
-                let (y0, x0) = (iy as isize - 1, ix as isize - 1);
-                for (j, wyj) in wy.iter().enumerate() {
-                    let yy = mirror(y0 + j as isize, h) * w;
-                    let mut s = 0.0;
-                    for (i, wxi) in wx.iter().enumerate() {
-                        s += wxi * src[yy + mirror(x0 + i as isize, w)];
-                    }
-                    acc += wyj * s;
-                }
+    let rf = r as f32;
+    let mut wy = [[0f32; BLOCK]; 4];
+    let mut wx = [[0f32; BLOCK]; 4];
+    let mut iy = [0i32; BLOCK];
+    let mut ix = [0i32; BLOCK];
+    for (b, ob) in out.chunks_mut(BLOCK).enumerate() {
+        let c0 = b * BLOCK;
+        let n = ob.len();
+        let (dyb, dxb) = (&dyr[c0..c0 + n], &dxr[c0..c0 + n]);
+        for k in 0..n {
+            let sy = clamp_coord(rf + dyb[k], hm);
+            let sx = clamp_coord((c0 + k) as i32 as f32 + dxb[k], wm);
+            let (y0, x0) = (floor_i32(sy), floor_i32(sx));
+            let vy = bspline3_weights_f32(sy - y0 as f32);
+            let vx = bspline3_weights_f32(sx - x0 as f32);
+            for t in 0..4 {
+                wy[t][k] = vy[t];
+                wx[t][k] = vx[t];
             }
+            iy[k] = y0;
+            ix[k] = x0;
+        }
+        for (k, o) in ob.iter_mut().enumerate() {
+            let (y0, x0) = (iy[k], ix[k]);
+            let vy = [wy[0][k], wy[1][k], wy[2][k], wy[3][k]];
+            let vx = [wx[0][k], wx[1][k], wx[2][k], wx[3][k]];
+            let rows: [[f32; 4]; 4] = if y0 >= 1 && x0 >= 1 && y0 + 2 < hi && x0 + 2 < wi {
+                let base = (y0 - 1) as usize * w + (x0 - 1) as usize;
+                let t = &src[base..base + 3 * w + 4];
+                std::array::from_fn(|j| [t[j * w], t[j * w + 1], t[j * w + 2], t[j * w + 3]])
+            } else {
+                std::array::from_fn(|j| {
+                    let yy = mirror(y0 as isize - 1 + j as isize, h) * w;
+                    std::array::from_fn(|i| src[yy + mirror(x0 as isize - 1 + i as isize, w)])
+                })
+            };
+            let mut a = [0f32; 4];
+            for (i, ai) in a.iter_mut().enumerate() {
+                *ai = vy[0] * rows[0][i] + vy[1] * rows[1][i] + vy[2] * rows[2][i] + vy[3] * rows[3][i];
+            }
+            let acc = vx[0] * a[0] + vx[1] * a[1] + vx[2] * a[2] + vx[3] * a[3];
             *o = acc.clamp(0.0, 1.0);
         }
     }
+}
+}
+
+super::simd::multiversion! {
+/// Row `r` of [`nearest_index_map`].
+fn nearest_row(shape: (usize, usize), r: usize, dyr: &[f32], dxr: &[f32], out: &mut [u32]) {
+    use super::geometric::floor_i32;
+    let (h, w) = shape;
+    let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
+    let rf = r as f32;
+    let n = out.len();
+    let (dyr, dxr) = (&dyr[..n], &dxr[..n]);
+    for c in 0..n {
+        let sy = floor_i32(clamp_coord(rf + dyr[c], hm) + 0.5).clamp(0, h as i32 - 1);
+        let sx = floor_i32(clamp_coord(c as i32 as f32 + dxr[c], wm) + 0.5).clamp(0, w as i32 - 1);
+        out[c] = (sy as u32) * w as u32 + sx as u32;
+    }
+}
 }
 
 /// For every pixel, the index of the input pixel that nearest-neighbour sampling at
 /// `(row + dy, col + dx)` reads (coordinate clamped into the image, then rounded half up).
 pub fn nearest_index_map(dy: &Plane<f32>, dx: &Plane<f32>) -> Vec<u32> {
-    let mut out = Vec::new();
-    nearest_index_map_into(dy, dx, &mut out);
-    out
-}
-
-/// [`nearest_index_map`] into a caller-provided buffer.
-pub(crate) fn nearest_index_map_into(dy: &Plane<f32>, dx: &Plane<f32>, out: &mut Vec<u32>) {
     let (h, w) = dy.shape();
-    out.clear();
-    out.resize(h * w, 0);
-    if h == 0 || w == 0 {
-        return;
+    let mut out = vec![0u32; h * w];
+    for r in 0..h {
+        nearest_row(
+            (h, w),
+            r,
+            dy.row(r),
+            dx.row(r),
+            &mut out[r * w..(r + 1) * w],
+        );
     }
-    let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
-    for (r, orow) in out.chunks_exact_mut(w).enumerate() {
-        let (dyr, dxr) = (dy.row(r), dx.row(r));
-        for (c, o) in orow.iter_mut().enumerate() {
-            let sy = (((r as f32 + dyr[c]).clamp(0.0, hm) + 0.5) as usize).min(h - 1);
-            let sx = (((c as f32 + dxr[c]).clamp(0.0, wm) + 0.5) as usize).min(w - 1);
-            *o = (sy * w + sx) as u32;
-        }
-    }
+    out
 }
 
 /// Samples at `(row + dy, col + dx)` with nearest neighbour (see [`nearest_index_map`]),
 /// copying values: binary stays binary, labels stay labels.
 pub fn warp_nearest<T: Copy>(plane: &Plane<T>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane<T> {
     super::geometric::gather(plane, &nearest_index_map(dy, dx))
+}
+
+/// Elastic deformation of every target of a sample by `disp`, row by row: the field of a row
+/// is computed once, images are sampled with the cubic spline, weight maps and (labelled)
+/// masks by the nearest pixel, then touching cells are separated. Equivalent to
+/// [`warp_cubic`] / [`warp_nearest`] / [`warp_mask`] with [`Displacement::dense`], without the
+/// dense planes.
+pub(crate) fn warp_sample(targets: &mut [super::Target], disp: &Displacement) {
+    use super::scratch;
+    use super::Target;
+    let Some(first) = targets.first() else {
+        return;
+    };
+    let (h, w) = first.shape();
+    if h == 0 || w == 0 {
+        return;
+    }
+    let n = h * w;
+    let field = Field::new(disp, (h, w));
+    enum Job<'a> {
+        Cubic(&'a [f32], Vec<f32>),
+        Nearest(&'a [f32], Vec<f32>),
+        Labels(Labels, Vec<u32>),
+    }
+    let mut jobs: Vec<Job<'_>> = targets
+        .iter()
+        .map(|t| match t {
+            Target::Image(i) => Job::Cubic(i.as_slice(), scratch::take_uninit(n)),
+            Target::Weights(wm) => Job::Nearest(wm.as_slice(), scratch::take_uninit(n)),
+            Target::Mask(m) => {
+                Job::Labels(label(m, Connectivity::Eight).0, scratch::take_uninit(n))
+            }
+        })
+        .collect();
+    let needs_index = jobs.iter().any(|j| !matches!(j, Job::Cubic(..)));
+    let mut dyr = vec![0f32; w];
+    let mut dxr = vec![0f32; w];
+    let mut index = vec![0u32; w];
+    for r in 0..h {
+        field.row(r, &mut dyr, &mut dxr);
+        if needs_index {
+            nearest_row((h, w), r, &dyr, &dxr, &mut index);
+        }
+        let span = r * w..(r + 1) * w;
+        for job in &mut jobs {
+            match job {
+                Job::Cubic(src, o) => cubic_row(src, (h, w), r, &dyr, &dxr, &mut o[span.clone()]),
+                Job::Nearest(src, o) => {
+                    super::geometric::gather_row(src, &index, &mut o[span.clone()])
+                }
+                Job::Labels(l, o) => {
+                    super::geometric::gather_row(l.as_slice(), &index, &mut o[span.clone()])
+                }
+            }
+        }
+    }
+    enum Out {
+        F32(Vec<f32>),
+        Mask(Mask, Vec<u32>),
+    }
+    let outs: Vec<Out> = jobs
+        .into_iter()
+        .map(|j| match j {
+            Job::Cubic(_, o) | Job::Nearest(_, o) => Out::F32(o),
+            Job::Labels(l, o) => {
+                scratch::give(l.into_plane().into_vec());
+                let mask = match Plane::from_vec(h, w, o) {
+                    Ok(p) => {
+                        let warped = Labels::from_plane(p);
+                        let m = clear_touching(&warped);
+                        return Out::Mask(m, warped.into_plane().into_vec());
+                    }
+                    Err(_) => Mask::zeros(h, w),
+                };
+                Out::Mask(mask, Vec::new())
+            }
+        })
+        .collect();
+    for (t, out) in targets.iter_mut().zip(outs) {
+        match (t, out) {
+            (Target::Image(i), Out::F32(o)) => scratch::replace(i, (h, w), o),
+            (Target::Weights(wm), Out::F32(o)) => scratch::replace(wm, (h, w), o),
+            (Target::Mask(m), Out::Mask(new, buf)) => {
+                *m = new;
+                scratch::give(buf);
+            }
+            // Not produced above (one buffer kind per target kind).
+            (_, Out::F32(o)) => scratch::give(o),
+            (_, Out::Mask(_, buf)) => scratch::give(buf),
+        }
+    }
 }
 
 /// Pixels of a cell that have an 8-neighbour belonging to a *different* cell (DeLTA's
@@ -332,32 +476,17 @@ pub fn clear_touching(labels: &Labels) -> Mask {
     let (h, w) = labels.shape();
     let l = labels.as_slice();
     let mut out = vec![0u8; h * w];
-    // Interior pixels: the 8 neighbours by fixed offsets, no bounds arithmetic.
-    let differs = |n: u32, v: u32| n != 0 && n != v;
+    // Interior pixels: the 8 neighbours by fixed offsets, no bounds arithmetic, no branch.
     for r in 1..h.saturating_sub(1) {
-        let (up, mid, down) = (
+        clear_touching_row(
             &l[(r - 1) * w..r * w],
             &l[r * w..(r + 1) * w],
             &l[(r + 1) * w..(r + 2) * w],
+            &mut out[r * w..(r + 1) * w],
         );
-        let o = &mut out[r * w..(r + 1) * w];
-        for c in 1..w.saturating_sub(1) {
-            let v = mid[c];
-            if v == 0 {
-                continue;
-            }
-            let touching = differs(up[c - 1], v)
-                | differs(up[c], v)
-                | differs(up[c + 1], v)
-                | differs(mid[c - 1], v)
-                | differs(mid[c + 1], v)
-                | differs(down[c - 1], v)
-                | differs(down[c], v)
-                | differs(down[c + 1], v);
-            o[c] = u8::from(!touching);
-        }
     }
     // The one-pixel frame, with clamped neighbourhoods.
+    let differs = |n: u32, v: u32| n != 0 && n != v;
     for r in 0..h {
         let frame_row = r == 0 || r + 1 >= h;
         let (r0, r1) = (r.saturating_sub(1), (r + 1).min(h - 1));
@@ -380,6 +509,30 @@ pub fn clear_touching(labels: &Labels) -> Mask {
         }
     }
     Mask::from_vec(h, w, out).unwrap_or_else(|_| Mask::zeros(h, w))
+}
+
+super::simd::multiversion! {
+/// Columns `1..w−1` of an interior row of [`clear_touching`].
+fn clear_touching_row(up: &[u32], mid: &[u32], down: &[u32], out: &mut [u8]) {
+    let w = mid.len();
+    if w < 3 {
+        return;
+    }
+    let (up, down, out) = (&up[..w], &down[..w], &mut out[..w]);
+    for c in 1..w - 1 {
+        let v = mid[c];
+        let differs = |n: u32| (n != 0) & (n != v);
+        let touching = differs(up[c - 1])
+            | differs(up[c])
+            | differs(up[c + 1])
+            | differs(mid[c - 1])
+            | differs(mid[c + 1])
+            | differs(down[c - 1])
+            | differs(down[c])
+            | differs(down[c + 1]);
+        out[c] = u8::from((v != 0) & !touching);
+    }
+}
 }
 
 /// Warps a mask: label the cells (8-connected), warp the labels with nearest neighbour, clear the

@@ -113,142 +113,266 @@ impl Affine {
     }
 }
 
+/// Exact flips and quarter turns that precede an affine warp (DeLTA's steps 6–8), folded into
+/// the warp's coordinate map so that a sample is resampled once instead of copied three more
+/// times.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PreTransform {
+    /// Left-right flip first.
+    pub horizontal_flip: bool,
+    /// Then the up-down flip.
+    pub vertical_flip: bool,
+    /// Then `k` quarter turns counter-clockwise (numpy `rot90(·, k)`).
+    pub quarter_turns: u32,
+}
+
+impl PreTransform {
+    /// True when nothing is flipped or turned.
+    pub fn is_identity(&self) -> bool {
+        !self.horizontal_flip && !self.vertical_flip && self.quarter_turns % 4 == 0
+    }
+
+    /// The shape after the transform of a `(height, width)` raster.
+    pub fn shape(&self, (h, w): (usize, usize)) -> (usize, usize) {
+        if self.quarter_turns % 2 == 1 {
+            (w, h)
+        } else {
+            (h, w)
+        }
+    }
+
+    /// The map from `(x, y)` in the transformed frame to `(x, y)` in a `(height, width)` source,
+    /// as `[a, b, c, d, e, f]`: `x_src = a·x + b·y + c`, `y_src = d·x + e·y + f` (integers).
+    fn source_map(&self, (h, w): (usize, usize)) -> [f64; 6] {
+        let (wm, hm) = (w as f64 - 1.0, h as f64 - 1.0);
+        let map = |u: f64, v: f64| -> (f64, f64) {
+            let (p, q) = match self.quarter_turns % 4 {
+                0 => (u, v),
+                1 => (wm - v, u),
+                2 => (wm - u, hm - v),
+                _ => (v, hm - u),
+            };
+            let q = if self.vertical_flip { hm - q } else { q };
+            let p = if self.horizontal_flip { wm - p } else { p };
+            (p, q)
+        };
+        let (c0, c1) = map(0.0, 0.0);
+        let (a0, a1) = map(1.0, 0.0);
+        let (b0, b1) = map(0.0, 1.0);
+        [a0 - c0, b0 - c0, c0, a1 - c1, b1 - c1, c1]
+    }
+
+    /// `affine` (defined on the transformed frame) followed by the map back to the source: the
+    /// inverse map that resamples the source in one pass.
+    pub fn compose(&self, affine: &Affine, source: (usize, usize)) -> Affine {
+        let p = self.source_map(source);
+        let a = affine.inverse;
+        Affine {
+            inverse: [
+                p[0] * a[0] + p[1] * a[3],
+                p[0] * a[1] + p[1] * a[4],
+                p[0] * a[2] + p[1] * a[5] + p[2],
+                p[3] * a[0] + p[4] * a[3],
+                p[3] * a[1] + p[4] * a[4],
+                p[3] * a[2] + p[4] * a[5] + p[5],
+            ],
+        }
+    }
+}
+
 /// Bilinear resampling through `affine` (OpenCV `warpAffine`, `INTER_LINEAR`,
 /// `BORDER_REPLICATE`): each of the four taps is clamped to the image. Output shape = input shape.
 ///
 /// OpenCV quantises coordinates to 1/32 pixel; this uses exact coordinates.
 pub fn warp_bilinear(plane: &Plane<f32>, affine: &Affine) -> Plane<f32> {
-    let mut out = Plane::filled(plane.height(), plane.width(), 0f32);
-    warp_bilinear_impl::<false>(plane, affine, &mut [], out.as_mut_slice());
+    warp_bilinear_to(plane, affine, plane.shape())
+}
+
+/// [`warp_bilinear`] into an output of `out_shape` = `(height, width)` (e.g. with a
+/// [`PreTransform::compose`]d map that includes a quarter turn).
+pub fn warp_bilinear_to(
+    plane: &Plane<f32>,
+    affine: &Affine,
+    out_shape: (usize, usize),
+) -> Plane<f32> {
+    let (h, w) = out_shape;
+    let mut out = Plane::filled(h, w, 0f32);
+    if h == 0 || w == 0 || plane.is_empty() {
+        return out;
+    }
+    let map = SourceMap::new(affine, plane.shape());
+    for (y, row) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
+        bilinear_row(plane.as_slice(), &map.row(y), row);
+    }
     out
 }
 
-/// [`warp_bilinear`] writing back into `plane` through a pooled temporary; when `index` is
-/// given it is filled with the [`nearest_index_map`] of the same coordinates.
-pub(crate) fn warp_bilinear_in_place(
-    plane: &mut Plane<f32>,
+/// [`warp_nearest`] into an output of `out_shape` = `(height, width)`.
+pub fn warp_nearest_to<T: Copy + Default>(
+    plane: &Plane<T>,
     affine: &Affine,
-    index: Option<&mut Vec<u32>>,
-) {
-    let mut tmp: Vec<f32> = super::scratch::take(plane.len());
-    match index {
-        Some(idx) => {
-            idx.clear();
-            idx.resize(plane.len(), 0);
-            warp_bilinear_impl::<true>(plane, affine, idx, &mut tmp);
-        }
-        None => warp_bilinear_impl::<false>(plane, affine, &mut [], &mut tmp),
+    out_shape: (usize, usize),
+) -> Plane<T> {
+    let (h, w) = out_shape;
+    let mut out = Plane::filled(h, w, T::default());
+    if h == 0 || w == 0 || plane.is_empty() {
+        return out;
     }
-    plane.as_mut_slice().copy_from_slice(&tmp);
-    super::scratch::give(tmp);
+    let map = SourceMap::new(affine, plane.shape());
+    let mut index = vec![0u32; w];
+    for (y, row) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
+        nearest_row(&map.row(y), &mut index);
+        gather_row(plane.as_slice(), &index, row);
+    }
+    out
 }
 
-/// [`warp_bilinear`] that also fills `index` with [`nearest_index_map`] from the same
-/// coordinates (one pass instead of two when a sample has images and masks).
+/// [`warp_bilinear`] that also fills `index` with [`nearest_index_map`] of the same map.
 pub fn warp_bilinear_with_index(
     plane: &Plane<f32>,
     affine: &Affine,
     index: &mut Vec<u32>,
 ) -> Plane<f32> {
-    index.clear();
-    index.resize(plane.len(), 0);
-    let mut out = Plane::filled(plane.height(), plane.width(), 0f32);
-    warp_bilinear_impl::<true>(plane, affine, index, out.as_mut_slice());
-    out
+    nearest_index_map_into(plane.shape(), affine, index);
+    warp_bilinear(plane, affine)
 }
 
-/// Per-row source coordinates of the affine map, in `f32`, shared by every resampler so that
-/// bilinear and nearest agree on where each output pixel comes from.
-struct Coords {
+/// An affine inverse map and the source it reads, prepared for the row kernels.
+struct SourceMap {
+    m: [f64; 6],
+    src_w: usize,
+    src_h: usize,
+}
+
+/// One output row of a [`SourceMap`]: source `(x, y)` of output column `x` is
+/// `(m0·x + r0, m3·x + r1)` (computed in `f32`), clamped to `[−2, size + 1]` (far outside the
+/// image every tap is the edge pixel anyway, and truncation of a value ≥ −2 shifted by +4 is a
+/// floor without a library call).
+#[derive(Clone, Copy)]
+struct RowMap {
     m0: f32,
     m3: f32,
-    rows: Vec<(f32, f32)>,
-    lo: (f32, f32),
-    hi: (f32, f32),
+    r0: f32,
+    r1: f32,
+    src_w: i32,
+    src_h: i32,
 }
 
-impl Coords {
-    fn new(affine: &Affine, (h, w): (usize, usize)) -> Self {
-        let m = affine.inverse;
-        Coords {
+impl SourceMap {
+    fn new(affine: &Affine, source: (usize, usize)) -> Self {
+        SourceMap {
+            m: affine.inverse,
+            src_h: source.0,
+            src_w: source.1,
+        }
+    }
+
+    fn row(&self, y: usize) -> RowMap {
+        let m = self.m;
+        RowMap {
             m0: m[0] as f32,
             m3: m[3] as f32,
-            rows: (0..h)
-                .map(|y| {
-                    (
-                        (m[1] * y as f64 + m[2]) as f32,
-                        (m[4] * y as f64 + m[5]) as f32,
-                    )
-                })
-                .collect(),
-            // Coordinates are clamped to [−2, size + 1]: far outside the image every tap is the
-            // edge pixel anyway, and truncation of a value ≥ −2 shifted by +4 is a floor without
-            // a libm call.
-            lo: (-2.0, -2.0),
-            hi: (w as f32 + 1.0, h as f32 + 1.0),
+            r0: (m[1] * y as f64 + m[2]) as f32,
+            r1: (m[4] * y as f64 + m[5]) as f32,
+            src_w: self.src_w as i32,
+            src_h: self.src_h as i32,
         }
-    }
-
-    /// The clamped source `(x, y)` of output pixel `(x, row)`.
-    #[inline(always)]
-    fn at(&self, x: usize, row: (f32, f32)) -> (f32, f32) {
-        (
-            (self.m0 * x as f32 + row.0).clamp(self.lo.0, self.hi.0),
-            (self.m3 * x as f32 + row.1).clamp(self.lo.1, self.hi.1),
-        )
     }
 }
 
-/// Nearest source index from a clamped source coordinate: rounded half up, clamped to the image.
+/// `floor(v)` as an integer for `|v| ≤ 2²²`, without the saturating float-to-int conversion of
+/// `as` (which the compiler does not vectorise): `v` is rounded to an integer by adding and
+/// subtracting 1.5·2²³, corrected by one where that rounded up, and the integer read from the
+/// bits. NaN gives an arbitrary integer (callers clamp the result).
 #[inline(always)]
-fn nearest_of(sx: f32, sy: f32, wm: f32, hm: f32, w: usize) -> u32 {
-    let x = (sx + 0.5).clamp(0.0, wm) as usize;
-    let y = (sy + 0.5).clamp(0.0, hm) as usize;
-    (y * w + x) as u32
+pub(crate) fn floor_i32(v: f32) -> i32 {
+    const MAGIC: f32 = 12_582_912.0;
+    let r = (v + MAGIC) - MAGIC;
+    let f = if r > v { r - 1.0 } else { r };
+    (f + MAGIC).to_bits() as i32 - 0x4B40_0000
 }
 
-fn warp_bilinear_impl<const INDEX: bool>(
-    plane: &Plane<f32>,
-    affine: &Affine,
-    index: &mut [u32],
-    out: &mut [f32],
-) {
-    let (h, w) = plane.shape();
-    if h == 0 || w == 0 {
-        return;
-    }
-    let src = plane.as_slice();
-    let coords = Coords::new(affine, (h, w));
-    let (wm, hm) = (w as i32 - 1, h as i32 - 1);
-    let (wmf, hmf) = (wm as f32, hm as f32);
-    for (y, orow) in out.chunks_exact_mut(w).enumerate() {
-        let row = coords.rows[y];
-        for (x, o) in orow.iter_mut().enumerate() {
-            let (sx, sy) = coords.at(x, row);
-            if INDEX {
-                index[y * w + x] = nearest_of(sx, sy, wmf, hmf, w);
-            }
-            let x0 = (sx + 4.0) as i32 - 4;
-            let y0 = (sy + 4.0) as i32 - 4;
-            let ax = sx - x0 as f32;
-            let ay = sy - y0 as f32;
-            if (x0 as u32) < wm as u32 && (y0 as u32) < hm as u32 {
-                // All four taps inside (the common case): no clamping.
-                let i = y0 as usize * w + x0 as usize;
-                let (p00, p01, p10, p11) = (src[i], src[i + 1], src[i + w], src[i + w + 1]);
-                let top = p00 + ax * (p01 - p00);
-                let bot = p10 + ax * (p11 - p10);
-                *o = top + ay * (bot - top);
-                continue;
-            }
-            let xa = x0.clamp(0, wm) as usize;
-            let xb = (x0 + 1).clamp(0, wm) as usize;
-            let ya = y0.clamp(0, hm) as usize * w;
-            let yb = (y0 + 1).clamp(0, hm) as usize * w;
-            let top = src[ya + xa] + ax * (src[ya + xb] - src[ya + xa]);
-            let bot = src[yb + xa] + ax * (src[yb + xb] - src[yb + xa]);
-            *o = top + ay * (bot - top);
+/// Pixels per block of the row kernels: coordinates for a block are computed in one
+/// vectorised loop, the taps loaded in a second (scalar loads), and combined in a third.
+const BLOCK: usize = 64;
+
+super::simd::multiversion! {
+/// One output row of bilinear resampling with replicated borders (see [`RowMap`]).
+fn bilinear_row(src: &[f32], map: &RowMap, out: &mut [f32]) {
+    let (w, wm, hm) = (map.src_w, map.src_w - 1, map.src_h - 1);
+    let (hix, hiy) = (map.src_w as f32 + 1.0, map.src_h as f32 + 1.0);
+    let last = src.len() - 1;
+    let mut base = [0u32; BLOCK];
+    let mut step_x = [0u32; BLOCK];
+    let mut step_y = [0u32; BLOCK];
+    let mut ax = [0f32; BLOCK];
+    let mut ay = [0f32; BLOCK];
+    let mut taps = [[0f32; BLOCK]; 4];
+    for (b, ob) in out.chunks_mut(BLOCK).enumerate() {
+        let first = (b * BLOCK) as i32;
+        let n = ob.len();
+        // Whole vectors of 8, also past the row's end (those values are not used).
+        for k in 0..n.next_multiple_of(8).min(BLOCK) {
+            let xf = (first + k as i32) as f32;
+            let sx = (map.m0 * xf + map.r0).clamp(-2.0, hix);
+            let sy = (map.m3 * xf + map.r1).clamp(-2.0, hiy);
+            let x0 = floor_i32(sx);
+            let y0 = floor_i32(sy);
+            ax[k] = sx - x0 as f32;
+            ay[k] = sy - y0 as f32;
+            let xa = x0.clamp(0, wm);
+            let xb = (x0 + 1).clamp(0, wm);
+            let ya = y0.clamp(0, hm) * w;
+            let yb = (y0 + 1).clamp(0, hm) * w;
+            base[k] = (ya + xa) as u32;
+            step_x[k] = (xb - xa) as u32;
+            step_y[k] = (yb - ya) as u32;
         }
+        for k in 0..n {
+            // In range by the clamps; `min` only spares the bounds checks.
+            let i = base[k] as usize;
+            let (dx, dy) = (step_x[k] as usize, step_y[k] as usize);
+            taps[0][k] = src[i.min(last)];
+            taps[1][k] = src[(i + dx).min(last)];
+            taps[2][k] = src[(i + dy).min(last)];
+            taps[3][k] = src[(i + dy + dx).min(last)];
+        }
+        let [t00, t01, t10, t11] = &taps;
+        let (t00, t01, t10, t11) = (&t00[..n], &t01[..n], &t10[..n], &t11[..n]);
+        let (ax, ay) = (&ax[..n], &ay[..n]);
+        for k in 0..n {
+            let (p00, p01, p10, p11) = (t00[k], t01[k], t10[k], t11[k]);
+            let top = p00 + ax[k] * (p01 - p00);
+            let bot = p10 + ax[k] * (p11 - p10);
+            ob[k] = top + ay[k] * (bot - top);
+        }
+    }
+}
+}
+
+super::simd::multiversion! {
+/// One output row of nearest source indices (rounded half up, clamped to the image).
+fn nearest_row(map: &RowMap, out: &mut [u32]) {
+    let (hix, hiy) = (map.src_w as f32 + 1.0, map.src_h as f32 + 1.0);
+    let (wm, hm) = (map.src_w - 1, map.src_h - 1);
+    let w = map.src_w;
+    for (x, o) in (0..out.len() as i32).zip(out.iter_mut()) {
+        let xf = x as f32;
+        let sx = (map.m0 * xf + map.r0).clamp(-2.0, hix);
+        let sy = (map.m3 * xf + map.r1).clamp(-2.0, hiy);
+        let ix = floor_i32(sx + 0.5).clamp(0, wm);
+        let iy = floor_i32(sy + 0.5).clamp(0, hm);
+        *o = (iy * w + ix) as u32;
+    }
+}
+}
+
+/// `out[i] = src[index[i]]` (indices in range; the `min` only spares the bounds checks).
+#[inline]
+pub(crate) fn gather_row<T: Copy>(src: &[T], index: &[u32], out: &mut [T]) {
+    let last = src.len() - 1;
+    for (o, &i) in out.iter_mut().zip(index) {
+        *o = src[(i as usize).min(last)];
     }
 }
 
@@ -269,14 +393,9 @@ pub(crate) fn nearest_index_map_into(shape: (usize, usize), affine: &Affine, out
     if h == 0 || w == 0 {
         return;
     }
-    let coords = Coords::new(affine, shape);
-    let (wmf, hmf) = ((w - 1) as f32, (h - 1) as f32);
-    for (y, orow) in out.chunks_exact_mut(w).enumerate() {
-        let row = coords.rows[y];
-        for (x, o) in orow.iter_mut().enumerate() {
-            let (sx, sy) = coords.at(x, row);
-            *o = nearest_of(sx, sy, wmf, hmf, w);
-        }
+    let map = SourceMap::new(affine, shape);
+    for (y, row) in out.chunks_exact_mut(w).enumerate() {
+        nearest_row(&map.row(y), row);
     }
 }
 
@@ -287,23 +406,86 @@ pub fn gather<T: Copy>(plane: &Plane<T>, index: &[u32]) -> Plane<T> {
     Plane::from_vec(plane.height(), plane.width(), data).unwrap_or_else(|_| plane.clone())
 }
 
-/// [`gather`] writing back into `plane` through a pooled temporary (`index.len()` must equal
-/// the plane's length).
-pub(crate) fn gather_in_place<T: super::scratch::Pooled>(plane: &mut Plane<T>, index: &[u32]) {
-    let mut tmp: Vec<T> = super::scratch::take(index.len());
-    let src = plane.as_slice();
-    for (t, &i) in tmp.iter_mut().zip(index) {
-        *t = src[i as usize];
-    }
-    plane.as_mut_slice().copy_from_slice(&tmp);
-    super::scratch::give(tmp);
-}
-
 /// Nearest-neighbour resampling through `affine` (OpenCV `warpAffine`, `INTER_NEAREST`,
 /// `BORDER_REPLICATE`): the source coordinate is rounded half up and clamped to the image.
 /// Values are copied, never mixed, so a binary mask stays binary.
 pub fn warp_nearest<T: Copy>(plane: &Plane<T>, affine: &Affine) -> Plane<T> {
     gather(plane, &nearest_index_map(plane.shape(), affine))
+}
+
+/// Resamples every target of a sample through `affine` in one pass, row by row: images
+/// bilinearly, masks and weight maps by the nearest source pixel (indices computed once per row
+/// and shared). `affine` maps output pixels of shape `out_shape` to the targets' current frame
+/// (e.g. a [`PreTransform::compose`]d map). Buffers come from the per-thread pool and replace the
+/// targets' own, which go back to the pool.
+pub(crate) fn warp_sample(
+    targets: &mut [super::Target],
+    affine: &Affine,
+    out_shape: (usize, usize),
+) {
+    use super::Target;
+    let Some(first) = targets.first() else {
+        return;
+    };
+    let source = first.shape();
+    let (ho, wo) = out_shape;
+    if source.0 == 0 || source.1 == 0 || ho == 0 || wo == 0 {
+        return;
+    }
+    let map = SourceMap::new(affine, source);
+    let n = ho * wo;
+    /// A target's source pixels and its new buffer.
+    enum Job<'a> {
+        Bilinear(&'a [f32], Vec<f32>),
+        NearestF32(&'a [f32], Vec<f32>),
+        NearestU8(&'a [u8], Vec<u8>),
+    }
+    let mut jobs: Vec<Job<'_>> = targets
+        .iter()
+        .map(|t| match t {
+            Target::Image(i) => Job::Bilinear(i.as_slice(), super::scratch::take_uninit(n)),
+            Target::Weights(w) => Job::NearestF32(w.as_slice(), super::scratch::take_uninit(n)),
+            Target::Mask(m) => Job::NearestU8(m.as_slice(), super::scratch::take_uninit(n)),
+        })
+        .collect();
+    let needs_index = jobs.iter().any(|j| !matches!(j, Job::Bilinear(..)));
+    let mut index: Vec<u32> = super::scratch::take_uninit(wo);
+    for y in 0..ho {
+        let row = map.row(y);
+        if needs_index {
+            nearest_row(&row, &mut index);
+        }
+        let span = y * wo..(y + 1) * wo;
+        for job in &mut jobs {
+            match job {
+                Job::Bilinear(src, o) => bilinear_row(src, &row, &mut o[span.clone()]),
+                Job::NearestF32(src, o) => gather_row(src, &index, &mut o[span.clone()]),
+                Job::NearestU8(src, o) => gather_row(src, &index, &mut o[span.clone()]),
+            }
+        }
+    }
+    super::scratch::give(index);
+    enum Out {
+        F32(Vec<f32>),
+        U8(Vec<u8>),
+    }
+    let outs: Vec<Out> = jobs
+        .into_iter()
+        .map(|j| match j {
+            Job::Bilinear(_, o) | Job::NearestF32(_, o) => Out::F32(o),
+            Job::NearestU8(_, o) => Out::U8(o),
+        })
+        .collect();
+    for (t, out) in targets.iter_mut().zip(outs) {
+        match (t, out) {
+            (Target::Image(i), Out::F32(o)) => super::scratch::replace(i, (ho, wo), o),
+            (Target::Weights(w), Out::F32(o)) => super::scratch::replace(w, (ho, wo), o),
+            (Target::Mask(m), Out::U8(o)) => super::scratch::replace(m, (ho, wo), o),
+            // Not produced above (one buffer kind per target kind).
+            (_, Out::F32(o)) => super::scratch::give(o),
+            (_, Out::U8(o)) => super::scratch::give(o),
+        }
+    }
 }
 
 #[cfg(test)]

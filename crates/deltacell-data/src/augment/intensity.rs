@@ -12,7 +12,6 @@
 //! slopes, extrapolation with the end polynomials), in `f64`.
 
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::{Error, Result};
 use crate::image::Image;
@@ -153,19 +152,13 @@ pub fn illumination_voodoo_with_points(image: &mut Image, points: &[f64]) {
     let Ok(curve) = Pchip::new(&knots, points) else {
         return;
     };
-    let (omin, omax) = image.min_max();
     let w = image.width();
     // The curve is evaluated in f64 (once per row); the per-pixel work runs in f32, whose
     // rounding (~1e-7) is far below the 8/16-bit resolution of the images.
     let gains: Vec<f32> = (0..h).map(|r| curve.eval(r as f64) as f32).collect();
-    let mut nmin = f32::INFINITY;
-    let mut nmax = f32::NEG_INFINITY;
-    for (row, &g) in image.as_slice().chunks_exact(w).zip(&gains) {
-        for &v in row {
-            let p = v * g;
-            nmin = nmin.min(p);
-            nmax = nmax.max(p);
-        }
+    let [omin, omax, nmin, nmax] = gain_extrema(image.as_slice(), w, &gains);
+    if omin > omax || omin.is_nan() || omax.is_nan() {
+        return; // NaN pixels: leave the image as it is
     }
     let span = nmax as f64 - nmin as f64;
     let scale = if span > 0.0 {
@@ -173,11 +166,57 @@ pub fn illumination_voodoo_with_points(image: &mut Image, points: &[f64]) {
     } else {
         0.0
     };
-    for (row, &g) in image.as_mut_slice().chunks_exact_mut(w).zip(&gains) {
+    apply_gains(image.as_mut_slice(), w, &gains, [omin, nmin, scale]);
+}
+
+/// Lanes of the reductions below (independent accumulators that the compiler keeps in one
+/// vector register).
+const LANES: usize = 16;
+
+super::simd::multiversion! {
+/// `[min v, max v, min v·g, max v·g]` over the image (`g` = the gain of the pixel's row).
+fn gain_extrema(values: &[f32], w: usize, gains: &[f32]) -> [f32; 4] {
+    let mut lo = [f32::INFINITY; LANES];
+    let mut hi = [f32::NEG_INFINITY; LANES];
+    let mut glo = [f32::INFINITY; LANES];
+    let mut ghi = [f32::NEG_INFINITY; LANES];
+    for (row, &g) in values.chunks_exact(w).zip(gains) {
+        let mut chunks = row.chunks_exact(LANES);
+        for c in &mut chunks {
+            for k in 0..LANES {
+                let v = c[k];
+                let p = v * g;
+                lo[k] = if v < lo[k] { v } else { lo[k] };
+                hi[k] = if v > hi[k] { v } else { hi[k] };
+                glo[k] = if p < glo[k] { p } else { glo[k] };
+                ghi[k] = if p > ghi[k] { p } else { ghi[k] };
+            }
+        }
+        for (k, &v) in chunks.remainder().iter().enumerate() {
+            let p = v * g;
+            lo[k] = if v < lo[k] { v } else { lo[k] };
+            hi[k] = if v > hi[k] { v } else { hi[k] };
+            glo[k] = if p < glo[k] { p } else { glo[k] };
+            ghi[k] = if p > ghi[k] { p } else { ghi[k] };
+        }
+    }
+    let min_of = |a: [f32; LANES]| a.into_iter().fold(f32::INFINITY, |m, v| if v < m { v } else { m });
+    let max_of =
+        |a: [f32; LANES]| a.into_iter().fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
+    [min_of(lo), max_of(hi), min_of(glo), max_of(ghi)]
+}
+}
+
+super::simd::multiversion! {
+/// `v = clamp(omin + (v·g − nmin)·scale, 0, 1)` with `g` the gain of the pixel's row.
+fn apply_gains(values: &mut [f32], w: usize, gains: &[f32], c: [f32; 3]) {
+    let [omin, nmin, scale] = c;
+    for (row, &g) in values.chunks_exact_mut(w).zip(gains) {
         for v in row {
             *v = (omin + (*v * g - nmin) * scale).clamp(0.0, 1.0);
         }
     }
+}
 }
 
 /// DeLTA's `illumination_voodoo` (5 control points), drawing the control values from `rng`.
@@ -204,15 +243,73 @@ pub fn histogram_voodoo_with_points(image: &mut Image, points: &[f64]) {
     // polynomial runs in f32 (rounding ~1e-7).
     let intervals = curve.coef.len();
     let coef: Vec<[f32; 4]> = curve.coef.iter().map(|c| c.map(|v| v as f32)).collect();
-    let step = 1.0 / intervals as f32;
-    let last = intervals - 1;
-    for v in image.as_mut_slice() {
-        let t = *v;
-        let k = ((t * intervals as f32).max(0.0) as usize).min(last);
-        let c = &coef[k];
-        let dt = t - k as f32 * step;
-        *v = (((c[3] * dt + c[2]) * dt + c[1]) * dt + c[0]).clamp(0.0, 1.0);
+    let values = image.as_mut_slice();
+    if intervals <= 4 {
+        tone_curve_small::<4>(values, &coef);
+    } else if intervals <= 16 {
+        tone_curve_small::<16>(values, &coef);
+    } else {
+        let step = 1.0 / intervals as f32;
+        let last = intervals - 1;
+        for v in values {
+            let t = *v;
+            let k = ((t * intervals as f32).max(0.0) as usize).min(last);
+            let c = &coef[k];
+            let dt = t - k as f32 * step;
+            *v = (((c[3] * dt + c[2]) * dt + c[1]) * dt + c[0]).clamp(0.0, 1.0);
+        }
     }
+}
+
+/// The tone curve of [`histogram_voodoo_with_points`] with at most `N` intervals: the interval's
+/// coefficients are picked by `N` branch-free selects, so the loop over the pixels vectorises.
+#[inline]
+fn tone_curve_small<const N: usize>(values: &mut [f32], coef: &[[f32; 4]]) {
+    let intervals = coef.len();
+    let mut table = [[0f32; 4]; N];
+    table[..intervals].copy_from_slice(coef);
+    tone_curve_kernel(values, &table[..], intervals)
+}
+
+super::simd::multiversion! {
+fn tone_curve_kernel(values: &mut [f32], table: &[[f32; 4]], intervals: usize) {
+    let step = 1.0 / intervals as f32;
+    let scale = intervals as f32;
+    let last = intervals as i32 - 1;
+    match table.len() {
+        4 => {
+            let t4: [[f32; 4]; 4] = std::array::from_fn(|j| table[j]);
+            for v in values.iter_mut() {
+                *v = tone_point(*v, &t4, scale, step, last);
+            }
+        }
+        _ => {
+            let t16: [[f32; 4]; 16] = std::array::from_fn(|j| table.get(j).copied().unwrap_or_default());
+            for v in values.iter_mut() {
+                *v = tone_point(*v, &t16, scale, step, last);
+            }
+        }
+    }
+}
+}
+
+#[inline(always)]
+fn tone_point<const N: usize>(
+    t: f32,
+    table: &[[f32; 4]; N],
+    scale: f32,
+    step: f32,
+    last: i32,
+) -> f32 {
+    let k = super::geometric::floor_i32((t * scale).max(0.0)).clamp(0, last);
+    let mut c = table[0];
+    for (j, row) in table.iter().enumerate().skip(1) {
+        if k >= j as i32 {
+            c = *row;
+        }
+    }
+    let dt = t - k as f32 * step;
+    (((c[3] * dt + c[2]) * dt + c[1]) * dt + c[0]).clamp(0.0, 1.0)
 }
 
 /// DeLTA's `histogram_voodoo` (3 control points), drawing the control values from `rng`.
@@ -222,14 +319,28 @@ pub fn histogram_voodoo(image: &mut Image, rng: &mut SampleRng) {
 }
 
 /// Adds `N(0, sigma)` to every pixel and clips to `[0, 1]`.
+///
+/// One 64-bit key is drawn from `rng` per image and the per-pixel normals come from
+/// [`crate::random::fill_standard_normal`] (bulk, vectorised), so the noise depends only on the
+/// sample's stream, as every other random decision.
 pub fn add_gaussian_noise(image: &mut Image, sigma: f32, rng: &mut SampleRng) {
     if sigma <= 0.0 {
         return;
     }
-    for v in image.as_mut_slice() {
-        let n: f32 = StandardNormal.sample(rng);
+    let key: u64 = rng.random();
+    let mut z: Vec<f32> = super::scratch::take_uninit(image.len());
+    crate::random::fill_standard_normal(key, &mut z);
+    add_scaled_clamped(image.as_mut_slice(), &z, sigma);
+    super::scratch::give(z);
+}
+
+super::simd::multiversion! {
+/// `v = clamp(v + sigma·z, 0, 1)`.
+fn add_scaled_clamped(values: &mut [f32], z: &[f32], sigma: f32) {
+    for (v, &n) in values.iter_mut().zip(z) {
         *v = (*v + sigma * n).clamp(0.0, 1.0);
     }
+}
 }
 
 /// OpenCV's 5-tap Gaussian kernel (`getGaussianKernel(5, sigma)`); `sigma <= 0` gives OpenCV's
@@ -274,47 +385,50 @@ pub fn gaussian_blur(image: &mut Image, sigma: f64) {
         return;
     }
     let k = gaussian_kernel5(sigma);
-    let src = image.as_slice();
-    // Horizontal pass into `tmp`: the interior without index arithmetic, the 2-pixel edges with
-    // reflection.
-    let mut tmp: Vec<f32> = super::scratch::take(h * w);
-    for r in 0..h {
-        let row = &src[r * w..(r + 1) * w];
-        let out = &mut tmp[r * w..(r + 1) * w];
-        let edge = |c: usize| -> f32 {
-            let mut s = 0.0;
-            for (j, kj) in k.iter().enumerate() {
-                s += kj * row[reflect101(c as isize + j as isize - 2, w)];
-            }
-            s
-        };
-        if w >= 5 {
-            // windows(5) lets the compiler drop the bounds checks and vectorise.
-            for (o, win) in out[2..w - 2].iter_mut().zip(row.windows(5)) {
-                *o = k[0] * win[0] + k[1] * win[1] + k[2] * win[2] + k[3] * win[3] + k[4] * win[4];
-            }
-            for c in [0, 1, w - 2, w - 1] {
-                out[c] = edge(c);
-            }
-        } else {
-            for (c, o) in out.iter_mut().enumerate() {
-                *o = edge(c);
-            }
+    // Horizontal pass into `tmp`, each row through a copy padded by reflection.
+    let mut tmp: Vec<f32> = super::scratch::take_uninit(h * w);
+    let mut padded = vec![0f32; w + 4];
+    for (row, out) in image
+        .as_slice()
+        .chunks_exact(w)
+        .zip(tmp.chunks_exact_mut(w))
+    {
+        padded[2..w + 2].copy_from_slice(row);
+        for j in [0, 1, w + 2, w + 3] {
+            padded[j] = row[reflect101(j as isize - 2, w)];
         }
+        blur_row(&padded, &k, out);
     }
     // Vertical pass, row by row so that the inner loop runs along contiguous memory.
     let dst = image.as_mut_slice();
-    for r in 0..h {
+    for (r, out) in dst.chunks_exact_mut(w).enumerate() {
         let rows: [usize; 5] =
             std::array::from_fn(|j| reflect101(r as isize + j as isize - 2, h) * w);
-        let out = &mut dst[r * w..(r + 1) * w];
-        let [t0, t1, t2, t3, t4] = rows.map(|i| &tmp[i..i + w]);
-        for (c, o) in out.iter_mut().enumerate() {
-            let v = k[0] * t0[c] + k[1] * t1[c] + k[2] * t2[c] + k[3] * t3[c] + k[4] * t4[c];
-            *o = v.clamp(0.0, 1.0);
-        }
+        let taps = rows.map(|i| &tmp[i..i + w]);
+        blur_column_taps(&taps, &k, out);
     }
     super::scratch::give(tmp);
+}
+
+super::simd::multiversion! {
+/// `out[c] = Σ_j k[j]·padded[c + j]` (`padded` = the row with 2 reflected pixels each side).
+fn blur_row(padded: &[f32], k: &[f32; 5], out: &mut [f32]) {
+    for (o, win) in out.iter_mut().zip(padded.windows(5)) {
+        *o = k[0] * win[0] + k[1] * win[1] + k[2] * win[2] + k[3] * win[3] + k[4] * win[4];
+    }
+}
+}
+
+super::simd::multiversion! {
+/// `out[c] = clamp(Σ_j k[j]·rows[j][c], 0, 1)`.
+fn blur_column_taps(rows: &[&[f32]; 5], k: &[f32; 5], out: &mut [f32]) {
+    let n = out.len();
+    let [t0, t1, t2, t3, t4] = rows.map(|r| &r[..n]);
+    for c in 0..n {
+        let v = k[0] * t0[c] + k[1] * t1[c] + k[2] * t2[c] + k[3] * t3[c] + k[4] * t4[c];
+        out[c] = v.clamp(0.0, 1.0);
+    }
+}
 }
 
 #[cfg(test)]

@@ -54,19 +54,30 @@
 //!   spells `gaussion_noise`, so its noise is silently never applied); out-of-range values are
 //!   errors. All keys default to "off".
 //! * **Speed**: one sample is processed on one thread (parallelism is across samples, see
-//!   [`augment_all`]); kernels are hand-written loops in `f32` with precomputed kernels/taps,
-//!   the nearest-neighbour source indices are computed once per warp and shared by all masks and
-//!   weight maps, and temporaries come from a per-thread pool and are copied back into the
-//!   targets (fresh megabyte allocations cost more in page faults than the kernels themselves).
+//!   [`augment_all`]). The flips and quarter turns (steps 6–8) are exact integer maps, so when
+//!   an affine warp follows they are folded into its coordinate map and every target is
+//!   resampled once from the original pixels ([`geometric::PreTransform`]); this changes only
+//!   the rounding of the source coordinates (~1e-7 pixel), not the distribution of the results.
+//!   Without a warp (identity transform) they are applied exactly, in place. The warps run row by
+//!   row over all targets at once (a row's nearest-neighbour indices are computed once and shared
+//!   by masks and weight maps; the elastic field is evaluated separably, one row at a time,
+//!   instead of as two dense planes). The pixel loops are written so that the compiler
+//!   vectorises them and are compiled twice, for plain x86-64 and for AVX2, the copy chosen at
+//!   run time (`simd`; both round identically, so results do not depend on the CPU).
+//!   Temporaries come from a per-thread pool and are swapped into the targets.
+//! * **Noise**: the per-pixel normals come from [`crate::random::fill_standard_normal`] (a
+//!   counter-based generator, Box–Muller with polynomial `ln`/`sin`/`cos`), keyed by one 64-bit
+//!   draw from the sample's stream per image; DeLTA draws them from numpy's global generator.
 //! * **Random streams**: the order of draws follows the newest DeLTA (illumination, histogram,
 //!   noise, blur, elastic, flips, rot90, angle, zoom, shifts, resize), but the generator is
-//!   ChaCha8, so sequences do not match numpy's.
+//!   ChaCha8 (and the noise key, see above), so sequences do not match numpy's.
 
 pub mod elastic;
 pub mod geometric;
 pub mod intensity;
 pub mod resize;
 mod scratch;
+pub(crate) mod simd;
 
 use std::path::Path;
 
@@ -528,79 +539,33 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
     // 5: elastic deformation.
     if let Some(el) = params.elastic_deformation.filter(|e| e.sigma > 0.0) {
         let disp = elastic::Displacement::random(rng, el.sigma, el.points.shape());
-        let shape = sample.targets[0].shape();
-        let (dy, dx) = disp.dense(shape);
-        let mut index: Vec<u32> = scratch::take(0);
-        elastic::nearest_index_map_into(&dy, &dx, &mut index);
-        for t in &mut sample.targets {
-            match t {
-                Target::Image(i) => elastic::warp_cubic_in_place(i, &dy, &dx),
-                Target::Mask(m) => *m = elastic::warp_mask_with_index(m, &index),
-                Target::Weights(w) => geometric::gather_in_place(w, &index),
-            }
-        }
-        scratch::give(index);
-        scratch::give(dy.into_vec());
-        scratch::give(dx.into_vec());
+        elastic::warp_sample(&mut sample.targets, &disp);
     }
 
-    // 6–8: flips and quarter turns.
-    if params.horizontal_flip && rng.random_range(0..2u32) == 1 {
-        for t in &mut sample.targets {
-            t.for_each_plane(geometric::flip_horizontal, geometric::flip_horizontal);
-        }
-    }
-    if params.vertical_flip && rng.random_range(0..2u32) == 1 {
-        for t in &mut sample.targets {
-            t.for_each_plane(geometric::flip_vertical, geometric::flip_vertical);
-        }
-    }
-    if params.rotations_90d {
-        let k = rng.random_range(0..4u32);
-        if k > 0 {
-            for t in &mut sample.targets {
-                t.map_geometry(
-                    |p| geometric::rot90(p, k),
-                    |p| geometric::rot90(p, k),
-                    |p| geometric::rot90(p, k),
-                );
-            }
-        }
-    }
+    // 6–8: flips and quarter turns (drawn here, applied below: folded into the affine warp
+    // when there is one, exactly otherwise).
+    let pre = geometric::PreTransform {
+        horizontal_flip: params.horizontal_flip && rng.random_range(0..2u32) == 1,
+        vertical_flip: params.vertical_flip && rng.random_range(0..2u32) == 1,
+        quarter_turns: if params.rotations_90d {
+            rng.random_range(0..4u32)
+        } else {
+            0
+        },
+    };
 
     // 9–11: one affine warp. The four draws always happen, like the newest DeLTA's.
     let draw = params.draw_affine(rng);
-    let (h, w) = sample.targets[0].shape();
-    let affine = draw.to_affine((h, w));
-    if !affine.is_identity() {
-        // The nearest-neighbour source indices are shared by every mask and weight map.
-        let needs_index = sample
-            .targets
-            .iter()
-            .any(|t| !matches!(t, Target::Image(_)));
-        // Computed in the first image's bilinear pass when there is one.
-        let mut index: Vec<u32> = scratch::take(0);
-        let mut have_index = false;
-        for t in &mut sample.targets {
-            if let Target::Image(i) = t {
-                let want = needs_index && !have_index;
-                have_index |= want;
-                geometric::warp_bilinear_in_place(i, &affine, want.then_some(&mut index));
-            }
-        }
-        if needs_index && !have_index {
-            geometric::nearest_index_map_into((h, w), &affine, &mut index);
-        }
-        // Masks and weight maps keep their value sets under nearest resampling, so they are
-        // rewritten in place.
-        for t in &mut sample.targets {
-            match t {
-                Target::Image(_) => {}
-                Target::Mask(m) => geometric::gather_in_place(m, &index),
-                Target::Weights(wm) => geometric::gather_in_place(wm, &index),
-            }
-        }
-        scratch::give(index);
+    let source = sample.targets[0].shape();
+    let shape = pre.shape(source);
+    let affine = draw.to_affine(shape);
+    if affine.is_identity() {
+        apply_exactly(&mut sample.targets, &pre);
+    } else {
+        // One resampling of the original pixels: flips and quarter turns are exact integer maps,
+        // so folding them into the warp only changes the rounding of the source coordinates.
+        let map = pre.compose(&affine, source);
+        geometric::warp_sample(&mut sample.targets, &map, shape);
     }
 
     // 12: random resize.
@@ -623,6 +588,30 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
         }
     }
     Ok(())
+}
+
+/// Flips and quarter turns without interpolation (no affine warp to fold them into).
+fn apply_exactly(targets: &mut [Target], pre: &geometric::PreTransform) {
+    if pre.horizontal_flip {
+        for t in targets.iter_mut() {
+            t.for_each_plane(geometric::flip_horizontal, geometric::flip_horizontal);
+        }
+    }
+    if pre.vertical_flip {
+        for t in targets.iter_mut() {
+            t.for_each_plane(geometric::flip_vertical, geometric::flip_vertical);
+        }
+    }
+    let k = pre.quarter_turns % 4;
+    if k > 0 {
+        for t in targets.iter_mut() {
+            t.map_geometry(
+                |p| geometric::rot90(p, k),
+                |p| geometric::rot90(p, k),
+                |p| geometric::rot90(p, k),
+            );
+        }
+    }
 }
 
 /// Augments many samples in parallel (rayon, one sample per task). Sample `k` uses

@@ -37,11 +37,32 @@ pub(crate) fn take<T: Pooled>(len: usize) -> Vec<T> {
     v
 }
 
+/// A buffer of `len` elements from the pool whose contents are left as they were (initialised,
+/// but arbitrary): for kernels that overwrite every element. Saves the zero-filling pass.
+pub(crate) fn take_uninit<T: Pooled>(len: usize) -> Vec<T> {
+    let mut v = T::with_pool(|p| p.pop()).unwrap_or_default();
+    v.truncate(len);
+    v.resize(len, T::default());
+    v
+}
+
 /// Returns a buffer to the pool (dropped when the pool is full).
 pub(crate) fn give<T: Pooled>(v: Vec<T>) {
     T::with_pool(|p| {
-        if p.len() < 4 {
+        if p.len() < 8 {
             p.push(v);
         }
     });
+}
+
+/// Makes `data` (`shape.0 × shape.1` values) the contents of `plane`, whose old buffer goes
+/// back to the pool (no copy). A buffer of the wrong length is given back and `plane` kept.
+pub(crate) fn replace<T: Pooled>(
+    plane: &mut crate::image::Plane<T>,
+    shape: (usize, usize),
+    data: Vec<T>,
+) {
+    if let Ok(new) = crate::image::Plane::from_vec(shape.0, shape.1, data) {
+        give(std::mem::replace(plane, new).into_vec());
+    }
 }

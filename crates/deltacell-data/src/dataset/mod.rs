@@ -257,12 +257,64 @@ pub(crate) enum Channel<'a> {
 
 /// Writes `planes` (each `height × width`) interleaved channels-last into `out`.
 pub(crate) fn interleave(planes: &[Channel<'_>], out: &mut [f32]) {
-    let c = planes.len();
-    for (ch, plane) in planes.iter().enumerate() {
-        let dst = out.iter_mut().skip(ch).step_by(c);
-        match plane {
-            Channel::F32(p) => dst.zip(p.iter()).for_each(|(o, &v)| *o = v),
-            Channel::U8(p) => dst.zip(p.iter()).for_each(|(o, &v)| *o = f32::from(v)),
+    match planes {
+        [one] => {
+            let n = out.len();
+            write_channel(*one, 0, &mut out[..n]);
+        }
+        [a, b] => interleave_fixed(&[*a, *b], out),
+        [a, b, c, d] => interleave_fixed(&[*a, *b, *c, *d], out),
+        _ => {
+            let c = planes.len();
+            for (ch, plane) in planes.iter().enumerate() {
+                let dst = out.iter_mut().skip(ch).step_by(c);
+                match plane {
+                    Channel::F32(p) => dst.zip(p.iter()).for_each(|(o, &v)| *o = v),
+                    Channel::U8(p) => dst.zip(p.iter()).for_each(|(o, &v)| *o = f32::from(v)),
+                }
+            }
+        }
+    }
+}
+
+/// `out[i] = channel[start + i]` as `f32`; 0 where the channel is shorter than `out`.
+fn write_channel(channel: Channel<'_>, start: usize, out: &mut [f32]) {
+    let n = match channel {
+        Channel::F32(p) => {
+            let p = p.get(start..).unwrap_or_default();
+            let n = out.len().min(p.len());
+            out[..n].copy_from_slice(&p[..n]);
+            n
+        }
+        Channel::U8(p) => {
+            let p = p.get(start..).unwrap_or_default();
+            for (o, &v) in out.iter_mut().zip(p) {
+                *o = f32::from(v);
+            }
+            out.len().min(p.len())
+        }
+    };
+    out[n..].fill(0.0);
+}
+
+/// [`interleave`] for a fixed number of channels: blocks of each channel are converted to `f32`
+/// first, then written out pixel by pixel with a constant stride.
+fn interleave_fixed<const C: usize>(planes: &[Channel<'_>; C], out: &mut [f32]) {
+    const B: usize = 256;
+    let n = out.len() / C;
+    let mut buf = [[0f32; B]; C];
+    for start in (0..n).step_by(B) {
+        let m = B.min(n - start);
+        for (ch, p) in planes.iter().enumerate() {
+            write_channel(*p, start, &mut buf[ch][..m]);
+        }
+        for (i, o) in out[start * C..(start + m) * C]
+            .chunks_exact_mut(C)
+            .enumerate()
+        {
+            for (ch, v) in o.iter_mut().enumerate() {
+                *v = buf[ch][i];
+            }
         }
     }
 }

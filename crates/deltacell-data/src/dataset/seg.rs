@@ -569,15 +569,31 @@ fn fit_weights(w: WeightMap, target: (usize, usize)) -> WeightMap {
 /// Weights of 1 inside the image and 0 where `b` lies outside an image of `shape`.
 pub(crate) fn ones_inside(b: &CroppingBox, shape: (usize, usize)) -> WeightMap {
     let (bh, bw) = b.shape();
+    let mut w = WeightMap::ones(bh, bw);
+    zero_outside(&mut w, b, shape);
+    w
+}
+
+/// Sets to 0 the pixels of `weights` (the raster of box `b`) that lie outside an image of
+/// `shape` (zero padding).
+pub(crate) fn zero_outside(weights: &mut WeightMap, b: &CroppingBox, shape: (usize, usize)) {
+    let (bh, bw) = b.shape();
+    if weights.shape() != (bh, bw) || bw == 0 {
+        return;
+    }
     let (h, w) = (shape.0 as i64, shape.1 as i64);
-    WeightMap::from_plane(Plane::from_fn(bh, bw, |r, c| {
-        let (y, x) = (b.ytl + r as i64, b.xtl + c as i64);
-        if (0..h).contains(&y) && (0..w).contains(&x) {
-            1.0
+    // Columns of the box inside the image: c0..c1.
+    let c0 = (-b.xtl).clamp(0, bw as i64) as usize;
+    let c1 = (w - b.xtl).clamp(c0 as i64, bw as i64) as usize;
+    for (r, row) in weights.as_mut_slice().chunks_exact_mut(bw).enumerate() {
+        let y = b.ytl + r as i64;
+        if (0..h).contains(&y) {
+            row[..c0].fill(0.0);
+            row[c1..].fill(0.0);
         } else {
-            0.0
+            row.fill(0.0);
         }
-    }))
+    }
 }
 
 #[cfg(test)]

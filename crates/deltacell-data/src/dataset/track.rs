@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rand::Rng;
 
-use super::seg::{check_shape, fit_to, ones_inside};
+use super::seg::{check_shape, fit_to, ones_inside, zero_outside};
 use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
@@ -123,6 +123,9 @@ struct TrackItem {
     mot_dau: Mask,
     /// Folder weights, or online weights already computed (resize mode); `None` otherwise.
     weights: Option<WeightMap>,
+    /// The window centred on the seed ([`CroppingBox::tracking_box`]), or the whole frame
+    /// without `crop_windows`: computed once per file (it scans the whole seed mask).
+    seed_box: CroppingBox,
 }
 
 /// DeLTA's tracking training set as samples of four input channels — `[current image, seed cell
@@ -268,6 +271,11 @@ impl TrackingDataset {
             }
             _ => None,
         };
+        let seed_box = if self.options.crop_windows {
+            CroppingBox::tracking_box(&seed, self.options.target_size)
+        } else {
+            CroppingBox::full(shape.0, shape.1)
+        };
         let mut item = TrackItem {
             image,
             seed,
@@ -275,6 +283,7 @@ impl TrackingDataset {
             segall,
             mot_dau,
             weights,
+            seed_box,
         };
         if !self.options.crop_windows {
             let t = self.options.target_size;
@@ -286,6 +295,7 @@ impl TrackingDataset {
                     segall: resize_mask(&item.segall, t),
                     mot_dau: resize_mask(&item.mot_dau, t),
                     weights: item.weights.map(|w| resize_weights(&w, t)),
+                    seed_box: CroppingBox::full(t.0, t.1),
                 };
             }
             // DeLTA computes online weights from the resized masks: do it once here.
@@ -303,14 +313,13 @@ impl TrackingDataset {
         }
     }
 
-    /// The two windows of sample `item` for a drift `(dy, dx)`: `(seed box, shifted box)`.
-    fn boxes(&self, seed: &Mask, shift: (i64, i64)) -> (CroppingBox, CroppingBox) {
+    /// The two windows of `item` for a drift `(dy, dx)`: `(seed box, shifted box)`.
+    fn boxes(&self, item: &TrackItem, shift: (i64, i64)) -> (CroppingBox, CroppingBox) {
+        let b = item.seed_box;
         if self.options.crop_windows {
-            let b = CroppingBox::tracking_box(seed, self.options.target_size);
             (b, b.shifted(shift.0, shift.1))
         } else {
-            let (h, w) = seed.shape();
-            (CroppingBox::full(h, w), CroppingBox::full(h, w))
+            (b, b)
         }
     }
 }
@@ -354,7 +363,7 @@ impl Dataset for TrackingDataset {
         } else {
             (0, 0)
         };
-        let (seed_box, cur_box) = self.boxes(&item.seed, shift);
+        let (seed_box, cur_box) = self.boxes(&item, shift);
         let image = Image::from_plane_unchecked(crop(&cur_box, item.image.plane()));
         let seed = Mask::from_plane(crop(&seed_box, item.seed.plane()));
         let previous = Image::from_plane_unchecked(crop(&seed_box, item.previous.plane()));
@@ -365,10 +374,7 @@ impl Dataset for TrackingDataset {
             (None, WeightKind::Online(halo)) => {
                 let mut w = tracking_weights(&mot_dau, &segall, halo)?;
                 // Zero padding outside the frame, as if computed on the frame and then cropped.
-                let inside = ones_inside(&cur_box, full);
-                for (v, m) in w.as_mut_slice().iter_mut().zip(inside.as_slice()) {
-                    *v *= m;
-                }
+                zero_outside(&mut w, &cur_box, full);
                 w
             }
             (None, _) => ones_inside(&cur_box, full),
