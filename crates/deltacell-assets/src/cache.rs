@@ -352,7 +352,9 @@ file = "one.bin"
         assert_eq!(cache.status(&a, Check::Quick), Status::Missing);
         let dir = cache.asset_dir(&a);
         std::fs::create_dir_all(&dir).unwrap();
-        assert!(matches!(cache.status(&a, Check::Quick), Status::Damaged { problem } if problem.contains("no completion record")));
+        assert!(
+            matches!(cache.status(&a, Check::Quick), Status::Damaged { problem } if problem.contains("no completion record"))
+        );
         std::fs::write(dir.join("one.bin"), b"hello").unwrap();
         let (sha, bytes) = hash_file(&dir.join("one.bin")).unwrap();
         assert_eq!(
@@ -365,17 +367,29 @@ file = "one.bin"
             sha256: sha.clone(),
         }];
         write_record(&dir, &"2".repeat(64), files.clone());
-        assert!(matches!(cache.status(&a, Check::Quick), Status::Stale { .. }));
+        assert!(matches!(
+            cache.status(&a, Check::Quick),
+            Status::Stale { .. }
+        ));
         write_record(&dir, &"1".repeat(64), files);
         assert!(matches!(cache.status(&a, Check::Full), Status::Complete(_)));
         assert_eq!(cache.asset_path(&a), dir.join("one.bin"));
         // Same size, other bytes: only the full check sees it.
         std::fs::write(dir.join("one.bin"), b"hellO").unwrap();
-        assert!(matches!(cache.status(&a, Check::Quick), Status::Complete(_)));
-        assert!(matches!(cache.status(&a, Check::Full), Status::Damaged { problem } if problem.contains("sha256")));
+        assert!(matches!(
+            cache.status(&a, Check::Quick),
+            Status::Complete(_)
+        ));
+        assert!(
+            matches!(cache.status(&a, Check::Full), Status::Damaged { problem } if problem.contains("sha256"))
+        );
         std::fs::write(dir.join("one.bin"), b"hell").unwrap();
-        assert!(matches!(cache.status(&a, Check::Quick), Status::Damaged { problem } if problem.contains("4 bytes, expected 5")));
+        assert!(
+            matches!(cache.status(&a, Check::Quick), Status::Damaged { problem } if problem.contains("4 bytes, expected 5"))
+        );
         std::fs::remove_file(dir.join("one.bin")).unwrap();
-        assert!(matches!(cache.status(&a, Check::Quick), Status::Damaged { problem } if problem.contains("missing")));
+        assert!(
+            matches!(cache.status(&a, Check::Quick), Status::Damaged { problem } if problem.contains("missing"))
+        );
     }
 }

@@ -175,7 +175,7 @@ fn describe(e: &ureq::Error) -> String {
         ureq::Error::Timeout(t) => format!("timed out ({t})"),
         ureq::Error::HostNotFound => "host not found (no network, or a wrong host name)".into(),
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            format!("connection refused ({io})")
+            format!("cannot connect: {io}")
         }
         other => format!("cannot download: {other}"),
     }
@@ -191,7 +191,9 @@ mod tests {
         assert!(is_loopback("http://localhost/a"));
         assert!(is_loopback("http://[::1]:99/a"));
         assert!(is_loopback("http://user@127.0.0.2/a"));
-        assert!(!is_loopback("https://drive.usercontent.google.com/download?id=1"));
+        assert!(!is_loopback(
+            "https://drive.usercontent.google.com/download?id=1"
+        ));
         assert!(!is_loopback("https://example.org/127.0.0.1"));
     }
 }

@@ -100,7 +100,7 @@ pub enum Error {
         /// Bytes received.
         bytes: u64,
         /// The Content-Type the server sent, if any.
-        content_type: Option<String>,
+        content_type: Option<Box<str>>,
     },
 
     /// The registry has no checksum for the asset and the caller did not allow unverified
@@ -115,12 +115,12 @@ pub enum Error {
 
     /// The downloaded archive is not a readable zip file, or holds something unsafe (paths
     /// leaving the folder, links).
-    #[error("asset {name}: {}: bad zip archive: {message}", path.display())]
+    #[error("asset {name}: {url}: bad zip archive: {message}")]
     BadZip {
         /// The asset.
         name: String,
-        /// The downloaded archive (a temporary file next to the cache folder).
-        path: PathBuf,
+        /// Where the archive was downloaded from.
+        url: String,
         /// What is wrong.
         message: String,
     },
@@ -190,7 +190,7 @@ fn suggestion_text(s: &Option<String>) -> String {
     }
 }
 
-fn html_hint(content_type: &Option<String>) -> String {
+fn html_hint(content_type: &Option<Box<str>>) -> String {
     match content_type {
         Some(ct) if ct.to_ascii_lowercase().contains("text/html") => format!(
             ", Content-Type {ct}: the server sent a web page, not the file; for Google Drive this is usually a quota or confirmation page, try again later"

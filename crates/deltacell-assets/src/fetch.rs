@@ -121,7 +121,7 @@ pub fn fetch_with(
                 expected: expected.clone(),
                 got: got.sha256,
                 bytes: got.bytes,
-                content_type: got.content_type,
+                content_type: got.content_type.map(String::into_boxed_str),
             });
         }
     }
@@ -134,7 +134,7 @@ pub fn fetch_with(
         .map_err(|e| Error::io(root, e))?;
     let files = match asset.format {
         Format::Zip => {
-            let files = unpack_zip(&asset.name, &part_path, staging.path())?;
+            let files = unpack_zip(&asset.name, &asset.url, &part_path, staging.path())?;
             if let Some(r) = &asset.root {
                 if !staging.path().join(r).is_dir() {
                     return Err(Error::MissingRoot {

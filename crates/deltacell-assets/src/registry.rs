@@ -418,7 +418,9 @@ root = "mine/train/"
             assert_eq!(a.file, format!("{name}.keras"));
         }
         assert_eq!(r.len(), 12);
-        assert!(r.iter().all(|a| a.sha256.as_ref().is_some_and(|s| s.len() == 64)));
+        assert!(r
+            .iter()
+            .all(|a| a.sha256.as_ref().is_some_and(|s| s.len() == 64)));
         assert!(r.iter().all(|a| a.origin == Origin::BuiltIn));
         // DeLTA's set roots: mother-machine seg/track live in train_multisets/.
         assert_eq!(
@@ -429,7 +431,10 @@ root = "mine/train/"
             Some("mothermachine_training_tracking/train_multisets")
         );
         assert_eq!(
-            r.get("mothermachine_training_rois").unwrap().root.as_deref(),
+            r.get("mothermachine_training_rois")
+                .unwrap()
+                .root
+                .as_deref(),
             Some("mothermachine_training_rois")
         );
         assert_eq!(
@@ -463,8 +468,14 @@ root = "mine/train/"
         user2.merge(user);
         r.merge(user2);
         assert_eq!(r.len(), 13);
-        assert_eq!(r.get("moma_seg").unwrap().url, "http://127.0.0.1:1/mine.zip");
-        assert_eq!(r.get("mine").unwrap().origin, Origin::File("u2.toml".into()));
+        assert_eq!(
+            r.get("moma_seg").unwrap().url,
+            "http://127.0.0.1:1/mine.zip"
+        );
+        assert_eq!(
+            r.get("mine").unwrap().origin,
+            Origin::File("u2.toml".into())
+        );
         assert_eq!(r.get("2D_seg").unwrap().origin, Origin::BuiltIn);
     }
 
@@ -482,7 +493,11 @@ root = "mine/train/"
     fn bad_values_are_errors_naming_entry_and_key() {
         let cases = [
             ("url = \"http://", "url = \"ftp://", "url"),
-            ("sha256 = \"sha256:ABCDEF", "sha256 = \"sha256:XBCDEF", "sha256"),
+            (
+                "sha256 = \"sha256:ABCDEF",
+                "sha256 = \"sha256:XBCDEF",
+                "sha256",
+            ),
             ("file = \"mine.zip\"", "file = \"../mine.zip\"", "file"),
             ("root = \"mine/train/\"", "root = \"../up\"", "root"),
             ("format = \"zip\"", "format = \"file\"", "root"),

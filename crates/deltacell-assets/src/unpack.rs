@@ -9,17 +9,23 @@ use sha2::{Digest, Sha256};
 use crate::cache::{hex, FileRecord, RECORD_FILE};
 use crate::error::{Error, Result};
 
-/// Unpacks the zip file `zip_path` into the existing empty folder `dest` and returns a record
-/// of every file written (paths relative to `dest`, sorted).
+/// Unpacks the zip file `zip_path` (downloaded from `url`, named in errors) into the existing
+/// empty folder `dest` and returns a record of every file written (paths relative to `dest`,
+/// sorted).
 ///
 /// Refused ([`Error::BadZip`], naming the entry): an unreadable archive, an unsupported
 /// compression method, a CRC mismatch, an entry whose path would leave `dest` (absolute or with
 /// `..`), a symbolic link, two entries of the same name, and an entry named like the completion
 /// record at the top level.
-pub(crate) fn unpack_zip(name: &str, zip_path: &Path, dest: &Path) -> Result<Vec<FileRecord>> {
+pub(crate) fn unpack_zip(
+    name: &str,
+    url: &str,
+    zip_path: &Path,
+    dest: &Path,
+) -> Result<Vec<FileRecord>> {
     let bad = |message: String| Error::BadZip {
         name: name.to_string(),
-        path: zip_path.to_path_buf(),
+        url: url.to_string(),
         message,
     };
     let file = File::open(zip_path).map_err(|e| Error::io(zip_path, e))?;
