@@ -42,6 +42,9 @@ enum Command {
     Predict(cmd::predict::PredictArgs),
     /// Synthesise data, train small seg and track U-Nets, predict and evaluate: the whole loop.
     Demo(cmd::demo::DemoArgs),
+    /// DeLTA's released training sets and models: list them, or download, verify and cache them.
+    #[command(subcommand)]
+    Assets(cmd::assets::AssetsCommand),
 }
 
 fn main() -> ExitCode {
@@ -69,5 +72,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ImportKeras(args) => cmd::import_keras::run(args),
         Command::Predict(args) => cmd::predict::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Assets(c) => cmd::assets::run(c),
     }
 }

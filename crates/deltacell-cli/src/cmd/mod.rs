@@ -1,5 +1,6 @@
 //! One module per subcommand: each parses nothing itself and calls one library function.
 
+pub mod assets;
 pub mod augment;
 pub mod batches;
 pub mod check;
