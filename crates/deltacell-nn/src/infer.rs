@@ -1,5 +1,7 @@
 //! Inference with a trained model: load a RUN_DIR, predict logits or probabilities for a
-//! [`Batch`].
+//! [`Batch`] (DeLTA's `model.predict`). Batches come from the prediction generators of
+//! [`deltacell_data::predict`] (`seg_batches`, `compile_tracking_inputs`); see the examples
+//! `eval_seg.rs` and `eval_track.rs`.
 
 use std::path::Path;
 
@@ -60,12 +62,16 @@ impl Predictor {
         Ok(self.model.forward(x))
     }
 
-    /// Logits, `n × height × width` (row-major, one value per pixel).
+    /// DeLTA's `model.predict` (newest line, logits): `n × height × width` values, row-major,
+    /// one per pixel; [`deltacell_data::predict::split_output`] cuts them into planes (one
+    /// channel). The batch needs the model's input channels and a size divisible by
+    /// 2^(levels−1); its `y` is ignored (give `out_channels` 0).
     pub fn predict_logits(&self, batch: &Batch) -> Result<Vec<f32>> {
         to_vec(self.forward(batch)?)
     }
 
-    /// Probabilities `sigmoid(logit)` in [0, 1], `n × height × width`.
+    /// Probabilities `sigmoid(logit)` in [0, 1], `n × height × width` (DeLTA 2.0.7's
+    /// `model.predict`, whose models end in a sigmoid).
     pub fn predict_probabilities(&self, batch: &Batch) -> Result<Vec<f32>> {
         to_vec(sigmoid(self.forward(batch)?))
     }

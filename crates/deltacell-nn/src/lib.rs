@@ -1,20 +1,53 @@
+//! ```text
+//! files ──io──▶ Image / Mask / Labels ──weights──▶ WeightMap
+//!                      │                               │
+//!                      └──────────augment◀─────────────┘   (one Sample, typed targets)
+//!                                    │
+//!                                dataset  ──▶ Batch (contiguous f32, N×H×W×C)
+//!                                    │
+//!                   deltacell-nn: model ◀─ train ─▶ RunDir (model.safetensors, model.toml,
+//!                                    │                       history.csv, curves.png)
+//!                                infer
+//!                                    │
+//! deltacell-data: predict (tiles, stitch, compile tracking inputs) ─▶ postprocess ─▶ io (save)
+//!                                    │
+//!                                  metrics ─▶ report (HTML + overlays)
+//! ```
+//!
 //! # deltacell-nn
 //!
 //! DeLTA's three U-Nets (`unet_seg`, `unet_track`, `unet_rois`), their losses, a training loop
-//! and inference, on [burn](https://burn.dev) 0.22.
+//! and inference, on [burn](https://burn.dev) 0.22: the `model`, `train` and `infer` boxes of
+//! the map above. Batches come from `deltacell-data` ([`Batch`], channels-last `f32`); outputs go
+//! back to it as `f32` buffers for [`deltacell_data::predict`] and
+//! [`deltacell_data::postprocess`].
 //!
-//! * [`unet`]: the architecture ([`UnetSpec`] → [`Unet`]), He-normal initialisation, parameter
-//!   counts identical to DeLTA's.
-//! * [`loss`]: the stacked pixel-wise weighted binary cross-entropies (segmentation and tracking
-//!   variants), plain BCE for the chamber model, and `unstack_acc`, all from logits.
-//! * [`config`]: TOML training configuration with DeLTA's keys and the `mothermachine` / `2D`
-//!   presets.
-//! * [`train`]: a [`Trainer`] (model + Adam) stepping on [`Batch`]es, and [`fit`] (epochs,
-//!   early stopping, history, curves, checkpoints).
-//! * [`run_dir`]: the RUN_DIR layout (best model, checkpoint, `history.csv`, `curves.png`), all
-//!   writes atomic.
-//! * [`infer`]: load a RUN_DIR and predict.
-//! * [`keras`]: import DeLTA's Keras models (`.hdf5`, `.keras`) into a RUN_DIR.
+//! | module | what | DeLTA |
+//! |---|---|---|
+//! | [`unet`] | the architecture ([`UnetSpec`] → [`Unet`]), He-normal initialisation, parameter counts identical to DeLTA's | `unet`, `unet_seg`, `unet_track`, `unet_rois` |
+//! | [`loss`] | stacked pixel-wise weighted BCE (segmentation and tracking variants), plain BCE, `unstack_acc`, all from logits | `pixelwise_weighted_binary_crossentropy_*`, `unstack_acc` |
+//! | [`config`] | TOML training configuration with DeLTA's keys, the `mothermachine` / `2D` presets | `delta.config`, `config_*.json` |
+//! | [`data`] | a training-set folder + [`config::Config`] → training and validation batch sources | the data feeds of `delta train` |
+//! | [`train`] | [`Trainer`] (model + Adam) stepping on [`Batch`]es; [`fit`] (epochs, validation, early stopping, checkpoints) with a callback that sees every [`Event`] and may [`Control::Stop`] | `model.fit` with `ModelCheckpoint`, `EarlyStopping` |
+//! | [`run_dir`] | the RUN_DIR layout (best model, `model.toml`, checkpoint, `history.csv`, `curves.png`), atomic writes | the `.hdf5` model file |
+//! | [`history`] | per-epoch records, CSV, curves | Keras' `History` |
+//! | [`infer`] | [`infer::Predictor`]: load a RUN_DIR, predict logits or probabilities | `model.predict` |
+//! | [`keras`] | import DeLTA's Keras models (`.hdf5`, `.keras`) into a RUN_DIR | `load_weights` |
+//! | [`device`] | the CPU backend (burn's `flex`), `cuda:N` with the `cuda` feature | – |
+//!
+//! # Writing your own training script
+//!
+//! Two ways to train, both on the same public pieces the `deltacell train` command uses:
+//! * one call: [`fit`]`(&mut trainer, train_source, val_source, &options, callback)`, where the
+//!   sources are closures `(epoch, step) -> Batch` (e.g. a [`deltacell_data::dataset::Loader`]'s
+//!   `next_batch`) and the callback logs and may stop (examples `train_seg`, `train_rois`);
+//! * step by step: [`Trainer::step`] on any batch, [`Trainer::evaluate`] on held-out ones,
+//!   [`run_dir::RunDir::save_best`] to save (example `train_track`).
+//!
+//! Then [`infer::Predictor`] predicts with the saved model (examples `eval_seg`, `eval_track`).
+//! The examples live in `crates/deltacell-nn/examples/`, run with
+//! `cargo run --release -p deltacell-nn --example train_seg`, and are tested by
+//! `tests/examples.rs`; `docs/training-advanced.md` walks through them.
 //!
 //! Tensors are channels-first (`N×C×H×W`) inside the network; the data crate's [`Batch`] is
 //! channels-last and is permuted once on the way in ([`batch_tensors`]).
@@ -41,5 +74,5 @@ pub mod unet;
 
 pub use deltacell_data::dataset::Batch;
 pub use error::{Error, Result};
-pub use train::{batch_tensors, fit, FitOptions, StepStats, Trainer};
+pub use train::{batch_tensors, fit, Control, Event, FitOptions, StepStats, StopReason, Trainer};
 pub use unet::{ModelKind, Unet, UnetSpec};

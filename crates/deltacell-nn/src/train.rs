@@ -3,7 +3,12 @@
 //!
 //! The pieces are public so a script can drive them: build a `Trainer`, call
 //! [`Trainer::step`] on batches from any source, [`Trainer::evaluate`] on held-out ones, save
-//! with [`crate::run_dir::RunDir`]. [`fit`] is the one-call version `deltacell train` uses.
+//! with [`crate::run_dir::RunDir`] (the example `examples/train_track.rs` does exactly this).
+//! [`fit`] is the one-call version `deltacell train` uses (DeLTA's `model.fit` with its
+//! `ModelCheckpoint` and `EarlyStopping` callbacks); its callback sees every [`Event`] (each
+//! step, the start of validation, each epoch) and answers [`Control::Continue`] or
+//! [`Control::Stop`], so a script logs and stops training its own way (`examples/train_seg.rs`,
+//! `examples/train_rois.rs`); [`ignore_events`] is the callback that does nothing.
 //!
 //! Optimiser: Adam with Keras' defaults (β1 0.9, β2 0.999, ε 1e-7) and DeLTA's learning rates
 //! (1e-4 seg/rois, 1e-5 track). burn adds ε to √v̂ (the paper's form) where Keras adds it to √v
@@ -170,8 +175,10 @@ impl Trainer {
         self.spec.check_input_size(batch.height, batch.width)
     }
 
-    /// One optimisation step on `batch`: forward, loss, backward, Adam update.
-    /// The returned statistics are those of the forward pass before the update.
+    /// One optimisation step on `batch` (Keras' `train_on_batch`): forward, the kind's loss
+    /// ([`loss::for_model`]), backward, Adam update. The returned statistics are those of the
+    /// forward pass before the update. The batch must have the model's input channels and a
+    /// size divisible by 2^(levels−1), and `y` the stacked targets (label, weight).
     pub fn step(&mut self, batch: &Batch) -> Result<StepStats> {
         self.check(batch)?;
         let (x, y) = batch_tensors(batch, &self.device)?;
@@ -199,7 +206,8 @@ impl Trainer {
         })
     }
 
-    /// Loss and accuracy on `batch` without updating the model (no autodiff graph).
+    /// Loss and accuracy on `batch` without updating the model (no autodiff graph; Keras'
+    /// `test_on_batch`).
     pub fn evaluate(&self, batch: &Batch) -> Result<StepStats> {
         self.check(batch)?;
         let model = self.model().valid();
@@ -288,12 +296,23 @@ pub enum Event<'a> {
 }
 
 /// The callback's answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Control {
     /// Go on.
+    #[default]
     Continue,
-    /// Stop after this step (a checkpoint is written).
+    /// Stop, as if [`FitOptions::stop`] had been raised (it is; lower it again before reusing
+    /// the options): after a step, training stops before the next one with a checkpoint there
+    /// (unless that step ended the epoch, which then completes); after [`Event::Validating`] or
+    /// [`Event::Epoch`], once the epoch is complete (its record is kept and the best model saved
+    /// as usual). [`fit`] then returns [`StopReason::Interrupted`].
     Stop,
+}
+
+/// The [`fit`] callback that logs nothing and never stops (the default of a script that needs
+/// no hook): `fit(&mut trainer, train, None, &options, train::ignore_events)`.
+pub fn ignore_events(_event: &Event<'_>) -> Control {
+    Control::Continue
 }
 
 /// Why [`fit`] returned.
@@ -307,20 +326,24 @@ pub enum StopReason {
     Interrupted,
 }
 
-/// Options of [`fit`].
+/// Options of [`fit`]. [`FitOptions::new`] gives the defaults; set the public fields after it.
 #[derive(Clone, Debug)]
 pub struct FitOptions {
-    /// Total number of epochs (a resumed run continues up to this number).
+    /// Total number of epochs (a resumed run continues up to this number). DeLTA's scripts:
+    /// 600 (seg), 500 (track), 100 (rois).
     pub epochs: usize,
-    /// Training steps (batches) per epoch.
+    /// Training steps (batches) per epoch, at least 1. DeLTA's scripts: 300 (rois 250).
     pub steps_per_epoch: usize,
-    /// Validation batches per epoch (ignored without a validation source).
+    /// Validation batches per epoch (ignored without a validation source). Default 0.
     pub validation_steps: usize,
-    /// Early-stopping patience in epochs (DeLTA: 50); `None` disables it.
+    /// Early-stopping patience in epochs (DeLTA's `EarlyStopping(patience=50)`; rois 15);
+    /// `None` (the default) disables it.
     pub patience: Option<usize>,
-    /// Raised (e.g. by a Ctrl-C handler) to stop after the current step.
+    /// Raised (e.g. by a Ctrl-C handler, or by the callback answering [`Control::Stop`]) to
+    /// stop after the current step. Default: a fresh, lowered flag.
     pub stop: Arc<AtomicBool>,
-    /// Where to write the best model, checkpoints, history and curves; `None` writes nothing.
+    /// Where to write the best model (DeLTA's `ModelCheckpoint(save_best_only=True)`),
+    /// checkpoints, history and curves; `None` (the default) writes nothing.
     pub run_dir: Option<RunDir>,
     /// Seed recorded in `model.toml` and checkpoints.
     pub seed: u64,
@@ -364,7 +387,8 @@ pub type BatchSource<'a> = dyn FnMut(usize, usize) -> Result<Batch> + 'a;
 /// * `train(epoch, step)` yields training batches; the time spent in it is reported per epoch
 ///   (`data_seconds`) so loader stalls are visible.
 /// * `val(epoch, step)`, when given, yields `options.validation_steps` batches per epoch.
-/// * `callback` sees every step and epoch and may stop training.
+/// * `callback` sees every step and epoch ([`Event`]) and may stop training by answering
+///   [`Control::Stop`]; pass [`ignore_events`] for none.
 ///
 /// With a RUN_DIR, each epoch appends to `history.csv`, redraws `curves.png`, saves the best
 /// model and writes a checkpoint; an interruption writes a checkpoint at the current step.
@@ -432,7 +456,9 @@ pub fn fit(
         }
         let (mut val_loss, mut val_acc) = (None, None);
         if let Some(val) = val.as_deref_mut().filter(|_| options.validation_steps > 0) {
-            callback(&Event::Validating { epoch });
+            if callback(&Event::Validating { epoch }) == Control::Stop {
+                options.stop.store(true, Ordering::Relaxed);
+            }
             let (mut l, mut a) = (0.0, 0.0);
             for s in 0..options.validation_steps {
                 let stats = trainer.evaluate(&val(epoch, s)?)?;

@@ -8,7 +8,7 @@
 //!   bottom/right only), concatenation `[skip, upsampled]` along the channels (skip first), then
 //!   conv 3×3 + ReLU twice;
 //! * head: conv 1×1 to one channel, **logits** (DeLTA's newest line; 2.0.7 applied a sigmoid,
-//!   use [`crate::loss::sigmoid`] or [`crate::infer`] for probabilities).
+//!   take `sigmoid(logits)`, as [`crate::infer::Predictor::predict_probabilities`] does, for probabilities).
 //!
 //! No batch normalisation, no dropout (DeLTA's default `dropout = 0`).
 //!
