@@ -189,7 +189,7 @@ pub(crate) struct EdtScratch {
     /// Left boundary of each parabola's interval as the fraction `zn / zd` (`zd > 0`).
     zn: Vec<i64>,
     zd: Vec<i64>,
-    /// Copy of a row's column distances (short-range path).
+    /// A row's squared column distances, padded on both sides (short-range path).
     g: Vec<u32>,
 }
 
@@ -257,23 +257,20 @@ fn row_pass(row: &mut [u32], scratch: &mut EdtScratch) {
     let w = row.len();
     if row.iter().all(|&g| g <= SHORT_RANGE) {
         // Every column distance is small: the nearest feature of column q is at some p with
-        // |q − p| < g(q) (any farther p gives at least g(q)², which p = q already achieves).
-        let g = &mut scratch.g;
-        g.clear();
-        g.extend_from_slice(row);
-        for (q, o) in row.iter_mut().enumerate() {
-            let gq = g[q] as usize;
-            let mut best = (gq * gq) as u32;
-            if gq > 1 {
-                let lo = q.saturating_sub(gq - 1);
-                let hi = (q + gq - 1).min(w - 1);
-                for (p, &gp) in g[lo..=hi].iter().enumerate() {
-                    let d = (lo + p).abs_diff(q) as u32;
-                    best = best.min(d * d + gp * gp);
-                }
-            }
-            *o = best;
+        // |q − p| < g(q) ≤ SHORT_RANGE (any farther p gives at least g(q)², which p = q
+        // already achieves). So a fixed window |q − p| < SHORT_RANGE gives the same minimum
+        // (its extra terms are never smaller than g(q)²), and as one branch-free pass per
+        // offset over the whole row it vectorises.
+        const R: usize = SHORT_RANGE as usize - 1;
+        // Outside the row: a square far above any in-window value (no overflow: 2³⁰ + R²).
+        const FAR: u32 = 1 << 30;
+        let sq = &mut scratch.g;
+        sq.clear();
+        sq.resize(w + 2 * R, FAR);
+        for (o, &g) in sq[R..R + w].iter_mut().zip(row.iter()) {
+            *o = g * g;
         }
+        short_range_min(sq, row);
         return;
     }
     let EdtScratch { v, fv, zn, zd, .. } = scratch;
@@ -282,6 +279,24 @@ fn row_pass(row: &mut [u32], scratch: &mut EdtScratch) {
     zn.resize(w, 0);
     zd.resize(w, 0);
     envelope_1d(row, v, fv, zn, zd);
+}
+
+crate::augment::simd::multiversion! {
+/// `row[q] = min over |d| ≤ R of d² + sq[q + R + d]` with `R = SHORT_RANGE − 1` (`sq`: the
+/// squared column distances, padded by `R` far values on each side).
+fn short_range_min(sq: &[u32], row: &mut [u32]) {
+    const R: usize = SHORT_RANGE as usize - 1;
+    let w = row.len();
+    row.copy_from_slice(&sq[R..R + w]);
+    for d in 1..=R {
+        let dd = (d * d) as u32;
+        let (left, right) = (&sq[R - d..R - d + w], &sq[R + d..R + d + w]);
+        for ((o, &a), &b) in row.iter_mut().zip(left).zip(right) {
+            let m = a.min(b) + dd;
+            *o = (*o).min(m);
+        }
+    }
+}
 }
 
 /// One-dimensional squared distance transform, in place: `row[q]` holds the column distance

@@ -241,6 +241,7 @@ fn bspline3_weights_f32(f: f32) -> [f32; 4] {
 pub fn warp_cubic(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane<f32> {
     let (h, w) = plane.shape();
     let mut out = Plane::filled(h, w, 0f32);
+    let mut scratch = CubicScratch::new();
     for r in 0..h {
         cubic_row(
             plane.as_slice(),
@@ -249,6 +250,7 @@ pub fn warp_cubic(plane: &Plane<f32>, dy: &Plane<f32>, dx: &Plane<f32>) -> Plane
             dy.row(r),
             dx.row(r),
             out.row_mut(r),
+            &mut scratch,
         );
     }
     out
@@ -264,18 +266,36 @@ fn clamp_coord(v: f32, hi: f32) -> f32 {
     v.max(0.0).min(hi)
 }
 
+/// Per-block temporaries of [`cubic_row`] (every entry is written before it is read).
+struct CubicScratch {
+    wy: [[f32; BLOCK]; 4],
+    wx: [[f32; BLOCK]; 4],
+    iy: [i32; BLOCK],
+    ix: [i32; BLOCK],
+}
+
+impl CubicScratch {
+    fn new() -> Self {
+        CubicScratch {
+            wy: [[0.0; BLOCK]; 4],
+            wx: [[0.0; BLOCK]; 4],
+            iy: [0; BLOCK],
+            ix: [0; BLOCK],
+        }
+    }
+}
+
 super::simd::multiversion! {
 /// Row `r` of [`warp_cubic`] (`dyr`, `dxr`: the displacement of that row).
-fn cubic_row(src: &[f32], shape: (usize, usize), r: usize, dyr: &[f32], dxr: &[f32], out: &mut [f32]) {
+/// `scratch` holds the per-block temporaries (one per warp, so that they are not zeroed again
+/// for every row).
+fn cubic_row(src: &[f32], shape: (usize, usize), r: usize, dyr: &[f32], dxr: &[f32], out: &mut [f32], scratch: &mut CubicScratch) {
     use super::geometric::floor_i32;
     let (h, w) = shape;
     let (hi, wi) = (h as i32, w as i32);
     let (hm, wm) = ((h - 1) as f32, (w - 1) as f32);
     let rf = r as f32;
-    let mut wy = [[0f32; BLOCK]; 4];
-    let mut wx = [[0f32; BLOCK]; 4];
-    let mut iy = [0i32; BLOCK];
-    let mut ix = [0i32; BLOCK];
+    let CubicScratch { wy, wx, iy, ix } = scratch;
     for (b, ob) in out.chunks_mut(BLOCK).enumerate() {
         let c0 = b * BLOCK;
         let n = ob.len();
@@ -394,6 +414,7 @@ pub(crate) fn warp_sample(targets: &mut [super::Target], disp: &Displacement) {
     let mut dyr = vec![0f32; w];
     let mut dxr = vec![0f32; w];
     let mut index = vec![0u32; w];
+    let mut scratch = CubicScratch::new();
     for r in 0..h {
         field.row(r, &mut dyr, &mut dxr);
         if needs_index {
@@ -402,7 +423,15 @@ pub(crate) fn warp_sample(targets: &mut [super::Target], disp: &Displacement) {
         let span = r * w..(r + 1) * w;
         for job in &mut jobs {
             match job {
-                Job::Cubic(src, o) => cubic_row(src, (h, w), r, &dyr, &dxr, &mut o[span.clone()]),
+                Job::Cubic(src, o) => cubic_row(
+                    src,
+                    (h, w),
+                    r,
+                    &dyr,
+                    &dxr,
+                    &mut o[span.clone()],
+                    &mut scratch,
+                ),
                 Job::Nearest(src, o) => {
                     super::geometric::gather_row(src, &index, &mut o[span.clone()])
                 }

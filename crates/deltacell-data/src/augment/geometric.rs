@@ -201,8 +201,9 @@ pub fn warp_bilinear_to(
         return out;
     }
     let map = SourceMap::new(affine, plane.shape());
+    let mut scratch = BilinearScratch::new();
     for (y, row) in out.as_mut_slice().chunks_exact_mut(w).enumerate() {
-        bilinear_row(plane.as_slice(), &map.row(y), row);
+        bilinear_row(plane.as_slice(), &map.row(y), row, &mut scratch);
     }
     out
 }
@@ -296,18 +297,45 @@ pub(crate) fn floor_i32(v: f32) -> i32 {
 /// vectorised loop, the taps loaded in a second (scalar loads), and combined in a third.
 const BLOCK: usize = 64;
 
+/// Per-block temporaries of [`bilinear_row`] (every entry is written before it is read).
+pub(crate) struct BilinearScratch {
+    base: [u32; BLOCK],
+    step_x: [u32; BLOCK],
+    step_y: [u32; BLOCK],
+    ax: [f32; BLOCK],
+    ay: [f32; BLOCK],
+    taps: [[f32; BLOCK]; 4],
+}
+
+impl BilinearScratch {
+    pub(crate) fn new() -> Self {
+        BilinearScratch {
+            base: [0; BLOCK],
+            step_x: [0; BLOCK],
+            step_y: [0; BLOCK],
+            ax: [0.0; BLOCK],
+            ay: [0.0; BLOCK],
+            taps: [[0.0; BLOCK]; 4],
+        }
+    }
+}
+
 super::simd::multiversion! {
 /// One output row of bilinear resampling with replicated borders (see [`RowMap`]).
-fn bilinear_row(src: &[f32], map: &RowMap, out: &mut [f32]) {
+/// `scratch` holds the per-block temporaries; it is passed in (one per warp, not one per row)
+/// because zero-initialising ~2.5 KB per call costs as much as the work of a 32-pixel row.
+fn bilinear_row(src: &[f32], map: &RowMap, out: &mut [f32], scratch: &mut BilinearScratch) {
     let (w, wm, hm) = (map.src_w, map.src_w - 1, map.src_h - 1);
     let (hix, hiy) = (map.src_w as f32 + 1.0, map.src_h as f32 + 1.0);
     let last = src.len() - 1;
-    let mut base = [0u32; BLOCK];
-    let mut step_x = [0u32; BLOCK];
-    let mut step_y = [0u32; BLOCK];
-    let mut ax = [0f32; BLOCK];
-    let mut ay = [0f32; BLOCK];
-    let mut taps = [[0f32; BLOCK]; 4];
+    let BilinearScratch {
+        base,
+        step_x,
+        step_y,
+        ax,
+        ay,
+        taps,
+    } = scratch;
     for (b, ob) in out.chunks_mut(BLOCK).enumerate() {
         let first = (b * BLOCK) as i32;
         let n = ob.len();
@@ -450,6 +478,7 @@ pub(crate) fn warp_sample(
         .collect();
     let needs_index = jobs.iter().any(|j| !matches!(j, Job::Bilinear(..)));
     let mut index: Vec<u32> = super::scratch::take_uninit(wo);
+    let mut scratch = BilinearScratch::new();
     for y in 0..ho {
         let row = map.row(y);
         if needs_index {
@@ -458,7 +487,9 @@ pub(crate) fn warp_sample(
         let span = y * wo..(y + 1) * wo;
         for job in &mut jobs {
             match job {
-                Job::Bilinear(src, o) => bilinear_row(src, &row, &mut o[span.clone()]),
+                Job::Bilinear(src, o) => {
+                    bilinear_row(src, &row, &mut o[span.clone()], &mut scratch)
+                }
                 Job::NearestF32(src, o) => gather_row(src, &index, &mut o[span.clone()]),
                 Job::NearestU8(src, o) => gather_row(src, &index, &mut o[span.clone()]),
             }
