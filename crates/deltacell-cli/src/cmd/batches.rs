@@ -25,7 +25,7 @@ pub struct Args {
     /// Which training set it is.
     #[arg(long, value_enum)]
     pub kind: Kind,
-    /// TOML file with optional [seg], [track], [rois] and [loader] tables.
+    /// TOML file with optional `[seg]`, `[track]`, `[rois]` and `[loader]` tables.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Number of batches to draw.
