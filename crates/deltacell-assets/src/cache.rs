@@ -8,8 +8,8 @@
 //!   moma_seg/
 //!     .deltacell-asset.json
 //!     moma_seg.keras                   the file itself (format "file")
-//!   .NAME.XXXXXX.part                  a download in progress (removed on error)
-//!   .NAME.XXXXXX.unpack/               an unpack in progress (removed on error)
+//!   .NAME.<random>.part                a download in progress (removed on error)
+//!   .NAME.<random>.unpack/             an unpack in progress (removed on error)
 //! ```
 //!
 //! A folder counts as the asset only if its completion record is there, matches the registry's

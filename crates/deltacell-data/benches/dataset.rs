@@ -126,37 +126,8 @@ fn track_set(root: &Path, n: usize, (h, w): (usize, usize), cells_per: usize) {
     }
 }
 
-/// Nanoseconds this thread has spent on a CPU: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` on
-/// Linux (std already links the C library), a monotonic clock elsewhere.
-#[cfg(target_os = "linux")]
-fn thread_cpu_ns() -> u64 {
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: i64,
-        tv_nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut t = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid, writable timespec (64-bit Linux layout) for the call's duration.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime failed");
-    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
-}
-
-#[cfg(not(target_os = "linux"))]
-fn thread_cpu_ns() -> u64 {
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_nanos() as u64
-}
+mod common;
+use common::thread_cpu_ns;
 
 /// One batch of 8 built sample after sample on the calling thread (what the loader's workers
 /// do per batch), from the same random streams as the loader's positions `8·step ..`.
