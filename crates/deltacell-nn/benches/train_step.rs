@@ -1,7 +1,8 @@
 //! One training step and one inference of DeLTA's U-Net, printed as a table.
 //!
-//! `cargo bench -p deltacell-nn --bench train_step [-- REPEATS [half|full]]` (default 3 timed
-//! repeats after one warm-up, both networks; the median is reported).
+//! `cargo bench -p deltacell-nn --bench train_step [-- REPEATS [half|full] [burn]]` (default 3
+//! timed repeats after one warm-up, both networks; the median is reported; `burn` runs burn's
+//! own convolutions instead of deltacell's kernels, for comparison).
 //!
 //! Reference figures on the same machine kind (2 cores), measured for the **half-filter**
 //! network (32·2^l, 5 levels; `shared/design/burn-notes.md`): TF/Keras CPU 896 ms (batch 2,
@@ -35,6 +36,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let repeats: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(3);
+    // `burn`: burn's own convolutions instead of deltacell's fused CPU kernels (for comparison).
+    if args.iter().any(|a| a == "burn") {
+        deltacell_nn::conv::use_burn_kernels(true);
+    }
     let which: Vec<&str> = match args.iter().find(|a| *a == "half" || *a == "full") {
         Some(w) => vec![w.as_str()],
         None => vec!["half", "full"],
@@ -44,8 +49,13 @@ fn main() {
         Err(_) => deltacell_nn::device::cpu(),
     };
     println!(
-        "{repeats} repeats, median; threads {}",
-        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into())
+        "{repeats} repeats, median; threads {}; convolutions: {}",
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into()),
+        if args.iter().any(|a| a == "burn") {
+            "burn flex"
+        } else {
+            "deltacell"
+        }
     );
     println!("| network | case | deltacell (burn flex) | TF/Keras CPU (half) | ratio |");
     println!("|---|---|---|---|---|");

@@ -61,6 +61,7 @@
 //! available with the `cuda` cargo feature ([`device::parse`] accepts `cpu` and `cuda:N`).
 
 pub mod config;
+pub mod conv;
 pub mod data;
 pub mod device;
 mod error;

@@ -24,7 +24,6 @@
 use burn::module::{Module, Param, ParamId};
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
-use burn::tensor::activation::relu;
 use burn::tensor::module::{interpolate, max_pool2d};
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -282,8 +281,29 @@ pub struct DoubleConv {
 
 impl DoubleConv {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(self.conv2.forward(relu(self.conv1.forward(x))))
+        apply(&self.conv2, apply(&self.conv1, x, true), true)
     }
+}
+
+/// `relu?(conv(x))` with the layer's weights and padding, through the fused CPU kernels of
+/// [`crate::conv`] (burn's own convolution on other devices).
+fn apply(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
+    let padding = match conv.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
+        PaddingConfig2d::Valid => [0; 4],
+        // Layers are built with explicit padding (`Init::conv`); "same" splits k − 1 as evenly
+        // as it can, the extra pixel at the bottom/right.
+        PaddingConfig2d::Same => {
+            let [kh, kw] = conv.kernel_size;
+            [(kh - 1) / 2, (kw - 1) / 2, kh / 2, kw / 2]
+        }
+    };
+    let weight = conv.weight.val();
+    let bias = match &conv.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([weight.dims()[0]], &weight.device()),
+    };
+    crate::conv::conv2d(x, weight, bias, padding, relu)
 }
 
 /// One decoder stage: upsample ×2, conv 2×2 + ReLU, concatenate with the skip, two 3×3 convs.
@@ -324,7 +344,7 @@ impl Unet {
                 x,
                 InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([2 * h, 2 * w]),
             );
-            let up = relu(stage.conv_up.forward(up));
+            let up = apply(&stage.conv_up, up, true);
             // `up` stages and `skips` pair from the deepest level upwards.
             x = match skips.pop() {
                 Some(skip) => Tensor::cat(vec![skip, up], 1),
@@ -332,7 +352,7 @@ impl Unet {
             };
             x = stage.convs.forward(x);
         }
-        self.head.forward(x)
+        apply(&self.head, x, false)
     }
 }
 

@@ -1,0 +1,810 @@
+//! The U-Net's convolutions on the CPU: 2-D convolution (stride 1, no dilation, explicit
+//! per-side zero padding) with the bias and the ReLU fused in, forward and backward.
+//!
+//! burn's `flex` backend computes a convolution's weight gradient as a convolution of the input
+//! with the output gradient as a kernel (one gemm of width 9 per input channel, the output
+//! gradient repacked each time) and spends most of a training step there. Here every pass is one
+//! shape that gemm is good at, on tiles of output rows that stay in cache:
+//!
+//! * forward: `Y[n] = W · col(X[n])` (`W`: `Cout × Cin·kh·kw`, `col`: im2col of a band of rows),
+//!   then `+ b` and `max(0, ·)` on the tile while it is hot;
+//! * weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ` with `dZ = dY ⊙ [Y > 0]`, one partial sum
+//!   per worker thread;
+//! * input gradient: the same forward kernel on `dZ` with the kernel flipped and its channels
+//!   swapped, and the padding mirrored (`kh − 1 − top`, …);
+//! * bias gradient: `Σ dZ` per output channel.
+//!
+//! The kernels work on plain `f32` slices in NCHW order; [`conv2d`] plugs them into burn as a
+//! backend extension (a forward op for `Flex` and a hand-written backward for
+//! `Autodiff<Flex>`), and falls back to burn's own `conv2d` + `relu` on other devices (CUDA).
+//! Matrix products use the `gemm` crate (the one burn's `flex` uses), whose AVX-512 kernels are
+//! compiled in and chosen at run time.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Autodiff, Backend, DispatchDevice, Flex};
+use burn::tensor::activation::relu;
+use burn::tensor::module::conv2d as burn_conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Tensor, TensorData};
+use rayon::prelude::*;
+
+/// Zero padding of a convolution's input, in pixels: `[top, left, bottom, right]`.
+pub type Padding = [usize; 4];
+
+/// The shapes of one convolution (stride 1, no dilation). Input `n × cin × h × w`, kernel
+/// `cout × cin × kh × kw`, output `n × cout × out_h × out_w` with
+/// `out_h = h + top + bottom − kh + 1` (likewise for the width).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    /// Batch size.
+    pub n: usize,
+    /// Input channels.
+    pub cin: usize,
+    /// Input height and width.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output channels.
+    pub cout: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Zero padding `[top, left, bottom, right]`.
+    pub pad: Padding,
+}
+
+impl Geometry {
+    /// Output height.
+    pub fn out_h(&self) -> usize {
+        self.h + self.pad[0] + self.pad[2] + 1 - self.kh
+    }
+
+    /// Output width.
+    pub fn out_w(&self) -> usize {
+        self.w + self.pad[1] + self.pad[3] + 1 - self.kw
+    }
+
+    /// Rows of the im2col matrix (`cin · kh · kw`).
+    fn k(&self) -> usize {
+        self.cin * self.kh * self.kw
+    }
+
+    /// Whether the kernels here handle this shape: a non-empty output and padding smaller than
+    /// the kernel on every side (so that the input gradient is itself such a convolution).
+    pub fn supported(&self) -> bool {
+        self.n > 0
+            && self.cin > 0
+            && self.cout > 0
+            && self.kh > 0
+            && self.kw > 0
+            && self.pad[0] < self.kh
+            && self.pad[2] < self.kh
+            && self.pad[1] < self.kw
+            && self.pad[3] < self.kw
+            && self.h + self.pad[0] + self.pad[2] >= self.kh
+            && self.w + self.pad[1] + self.pad[3] >= self.kw
+    }
+
+    /// The convolution whose forward pass is this one's input gradient: output channels become
+    /// input channels and the padding is mirrored.
+    fn transposed(&self) -> Geometry {
+        Geometry {
+            n: self.n,
+            cin: self.cout,
+            h: self.out_h(),
+            w: self.out_w(),
+            cout: self.cin,
+            kh: self.kh,
+            kw: self.kw,
+            pad: [
+                self.kh - 1 - self.pad[0],
+                self.kw - 1 - self.pad[1],
+                self.kh - 1 - self.pad[2],
+                self.kw - 1 - self.pad[3],
+            ],
+        }
+    }
+
+    /// Output rows per tile: about 256 KiB of im2col matrix, at least one row, and small enough
+    /// that there are a few tiles per thread.
+    fn rows_per_tile(&self) -> usize {
+        let (oh, ow) = (self.out_h(), self.out_w());
+        let by_cache = (64 * 1024 / (self.k() * ow).max(1)).max(1);
+        let threads = rayon::current_num_threads().max(1);
+        let tiles_wanted = (4 * threads).div_ceil(self.n).max(1);
+        let by_threads = oh.div_ceil(tiles_wanted).max(1);
+        by_cache.min(by_threads).clamp(1, oh.max(1))
+    }
+
+    /// The tiles `(image, first row, end row)` covering the output.
+    fn tiles(&self) -> Vec<(usize, usize, usize)> {
+        let rows = self.rows_per_tile();
+        let oh = self.out_h();
+        (0..self.n)
+            .flat_map(|b| {
+                (0..oh)
+                    .step_by(rows)
+                    .map(move |r0| (b, r0, (r0 + rows).min(oh)))
+            })
+            .collect()
+    }
+
+    /// A 1×1 kernel without padding reads the input as its own im2col matrix.
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.pad == [0; 4]
+    }
+}
+
+/// A raw pointer that tiles writing disjoint parts of one buffer share across threads.
+#[derive(Clone, Copy)]
+struct SharedMut(*mut f32);
+// SAFETY: every user writes a region no other task touches (disjoint output tiles).
+unsafe impl Send for SharedMut {}
+unsafe impl Sync for SharedMut {}
+
+impl SharedMut {
+    /// The pointer `offset` elements further on.
+    fn at(self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
+
+/// `dst (m × n) = [dst +] lhs (m × k) · rhs (k × n)`, every matrix given by its pointer and its
+/// row and column strides in elements; single-threaded (the callers run tiles in parallel).
+///
+/// # Safety
+/// The pointers must address the whole strided matrices, and `dst` must not overlap the inputs.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul(
+    [m, n, k]: [usize; 3],
+    dst: *mut f32,
+    [dst_rs, dst_cs]: [isize; 2],
+    accumulate: bool,
+    lhs: *const f32,
+    [lhs_rs, lhs_cs]: [isize; 2],
+    rhs: *const f32,
+    [rhs_rs, rhs_cs]: [isize; 2],
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst,
+        dst_cs,
+        dst_rs,
+        accumulate,
+        lhs,
+        lhs_cs,
+        lhs_rs,
+        rhs,
+        rhs_cs,
+        rhs_rs,
+        1.0,
+        1.0,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
+}
+
+/// Writes the im2col matrix of output rows `r0..r1` of image `b` into `col`
+/// (`cin·kh·kw` rows of `(r1 − r0) · out_w` values; row `(ci·kh + ky)·kw + kx`).
+fn im2col(g: &Geometry, x: &[f32], b: usize, r0: usize, r1: usize, col: &mut [f32]) {
+    let (ow, hw) = (g.out_w(), g.h * g.w);
+    let t = (r1 - r0) * ow;
+    let [top, left, _, _] = g.pad;
+    for ci in 0..g.cin {
+        let plane = &x[(b * g.cin + ci) * hw..][..hw];
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let k = (ci * g.kh + ky) * g.kw + kx;
+                let dst = &mut col[k * t..(k + 1) * t];
+                // Output column ox reads input column ox + kx − left, inside [0, w).
+                let lo = left.saturating_sub(kx).min(ow);
+                let hi = (g.w + left).saturating_sub(kx).min(ow).max(lo);
+                for (oy, row) in (r0..r1).zip(dst.chunks_exact_mut(ow)) {
+                    let iy = oy + ky;
+                    if iy < top || iy - top >= g.h {
+                        row.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[(iy - top) * g.w..][..g.w];
+                    row[..lo].fill(0.0);
+                    row[lo..hi].copy_from_slice(&src[lo + kx - left..hi + kx - left]);
+                    row[hi..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Forward convolution: `x` (`n × cin × h × w`), `weight` (`cout × cin × kh × kw`), optional
+/// `bias` (`cout`), then ReLU when `relu`. Returns `n × cout × out_h × out_w`.
+pub fn forward(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    assert!(g.supported(), "unsupported convolution {g:?}");
+    assert_eq!(x.len(), g.n * g.cin * g.h * g.w, "input size");
+    assert_eq!(weight.len(), g.cout * g.k(), "kernel size");
+    let (oh, ow, k) = (g.out_h(), g.out_w(), g.k());
+    let plane = oh * ow;
+    let mut out = vec![0f32; g.n * g.cout * plane];
+    let dst = SharedMut(out.as_mut_ptr());
+    let pointwise = g.is_pointwise();
+    g.tiles()
+        .into_par_iter()
+        .for_each_init(Vec::new, |col, (b, r0, r1)| {
+            let t = (r1 - r0) * ow;
+            let (rhs, rhs_rs) = if pointwise {
+                (x[(b * g.cin) * plane + r0 * ow..].as_ptr(), plane as isize)
+            } else {
+                col.resize(k * t, 0.0);
+                im2col(g, x, b, r0, r1, col);
+                (col.as_ptr(), t as isize)
+            };
+            let tile = dst.at(b * g.cout * plane + r0 * ow);
+            // SAFETY: `tile` addresses rows r0..r1 of every output plane of image b, which no other
+            // tile writes; the inputs are whole matrices of the stated strides.
+            unsafe {
+                matmul(
+                    [g.cout, t, k],
+                    tile,
+                    [plane as isize, 1],
+                    false,
+                    weight.as_ptr(),
+                    [k as isize, 1],
+                    rhs,
+                    [rhs_rs, 1],
+                );
+            }
+            if bias.is_some() || relu {
+                for co in 0..g.cout {
+                    // SAFETY: as above, row segment co of this tile.
+                    let seg = unsafe { std::slice::from_raw_parts_mut(tile.add(co * plane), t) };
+                    let bv = bias.map_or(0.0, |bias| bias[co]);
+                    if relu {
+                        seg.iter_mut().for_each(|v| *v = (*v + bv).max(0.0));
+                    } else {
+                        seg.iter_mut().for_each(|v| *v += bv);
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// `dZ = dY ⊙ [Y > 0]` (the gradient through the ReLU), in place on `dy`.
+pub fn relu_backward(dy: &mut [f32], y: &[f32]) {
+    assert_eq!(dy.len(), y.len());
+    dy.par_chunks_mut(1 << 14)
+        .zip(y.par_chunks(1 << 14))
+        .for_each(|(d, y)| {
+            d.iter_mut()
+                .zip(y)
+                .for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 });
+        });
+}
+
+/// Bias gradient: `Σ_{n, y, x} dz` per output channel.
+pub fn bias_grad(g: &Geometry, dz: &[f32]) -> Vec<f32> {
+    let plane = g.out_h() * g.out_w();
+    (0..g.cout)
+        .into_par_iter()
+        .map(|co| {
+            (0..g.n)
+                .map(|b| {
+                    dz[(b * g.cout + co) * plane..][..plane]
+                        .iter()
+                        .map(|&v| v as f64)
+                        .sum::<f64>()
+                })
+                .sum::<f64>() as f32
+        })
+        .collect()
+}
+
+/// Weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ`, `cout × cin × kh × kw`.
+pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
+    assert!(g.supported(), "unsupported convolution {g:?}");
+    let (ow, k) = (g.out_w(), g.k());
+    let plane = g.out_h() * ow;
+    let tiles = g.tiles();
+    let groups = rayon::current_num_threads().clamp(1, tiles.len().max(1));
+    let per_group = tiles.len().div_ceil(groups);
+    let pointwise = g.is_pointwise();
+    let partials: Vec<Vec<f32>> = tiles
+        .par_chunks(per_group.max(1))
+        .map(|chunk| {
+            let mut dw = vec![0f32; g.cout * k];
+            let mut col = Vec::new();
+            for &(b, r0, r1) in chunk {
+                let t = (r1 - r0) * ow;
+                let (rhs, rhs_cs) = if pointwise {
+                    (x[(b * g.cin) * plane + r0 * ow..].as_ptr(), plane as isize)
+                } else {
+                    col.resize(k * t, 0.0);
+                    im2col(g, x, b, r0, r1, &mut col);
+                    (col.as_ptr(), t as isize)
+                };
+                // SAFETY: dW is this group's own buffer; lhs is rows r0..r1 of image b's output
+                // gradient planes, rhs the tile's im2col matrix read transposed.
+                unsafe {
+                    matmul(
+                        [g.cout, k, t],
+                        dw.as_mut_ptr(),
+                        [k as isize, 1],
+                        true,
+                        dz[b * g.cout * plane + r0 * ow..].as_ptr(),
+                        [plane as isize, 1],
+                        rhs,
+                        [1, rhs_cs],
+                    );
+                }
+            }
+            dw
+        })
+        .collect();
+    let mut iter = partials.into_iter();
+    let mut dw = iter.next().unwrap_or_else(|| vec![0f32; g.cout * k]);
+    for p in iter {
+        dw.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
+    }
+    dw
+}
+
+/// Input gradient: the forward convolution of `dz` with the kernel flipped and its channels
+/// swapped, padding mirrored. Returns `n × cin × h × w`.
+pub fn input_grad(g: &Geometry, weight: &[f32], dz: &[f32]) -> Vec<f32> {
+    let t = g.transposed();
+    let (kh, kw) = (g.kh, g.kw);
+    let mut flipped = vec![0f32; weight.len()];
+    for co in 0..g.cout {
+        for ci in 0..g.cin {
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    flipped[((ci * g.cout + co) * kh + kh - 1 - ky) * kw + kw - 1 - kx] =
+                        weight[((co * g.cin + ci) * kh + ky) * kw + kx];
+                }
+            }
+        }
+    }
+    forward(&t, dz, &flipped, None, false)
+}
+
+// ----------------------------------------------------------------------------------------------
+// burn integration
+// ----------------------------------------------------------------------------------------------
+
+/// The fused convolution as a burn backend operation (CPU `flex` and its autodiff).
+#[backend_extension(Flex, Autodiff)]
+pub trait ConvBackend: Backend {
+    /// `relu?(conv2d(x, weight) + bias)` with stride 1 and the given zero padding.
+    fn deltacell_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: Padding,
+        relu: bool,
+    ) -> FloatTensor<Self>;
+}
+
+/// The geometry of `x` (`n × cin × h × w`) convolved with `weight` (`cout × cin × kh × kw`).
+fn geometry(x: &[usize], weight: &[usize], pad: Padding) -> Geometry {
+    Geometry {
+        n: x[0],
+        cin: x[1],
+        h: x[2],
+        w: x[3],
+        cout: weight[0],
+        kh: weight[2],
+        kw: weight[3],
+        pad,
+    }
+}
+
+fn flex_f32(t: &burn::backend::flex::FlexTensor) -> Vec<f32> {
+    t.to_contiguous().storage::<f32>().to_vec()
+}
+
+fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> burn::backend::flex::FlexTensor {
+    burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+fn flex_shape(t: &burn::backend::flex::FlexTensor) -> Vec<usize> {
+    t.layout().shape().iter().copied().collect()
+}
+
+fn flex_forward(
+    x: &burn::backend::flex::FlexTensor,
+    weight: &burn::backend::flex::FlexTensor,
+    bias: &burn::backend::flex::FlexTensor,
+    padding: Padding,
+    relu: bool,
+) -> burn::backend::flex::FlexTensor {
+    let g = geometry(&flex_shape(x), &flex_shape(weight), padding);
+    let xc = x.to_contiguous();
+    let wc = weight.to_contiguous();
+    let bc = bias.to_contiguous();
+    let out = forward(
+        &g,
+        xc.storage::<f32>(),
+        wc.storage::<f32>(),
+        Some(bc.storage::<f32>()),
+        relu,
+    );
+    flex_tensor(out, [g.n, g.cout, g.out_h(), g.out_w()])
+}
+
+impl ConvBackend for Flex {
+    fn deltacell_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: Padding,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        flex_forward(&x, &weight, &bias, padding, relu)
+    }
+}
+
+#[derive(Debug)]
+struct ConvBackwardStep;
+
+impl Backward<Flex, 3> for ConvBackwardStep {
+    /// Input, kernel, output (for the ReLU mask), padding, ReLU.
+    type State = (
+        FloatTensor<Flex>,
+        FloatTensor<Flex>,
+        FloatTensor<Flex>,
+        Padding,
+        bool,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, weight, y, padding, relu) = ops.state;
+        let g = geometry(&flex_shape(&x), &flex_shape(&weight), padding);
+        let mut dz = flex_f32(&grad);
+        if relu {
+            let yc = y.to_contiguous();
+            relu_backward(&mut dz, yc.storage::<f32>());
+        }
+        if let Some(node) = node_b {
+            grads.register::<Flex>(node.id, flex_1d(bias_grad(&g, &dz)));
+        }
+        if let Some(node) = node_w {
+            let xc = x.to_contiguous();
+            let dw = weight_grad(&g, xc.storage::<f32>(), &dz);
+            grads.register::<Flex>(node.id, flex_tensor(dw, [g.cout, g.cin, g.kh, g.kw]));
+        }
+        if let Some(node) = node_x {
+            let wc = weight.to_contiguous();
+            let dx = input_grad(&g, wc.storage::<f32>(), &dz);
+            grads.register::<Flex>(node.id, flex_tensor(dx, [g.n, g.cin, g.h, g.w]));
+        }
+    }
+}
+
+fn flex_1d(values: Vec<f32>) -> burn::backend::flex::FlexTensor {
+    let n = values.len();
+    burn::backend::flex::FlexTensor::from_data(TensorData::new(values, [n]))
+}
+
+impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
+    fn deltacell_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: Padding,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        match ConvBackwardStep
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, wp, bp) = (
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                );
+                let out = flex_forward(&xp, &wp, &bp, padding, relu);
+                prep.finish((xp, wp, out.clone(), padding, relu), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(flex_forward(
+                x.primitive(),
+                weight.primitive(),
+                bias.primitive(),
+                padding,
+                relu,
+            )),
+        }
+    }
+}
+
+static BURN_KERNELS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes [`conv2d`] use burn's own convolution (and ReLU) on the CPU too, for the whole process
+/// (`false`, the default, uses this module's kernels). For benchmarks and cross-checks.
+pub fn use_burn_kernels(on: bool) {
+    BURN_KERNELS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `relu?(conv2d(x, weight) + bias)`, stride 1, zero padding `[top, left, bottom, right]`.
+///
+/// On the CPU (`flex`, with or without autodiff) and for `f32` tensors this runs the kernels of
+/// this module; elsewhere (CUDA) or for shapes they do not handle it is burn's `conv2d` (and
+/// `relu`), with the same result.
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    padding: Padding,
+    relu_after: bool,
+) -> Tensor<4> {
+    let g = geometry(&x.dims(), &weight.dims(), padding);
+    let on_flex = matches!(
+        x.device().as_dispatch().clone().inner(),
+        DispatchDevice::Flex(_)
+    );
+    let ours = !BURN_KERNELS.load(std::sync::atomic::Ordering::Relaxed);
+    if ours && on_flex && g.supported() && x.dtype() == DType::F32 && weight.dtype() == DType::F32 {
+        let out = <burn::backend::Dispatch as ConvBackend>::deltacell_conv2d(
+            x.into_dispatch(),
+            weight.into_dispatch(),
+            bias.into_dispatch(),
+            padding,
+            relu_after,
+        );
+        return Tensor::from_dispatch(out);
+    }
+    let [top, left, bottom, right] = padding;
+    let y = if top == bottom && left == right {
+        burn_conv2d(
+            x,
+            weight,
+            Some(bias),
+            ConvOptions::new([1, 1], [top, left], [1, 1], 1),
+        )
+    } else {
+        // Asymmetric padding ("same" for an even kernel): pad explicitly, then a valid conv.
+        let x = x.pad(
+            (left, right, top, bottom),
+            burn::tensor::ops::PadMode::Constant(0.0),
+        );
+        burn_conv2d(
+            x,
+            weight,
+            Some(bias),
+            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+        )
+    };
+    if relu_after {
+        relu(y)
+    } else {
+        y
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct definition of the convolution, for comparison.
+    fn naive(g: &Geometry, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
+        let (oh, ow) = (g.out_h(), g.out_w());
+        let mut out = vec![0f32; g.n * g.cout * oh * ow];
+        for n in 0..g.n {
+            for co in 0..g.cout {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut s = b[co] as f64;
+                        for ci in 0..g.cin {
+                            for ky in 0..g.kh {
+                                for kx in 0..g.kw {
+                                    let iy = oy as isize + ky as isize - g.pad[0] as isize;
+                                    let ix = ox as isize + kx as isize - g.pad[1] as isize;
+                                    if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize
+                                    {
+                                        continue;
+                                    }
+                                    s += (x[((n * g.cin + ci) * g.h + iy as usize) * g.w
+                                        + ix as usize]
+                                        * w[((co * g.cin + ci) * g.kh + ky) * g.kw + kx])
+                                        as f64;
+                                }
+                            }
+                        }
+                        out[((n * g.cout + co) * oh + oy) * ow + ox] = s as f32;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                let v = (i as u32)
+                    .wrapping_mul(2_654_435_761)
+                    .wrapping_add(seed * 97)
+                    % 1000;
+                v as f32 / 500.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn geometries() -> Vec<Geometry> {
+        let g = |n, cin, h, w, cout, k, pad| Geometry {
+            n,
+            cin,
+            h,
+            w,
+            cout,
+            kh: k,
+            kw: k,
+            pad,
+        };
+        vec![
+            g(2, 3, 9, 7, 4, 3, [1, 1, 1, 1]),
+            g(1, 5, 6, 10, 3, 2, [0, 0, 1, 1]),
+            g(3, 4, 5, 4, 1, 1, [0; 4]),
+            g(1, 1, 17, 3, 6, 3, [1, 1, 1, 1]),
+            g(2, 2, 4, 4, 2, 3, [0; 4]),
+        ]
+    }
+
+    fn close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: length");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                "{what}[{i}]: {x} vs {y}"
+            );
+        }
+    }
+
+    #[test]
+    fn forward_matches_the_definition() {
+        for g in geometries() {
+            let x = values(g.n * g.cin * g.h * g.w, 1);
+            let w = values(g.cout * g.cin * g.kh * g.kw, 2);
+            let b = values(g.cout, 3);
+            let want = naive(&g, &x, &w, &b);
+            close(&forward(&g, &x, &w, Some(&b), false), &want, "forward");
+            let relu: Vec<f32> = want.iter().map(|v| v.max(0.0)).collect();
+            close(&forward(&g, &x, &w, Some(&b), true), &relu, "forward+relu");
+        }
+    }
+
+    /// Gradients of `L = Σ c ⊙ conv(x, w) + b` against the definition: dL/dw[o,i,ky,kx] =
+    /// Σ c[o, y, x] x[i, y+ky−top, x+kx−left]; dL/dx by linearity through the naive conv.
+    #[test]
+    fn gradients_match_the_definition() {
+        for g in geometries() {
+            let x = values(g.n * g.cin * g.h * g.w, 4);
+            let w = values(g.cout * g.cin * g.kh * g.kw, 5);
+            let (oh, ow) = (g.out_h(), g.out_w());
+            let c = values(g.n * g.cout * oh * ow, 6);
+            let zero_b = vec![0f32; g.cout];
+            // dL/dw by finite differences are exact here: L is linear in w.
+            let loss = |x: &[f32], w: &[f32]| -> f64 {
+                naive(&g, x, w, &zero_b)
+                    .iter()
+                    .zip(&c)
+                    .map(|(a, b)| (*a as f64) * (*b as f64))
+                    .sum()
+            };
+            let base = loss(&x, &w);
+            let dw = weight_grad(&g, &x, &c);
+            for (i, &got) in dw.iter().enumerate() {
+                let mut w2 = w.clone();
+                w2[i] += 1.0;
+                let want = (loss(&x, &w2) - base) as f32;
+                assert!(
+                    (got - want).abs() < 1e-3 * (1.0 + want.abs()),
+                    "{g:?} dw[{i}]"
+                );
+            }
+            let dx = input_grad(&g, &w, &c);
+            for (i, &got) in dx.iter().enumerate() {
+                let mut x2 = x.clone();
+                x2[i] += 1.0;
+                let want = (loss(&x2, &w) - base) as f32;
+                assert!(
+                    (got - want).abs() < 1e-3 * (1.0 + want.abs()),
+                    "{g:?} dx[{i}]"
+                );
+            }
+            let db = bias_grad(&g, &c);
+            for co in 0..g.cout {
+                let want: f32 = (0..g.n)
+                    .map(|n| {
+                        c[(n * g.cout + co) * oh * ow..][..oh * ow]
+                            .iter()
+                            .sum::<f32>()
+                    })
+                    .sum();
+                assert!((db[co] - want).abs() < 1e-3 * (1.0 + want.abs()));
+            }
+        }
+    }
+
+    #[test]
+    fn relu_backward_masks() {
+        let mut d = vec![1.0, 2.0, 3.0, 4.0];
+        relu_backward(&mut d, &[0.0, 0.5, -1.0, 2.0]);
+        assert_eq!(d, vec![0.0, 2.0, 0.0, 4.0]);
+    }
+
+    /// The burn op (forward and all three gradients) against burn's own conv2d + relu.
+    #[test]
+    fn burn_op_matches_burn_conv2d_with_gradients() {
+        let device = crate::device::cpu().autodiff();
+        for (k, pad) in [(3, [1, 1, 1, 1]), (2, [0, 0, 1, 1]), (1, [0; 4])] {
+            let (n, cin, h, w, cout) = (2, 3, 8, 6, 4);
+            let xs = values(n * cin * h * w, 7);
+            let ws = values(cout * cin * k * k, 8);
+            let bs = values(cout, 9);
+            let cs = values(n * cout * h * w, 10);
+            let make = || {
+                (
+                    Tensor::<4>::from_data(TensorData::new(xs.clone(), [n, cin, h, w]), &device)
+                        .require_grad(),
+                    Tensor::<4>::from_data(TensorData::new(ws.clone(), [cout, cin, k, k]), &device)
+                        .require_grad(),
+                    Tensor::<1>::from_data(TensorData::new(bs.clone(), [cout]), &device)
+                        .require_grad(),
+                )
+            };
+            let c = Tensor::<4>::from_data(TensorData::new(cs.clone(), [n, cout, h, w]), &device);
+            let (x1, w1, b1) = make();
+            let ours = conv2d(x1.clone(), w1.clone(), b1.clone(), pad, true);
+            let (x2, w2, b2) = make();
+            let xp = x2.clone().pad(
+                (pad[1], pad[3], pad[0], pad[2]),
+                burn::tensor::ops::PadMode::Constant(0.0),
+            );
+            let theirs = relu(burn_conv2d(
+                xp,
+                w2.clone(),
+                Some(b2.clone()),
+                ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+            ));
+            let v = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+            close(&v(ours.clone()), &v(theirs.clone()), "burn forward");
+            let g1 = (ours * c.clone()).sum().backward();
+            let g2 = (theirs * c).sum().backward();
+            let grad4 =
+                |t: &Tensor<4>, g| t.grad(g).unwrap().into_data().try_to_vec::<f32>().unwrap();
+            close(&grad4(&x1, &g1), &grad4(&x2, &g2), "dx");
+            close(&grad4(&w1, &g1), &grad4(&w2, &g2), "dw");
+            let gb1 = b1
+                .grad(&g1)
+                .unwrap()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            let gb2 = b2
+                .grad(&g2)
+                .unwrap()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            close(&gb1, &gb2, "db");
+        }
+    }
+}
