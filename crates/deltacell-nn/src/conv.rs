@@ -32,6 +32,10 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
+/// From this many input channels on, convolutions run as one product per kernel tap on shifted
+/// views of a padded input; below it, as one product on an im2col tile.
+const SHIFTED_MIN_CHANNELS: usize = 8;
+
 /// Zero padding of a convolution's input, in pixels: `[top, left, bottom, right]`.
 pub type Padding = [usize; 4];
 
@@ -123,7 +127,11 @@ impl Geometry {
 
     /// The tiles `(image, first row, end row)` covering the output.
     fn tiles(&self) -> Vec<(usize, usize, usize)> {
-        let rows = self.rows_per_tile();
+        let rows = if self.use_shifted() {
+            self.shifted_rows_per_tile()
+        } else {
+            self.rows_per_tile()
+        };
         let oh = self.out_h();
         (0..self.n)
             .flat_map(|b| {
@@ -132,6 +140,35 @@ impl Geometry {
                     .map(move |r0| (b, r0, (r0 + rows).min(oh)))
             })
             .collect()
+    }
+
+    /// Padded input height and width (`h + top + bottom`, `w + left + right`).
+    fn padded(&self) -> (usize, usize) {
+        (
+            self.h + self.pad[0] + self.pad[2],
+            self.w + self.pad[1] + self.pad[3],
+        )
+    }
+
+    /// Whether to compute on shifted views of a padded copy of the input (one product per
+    /// kernel tap, no im2col matrix) rather than on im2col tiles: when there are enough input
+    /// channels for a product per tap to be efficient, and rows wide enough that the `kw − 1`
+    /// junk columns per row cost little.
+    fn use_shifted(&self) -> bool {
+        let (_, wp) = self.padded();
+        self.cin >= SHIFTED_MIN_CHANNELS && !self.is_pointwise() && wp >= 8 * (self.kw - 1)
+    }
+
+    /// Output rows per tile for the shifted-view products: the tile's products read and write
+    /// about 512 KiB, and there are a few tiles per thread.
+    fn shifted_rows_per_tile(&self) -> usize {
+        let (_, wp) = self.padded();
+        let oh = self.out_h();
+        let by_cache = (128 * 1024 / ((self.cin + self.cout) * wp).max(1)).max(1);
+        let threads = rayon::current_num_threads().max(1);
+        let tiles_wanted = (4 * threads).div_ceil(self.n).max(1);
+        let by_threads = oh.div_ceil(tiles_wanted).max(1);
+        by_cache.min(by_threads).clamp(1, oh.max(1))
     }
 
     /// A 1×1 kernel without padding reads the input as its own im2col matrix.
@@ -208,6 +245,26 @@ fn im2col(g: &Geometry, x: &[f32], b: usize, r0: usize, r1: usize, col: &mut [f3
                 // Output column ox reads input column ox + kx − left, inside [0, w).
                 let lo = left.saturating_sub(kx).min(ow);
                 let hi = (g.w + left).saturating_sub(kx).min(ow).max(lo);
+                if ow == g.w {
+                    // "Same" width: the band is one shifted copy of the input rows (the offset
+                    // between source and destination is the same for every row), then the
+                    // columns that fall outside the input are zeroed.
+                    let oy_lo = (r0 + ky).max(top).min(r1 + ky) - ky;
+                    let oy_hi = (g.h + top).saturating_sub(ky).clamp(oy_lo, r1);
+                    dst[..(oy_lo - r0) * ow].fill(0.0);
+                    dst[(oy_hi - r0) * ow..].fill(0.0);
+                    if oy_hi > oy_lo {
+                        let d0 = (oy_lo - r0) * ow + lo;
+                        let d1 = (oy_hi - 1 - r0) * ow + hi;
+                        let s0 = (oy_lo + ky - top) * g.w + lo + kx - left;
+                        dst[d0..d1].copy_from_slice(&plane[s0..s0 + (d1 - d0)]);
+                        for row in dst[(oy_lo - r0) * ow..(oy_hi - r0) * ow].chunks_exact_mut(ow) {
+                            row[..lo].fill(0.0);
+                            row[hi..].fill(0.0);
+                        }
+                    }
+                    continue;
+                }
                 for (oy, row) in (r0..r1).zip(dst.chunks_exact_mut(ow)) {
                     let iy = oy + ky;
                     if iy < top || iy - top >= g.h {
@@ -236,6 +293,9 @@ pub fn forward(
     assert!(g.supported(), "unsupported convolution {g:?}");
     assert_eq!(x.len(), g.n * g.cin * g.h * g.w, "input size");
     assert_eq!(weight.len(), g.cout * g.k(), "kernel size");
+    if g.use_shifted() {
+        return forward_shifted(g, x, weight, bias, relu);
+    }
     let (oh, ow, k) = (g.out_h(), g.out_w(), g.k());
     let plane = oh * ow;
     let mut out = vec![0f32; g.n * g.cout * plane];
@@ -316,6 +376,9 @@ pub fn bias_grad(g: &Geometry, dz: &[f32]) -> Vec<f32> {
 /// Weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ`, `cout × cin × kh × kw`.
 pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     assert!(g.supported(), "unsupported convolution {g:?}");
+    if g.use_shifted() {
+        return weight_grad_shifted(g, x, dz);
+    }
     let (ow, k) = (g.out_w(), g.k());
     let plane = g.out_h() * ow;
     let tiles = g.tiles();
@@ -349,6 +412,164 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
                         rhs,
                         [1, rhs_cs],
                     );
+                }
+            }
+            dw
+        })
+        .collect();
+    let mut iter = partials.into_iter();
+    let mut dw = iter.next().unwrap_or_else(|| vec![0f32; g.cout * k]);
+    for p in iter {
+        dw.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
+    }
+    dw
+}
+
+/// The planes of `src` (`planes × h × w`) copied into zero-padded planes of `hp × wp` (the
+/// original at row `top`, column `left`), followed by `slack` zeros: products on shifted views
+/// read up to `kw − 1` values past the last plane (into columns that are discarded).
+#[allow(clippy::too_many_arguments)]
+fn pad_planes(
+    src: &[f32],
+    planes: usize,
+    [h, w]: [usize; 2],
+    [hp, wp]: [usize; 2],
+    [top, left]: [usize; 2],
+    slack: usize,
+) -> Vec<f32> {
+    let mut out = vec![0f32; planes * hp * wp + slack];
+    out[..planes * hp * wp]
+        .par_chunks_mut(hp * wp)
+        .zip(src.par_chunks(h * w))
+        .for_each(|(dst, src)| {
+            for (y, row) in src.chunks_exact(w).enumerate() {
+                dst[(y + top) * wp + left..][..w].copy_from_slice(row);
+            }
+        });
+    out
+}
+
+/// Forward convolution as one product per kernel tap on shifted views of the padded input.
+///
+/// With the input padded to `hp × wp`, output pixel `(oy, ox)` and tap `(ky, kx)` read padded
+/// position `(oy + ky) · wp + ox + kx`: on the grid of `oh` rows of `wp` columns (the last
+/// `kw − 1` columns of each row are junk and dropped), a tap is a constant offset, so
+/// `Y' = Σ_tap W_tap · X_pad[· + offset(tap)]` with `W_tap` the `cout × cin` slice of the kernel.
+fn forward_shifted(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    let (oh, ow, k) = (g.out_h(), g.out_w(), g.k());
+    let (hp, wp) = g.padded();
+    let taps = g.kh * g.kw;
+    let pplane = hp * wp;
+    let xp = pad_planes(
+        x,
+        g.n * g.cin,
+        [g.h, g.w],
+        [hp, wp],
+        [g.pad[0], g.pad[1]],
+        g.kw,
+    );
+    let plane = oh * ow;
+    let mut out = vec![0f32; g.n * g.cout * plane];
+    let dst = SharedMut(out.as_mut_ptr());
+    g.tiles()
+        .into_par_iter()
+        .for_each_init(Vec::new, |buf, (b, r0, r1)| {
+            let t = (r1 - r0) * wp;
+            buf.resize(g.cout * t, 0.0);
+            for tap in 0..taps {
+                let (ky, kx) = (tap / g.kw, tap % g.kw);
+                let rhs = &xp[b * g.cin * pplane + (r0 + ky) * wp + kx..];
+                // SAFETY: `buf` is this task's `cout × t` matrix; lhs is the tap's `cout × cin`
+                // slice of the kernel; rhs the `cin × t` shifted view, inside `xp` thanks to its
+                // slack.
+                unsafe {
+                    matmul(
+                        [g.cout, t, g.cin],
+                        buf.as_mut_ptr(),
+                        [t as isize, 1],
+                        tap > 0,
+                        weight[tap..].as_ptr(),
+                        [k as isize, taps as isize],
+                        rhs.as_ptr(),
+                        [pplane as isize, 1],
+                    );
+                }
+            }
+            for co in 0..g.cout {
+                let bv = bias.map_or(0.0, |bias| bias[co]);
+                for oy in r0..r1 {
+                    let src = &buf[co * t + (oy - r0) * wp..][..ow];
+                    // SAFETY: row oy of plane (b, co): written by this tile only.
+                    let row = unsafe {
+                        std::slice::from_raw_parts_mut(
+                            dst.at((b * g.cout + co) * plane + oy * ow),
+                            ow,
+                        )
+                    };
+                    if relu {
+                        row.iter_mut()
+                            .zip(src)
+                            .for_each(|(d, &v)| *d = (v + bv).max(0.0));
+                    } else {
+                        row.iter_mut().zip(src).for_each(|(d, &v)| *d = v + bv);
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// Weight gradient on shifted views: `dW_tap = Σ_n dZ'[n] · X_pad[n][· + offset(tap)]ᵀ`, with
+/// `dZ'` the output gradient on the padded-width grid (zeros in the junk columns).
+fn weight_grad_shifted(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
+    let (oh, ow, k) = (g.out_h(), g.out_w(), g.k());
+    let (hp, wp) = g.padded();
+    let taps = g.kh * g.kw;
+    let pplane = hp * wp;
+    let xp = pad_planes(
+        x,
+        g.n * g.cin,
+        [g.h, g.w],
+        [hp, wp],
+        [g.pad[0], g.pad[1]],
+        g.kw,
+    );
+    let dzp = pad_planes(dz, g.n * g.cout, [oh, ow], [oh, wp], [0, 0], 0);
+    let zplane = oh * wp;
+    let tiles = g.tiles();
+    let groups = rayon::current_num_threads().clamp(1, tiles.len().max(1));
+    let per_group = tiles.len().div_ceil(groups).max(1);
+    let partials: Vec<Vec<f32>> = tiles
+        .par_chunks(per_group)
+        .map(|chunk| {
+            let mut dw = vec![0f32; g.cout * k];
+            for &(b, r0, r1) in chunk {
+                let t = (r1 - r0) * wp;
+                let lhs = &dzp[b * g.cout * zplane + r0 * wp..];
+                for tap in 0..taps {
+                    let (ky, kx) = (tap / g.kw, tap % g.kw);
+                    let rhs = &xp[b * g.cin * pplane + (r0 + ky) * wp + kx..];
+                    // SAFETY: dst is the tap's `cout × cin` slice of this group's own dW;
+                    // lhs the tile's `cout × t` gradient rows, rhs the shifted view read
+                    // transposed (`t × cin`), inside `xp` thanks to its slack.
+                    unsafe {
+                        matmul(
+                            [g.cout, g.cin, t],
+                            dw[tap..].as_mut_ptr(),
+                            [k as isize, taps as isize],
+                            true,
+                            lhs.as_ptr(),
+                            [zplane as isize, 1],
+                            rhs.as_ptr(),
+                            [1, pplane as isize],
+                        );
+                    }
                 }
             }
             dw
@@ -664,6 +885,15 @@ mod tests {
             g(3, 4, 5, 4, 1, 1, [0; 4]),
             g(1, 1, 17, 3, 6, 3, [1, 1, 1, 1]),
             g(2, 2, 4, 4, 2, 3, [0; 4]),
+            // Several rows per tile, and tiles that start inside the image.
+            g(1, 6, 37, 20, 5, 3, [1, 1, 1, 1]),
+            g(2, 4, 21, 12, 3, 2, [0, 0, 1, 1]),
+            // Enough input channels for the shifted-view products (the input gradient of the
+            // first two goes through im2col tiles, of the last two through shifted views).
+            g(2, 9, 11, 17, 4, 3, [1, 1, 1, 1]),
+            g(1, 12, 10, 16, 3, 2, [0, 0, 1, 1]),
+            g(2, 8, 9, 18, 8, 3, [0; 4]),
+            g(1, 10, 23, 15, 9, 3, [1, 1, 1, 1]),
         ]
     }
 
@@ -720,7 +950,8 @@ mod tests {
                 );
             }
             let dx = input_grad(&g, &w, &c);
-            for (i, &got) in dx.iter().enumerate() {
+            let step = (dx.len() / 101).max(1);
+            for (i, &got) in dx.iter().enumerate().step_by(step) {
                 let mut x2 = x.clone();
                 x2[i] += 1.0;
                 let want = (loss(&x2, &w) - base) as f32;
@@ -744,6 +975,14 @@ mod tests {
     }
 
     #[test]
+    fn both_strategies_are_exercised() {
+        let gs = geometries();
+        assert!(gs.iter().any(|g| g.use_shifted()));
+        assert!(gs.iter().any(|g| !g.use_shifted() && !g.is_pointwise()));
+        assert!(gs.iter().any(|g| g.transposed().use_shifted()));
+    }
+
+    #[test]
     fn relu_backward_masks() {
         let mut d = vec![1.0, 2.0, 3.0, 4.0];
         relu_backward(&mut d, &[0.0, 0.5, -1.0, 2.0]);
@@ -754,8 +993,13 @@ mod tests {
     #[test]
     fn burn_op_matches_burn_conv2d_with_gradients() {
         let device = crate::device::cpu().autodiff();
-        for (k, pad) in [(3, [1, 1, 1, 1]), (2, [0, 0, 1, 1]), (1, [0; 4])] {
-            let (n, cin, h, w, cout) = (2, 3, 8, 6, 4);
+        for (k, pad, cin, cout) in [
+            (3, [1, 1, 1, 1], 3, 4),
+            (3, [1, 1, 1, 1], 10, 9),
+            (2, [0, 0, 1, 1], 9, 4),
+            (1, [0; 4], 3, 1),
+        ] {
+            let (n, h, w) = (2, 8, 16);
             let xs = values(n * cin * h * w, 7);
             let ws = values(cout * cin * k * k, 8);
             let bs = values(cout, 9);
