@@ -385,50 +385,180 @@ pub fn gaussian_blur(image: &mut Image, sigma: f64) {
         return;
     }
     let k = gaussian_kernel5(sigma);
-    // Horizontal pass into `tmp`, each row through a copy padded by reflection.
     let mut tmp: Vec<f32> = super::scratch::take_uninit(h * w);
-    let mut padded = vec![0f32; w + 4];
-    for (row, out) in image
-        .as_slice()
-        .chunks_exact(w)
-        .zip(tmp.chunks_exact_mut(w))
-    {
-        padded[2..w + 2].copy_from_slice(row);
-        for j in [0, 1, w + 2, w + 3] {
-            padded[j] = row[reflect101(j as isize - 2, w)];
-        }
-        blur_row(&padded, &k, out);
-    }
-    // Vertical pass, row by row so that the inner loop runs along contiguous memory.
-    let dst = image.as_mut_slice();
-    for (r, out) in dst.chunks_exact_mut(w).enumerate() {
-        let rows: [usize; 5] =
-            std::array::from_fn(|j| reflect101(r as isize + j as isize - 2, h) * w);
-        let taps = rows.map(|i| &tmp[i..i + w]);
-        blur_column_taps(&taps, &k, out);
-    }
+    let mut padded: Vec<f32> = super::scratch::take_uninit(w + 4);
+    // The reflected columns of the padded row: -2, -1, w, w + 1.
+    let border = [-2, -1, w as isize, w as isize + 1].map(|c| reflect101(c, w));
+    blur_plane(image.as_mut_slice(), &mut tmp, &mut padded, w, &k, border);
+    super::scratch::give(padded);
     super::scratch::give(tmp);
 }
 
-super::simd::multiversion! {
-/// `out[c] = Σ_j k[j]·padded[c + j]` (`padded` = the row with 2 reflected pixels each side).
-fn blur_row(padded: &[f32], k: &[f32; 5], out: &mut [f32]) {
-    for (o, win) in out.iter_mut().zip(padded.windows(5)) {
-        *o = k[0] * win[0] + k[1] * win[1] + k[2] * win[2] + k[3] * win[3] + k[4] * win[4];
+/// Both passes of [`gaussian_blur`] over a whole `? × w` plane, in place (`tmp`: a plane of the
+/// same size, `padded`: `w + 4` values, `border`: the source columns of the 4 padded ones).
+/// Horizontal: `tmp[c] = Σ_j k[j]·padded[c + j]` with `padded` = the row with 2 reflected
+/// pixels each side; vertical: `out[c] = clamp(Σ_j k[j]·tmp_{r+j−2}[c], 0, 1)` with reflected
+/// rows. The sums run left to right, as in OpenCV's separable filter. With AVX2 the sums of 8
+/// pixels are explicit vector operations (the same IEEE operations in the same order).
+fn blur_plane(
+    values: &mut [f32],
+    tmp: &mut [f32],
+    padded: &mut [f32],
+    w: usize,
+    k: &[f32; 5],
+    border: [usize; 4],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { blur_plane_avx2(values, tmp, padded, w, k, border) };
+            return;
+        }
     }
-}
+    blur_passes(
+        values,
+        tmp,
+        padded,
+        w,
+        k,
+        border,
+        taps5::<false>,
+        taps5::<true>,
+    );
 }
 
-super::simd::multiversion! {
-/// `out[c] = clamp(Σ_j k[j]·rows[j][c], 0, 1)`.
-fn blur_column_taps(rows: &[&[f32]; 5], k: &[f32; 5], out: &mut [f32]) {
-    let n = out.len();
-    let [t0, t1, t2, t3, t4] = rows.map(|r| &r[..n]);
-    for c in 0..n {
-        let v = k[0] * t0[c] + k[1] * t1[c] + k[2] * t2[c] + k[3] * t3[c] + k[4] * t4[c];
-        out[c] = v.clamp(0.0, 1.0);
+/// [`blur_plane`] compiled for AVX2 with [`taps5_avx2`].
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn blur_plane_avx2(
+    values: &mut [f32],
+    tmp: &mut [f32],
+    padded: &mut [f32],
+    w: usize,
+    k: &[f32; 5],
+    border: [usize; 4],
+) {
+    blur_passes(
+        values,
+        tmp,
+        padded,
+        w,
+        k,
+        border,
+        // SAFETY: this function only runs where AVX2 is available.
+        |o, t, k| unsafe { taps5_avx2::<false>(o, t, k) },
+        // SAFETY: as above.
+        |o, t, k| unsafe { taps5_avx2::<true>(o, t, k) },
+    );
+}
+
+/// The two passes of [`blur_plane`], the sums of a row done by `horizontal` / `vertical`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn blur_passes(
+    values: &mut [f32],
+    tmp: &mut [f32],
+    padded: &mut [f32],
+    w: usize,
+    k: &[f32; 5],
+    border: [usize; 4],
+    horizontal: impl Fn(&mut [f32], [&[f32]; 5], &[f32; 5]),
+    vertical: impl Fn(&mut [f32], [&[f32]; 5], &[f32; 5]),
+) {
+    let h = values.len() / w;
+    for (row, out) in values.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        padded[2..w + 2].copy_from_slice(row);
+        padded[0] = row[border[0]];
+        padded[1] = row[border[1]];
+        padded[w + 2] = row[border[2]];
+        padded[w + 3] = row[border[3]];
+        let p = &padded[..w + 4];
+        horizontal(
+            out,
+            [
+                &p[..w],
+                &p[1..w + 1],
+                &p[2..w + 2],
+                &p[3..w + 3],
+                &p[4..w + 4],
+            ],
+            k,
+        );
+    }
+    for (r, out) in values.chunks_exact_mut(w).enumerate() {
+        let [a, b, c, d, e] = if r >= 2 && r + 2 < h {
+            [r - 2, r - 1, r, r + 1, r + 2]
+        } else {
+            let at = |d: isize| reflect101(r as isize + d, h);
+            [at(-2), at(-1), at(0), at(1), at(2)]
+        };
+        let row = |i: usize| &tmp[i * w..(i + 1) * w];
+        vertical(out, [row(a), row(b), row(c), row(d), row(e)], k);
     }
 }
+
+/// `out[c] = Σ_j k[j]·taps[j][c]` (summed left to right), clamped to `[0, 1]` when `CLAMP`.
+#[inline(always)]
+fn taps5<const CLAMP: bool>(out: &mut [f32], taps: [&[f32]; 5], k: &[f32; 5]) {
+    let n = out.len();
+    let [t0, t1, t2, t3, t4] = taps;
+    let (t0, t1, t2, t3, t4) = (&t0[..n], &t1[..n], &t2[..n], &t3[..n], &t4[..n]);
+    for c in 0..n {
+        let v = k[0] * t0[c] + k[1] * t1[c] + k[2] * t2[c] + k[3] * t3[c] + k[4] * t4[c];
+        out[c] = if CLAMP { v.clamp(0.0, 1.0) } else { v };
+    }
+}
+
+/// [`taps5`] 8 values at a time with AVX2 (the same operations: multiply, add left to right,
+/// `max(0, ·)` then `min(1, ·)`, which keep NaN like `clamp`).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn taps5_avx2<const CLAMP: bool>(out: &mut [f32], taps: [&[f32]; 5], k: &[f32; 5]) {
+    use std::arch::x86_64::*;
+    let n = out.len();
+    let [t0, t1, t2, t3, t4] = taps;
+    let t = [&t0[..n], &t1[..n], &t2[..n], &t3[..n], &t4[..n]];
+    let kv = [
+        _mm256_set1_ps(k[0]),
+        _mm256_set1_ps(k[1]),
+        _mm256_set1_ps(k[2]),
+        _mm256_set1_ps(k[3]),
+        _mm256_set1_ps(k[4]),
+    ];
+    let (zero, one) = (_mm256_setzero_ps(), _mm256_set1_ps(1.0));
+    let mut c = 0;
+    while c + 8 <= n {
+        // SAFETY: `c + 8 <= n` and every slice has `n` values.
+        unsafe {
+            let p0 = _mm256_mul_ps(kv[0], _mm256_loadu_ps(t[0].as_ptr().add(c)));
+            let p1 = _mm256_mul_ps(kv[1], _mm256_loadu_ps(t[1].as_ptr().add(c)));
+            let p2 = _mm256_mul_ps(kv[2], _mm256_loadu_ps(t[2].as_ptr().add(c)));
+            let p3 = _mm256_mul_ps(kv[3], _mm256_loadu_ps(t[3].as_ptr().add(c)));
+            let p4 = _mm256_mul_ps(kv[4], _mm256_loadu_ps(t[4].as_ptr().add(c)));
+            let mut v = _mm256_add_ps(p0, p1);
+            v = _mm256_add_ps(v, p2);
+            v = _mm256_add_ps(v, p3);
+            v = _mm256_add_ps(v, p4);
+            if CLAMP {
+                v = _mm256_min_ps(one, _mm256_max_ps(zero, v));
+            }
+            _mm256_storeu_ps(out.as_mut_ptr().add(c), v);
+        }
+        c += 8;
+    }
+    taps5::<CLAMP>(
+        &mut out[c..],
+        [&t[0][c..], &t[1][c..], &t[2][c..], &t[3][c..], &t[4][c..]],
+        k,
+    );
 }
 
 #[cfg(test)]
