@@ -64,10 +64,16 @@
 //!   instead of as two dense planes). The pixel loops are written so that the compiler
 //!   vectorises them and are compiled twice, for plain x86-64 and for AVX2, the copy chosen at
 //!   run time (`simd`; both round identically, so results do not depend on the CPU).
-//!   Temporaries come from a per-thread pool and are swapped into the targets.
+//!   Temporaries come from a per-thread pool and are swapped into the targets. The segmentation
+//!   dataset's training samples skip the sample altogether where they can (no elastic
+//!   deformation, no resize, the output keeps its shape): the image window gets steps 1–4 and
+//!   one pass ([`geometric`]'s `warp_seg_into`) resamples it and the file's mask and weights,
+//!   read in place, straight into the batch (same draws, bit-identical values).
 //! * **Noise**: the per-pixel normals come from [`crate::random::fill_standard_normal`] (a
 //!   counter-based generator, Box–Muller with polynomial `ln`/`sin`/`cos`), keyed by one 64-bit
-//!   draw from the sample's stream per image; DeLTA draws them from numpy's global generator.
+//!   draw from the sample's stream per image, added as they are generated
+//!   ([`crate::random::add_scaled_standard_normal`]); DeLTA draws them from numpy's global
+//!   generator.
 //! * **Random streams**: the order of draws follows the newest DeLTA (illumination, histogram,
 //!   noise, blur, elastic, flips, rot90, angle, zoom, shifts, resize), but the generator is
 //!   ChaCha8 (and the noise key, see above), so sequences do not match numpy's.
