@@ -643,7 +643,11 @@ fn seg_kernel(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn within8(index: std::arch::x86_64::__m256i) -> Option<(usize, std::arch::x86_64::__m256i)> {
+/// # Safety
+/// The CPU must support AVX2.
+unsafe fn within8(
+    index: std::arch::x86_64::__m256i,
+) -> Option<(usize, std::arch::x86_64::__m256i)> {
     use std::arch::x86_64::*;
     let t = _mm256_min_epu32(index, _mm256_permute2x128_si256::<0x01>(index, index));
     let t = _mm256_min_epu32(t, _mm256_shuffle_epi32::<0b01_00_11_10>(t));
@@ -798,11 +802,14 @@ unsafe fn seg_kernel_avx2(
                 // arrays, `ob` and `yb`; the gathered indices are in range (see the function's
                 // contract), mask words are only gathered where 3 bytes follow every index.
                 unsafe {
-                    let load =
-                        |a: &[u32; BLOCK]| _mm256_loadu_si256(a.as_ptr().add(k) as *const __m256i);
-                    let i00 = load(&s.base);
-                    let dx = load(&s.step_x);
-                    let dy = load(&s.step_y);
+                    macro_rules! load {
+                        ($a:expr) => {
+                            _mm256_loadu_si256($a.as_ptr().add(k) as *const __m256i)
+                        };
+                    }
+                    let i00 = load!(s.base);
+                    let dx = load!(s.step_x);
+                    let dy = load!(s.step_y);
                     let i10 = _mm256_add_epi32(i00, dy);
                     if _mm256_movemask_epi8(_mm256_cmpgt_epi32(i10, pair_limit)) != 0 {
                         break; // the last pixel of the image: the scalar loop below
@@ -821,7 +828,7 @@ unsafe fn seg_kernel_avx2(
                     let bot = _mm256_add_ps(p10, _mm256_mul_ps(ax, _mm256_sub_ps(p11, p10)));
                     let v = _mm256_add_ps(top, _mm256_mul_ps(ay, _mm256_sub_ps(bot, top)));
                     _mm256_storeu_ps(ob.as_mut_ptr().add(k), v);
-                    let j = _mm256_add_epi32(load(&s.near), offset);
+                    let j = _mm256_add_epi32(load!(s.near), offset);
                     if _mm256_movemask_epi8(_mm256_cmpgt_epi32(j, word_limit)) != 0 {
                         break; // the last bytes of the mask: the scalar loop below
                     }
