@@ -43,8 +43,28 @@ pub fn fill_standard_normal(key: u64, out: &mut [f32]) {
     fill_normal_kernel(key, out)
 }
 
+/// `v = clamp(v + sigma·z, 0, 1)` for every value of `values`, `z` the value at the same
+/// position of [`fill_standard_normal`]`(key, …)`: the same result as filling a buffer and
+/// adding it, in one pass without the buffer.
+pub fn add_scaled_standard_normal(key: u64, values: &mut [f32], sigma: f32) {
+    add_normal_kernel(key, values, sigma)
+}
+
 crate::augment::simd::multiversion! {
 fn fill_normal_kernel(key: u64, out: &mut [f32]) {
+    normals(key, out, |o, z| *o = z)
+}
+}
+
+crate::augment::simd::multiversion! {
+fn add_normal_kernel(key: u64, values: &mut [f32], sigma: f32) {
+    normals(key, values, |v, z| *v = (*v + sigma * z).clamp(0.0, 1.0))
+}
+}
+
+/// The generator of [`fill_standard_normal`]: `emit(&mut out[i], z_i)` for every position.
+#[inline(always)]
+fn normals(key: u64, out: &mut [f32], emit: impl Fn(&mut f32, f32)) {
     let (k0, k1) = (key as u32, (key >> 32) as u32);
     const BLOCK: usize = 64;
     let mut pair = 0u32;
@@ -66,15 +86,14 @@ fn fill_normal_kernel(key: u64, out: &mut [f32]) {
         let half = chunk.len() / 2;
         let mut pairs = chunk.chunks_exact_mut(2);
         for (o, (a, b)) in (&mut pairs).zip(za.iter().zip(zb.iter())) {
-            o[0] = *a;
-            o[1] = *b;
+            emit(&mut o[0], *a);
+            emit(&mut o[1], *b);
         }
         if let [last] = pairs.into_remainder() {
-            *last = za[half];
+            emit(last, za[half]);
         }
         pair = pair.wrapping_add(BLOCK as u32);
     }
-}
 }
 
 /// A bijective 32-bit mixer (multiply–xorshift, "lowbias32" constants).
@@ -218,6 +237,13 @@ mod tests {
         fill_standard_normal(0xDEAD_BEEF_1235, &mut other);
         assert!(other.iter().zip(&short).filter(|(a, b)| a == b).count() < 5);
         assert!(z.iter().all(|v| v.is_finite() && v.abs() < 5.8));
+        // The fused add equals fill + add.
+        let base: Vec<f32> = (0..1001).map(|i| (i % 17) as f32 / 16.0).collect();
+        let mut fused = base.clone();
+        add_scaled_standard_normal(0xDEAD_BEEF_1234, &mut fused, 0.05);
+        for ((f, b), n) in fused.iter().zip(&base).zip(&short) {
+            assert_eq!(*f, (b + 0.05 * n).clamp(0.0, 1.0));
+        }
     }
 
     /// Abramowitz–Stegun 7.1.26 is too coarse for a KS test at n = 200 000; this series/continued

@@ -64,10 +64,16 @@
 //!   instead of as two dense planes). The pixel loops are written so that the compiler
 //!   vectorises them and are compiled twice, for plain x86-64 and for AVX2, the copy chosen at
 //!   run time (`simd`; both round identically, so results do not depend on the CPU).
-//!   Temporaries come from a per-thread pool and are swapped into the targets.
+//!   Temporaries come from a per-thread pool and are swapped into the targets. The segmentation
+//!   dataset's training samples skip the sample altogether where they can (no elastic
+//!   deformation, no resize, the output keeps its shape): the image window gets steps 1–4 and
+//!   one pass ([`geometric`]'s `warp_seg_into`) resamples it and the file's mask and weights,
+//!   read in place, straight into the batch (same draws, bit-identical values).
 //! * **Noise**: the per-pixel normals come from [`crate::random::fill_standard_normal`] (a
 //!   counter-based generator, Box–Muller with polynomial `ln`/`sin`/`cos`), keyed by one 64-bit
-//!   draw from the sample's stream per image; DeLTA draws them from numpy's global generator.
+//!   draw from the sample's stream per image, added as they are generated
+//!   ([`crate::random::add_scaled_standard_normal`]); DeLTA draws them from numpy's global
+//!   generator.
 //! * **Random streams**: the order of draws follows the newest DeLTA (illumination, histogram,
 //!   noise, blur, elastic, flips, rot90, angle, zoom, shifts, resize), but the generator is
 //!   ChaCha8 (and the noise key, see above), so sequences do not match numpy's.
@@ -505,36 +511,7 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
     params.validate().map_err(|m| config("augmentation", m))?;
 
     // 1–4: intensity operations, images only.
-    if params.illumination_voodoo {
-        for t in &mut sample.targets {
-            if let Target::Image(img) = t {
-                intensity::illumination_voodoo(img, rng);
-            }
-        }
-    }
-    if params.histogram_voodoo {
-        for t in &mut sample.targets {
-            if let Target::Image(img) = t {
-                intensity::histogram_voodoo(img, rng);
-            }
-        }
-    }
-    if params.gaussian_noise > 0.0 {
-        let sigma = (rng.random::<f64>() * params.gaussian_noise) as f32;
-        for t in &mut sample.targets {
-            if let Target::Image(img) = t {
-                intensity::add_gaussian_noise(img, sigma, rng);
-            }
-        }
-    }
-    if params.gaussian_blur > 0.0 {
-        let sigma = rng.random::<f64>() * params.gaussian_blur;
-        for t in &mut sample.targets {
-            if let Target::Image(img) = t {
-                intensity::gaussian_blur(img, sigma);
-            }
-        }
-    }
+    intensity_steps(&mut sample.targets, params, rng);
 
     // 5: elastic deformation.
     if let Some(el) = params.elastic_deformation.filter(|e| e.sigma > 0.0) {
@@ -542,31 +519,9 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
         elastic::warp_sample(&mut sample.targets, &disp);
     }
 
-    // 6–8: flips and quarter turns (drawn here, applied below: folded into the affine warp
-    // when there is one, exactly otherwise).
-    let pre = geometric::PreTransform {
-        horizontal_flip: params.horizontal_flip && rng.random_range(0..2u32) == 1,
-        vertical_flip: params.vertical_flip && rng.random_range(0..2u32) == 1,
-        quarter_turns: if params.rotations_90d {
-            rng.random_range(0..4u32)
-        } else {
-            0
-        },
-    };
-
-    // 9–11: one affine warp. The four draws always happen, like the newest DeLTA's.
-    let draw = params.draw_affine(rng);
-    let source = sample.targets[0].shape();
-    let shape = pre.shape(source);
-    let affine = draw.to_affine(shape);
-    if affine.is_identity() {
-        apply_exactly(&mut sample.targets, &pre);
-    } else {
-        // One resampling of the original pixels: flips and quarter turns are exact integer maps,
-        // so folding them into the warp only changes the rounding of the source coordinates.
-        let map = pre.compose(&affine, source);
-        geometric::warp_sample(&mut sample.targets, &map, shape);
-    }
+    // 6–11: flips, quarter turns and one affine warp.
+    let geometry = Geometry::draw(params, rng, sample.targets[0].shape());
+    geometry.apply(&mut sample.targets);
 
     // 12: random resize.
     if params.resize {
@@ -588,6 +543,114 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
         }
     }
     Ok(())
+}
+
+/// DeLTA's steps 1–4 (illumination and histogram voodoo, noise, blur) on the [`Target::Image`]s
+/// of `targets`, drawing from `rng` exactly as [`augment`] does (masks and weight maps draw
+/// nothing here, so a sample reduced to its images consumes the same draws).
+pub(crate) fn intensity_steps(targets: &mut [Target], params: &AugmentParams, rng: &mut SampleRng) {
+    if params.illumination_voodoo {
+        for t in targets.iter_mut() {
+            if let Target::Image(img) = t {
+                intensity::illumination_voodoo(img, rng);
+            }
+        }
+    }
+    if params.histogram_voodoo {
+        for t in targets.iter_mut() {
+            if let Target::Image(img) = t {
+                intensity::histogram_voodoo(img, rng);
+            }
+        }
+    }
+    if params.gaussian_noise > 0.0 {
+        let sigma = (rng.random::<f64>() * params.gaussian_noise) as f32;
+        for t in targets.iter_mut() {
+            if let Target::Image(img) = t {
+                intensity::add_gaussian_noise(img, sigma, rng);
+            }
+        }
+    }
+    if params.gaussian_blur > 0.0 {
+        let sigma = rng.random::<f64>() * params.gaussian_blur;
+        for t in targets.iter_mut() {
+            if let Target::Image(img) = t {
+                intensity::gaussian_blur(img, sigma);
+            }
+        }
+    }
+}
+
+/// The drawn geometry of DeLTA's steps 6–11 for one sample: flips and quarter turns, and the
+/// affine warp composed with them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Geometry {
+    /// Flips and quarter turns.
+    pub pre: geometric::PreTransform,
+    /// The output → source map of the whole transform; `None` when the affine part is the
+    /// identity (then only `pre` applies, exactly).
+    pub map: Option<geometric::Affine>,
+    /// `(height, width)` of the result.
+    pub shape: (usize, usize),
+}
+
+impl Geometry {
+    /// Draws steps 6–11 for a source of `source` = `(height, width)`, in [`augment`]'s order.
+    pub(crate) fn draw(
+        params: &AugmentParams,
+        rng: &mut SampleRng,
+        source: (usize, usize),
+    ) -> Self {
+        let pre = geometric::PreTransform {
+            horizontal_flip: params.horizontal_flip && rng.random_range(0..2u32) == 1,
+            vertical_flip: params.vertical_flip && rng.random_range(0..2u32) == 1,
+            quarter_turns: if params.rotations_90d {
+                rng.random_range(0..4u32)
+            } else {
+                0
+            },
+        };
+        // The four affine draws always happen, like the newest DeLTA's.
+        let draw = params.draw_affine(rng);
+        let shape = pre.shape(source);
+        let affine = draw.to_affine(shape);
+        // One resampling of the original pixels: flips and quarter turns are exact integer maps,
+        // so folding them into the warp only changes the rounding of the source coordinates.
+        let map = (!affine.is_identity()).then(|| pre.compose(&affine, source));
+        Geometry { pre, map, shape }
+    }
+
+    /// The map from output pixels to source pixels, flips and quarter turns included (an exact
+    /// integer map when the affine part is the identity).
+    pub(crate) fn source_map(&self, source: (usize, usize)) -> geometric::Affine {
+        self.map.unwrap_or_else(|| {
+            self.pre.compose(
+                &geometric::Affine {
+                    inverse: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+                },
+                source,
+            )
+        })
+    }
+
+    /// Applies the geometry to every target (all of the source shape).
+    pub(crate) fn apply(&self, targets: &mut [Target]) {
+        match &self.map {
+            None => apply_exactly(targets, &self.pre),
+            Some(map) => geometric::warp_sample(targets, map, self.shape),
+        }
+    }
+}
+
+/// A buffer of `len` values from this thread's pool (contents arbitrary), for callers outside
+/// the module that hand it back with [`scratch_give`].
+pub(crate) fn scratch_take(len: usize) -> Vec<f32> {
+    scratch::take_uninit(len)
+}
+
+/// Returns a buffer to this thread's pool.
+pub(crate) fn scratch_give(v: Vec<f32>) {
+    scratch::give(v)
 }
 
 /// Flips and quarter turns without interpolation (no affine warp to fold them into).

@@ -9,8 +9,9 @@ use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
 use super::{crop, interleave, matched_samples, split_by_file, Channel, Dataset, SampleLayout};
+use crate::augment::geometric::{warp_seg_into, LabelChannels, LabelWindow};
 use crate::augment::resize::{resize_image, resize_mask, resize_weights};
-use crate::augment::{augment, AugmentParams, Sample, Target};
+use crate::augment::{augment, intensity_steps, AugmentParams, Geometry, Sample, Target};
 use crate::error::{Error, Result};
 use crate::image::{Image, Mask, Plane, WeightMap};
 use crate::io::{self, Rescale};
@@ -370,13 +371,35 @@ impl Dataset for SegmentationDataset {
         })?;
         let item = self.item(f)?;
         let target = self.options.target_size;
-        let with_weights = self.has_weights();
         let full = item.image.shape();
         let window = match (self.mode, tile) {
             (_, Some(b)) => Some(b),
             (Mode::Training, None) if self.options.crop => Some(random_crop_box(full, target, rng)),
             _ => None,
         };
+        if self.mode == Mode::Training {
+            if let Some(at) = self.direct_window(window, full) {
+                return self.write_augmented(&item, at, rng, x, y);
+            }
+        }
+        self.write_general(&item, window, rng, x, y)
+    }
+}
+
+impl SegmentationDataset {
+    /// Any sample, the general way: the window cut out of the file (zero padded), [`augment`]
+    /// on `[Image, Mask, Weights]` in training mode, refitted to the target shape, interleaved.
+    fn write_general(
+        &self,
+        item: &SegItem,
+        window: Option<CroppingBox>,
+        rng: &mut SampleRng,
+        x: &mut [f32],
+        y: &mut [f32],
+    ) -> Result<()> {
+        let target = self.options.target_size;
+        let with_weights = self.has_weights();
+        let full = item.image.shape();
         let (mut image, mut mask, mut weights) = match window {
             Some(b) => (
                 Image::from_plane_unchecked(crop(&b, item.image.plane())),
@@ -396,7 +419,6 @@ impl Dataset for SegmentationDataset {
                 }),
             ),
         };
-        drop(item);
         if self.mode == Mode::Training {
             let mut sample = Sample {
                 targets: vec![Target::Image(image), Target::Mask(mask)],
@@ -428,6 +450,94 @@ impl Dataset for SegmentationDataset {
             ),
             None => interleave(&[Channel::U8(mask.as_slice())], y),
         }
+        Ok(())
+    }
+}
+
+impl SegmentationDataset {
+    /// Where the training sample lies in its file (element offset of its first pixel) when
+    /// [`Self::write_augmented`] can build it: the augmentation has no elastic deformation, no
+    /// resize and no quarter turns of a non-square sample (so the output has the target shape
+    /// without refitting), and the sample lies inside the file (no zero padding). `None` = the
+    /// general path.
+    fn direct_window(&self, window: Option<CroppingBox>, full: (usize, usize)) -> Option<usize> {
+        let p = &self.options.augment;
+        let (th, tw) = self.options.target_size;
+        if p.elastic_deformation.is_some_and(|e| e.sigma > 0.0)
+            || p.resize
+            || (p.rotations_90d && th != tw)
+        {
+            return None;
+        }
+        match window {
+            None => (full == (th, tw)).then_some(0),
+            Some(b) => {
+                let inside = b.ytl >= 0
+                    && b.xtl >= 0
+                    && b.ybr <= full.0 as i64
+                    && b.xbr <= full.1 as i64
+                    && b.shape() == (th, tw);
+                inside.then(|| b.ytl as usize * full.1 + b.xtl as usize)
+            }
+        }
+    }
+
+    /// A training sample straight into the batch buffers: the target-size window at `offset` of
+    /// the item's image is copied and receives the intensity operations, then one pass resamples
+    /// it into `x` and the item's mask and weights (read in place) into `y`. Draws and results
+    /// are those of [`augment`] on `[Image, Mask, Weights]` followed by the interleaving (see the
+    /// test `direct_path_equals_augment`), without copying the mask and weights or building
+    /// intermediate rasters.
+    fn write_augmented(
+        &self,
+        item: &SegItem,
+        offset: usize,
+        rng: &mut SampleRng,
+        x: &mut [f32],
+        y: &mut [f32],
+    ) -> Result<()> {
+        let params = &self.options.augment;
+        params.validate().map_err(|m| Error::Config {
+            source_name: "augmentation".into(),
+            message: m,
+        })?;
+        let (th, tw) = self.options.target_size;
+        let stride = item.image.width();
+        let src = item.image.as_slice();
+        let mut buf: Vec<f32> = crate::augment::scratch_take(th * tw);
+        for (r, row) in buf.chunks_exact_mut(tw).enumerate() {
+            let start = offset + r * stride;
+            row.copy_from_slice(&src[start..start + tw]);
+        }
+        let plane = Plane::from_vec(th, tw, buf).map_err(|_| augment_broke())?;
+        let mut targets = [Target::Image(Image::from_plane_unchecked(plane))];
+        intensity_steps(&mut targets, params, rng);
+        let geometry = Geometry::draw(params, rng, (th, tw));
+        let [Target::Image(image)] = targets else {
+            return Err(augment_broke());
+        };
+        let channels = if self.has_weights() {
+            LabelChannels::LabelAndWeight
+        } else {
+            LabelChannels::Label
+        };
+        let labels = LabelWindow {
+            mask: item.mask.as_slice(),
+            weights: item.weights.as_ref().map(|w| w.as_slice()),
+            stride,
+            offset,
+            channels,
+        };
+        warp_seg_into(
+            image.as_slice(),
+            (th, tw),
+            &geometry.source_map((th, tw)),
+            geometry.shape,
+            &labels,
+            x,
+            y,
+        );
+        crate::augment::scratch_give(image.into_plane().into_vec());
         Ok(())
     }
 }
@@ -639,5 +749,115 @@ mod tests {
         assert_eq!(w.as_slice().iter().sum::<f32>(), 16.0);
         assert_eq!(w.get(0, 0), 0.0);
         assert_eq!(w.get(1, 1), 1.0);
+    }
+
+    /// A set of `n` files of `shape` with random cells and smooth intensities; `wei/` when
+    /// `weights`.
+    fn set(root: &Path, n: usize, (h, w): (usize, usize), weights: bool) {
+        for d in ["img", "seg", "wei"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for i in 0..n {
+            let name = format!("Position{i:06}.png");
+            let mut rng = crate::random::stream(7, 0, i as u64);
+            let cells: Vec<(usize, usize)> = (0..6)
+                .map(|_| (rng.random_range(0..h), rng.random_range(0..w)))
+                .collect();
+            let mask = Mask::from_fn(h, w, |r, c| {
+                cells
+                    .iter()
+                    .any(|&(y, x)| r.abs_diff(y) < 7 && c.abs_diff(x) < 4)
+            });
+            let image = Image::from_plane(Plane::from_fn(h, w, |r, c| {
+                0.5 + 0.3 * ((r as f32 * 0.37).sin() * (c as f32 * 0.23 + i as f32).cos())
+                    - 0.2 * f32::from(mask.get(r, c))
+            }));
+            io::write_image(root.join("img").join(&name), &image, io::Depth::U16).unwrap();
+            io::write_mask(root.join("seg").join(&name), &mask).unwrap();
+            if weights {
+                let wm = WeightMap::from_plane(Plane::from_fn(h, w, |r, c| {
+                    1.0 + ((r * 7 + c * 3) % 11) as f32
+                }));
+                io::write_weights_u8(root.join("wei").join(&name), &wm).unwrap();
+            }
+        }
+        if !weights {
+            std::fs::remove_dir(root.join("wei")).unwrap();
+        }
+    }
+
+    /// The direct training path gives exactly the values and random draws of the general one
+    /// ([`augment`] on copies, refit, interleave), for every weight source, crop or resize,
+    /// and recipes with and without each operation.
+    #[test]
+    fn direct_path_equals_augment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mm = dir.path().join("mm");
+        set(&mm, 3, (64, 16), true);
+        let pads = dir.path().join("pads");
+        set(&pads, 3, (50, 44), true);
+        let plain = dir.path().join("plain");
+        set(&plain, 2, (40, 40), false);
+        let recipes = [
+            AugmentParams::seg_training(),
+            AugmentParams::track_training(),
+            AugmentParams::rois_training(),
+            AugmentParams {
+                horizontal_flip: true,
+                vertical_flip: true,
+                ..Default::default()
+            },
+            AugmentParams::default(),
+        ];
+        let mut checked = 0;
+        for (root, size, crop, weights) in [
+            (&mm, (64, 16), false, SegWeights::Folder),
+            (&mm, (32, 16), false, SegWeights::Folder),
+            (&pads, (32, 32), true, SegWeights::Folder),
+            (&pads, (32, 32), true, SegWeights::Ones),
+            (&plain, (32, 32), true, SegWeights::Auto),
+            (&plain, (40, 40), false, SegWeights::Auto),
+        ] {
+            for (k, augment) in recipes.iter().enumerate() {
+                let mut ds = SegmentationDataset::open(
+                    root,
+                    &SegOptions {
+                        target_size: size,
+                        crop,
+                        weights: weights.clone(),
+                        augment: augment.clone(),
+                        ..Default::default()
+                    },
+                    Mode::Training,
+                )
+                .unwrap();
+                if k == 4 && root == &plain {
+                    ds.weights = WeightKind::None; // the chamber dataset's label-only output
+                }
+                let l = ds.layout();
+                for i in 0..12u64 {
+                    let index = i as usize % ds.len();
+                    let (xl, yl) = (l.x_len(), l.y_len());
+                    let (mut x1, mut y1) = (vec![0f32; xl], vec![0f32; yl]);
+                    let (mut x2, mut y2) = (vec![-1f32; xl], vec![-1f32; yl]);
+                    let mut r1 = crate::random::stream(3, 1, i);
+                    ds.write_sample(index, &mut r1, &mut x1, &mut y1).unwrap();
+                    let mut r2 = crate::random::stream(3, 1, i);
+                    let item = ds.item(index).unwrap();
+                    let full = item.image.shape();
+                    let window = crop.then(|| random_crop_box(full, size, &mut r2));
+                    if ds.direct_window(window, full).is_some() {
+                        checked += 1;
+                    }
+                    ds.write_general(&item, window, &mut r2, &mut x2, &mut y2)
+                        .unwrap();
+                    let ctx = format!("{} {size:?} recipe {k} sample {i}", root.display());
+                    assert!(x1 == x2, "x differs: {ctx}");
+                    assert!(y1 == y2, "y differs: {ctx}");
+                    assert_eq!(r1.random::<u64>(), r2.random::<u64>(), "draws: {ctx}");
+                }
+            }
+        }
+        assert!(checked > 300, "direct path taken {checked} times");
     }
 }
