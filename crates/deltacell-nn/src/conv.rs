@@ -36,6 +36,11 @@ use rayon::prelude::*;
 /// views of a padded input; below it, as one product on an im2col tile.
 const SHIFTED_MIN_CHANNELS: usize = 8;
 
+/// Output planes smaller than this (deep levels of narrow mother-machine crops: 16×2 pixels at
+/// 256×32) are convolved several images at a time, so that each product is wide enough for the
+/// gemm micro-kernels (64 pixels each).
+const MIN_TILE_PIXELS: usize = 256;
+
 /// Zero padding of a convolution's input, in pixels: `[top, left, bottom, right]`.
 pub type Padding = [usize; 4];
 
@@ -171,6 +176,27 @@ impl Geometry {
         by_cache.min(by_threads).clamp(1, oh.max(1))
     }
 
+    /// Whether output planes are small enough to convolve several images per product (im2col
+    /// strategy only).
+    fn use_image_groups(&self) -> bool {
+        !self.use_shifted() && self.n > 1 && self.out_h() * self.out_w() < MIN_TILE_PIXELS
+    }
+
+    /// Groups of images `(first, end)` for small planes: at least [`MIN_TILE_PIXELS`] output
+    /// pixels per group where the batch allows, and a group per thread where it does not.
+    fn image_groups(&self) -> Vec<(usize, usize)> {
+        let plane = (self.out_h() * self.out_w()).max(1);
+        let threads = rayon::current_num_threads().max(1);
+        let per = MIN_TILE_PIXELS
+            .div_ceil(plane)
+            .min(self.n.div_ceil(threads))
+            .max(1);
+        (0..self.n)
+            .step_by(per)
+            .map(|b| (b, (b + per).min(self.n)))
+            .collect()
+    }
+
     /// A 1×1 kernel without padding reads the input as its own im2col matrix.
     fn is_pointwise(&self) -> bool {
         self.kh == 1 && self.kw == 1 && self.pad == [0; 4]
@@ -231,8 +257,9 @@ unsafe fn matmul(
 }
 
 /// Writes the im2col matrix of output rows `r0..r1` of image `b` into `col`
-/// (`cin·kh·kw` rows of `(r1 − r0) · out_w` values; row `(ci·kh + ky)·kw + kx`).
-fn im2col(g: &Geometry, x: &[f32], b: usize, r0: usize, r1: usize, col: &mut [f32]) {
+/// (`cin·kh·kw` rows of `(r1 − r0) · out_w` values, row `(ci·kh + ky)·kw + kx` starting at
+/// `col[row · ld]`).
+fn im2col(g: &Geometry, x: &[f32], b: usize, r0: usize, r1: usize, col: &mut [f32], ld: usize) {
     let (ow, hw) = (g.out_w(), g.h * g.w);
     let t = (r1 - r0) * ow;
     let [top, left, _, _] = g.pad;
@@ -241,7 +268,7 @@ fn im2col(g: &Geometry, x: &[f32], b: usize, r0: usize, r1: usize, col: &mut [f3
         for ky in 0..g.kh {
             for kx in 0..g.kw {
                 let k = (ci * g.kh + ky) * g.kw + kx;
-                let dst = &mut col[k * t..(k + 1) * t];
+                let dst = &mut col[k * ld..k * ld + t];
                 // Output column ox reads input column ox + kx − left, inside [0, w).
                 let lo = left.saturating_sub(kx).min(ow);
                 let hi = (g.w + left).saturating_sub(kx).min(ow).max(lo);
@@ -296,6 +323,9 @@ pub fn forward(
     if g.use_shifted() {
         return forward_shifted(g, x, weight, bias, relu);
     }
+    if g.use_image_groups() {
+        return forward_grouped(g, x, weight, bias, relu);
+    }
     let (oh, ow, k) = (g.out_h(), g.out_w(), g.k());
     let plane = oh * ow;
     let mut out = vec![0f32; g.n * g.cout * plane];
@@ -309,7 +339,7 @@ pub fn forward(
                 (x[(b * g.cin) * plane + r0 * ow..].as_ptr(), plane as isize)
             } else {
                 col.resize(k * t, 0.0);
-                im2col(g, x, b, r0, r1, col);
+                im2col(g, x, b, r0, r1, col, t);
                 (col.as_ptr(), t as isize)
             };
             let tile = dst.at(b * g.cout * plane + r0 * ow);
@@ -379,6 +409,9 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     if g.use_shifted() {
         return weight_grad_shifted(g, x, dz);
     }
+    if g.use_image_groups() {
+        return weight_grad_grouped(g, x, dz);
+    }
     let (ow, k) = (g.out_w(), g.k());
     let plane = g.out_h() * ow;
     let tiles = g.tiles();
@@ -396,7 +429,7 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
                     (x[(b * g.cin) * plane + r0 * ow..].as_ptr(), plane as isize)
                 } else {
                     col.resize(k * t, 0.0);
-                    im2col(g, x, b, r0, r1, &mut col);
+                    im2col(g, x, b, r0, r1, &mut col, t);
                     (col.as_ptr(), t as isize)
                 };
                 // SAFETY: dW is this group's own buffer; lhs is rows r0..r1 of image b's output
@@ -417,12 +450,123 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
             dw
         })
         .collect();
+    sum_partials(partials, g.cout * k)
+}
+
+/// Forward convolution for small planes: one product per group of images, on the im2col
+/// columns of all of them side by side, then scattered to the images' planes.
+fn forward_grouped(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    let (oh, k) = (g.out_h(), g.k());
+    let plane = oh * g.out_w();
+    let mut out = vec![0f32; g.n * g.cout * plane];
+    let groups = g.image_groups();
+    let dst = SharedMut(out.as_mut_ptr());
+    groups.into_par_iter().for_each_init(
+        || (Vec::new(), Vec::new()),
+        |(col, buf), (b0, b1)| {
+            let t = (b1 - b0) * plane;
+            col.resize(k * t, 0.0);
+            for j in 0..b1 - b0 {
+                im2col(g, x, b0 + j, 0, oh, &mut col[j * plane..], t);
+            }
+            buf.resize(g.cout * t, 0.0);
+            // SAFETY: `buf` is this task's `cout × t` matrix, the inputs whole matrices.
+            unsafe {
+                matmul(
+                    [g.cout, t, k],
+                    buf.as_mut_ptr(),
+                    [t as isize, 1],
+                    false,
+                    weight.as_ptr(),
+                    [k as isize, 1],
+                    col.as_ptr(),
+                    [t as isize, 1],
+                );
+            }
+            for j in 0..b1 - b0 {
+                for co in 0..g.cout {
+                    let bv = bias.map_or(0.0, |bias| bias[co]);
+                    let src = &buf[co * t + j * plane..][..plane];
+                    // SAFETY: plane (b0 + j, co) belongs to this group only.
+                    let row = unsafe {
+                        std::slice::from_raw_parts_mut(
+                            dst.at(((b0 + j) * g.cout + co) * plane),
+                            plane,
+                        )
+                    };
+                    if relu {
+                        row.iter_mut()
+                            .zip(src)
+                            .for_each(|(d, &v)| *d = (v + bv).max(0.0));
+                    } else {
+                        row.iter_mut().zip(src).for_each(|(d, &v)| *d = v + bv);
+                    }
+                }
+            }
+        },
+    );
+    out
+}
+
+/// Weight gradient for small planes: the output gradients of a group of images gathered side
+/// by side, times their im2col columns.
+fn weight_grad_grouped(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
+    let (oh, k) = (g.out_h(), g.k());
+    let plane = oh * g.out_w();
+    let groups = g.image_groups();
+    let threads = rayon::current_num_threads().clamp(1, groups.len().max(1));
+    let per_thread = groups.len().div_ceil(threads).max(1);
+    let partials: Vec<Vec<f32>> = groups
+        .par_chunks(per_thread)
+        .map(|chunk| {
+            let mut dw = vec![0f32; g.cout * k];
+            let (mut col, mut buf) = (Vec::new(), Vec::new());
+            for &(b0, b1) in chunk {
+                let t = (b1 - b0) * plane;
+                col.resize(k * t, 0.0);
+                buf.resize(g.cout * t, 0.0);
+                for j in 0..b1 - b0 {
+                    im2col(g, x, b0 + j, 0, oh, &mut col[j * plane..], t);
+                    for co in 0..g.cout {
+                        buf[co * t + j * plane..][..plane]
+                            .copy_from_slice(&dz[((b0 + j) * g.cout + co) * plane..][..plane]);
+                    }
+                }
+                // SAFETY: dW is this chunk's own buffer; `buf` the gathered `cout × t`
+                // gradients, `col` the `k × t` im2col matrix read transposed.
+                unsafe {
+                    matmul(
+                        [g.cout, k, t],
+                        dw.as_mut_ptr(),
+                        [k as isize, 1],
+                        true,
+                        buf.as_ptr(),
+                        [t as isize, 1],
+                        col.as_ptr(),
+                        [1, t as isize],
+                    );
+                }
+            }
+            dw
+        })
+        .collect();
+    sum_partials(partials, g.cout * k)
+}
+
+/// The element-wise sum of the per-thread partial gradients (zeros when there are none).
+fn sum_partials(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
     let mut iter = partials.into_iter();
-    let mut dw = iter.next().unwrap_or_else(|| vec![0f32; g.cout * k]);
+    let mut total = iter.next().unwrap_or_else(|| vec![0f32; len]);
     for p in iter {
-        dw.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
+        total.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
     }
-    dw
+    total
 }
 
 /// The planes of `src` (`planes × h × w`) copied into zero-padded planes of `hp × wp` (the
@@ -575,12 +719,7 @@ fn weight_grad_shifted(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
             dw
         })
         .collect();
-    let mut iter = partials.into_iter();
-    let mut dw = iter.next().unwrap_or_else(|| vec![0f32; g.cout * k]);
-    for p in iter {
-        dw.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
-    }
-    dw
+    sum_partials(partials, g.cout * k)
 }
 
 /// Input gradient: the forward convolution of `dz` with the kernel flipped and its channels
@@ -894,6 +1033,9 @@ mod tests {
             g(1, 12, 10, 16, 3, 2, [0, 0, 1, 1]),
             g(2, 8, 9, 18, 8, 3, [0; 4]),
             g(1, 10, 23, 15, 9, 3, [1, 1, 1, 1]),
+            // Small planes: several images per product.
+            g(5, 3, 4, 6, 4, 3, [1, 1, 1, 1]),
+            g(6, 8, 6, 4, 5, 2, [0, 0, 1, 1]),
         ]
     }
 
@@ -980,6 +1122,9 @@ mod tests {
         assert!(gs.iter().any(|g| g.use_shifted()));
         assert!(gs.iter().any(|g| !g.use_shifted() && !g.is_pointwise()));
         assert!(gs.iter().any(|g| g.transposed().use_shifted()));
+        assert!(gs
+            .iter()
+            .any(|g| g.use_image_groups() && g.image_groups().iter().any(|(a, b)| b - a > 1)));
     }
 
     #[test]
