@@ -6,6 +6,11 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+/// mimalloc keeps freed tensor buffers for reuse instead of handing them back to the kernel and
+/// faulting them in again at the next training step.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// deltacell: segment and track bacteria with DeLTA's U-Nets, retrained on your own data.
 #[derive(Parser, Debug)]
 #[command(name = "deltacell", version, about, long_about = None)]
