@@ -373,6 +373,17 @@ pub fn forward(
     out
 }
 
+/// Writes `src + bias` into `dst`, through a ReLU when `relu` (the forward pass's epilogue).
+fn bias_relu(dst: &mut [f32], src: &[f32], bias: f32, relu: bool) {
+    if relu {
+        dst.iter_mut()
+            .zip(src)
+            .for_each(|(d, &v)| *d = (v + bias).max(0.0));
+    } else {
+        dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v + bias);
+    }
+}
+
 /// `dZ = dY ⊙ [Y > 0]` (the gradient through the ReLU), in place on `dy`.
 pub fn relu_backward(dy: &mut [f32], y: &[f32]) {
     assert_eq!(dy.len(), y.len());
@@ -500,13 +511,7 @@ fn forward_grouped(
                             plane,
                         )
                     };
-                    if relu {
-                        row.iter_mut()
-                            .zip(src)
-                            .for_each(|(d, &v)| *d = (v + bv).max(0.0));
-                    } else {
-                        row.iter_mut().zip(src).for_each(|(d, &v)| *d = v + bv);
-                    }
+                    bias_relu(row, src, bv, relu);
                 }
             }
         },
@@ -593,6 +598,19 @@ fn pad_planes(
     out
 }
 
+/// The input padded to `hp × wp` per plane, with the slack the shifted views need.
+fn padded_input(g: &Geometry, x: &[f32]) -> Vec<f32> {
+    let (hp, wp) = g.padded();
+    pad_planes(
+        x,
+        g.n * g.cin,
+        [g.h, g.w],
+        [hp, wp],
+        [g.pad[0], g.pad[1]],
+        g.kw,
+    )
+}
+
 /// Forward convolution as one product per kernel tap on shifted views of the padded input.
 ///
 /// With the input padded to `hp × wp`, output pixel `(oy, ox)` and tap `(ky, kx)` read padded
@@ -610,14 +628,7 @@ fn forward_shifted(
     let (hp, wp) = g.padded();
     let taps = g.kh * g.kw;
     let pplane = hp * wp;
-    let xp = pad_planes(
-        x,
-        g.n * g.cin,
-        [g.h, g.w],
-        [hp, wp],
-        [g.pad[0], g.pad[1]],
-        g.kw,
-    );
+    let xp = padded_input(g, x);
     let plane = oh * ow;
     let mut out = vec![0f32; g.n * g.cout * plane];
     let dst = SharedMut(out.as_mut_ptr());
@@ -656,13 +667,7 @@ fn forward_shifted(
                             ow,
                         )
                     };
-                    if relu {
-                        row.iter_mut()
-                            .zip(src)
-                            .for_each(|(d, &v)| *d = (v + bv).max(0.0));
-                    } else {
-                        row.iter_mut().zip(src).for_each(|(d, &v)| *d = v + bv);
-                    }
+                    bias_relu(row, src, bv, relu);
                 }
             }
         });
@@ -676,14 +681,7 @@ fn weight_grad_shifted(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     let (hp, wp) = g.padded();
     let taps = g.kh * g.kw;
     let pplane = hp * wp;
-    let xp = pad_planes(
-        x,
-        g.n * g.cin,
-        [g.h, g.w],
-        [hp, wp],
-        [g.pad[0], g.pad[1]],
-        g.kw,
-    );
+    let xp = padded_input(g, x);
     let dzp = pad_planes(dz, g.n * g.cout, [oh, ow], [oh, wp], [0, 0], 0);
     let zplane = oh * wp;
     let tiles = g.tiles();
