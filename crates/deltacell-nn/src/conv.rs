@@ -425,43 +425,35 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     }
     let (ow, k) = (g.out_w(), g.k());
     let plane = g.out_h() * ow;
-    let tiles = g.tiles();
-    let groups = rayon::current_num_threads().clamp(1, tiles.len().max(1));
-    let per_group = tiles.len().div_ceil(groups);
     let pointwise = g.is_pointwise();
-    let partials: Vec<Vec<f32>> = tiles
-        .par_chunks(per_group.max(1))
-        .map(|chunk| {
-            let mut dw = vec![0f32; g.cout * k];
-            let mut col = Vec::new();
-            for &(b, r0, r1) in chunk {
-                let t = (r1 - r0) * ow;
-                let (rhs, rhs_cs) = if pointwise {
-                    (x[(b * g.cin) * plane + r0 * ow..].as_ptr(), plane as isize)
-                } else {
-                    col.resize(k * t, 0.0);
-                    im2col(g, x, b, r0, r1, &mut col, t);
-                    (col.as_ptr(), t as isize)
-                };
-                // SAFETY: dW is this group's own buffer; lhs is rows r0..r1 of image b's output
-                // gradient planes, rhs the tile's im2col matrix read transposed.
-                unsafe {
-                    matmul(
-                        [g.cout, k, t],
-                        dw.as_mut_ptr(),
-                        [k as isize, 1],
-                        true,
-                        dz[b * g.cout * plane + r0 * ow..].as_ptr(),
-                        [plane as isize, 1],
-                        rhs,
-                        [1, rhs_cs],
-                    );
-                }
+    sum_per_thread(
+        &g.tiles(),
+        g.cout * k,
+        |dw, col: &mut Vec<f32>, &(b, r0, r1)| {
+            let t = (r1 - r0) * ow;
+            let (rhs, rhs_cs) = if pointwise {
+                (x[(b * g.cin) * plane + r0 * ow..].as_ptr(), plane as isize)
+            } else {
+                col.resize(k * t, 0.0);
+                im2col(g, x, b, r0, r1, col, t);
+                (col.as_ptr(), t as isize)
+            };
+            // SAFETY: dW is this thread's own buffer; lhs is rows r0..r1 of image b's output
+            // gradient planes, rhs the tile's im2col matrix read transposed.
+            unsafe {
+                matmul(
+                    [g.cout, k, t],
+                    dw.as_mut_ptr(),
+                    [k as isize, 1],
+                    true,
+                    dz[b * g.cout * plane + r0 * ow..].as_ptr(),
+                    [plane as isize, 1],
+                    rhs,
+                    [1, rhs_cs],
+                );
             }
-            dw
-        })
-        .collect();
-    sum_partials(partials, g.cout * k)
+        },
+    )
 }
 
 /// Forward convolution for small planes: one product per group of images, on the im2col
@@ -524,44 +516,58 @@ fn forward_grouped(
 fn weight_grad_grouped(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     let (oh, k) = (g.out_h(), g.k());
     let plane = oh * g.out_w();
-    let groups = g.image_groups();
-    let threads = rayon::current_num_threads().clamp(1, groups.len().max(1));
-    let per_thread = groups.len().div_ceil(threads).max(1);
-    let partials: Vec<Vec<f32>> = groups
-        .par_chunks(per_thread)
-        .map(|chunk| {
-            let mut dw = vec![0f32; g.cout * k];
-            let (mut col, mut buf) = (Vec::new(), Vec::new());
-            for &(b0, b1) in chunk {
-                let t = (b1 - b0) * plane;
-                col.resize(k * t, 0.0);
-                buf.resize(g.cout * t, 0.0);
-                for j in 0..b1 - b0 {
-                    im2col(g, x, b0 + j, 0, oh, &mut col[j * plane..], t);
-                    for co in 0..g.cout {
-                        buf[co * t + j * plane..][..plane]
-                            .copy_from_slice(&dz[((b0 + j) * g.cout + co) * plane..][..plane]);
-                    }
-                }
-                // SAFETY: dW is this chunk's own buffer; `buf` the gathered `cout × t`
-                // gradients, `col` the `k × t` im2col matrix read transposed.
-                unsafe {
-                    matmul(
-                        [g.cout, k, t],
-                        dw.as_mut_ptr(),
-                        [k as isize, 1],
-                        true,
-                        buf.as_ptr(),
-                        [t as isize, 1],
-                        col.as_ptr(),
-                        [1, t as isize],
-                    );
+    let accumulate =
+        |dw: &mut [f32], (col, buf): &mut (Vec<f32>, Vec<f32>), &(b0, b1): &(usize, usize)| {
+            let t = (b1 - b0) * plane;
+            col.resize(k * t, 0.0);
+            buf.resize(g.cout * t, 0.0);
+            for j in 0..b1 - b0 {
+                im2col(g, x, b0 + j, 0, oh, &mut col[j * plane..], t);
+                for co in 0..g.cout {
+                    buf[co * t + j * plane..][..plane]
+                        .copy_from_slice(&dz[((b0 + j) * g.cout + co) * plane..][..plane]);
                 }
             }
-            dw
+            // SAFETY: dW is this thread's own buffer; `buf` the gathered `cout × t` gradients,
+            // `col` the `k × t` im2col matrix read transposed.
+            unsafe {
+                matmul(
+                    [g.cout, k, t],
+                    dw.as_mut_ptr(),
+                    [k as isize, 1],
+                    true,
+                    buf.as_ptr(),
+                    [t as isize, 1],
+                    col.as_ptr(),
+                    [1, t as isize],
+                );
+            }
+        };
+    sum_per_thread(&g.image_groups(), g.cout * k, accumulate)
+}
+
+/// `Σ_item accumulate(item)`: the items are split into one contiguous chunk per thread, each
+/// chunk accumulated into its own zeroed buffer of `len` values (with its own scratch space),
+/// and the buffers added at the end.
+fn sum_per_thread<T: Sync, S: Default>(
+    items: &[T],
+    len: usize,
+    accumulate: impl Fn(&mut [f32], &mut S, &T) + Sync,
+) -> Vec<f32> {
+    let threads = rayon::current_num_threads().clamp(1, items.len().max(1));
+    let per_thread = items.len().div_ceil(threads).max(1);
+    let partials: Vec<Vec<f32>> = items
+        .par_chunks(per_thread)
+        .map(|chunk| {
+            let mut total = vec![0f32; len];
+            let mut scratch = S::default();
+            for item in chunk {
+                accumulate(&mut total, &mut scratch, item);
+            }
+            total
         })
         .collect();
-    sum_partials(partials, g.cout * k)
+    sum_partials(partials, len)
 }
 
 /// The element-wise sum of the per-thread partial gradients (zeros when there are none).
@@ -684,40 +690,29 @@ fn weight_grad_shifted(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     let xp = padded_input(g, x);
     let dzp = pad_planes(dz, g.n * g.cout, [oh, ow], [oh, wp], [0, 0], 0);
     let zplane = oh * wp;
-    let tiles = g.tiles();
-    let groups = rayon::current_num_threads().clamp(1, tiles.len().max(1));
-    let per_group = tiles.len().div_ceil(groups).max(1);
-    let partials: Vec<Vec<f32>> = tiles
-        .par_chunks(per_group)
-        .map(|chunk| {
-            let mut dw = vec![0f32; g.cout * k];
-            for &(b, r0, r1) in chunk {
-                let t = (r1 - r0) * wp;
-                let lhs = &dzp[b * g.cout * zplane + r0 * wp..];
-                for tap in 0..taps {
-                    let (ky, kx) = (tap / g.kw, tap % g.kw);
-                    let rhs = &xp[b * g.cin * pplane + (r0 + ky) * wp + kx..];
-                    // SAFETY: dst is the tap's `cout × cin` slice of this group's own dW;
-                    // lhs the tile's `cout × t` gradient rows, rhs the shifted view read
-                    // transposed (`t × cin`), inside `xp` thanks to its slack.
-                    unsafe {
-                        matmul(
-                            [g.cout, g.cin, t],
-                            dw[tap..].as_mut_ptr(),
-                            [k as isize, taps as isize],
-                            true,
-                            lhs.as_ptr(),
-                            [zplane as isize, 1],
-                            rhs.as_ptr(),
-                            [1, pplane as isize],
-                        );
-                    }
-                }
+    sum_per_thread(&g.tiles(), g.cout * k, |dw, _: &mut (), &(b, r0, r1)| {
+        let t = (r1 - r0) * wp;
+        let lhs = &dzp[b * g.cout * zplane + r0 * wp..];
+        for tap in 0..taps {
+            let (ky, kx) = (tap / g.kw, tap % g.kw);
+            let rhs = &xp[b * g.cin * pplane + (r0 + ky) * wp + kx..];
+            // SAFETY: dst is the tap's `cout × cin` slice of this thread's own dW; lhs the
+            // tile's `cout × t` gradient rows, rhs the shifted view read transposed
+            // (`t × cin`), inside `xp` thanks to its slack.
+            unsafe {
+                matmul(
+                    [g.cout, g.cin, t],
+                    dw[tap..].as_mut_ptr(),
+                    [k as isize, taps as isize],
+                    true,
+                    lhs.as_ptr(),
+                    [zplane as isize, 1],
+                    rhs.as_ptr(),
+                    [1, pplane as isize],
+                );
             }
-            dw
-        })
-        .collect();
-    sum_partials(partials, g.cout * k)
+        }
+    })
 }
 
 /// Input gradient: the forward convolution of `dz` with the kernel flipped and its channels

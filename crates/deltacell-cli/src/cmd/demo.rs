@@ -44,7 +44,7 @@ pub struct DemoArgs {
     /// Working folder (data, runs, predictions, report); must be empty or a previous demo's.
     #[arg(long, default_value = "deltacell-demo")]
     pub out: PathBuf,
-    /// Smaller models and fewer steps (about 15 seconds in a release build; for CI), with lower
+    /// Smaller models and fewer steps (about 10 seconds in a release build; for CI), with lower
     /// score floors.
     #[arg(long)]
     pub quick: bool,
