@@ -3,16 +3,22 @@
 //!
 //! burn's `flex` backend computes a convolution's weight gradient as a convolution of the input
 //! with the output gradient as a kernel (one gemm of width 9 per input channel, the output
-//! gradient repacked each time) and spends most of a training step there. Here every pass is one
-//! shape that gemm is good at, on tiles of output rows that stay in cache:
+//! gradient repacked each time) and spent most of a training step there. Here every pass is a
+//! product of a shape gemm is good at, on tiles of output rows that stay in cache:
 //!
-//! * forward: `Y[n] = W · col(X[n])` (`W`: `Cout × Cin·kh·kw`, `col`: im2col of a band of rows),
-//!   then `+ b` and `max(0, ·)` on the tile while it is hot;
-//! * weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ` with `dZ = dY ⊙ [Y > 0]`, one partial sum
-//!   per worker thread;
+//! * forward: `Y = Σ_tap W_tap · X_pad[· + offset(tap)]`, one product per kernel tap on shifted
+//!   views of a zero-padded copy of the input (layers with ≥ 8 input channels and rows wide
+//!   enough that the `kw − 1` junk columns per row cost little), else `Y[n] = W · col(X[n])` on
+//!   im2col tiles of bands of rows (several whole images per product when a plane has fewer
+//!   than 256 pixels); then `+ b` and `max(0, ·)` while the tile is hot;
+//! * weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ` (per tap on the shifted views, or on the
+//!   im2col tiles) with `dZ = dY ⊙ [Y > 0]`, one partial sum per worker thread;
 //! * input gradient: the same forward kernel on `dZ` with the kernel flipped and its channels
 //!   swapped, and the padding mirrored (`kh − 1 − top`, …);
 //! * bias gradient: `Σ dZ` per output channel.
+//!
+//! One training step of DeLTA's U-Net with half its filters (2 cores, `benches/train_step.rs`):
+//! 884 ms at batch 2 × 256×256 against 2 685 ms with burn's convolutions and 896 ms for TF/Keras.
 //!
 //! The kernels work on plain `f32` slices in NCHW order; [`conv2d`] plugs them into burn as a
 //! backend extension (a forward op for `Flex` and a hand-written backward for
