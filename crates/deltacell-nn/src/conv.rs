@@ -740,6 +740,128 @@ pub fn input_grad(g: &Geometry, weight: &[f32], dz: &[f32]) -> Vec<f32> {
     forward(&t, dz, &flipped, None, false)
 }
 
+/// The four output parities `(a, b)` of DeLTA's decoder up-convolution (nearest 2× upsampling,
+/// then a 2×2 convolution padded at the bottom and right): output pixel `(2i + a, 2j + b)` is a
+/// small convolution of the low-resolution input at `(i, j)`, whose taps are the 2×2 kernel's
+/// taps that read the same input pixel, summed. Parity (0, 0) is 1×1, (0, 1) is 1×2 padded
+/// right, (1, 0) is 2×1 padded below, (1, 1) the 2×2 kernel itself padded below and right.
+fn up_parities(
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+) -> [(Geometry, usize, usize); 4] {
+    let g = |a: usize, b: usize| Geometry {
+        n,
+        cin: c,
+        h,
+        w,
+        cout,
+        kh: 1 + a,
+        kw: 1 + b,
+        pad: [0, 0, a, b],
+    };
+    [
+        (g(0, 0), 0, 0),
+        (g(0, 1), 0, 1),
+        (g(1, 0), 1, 0),
+        (g(1, 1), 1, 1),
+    ]
+}
+
+/// The parity `(a, b)` kernel (`cout × c × (1 + a) × (1 + b)`) from the 2×2 kernel: tap
+/// `(dy, dx)` lands on row `dy` when `a = 1` (else row 0), column `dx` when `b = 1` (else 0).
+fn up_kernel(weight: &[f32], a: usize, b: usize) -> Vec<f32> {
+    let (kh, kw) = (1 + a, 1 + b);
+    let mut k = vec![0f32; weight.len() / 4 * kh * kw];
+    for (pair, taps) in weight.chunks_exact(4).enumerate() {
+        for (tap, &v) in taps.iter().enumerate() {
+            let (dy, dx) = (tap / 2, tap % 2);
+            k[pair * kh * kw + (dy * a) * kw + dx * b] += v;
+        }
+    }
+    k
+}
+
+/// Moves parity `(a, b)` planes (`planes × h × w`) into / out of full-resolution planes
+/// (`planes × 2h × 2w`).
+fn interleave(
+    full: &mut [f32],
+    part: &mut [f32],
+    [h, w]: [usize; 2],
+    [a, b]: [usize; 2],
+    into_full: bool,
+) {
+    full.par_chunks_mut(4 * h * w)
+        .zip(part.par_chunks_mut(h * w))
+        .for_each(|(full, part)| {
+            for i in 0..h {
+                let row = &mut full[(2 * i + a) * 2 * w..][..2 * w];
+                let prow = &mut part[i * w..][..w];
+                for j in 0..w {
+                    if into_full {
+                        row[2 * j + b] = prow[j];
+                    } else {
+                        prow[j] = row[2 * j + b];
+                    }
+                }
+            }
+        });
+}
+
+/// Forward pass of DeLTA's decoder up-convolution, `relu?(conv2×2(upsample2(x)) + bias)`, at the
+/// input's resolution (no upsampled tensor, 9 multiplications per pixel pair instead of 16):
+/// `x` is `n × c × h × w`, `weight` `cout × c × 2 × 2`; returns `n × cout × 2h × 2w`.
+pub fn up_forward(
+    [n, c, h, w]: [usize; 4],
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    let cout = weight.len() / (4 * c);
+    let mut out = vec![0f32; n * cout * 4 * h * w];
+    for (g, a, b) in up_parities(n, c, h, w, cout) {
+        let mut part = forward(&g, x, &up_kernel(weight, a, b), bias, relu);
+        interleave(&mut out, &mut part, [h, w], [a, b], true);
+    }
+    out
+}
+
+/// Backward pass of [`up_forward`] from `dz` (the output gradient through the ReLU,
+/// `n × cout × 2h × 2w`): the kernel's gradient (`cout × c × 2 × 2`) and, when `need_input`,
+/// the input's (`n × c × h × w`).
+pub fn up_backward(
+    [n, c, h, w]: [usize; 4],
+    x: &[f32],
+    weight: &[f32],
+    dz: &[f32],
+    need_input: bool,
+) -> (Vec<f32>, Option<Vec<f32>>) {
+    let cout = weight.len() / (4 * c);
+    let mut dw = vec![0f32; weight.len()];
+    let mut dx = need_input.then(|| vec![0f32; n * c * h * w]);
+    let mut dz_full = dz.to_vec();
+    for (g, a, b) in up_parities(n, c, h, w, cout) {
+        let mut part = vec![0f32; n * cout * h * w];
+        interleave(&mut dz_full, &mut part, [h, w], [a, b], false);
+        let dk = weight_grad(&g, x, &part);
+        let (kh, kw) = (1 + a, 1 + b);
+        for (pair, taps) in dw.chunks_exact_mut(4).enumerate() {
+            for (tap, v) in taps.iter_mut().enumerate() {
+                let (dy, dx) = (tap / 2, tap % 2);
+                *v += dk[pair * kh * kw + (dy * a) * kw + dx * b];
+            }
+        }
+        if let Some(dx) = dx.as_mut() {
+            let part_dx = input_grad(&g, &up_kernel(weight, a, b), &part);
+            dx.iter_mut().zip(&part_dx).for_each(|(d, v)| *d += v);
+        }
+    }
+    (dw, dx)
+}
+
 // ----------------------------------------------------------------------------------------------
 // burn integration
 // ----------------------------------------------------------------------------------------------
@@ -747,13 +869,16 @@ pub fn input_grad(g: &Geometry, weight: &[f32], dz: &[f32]) -> Vec<f32> {
 /// The fused convolution as a burn backend operation (CPU `flex` and its autodiff).
 #[backend_extension(Flex, Autodiff)]
 pub trait ConvBackend: Backend {
-    /// `relu?(conv2d(x, weight) + bias)` with stride 1 and the given zero padding.
+    /// `relu?(conv2d(x, weight) + bias)` with stride 1 and the given zero padding, or with
+    /// `upsample` DeLTA's up-convolution `relu?(conv2×2(upsample2(x)) + bias)` (padding
+    /// ignored).
     fn deltacell_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         padding: Padding,
         relu: bool,
+        upsample: bool,
     ) -> FloatTensor<Self>;
 }
 
@@ -789,11 +914,22 @@ fn flex_forward(
     bias: &burn::backend::flex::FlexTensor,
     padding: Padding,
     relu: bool,
+    upsample: bool,
 ) -> burn::backend::flex::FlexTensor {
     let g = geometry(&flex_shape(x), &flex_shape(weight), padding);
     let xc = x.to_contiguous();
     let wc = weight.to_contiguous();
     let bc = bias.to_contiguous();
+    if upsample {
+        let out = up_forward(
+            [g.n, g.cin, g.h, g.w],
+            xc.storage::<f32>(),
+            wc.storage::<f32>(),
+            Some(bc.storage::<f32>()),
+            relu,
+        );
+        return flex_tensor(out, [g.n, g.cout, 2 * g.h, 2 * g.w]);
+    }
     let out = forward(
         &g,
         xc.storage::<f32>(),
@@ -811,8 +947,9 @@ impl ConvBackend for Flex {
         bias: FloatTensor<Self>,
         padding: Padding,
         relu: bool,
+        upsample: bool,
     ) -> FloatTensor<Self> {
-        flex_forward(&x, &weight, &bias, padding, relu)
+        flex_forward(&x, &weight, &bias, padding, relu, upsample)
     }
 }
 
@@ -820,19 +957,20 @@ impl ConvBackend for Flex {
 struct ConvBackwardStep;
 
 impl Backward<Flex, 3> for ConvBackwardStep {
-    /// Input, kernel, output (for the ReLU mask), padding, ReLU.
+    /// Input, kernel, output (for the ReLU mask), padding, ReLU, upsampling.
     type State = (
         FloatTensor<Flex>,
         FloatTensor<Flex>,
         FloatTensor<Flex>,
         Padding,
         bool,
+        bool,
     );
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
-        let (x, weight, y, padding, relu) = ops.state;
+        let (x, weight, y, padding, relu, upsample) = ops.state;
         let g = geometry(&flex_shape(&x), &flex_shape(&weight), padding);
         let mut dz = flex_f32(&grad);
         if relu {
@@ -840,7 +978,35 @@ impl Backward<Flex, 3> for ConvBackwardStep {
             relu_backward(&mut dz, yc.storage::<f32>());
         }
         if let Some(node) = node_b {
-            grads.register::<Flex>(node.id, flex_1d(bias_grad(&g, &dz)));
+            // The bias gradient sums over the output, whatever its size.
+            let out = Geometry {
+                h: dz.len() / (g.n * g.cout),
+                w: 1,
+                cin: 1,
+                kh: 1,
+                kw: 1,
+                pad: [0; 4],
+                ..g
+            };
+            grads.register::<Flex>(node.id, flex_1d(bias_grad(&out, &dz)));
+        }
+        if upsample {
+            let xc = x.to_contiguous();
+            let wc = weight.to_contiguous();
+            let (dw, dx) = up_backward(
+                [g.n, g.cin, g.h, g.w],
+                xc.storage::<f32>(),
+                wc.storage::<f32>(),
+                &dz,
+                node_x.is_some(),
+            );
+            if let Some(node) = node_w {
+                grads.register::<Flex>(node.id, flex_tensor(dw, [g.cout, g.cin, 2, 2]));
+            }
+            if let (Some(node), Some(dx)) = (node_x, dx) {
+                grads.register::<Flex>(node.id, flex_tensor(dx, [g.n, g.cin, g.h, g.w]));
+            }
+            return;
         }
         if let Some(node) = node_w {
             let xc = x.to_contiguous();
@@ -867,6 +1033,7 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
         bias: FloatTensor<Self>,
         padding: Padding,
         relu: bool,
+        upsample: bool,
     ) -> FloatTensor<Self> {
         match ConvBackwardStep
             .prepare::<C>([x.node(), weight.node(), bias.node()])
@@ -879,8 +1046,8 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
                     weight.into_primitive(),
                     bias.into_primitive(),
                 );
-                let out = flex_forward(&xp, &wp, &bp, padding, relu);
-                prep.finish((xp, wp, out.clone(), padding, relu), out)
+                let out = flex_forward(&xp, &wp, &bp, padding, relu, upsample);
+                prep.finish((xp, wp, out.clone(), padding, relu, upsample), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(flex_forward(
                 x.primitive(),
@@ -888,6 +1055,7 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
                 bias.primitive(),
                 padding,
                 relu,
+                upsample,
             )),
         }
     }
@@ -926,6 +1094,7 @@ pub fn conv2d(
             bias.into_dispatch(),
             padding,
             relu_after,
+            false,
         );
         return Tensor::from_dispatch(out);
     }
@@ -955,6 +1124,47 @@ pub fn conv2d(
     } else {
         y
     }
+}
+
+/// DeLTA's decoder up-convolution: `relu?(conv2×2(upsample2(x)) + bias)` with nearest 2×
+/// upsampling and Keras' "same" padding for the even kernel (one row and column of zeros at
+/// the bottom and right). `x` is `N × C × H × W`, `weight` `Cout × C × 2 × 2`; the output is
+/// `N × Cout × 2H × 2W`.
+///
+/// On the CPU it is computed at the input's resolution ([`up_forward`]); elsewhere it is burn's
+/// interpolate and `conv2d`, with the same result.
+pub fn up_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, relu_after: bool) -> Tensor<4> {
+    let [_, c, h, w] = x.dims();
+    let [_, wc, kh, kw] = weight.dims();
+    let on_flex = matches!(
+        x.device().as_dispatch().clone().inner(),
+        DispatchDevice::Flex(_)
+    );
+    let ours = !BURN_KERNELS.load(std::sync::atomic::Ordering::Relaxed);
+    if ours
+        && on_flex
+        && (c, kh, kw) == (wc, 2, 2)
+        && h > 0
+        && w > 0
+        && x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+    {
+        let out = <burn::backend::Dispatch as ConvBackend>::deltacell_conv2d(
+            x.into_dispatch(),
+            weight.into_dispatch(),
+            bias.into_dispatch(),
+            [0, 0, 1, 1],
+            relu_after,
+            true,
+        );
+        return Tensor::from_dispatch(out);
+    }
+    let up = burn::tensor::module::interpolate(
+        x,
+        burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Nearest)
+            .with_output_size([2 * h, 2 * w]),
+    );
+    conv2d(up, weight, bias, [0, 0, 1, 1], relu_after)
 }
 
 #[cfg(test)]
@@ -1126,11 +1336,126 @@ mod tests {
             .any(|g| g.use_image_groups() && g.image_groups().iter().any(|(a, b)| b - a > 1)));
     }
 
+    /// Nearest 2× upsampling of `n·c` planes of `h × w`.
+    fn nearest2(x: &[f32], planes: usize, h: usize, w: usize) -> Vec<f32> {
+        let mut up = vec![0f32; planes * 4 * h * w];
+        for p in 0..planes {
+            for y in 0..2 * h {
+                for x2 in 0..2 * w {
+                    up[(p * 2 * h + y) * 2 * w + x2] = x[(p * h + y / 2) * w + x2 / 2];
+                }
+            }
+        }
+        up
+    }
+
+    #[test]
+    fn up_convolution_matches_upsample_then_conv() {
+        for (n, c, h, w, cout) in [
+            (2, 3, 4, 5, 4),
+            (1, 9, 6, 3, 2),
+            (3, 8, 2, 2, 8),
+            (1, 1, 9, 16, 3),
+        ] {
+            let x = values(n * c * h * w, 11);
+            let wts = values(cout * c * 4, 12);
+            let b = values(cout, 13);
+            let up = nearest2(&x, n * c, h, w);
+            let g = Geometry {
+                n,
+                cin: c,
+                h: 2 * h,
+                w: 2 * w,
+                cout,
+                kh: 2,
+                kw: 2,
+                pad: [0, 0, 1, 1],
+            };
+            let want = naive(&g, &up, &wts, &b);
+            close(
+                &up_forward([n, c, h, w], &x, &wts, Some(&b), false),
+                &want,
+                "up forward",
+            );
+            let relu: Vec<f32> = want.iter().map(|v| v.max(0.0)).collect();
+            close(
+                &up_forward([n, c, h, w], &x, &wts, Some(&b), true),
+                &relu,
+                "up forward+relu",
+            );
+            // Gradients of Σ cw ⊙ out: the weight's as for the upsampled input, the input's
+            // summed over each 2×2 block of the upsampled input's gradient.
+            let cw = values(n * cout * 4 * h * w, 14);
+            let (dw, dx) = up_backward([n, c, h, w], &x, &wts, &cw, true);
+            close(&dw, &weight_grad(&g, &up, &cw), "up dw");
+            let dup = input_grad(&g, &wts, &cw);
+            let mut want_dx = vec![0f32; n * c * h * w];
+            for p in 0..n * c {
+                for y in 0..2 * h {
+                    for x2 in 0..2 * w {
+                        want_dx[(p * h + y / 2) * w + x2 / 2] += dup[(p * 2 * h + y) * 2 * w + x2];
+                    }
+                }
+            }
+            close(&dx.expect("input gradient"), &want_dx, "up dx");
+        }
+    }
+
     #[test]
     fn relu_backward_masks() {
         let mut d = vec![1.0, 2.0, 3.0, 4.0];
         relu_backward(&mut d, &[0.0, 0.5, -1.0, 2.0]);
         assert_eq!(d, vec![0.0, 2.0, 0.0, 4.0]);
+    }
+
+    /// The up-convolution op (forward and gradients) against burn's interpolate + conv2d + relu.
+    #[test]
+    fn burn_up_op_matches_interpolate_then_conv() {
+        let device = crate::device::cpu().autodiff();
+        let (n, c, h, w, cout) = (2, 9, 5, 8, 4);
+        let make = || {
+            (
+                Tensor::<4>::from_data(
+                    TensorData::new(values(n * c * h * w, 21), [n, c, h, w]),
+                    &device,
+                )
+                .require_grad(),
+                Tensor::<4>::from_data(
+                    TensorData::new(values(cout * c * 4, 22), [cout, c, 2, 2]),
+                    &device,
+                )
+                .require_grad(),
+                Tensor::<1>::from_data(TensorData::new(values(cout, 23), [cout]), &device)
+                    .require_grad(),
+            )
+        };
+        let cm = Tensor::<4>::from_data(
+            TensorData::new(values(n * cout * 4 * h * w, 24), [n, cout, 2 * h, 2 * w]),
+            &device,
+        );
+        let (x1, w1, b1) = make();
+        let ours = up_conv2d(x1.clone(), w1.clone(), b1.clone(), true);
+        let (x2, w2, b2) = make();
+        let up = burn::tensor::module::interpolate(
+            x2.clone(),
+            burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Nearest)
+                .with_output_size([2 * h, 2 * w]),
+        );
+        let theirs = relu(burn_conv2d(
+            up.pad((0, 1, 0, 1), burn::tensor::ops::PadMode::Constant(0.0)),
+            w2.clone(),
+            Some(b2.clone()),
+            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+        ));
+        let v = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+        close(&v(ours.clone()), &v(theirs.clone()), "up forward");
+        let g1 = (ours * cm.clone()).sum().backward();
+        let g2 = (theirs * cm).sum().backward();
+        let grad4 = |t: &Tensor<4>, g| t.grad(g).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        close(&grad4(&x1, &g1), &grad4(&x2, &g2), "up dx");
+        close(&grad4(&w1, &g1), &grad4(&w2, &g2), "up dw");
+        let gb = |t: &Tensor<1>, g| t.grad(g).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        close(&gb(&b1, &g1), &gb(&b2, &g2), "up db");
     }
 
     /// The burn op (forward and all three gradients) against burn's own conv2d + relu.

@@ -24,8 +24,8 @@
 use burn::module::{Module, Param, ParamId};
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
-use burn::tensor::module::{interpolate, max_pool2d};
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -285,6 +285,23 @@ impl DoubleConv {
     }
 }
 
+/// `relu(conv2×2(upsample2(x)))` with the layer's weights (built with "same" padding, bottom
+/// and right), through [`crate::conv::up_conv2d`].
+fn up_apply(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let (weight, bias) = weight_and_bias(conv);
+    crate::conv::up_conv2d(x, weight, bias, true)
+}
+
+/// The layer's kernel and its bias (zeros when it has none).
+fn weight_and_bias(conv: &Conv2d) -> (Tensor<4>, Tensor<1>) {
+    let weight = conv.weight.val();
+    let bias = match &conv.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([weight.dims()[0]], &weight.device()),
+    };
+    (weight, bias)
+}
+
 /// `relu?(conv(x))` with the layer's weights and padding, through the fused CPU kernels of
 /// [`crate::conv`] (burn's own convolution on other devices).
 fn apply(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
@@ -298,11 +315,7 @@ fn apply(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
             [(kh - 1) / 2, (kw - 1) / 2, kh / 2, kw / 2]
         }
     };
-    let weight = conv.weight.val();
-    let bias = match &conv.bias {
-        Some(b) => b.val(),
-        None => Tensor::zeros([weight.dims()[0]], &weight.device()),
-    };
+    let (weight, bias) = weight_and_bias(conv);
     crate::conv::conv2d(x, weight, bias, padding, relu)
 }
 
@@ -339,12 +352,8 @@ impl Unet {
         // The bottom level's output is `x` itself, not a skip connection.
         skips.pop();
         for stage in &self.up {
-            let [_, _, h, w] = x.dims();
-            let up = interpolate(
-                x,
-                InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([2 * h, 2 * w]),
-            );
-            let up = apply(&stage.conv_up, up, true);
+            // Nearest 2× upsampling, conv 2×2 ("same": padded below and right) and ReLU, fused.
+            let up = up_apply(&stage.conv_up, x);
             // `up` stages and `skips` pair from the deepest level upwards.
             x = match skips.pop() {
                 Some(skip) => Tensor::cat(vec![skip, up], 1),
