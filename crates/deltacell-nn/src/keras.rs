@@ -276,7 +276,7 @@ fn safetensors_bytes(tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
     }
     let mut head = Value::Object(header).to_string().into_bytes();
     // Pad the header with spaces to an 8-byte multiple (data alignment, as the format advises).
-    while head.len() % 8 != 0 {
+    while !head.len().is_multiple_of(8) {
         head.push(b' ');
     }
     let mut bytes = Vec::with_capacity(8 + head.len() + offset);

@@ -161,7 +161,7 @@ impl UnetSpec {
     /// Checks that an input of `height × width` fits the network.
     pub fn check_input_size(&self, height: usize, width: usize) -> Result<()> {
         let m = self.size_multiple();
-        if height == 0 || width == 0 || height % m != 0 || width % m != 0 {
+        if height == 0 || width == 0 || !height.is_multiple_of(m) || !width.is_multiple_of(m) {
             return Err(Error::Shape(format!(
                 "input {height}×{width} must be a non-empty multiple of {m} (2^(levels−1)) in both \
                  dimensions"
