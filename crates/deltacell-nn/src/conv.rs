@@ -1412,6 +1412,39 @@ mod tests {
         assert_eq!(d, vec![0.0, 2.0, 0.0, 4.0]);
     }
 
+    /// Shapes the kernels do not take (padding as large as the kernel) go through burn's own
+    /// convolution, the path other devices use, with the same result as the definition.
+    #[test]
+    fn unsupported_shapes_fall_back_to_burn() {
+        let device = crate::device::cpu();
+        let g = Geometry {
+            n: 1,
+            cin: 2,
+            h: 5,
+            w: 4,
+            cout: 3,
+            kh: 3,
+            kw: 3,
+            pad: [3, 1, 3, 1],
+        };
+        assert!(!g.supported());
+        let (xs, ws, bs) = (
+            values(g.n * g.cin * g.h * g.w, 31),
+            values(g.cout * g.cin * 9, 32),
+            values(g.cout, 33),
+        );
+        let y = conv2d(
+            Tensor::<4>::from_data(TensorData::new(xs.clone(), [g.n, g.cin, g.h, g.w]), &device),
+            Tensor::<4>::from_data(TensorData::new(ws.clone(), [g.cout, g.cin, 3, 3]), &device),
+            Tensor::<1>::from_data(TensorData::new(bs.clone(), [g.cout]), &device),
+            g.pad,
+            false,
+        );
+        assert_eq!(y.dims(), [g.n, g.cout, g.out_h(), g.out_w()]);
+        let got = y.into_data().try_to_vec::<f32>().unwrap();
+        close(&got, &naive(&g, &xs, &ws, &bs), "fallback");
+    }
+
     /// The up-convolution op (forward and gradients) against burn's interpolate + conv2d + relu.
     #[test]
     fn burn_up_op_matches_interpolate_then_conv() {
