@@ -466,6 +466,23 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     )
 }
 
+/// The im2col matrices of images `images`, side by side in `col` (`cin·kh·kw` rows of
+/// `t = images.len() · out_h · out_w` values); returns `t`.
+fn im2col_group(
+    g: &Geometry,
+    x: &[f32],
+    images: std::ops::Range<usize>,
+    col: &mut Vec<f32>,
+) -> usize {
+    let (oh, plane) = (g.out_h(), g.out_h() * g.out_w());
+    let t = images.len() * plane;
+    col.resize(g.k() * t, 0.0);
+    for (j, b) in images.enumerate() {
+        im2col(g, x, b, 0, oh, &mut col[j * plane..], t);
+    }
+    t
+}
+
 /// Forward convolution for small planes: one product per group of images, on the im2col
 /// columns of all of them side by side, then scattered to the images' planes.
 fn forward_grouped(
@@ -483,11 +500,7 @@ fn forward_grouped(
     groups.into_par_iter().for_each_init(
         || (Vec::new(), Vec::new()),
         |(col, buf), (b0, b1)| {
-            let t = (b1 - b0) * plane;
-            col.resize(k * t, 0.0);
-            for j in 0..b1 - b0 {
-                im2col(g, x, b0 + j, 0, oh, &mut col[j * plane..], t);
-            }
+            let t = im2col_group(g, x, b0..b1, col);
             buf.resize(g.cout * t, 0.0);
             // SAFETY: `buf` is this task's `cout × t` matrix, the inputs whole matrices.
             unsafe {
@@ -528,11 +541,9 @@ fn weight_grad_grouped(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     let plane = oh * g.out_w();
     let accumulate =
         |dw: &mut [f32], (col, buf): &mut (Vec<f32>, Vec<f32>), &(b0, b1): &(usize, usize)| {
-            let t = (b1 - b0) * plane;
-            col.resize(k * t, 0.0);
+            let t = im2col_group(g, x, b0..b1, col);
             buf.resize(g.cout * t, 0.0);
             for j in 0..b1 - b0 {
-                im2col(g, x, b0 + j, 0, oh, &mut col[j * plane..], t);
                 for co in 0..g.cout {
                     buf[co * t + j * plane..][..plane]
                         .copy_from_slice(&dz[((b0 + j) * g.cout + co) * plane..][..plane]);
@@ -788,27 +799,31 @@ fn up_kernel(weight: &[f32], a: usize, b: usize) -> Vec<f32> {
     k
 }
 
-/// Moves parity `(a, b)` planes (`planes × h × w`) into / out of full-resolution planes
-/// (`planes × 2h × 2w`).
-fn interleave(
-    full: &mut [f32],
-    part: &mut [f32],
-    [h, w]: [usize; 2],
-    [a, b]: [usize; 2],
-    into_full: bool,
-) {
+/// Writes parity `(a, b)` planes (`planes × h × w`) into full-resolution planes
+/// (`planes × 2h × 2w`): `full[2i + a, 2j + b] = part[i, j]`.
+fn scatter_parity(full: &mut [f32], part: &[f32], [h, w]: [usize; 2], [a, b]: [usize; 2]) {
     full.par_chunks_mut(4 * h * w)
-        .zip(part.par_chunks_mut(h * w))
+        .zip(part.par_chunks(h * w))
         .for_each(|(full, part)| {
-            for i in 0..h {
+            for (i, prow) in part.chunks_exact(w).enumerate() {
                 let row = &mut full[(2 * i + a) * 2 * w..][..2 * w];
-                let prow = &mut part[i * w..][..w];
-                for j in 0..w {
-                    if into_full {
-                        row[2 * j + b] = prow[j];
-                    } else {
-                        prow[j] = row[2 * j + b];
-                    }
+                for (j, &v) in prow.iter().enumerate() {
+                    row[2 * j + b] = v;
+                }
+            }
+        });
+}
+
+/// Reads parity `(a, b)` planes out of full-resolution planes: `part[i, j] = full[2i + a,
+/// 2j + b]`.
+fn gather_parity(full: &[f32], part: &mut [f32], [h, w]: [usize; 2], [a, b]: [usize; 2]) {
+    part.par_chunks_mut(h * w)
+        .zip(full.par_chunks(4 * h * w))
+        .for_each(|(part, full)| {
+            for (i, prow) in part.chunks_exact_mut(w).enumerate() {
+                let row = &full[(2 * i + a) * 2 * w..][..2 * w];
+                for (j, v) in prow.iter_mut().enumerate() {
+                    *v = row[2 * j + b];
                 }
             }
         });
@@ -827,8 +842,8 @@ pub fn up_forward(
     let cout = weight.len() / (4 * c);
     let mut out = vec![0f32; n * cout * 4 * h * w];
     for (g, a, b) in up_parities(n, c, h, w, cout) {
-        let mut part = forward(&g, x, &up_kernel(weight, a, b), bias, relu);
-        interleave(&mut out, &mut part, [h, w], [a, b], true);
+        let part = forward(&g, x, &up_kernel(weight, a, b), bias, relu);
+        scatter_parity(&mut out, &part, [h, w], [a, b]);
     }
     out
 }
@@ -846,10 +861,9 @@ pub fn up_backward(
     let cout = weight.len() / (4 * c);
     let mut dw = vec![0f32; weight.len()];
     let mut dx = need_input.then(|| vec![0f32; n * c * h * w]);
-    let mut dz_full = dz.to_vec();
     for (g, a, b) in up_parities(n, c, h, w, cout) {
         let mut part = vec![0f32; n * cout * h * w];
-        interleave(&mut dz_full, &mut part, [h, w], [a, b], false);
+        gather_parity(dz, &mut part, [h, w], [a, b]);
         let dk = weight_grad(&g, x, &part);
         let (kh, kw) = (1 + a, 1 + b);
         for (pair, taps) in dw.chunks_exact_mut(4).enumerate() {
