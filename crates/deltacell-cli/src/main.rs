@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod numbers;
+mod signals;
 
 /// mimalloc keeps freed tensor buffers for reuse instead of handing them back to the kernel and
 /// faulting them in again at the next training step.
@@ -54,7 +56,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match try_main(cli) {
+    let result = signals::install().and_then(|()| try_main(cli));
+    // A command that a signal stopped (training stops cooperatively) exits 130 or 143.
+    if let Some(code) = signals::exit_code() {
+        if let Err(err) = &result {
+            eprintln!("error: {err:#}");
+        }
+        return code;
+    }
+    match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -112,6 +112,31 @@ pub enum Error {
         path: PathBuf,
     },
 
+    // --- outputs ---
+    /// An output path overlaps an input: writing there could overwrite the input data.
+    #[error("{}: output {relation} the input {}; choose an output outside the inputs", output.display(), input.display())]
+    OutputInsideInput {
+        /// The output path given.
+        output: PathBuf,
+        /// The input it overlaps.
+        input: PathBuf,
+        /// "is", "lies inside" or "contains".
+        relation: &'static str,
+    },
+
+    /// A run would allocate more memory than the machine has available.
+    #[error("{what} would need {} of memory, but only {} is available; {advice}", crate::memory::human_bytes(*needed), crate::memory::human_bytes(*available))]
+    TooLarge {
+        /// What would be allocated (e.g. "a batch of 8 images of 100000×100000").
+        what: String,
+        /// Bytes it would need.
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+        /// What to change.
+        advice: String,
+    },
+
     // --- weights ---
     /// `make_weights` found an existing `wei/` folder and was not asked to overwrite it.
     #[error("{}: weight maps already exist; pass --force to recompute them", path.display())]

@@ -17,8 +17,8 @@
 //! 8-bit 0/255.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Cursor, Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufReader, Cursor, Read, Seek};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::image::{Image, Labels, Mask, Plane, WeightMap};
@@ -275,6 +275,12 @@ fn decode_png(path: &Path, bytes: &[u8]) -> Result<RawPixels> {
     let size = reader
         .output_buffer_size()
         .ok_or_else(|| decode_err(path, "image too large"))?;
+    let (w, h) = reader.info().size();
+    crate::memory::ensure_fits(
+        size as u64,
+        &format!("decoding {} ({w}×{h})", path.display()),
+        "is the file damaged?",
+    )?;
     let mut buf = vec![0u8; size];
     let info = reader
         .next_frame(&mut buf)
@@ -319,6 +325,13 @@ fn decode_tiff<R: Read + Seek>(path: &Path, reader: R, all_pages: bool) -> Resul
         let (w, h) = decoder.dimensions().map_err(|e| decode_err(path, e))?;
         let (w, h) = (w as usize, h as usize);
         let colortype = decoder.colortype().map_err(|e| decode_err(path, e))?;
+        // The header's size is checked against the memory available before decoding: a
+        // damaged or hostile header must not end in an allocation abort.
+        crate::memory::ensure_fits(
+            crate::memory::product(&[w as u64, h as u64, tiff_pixel_bytes(colortype)]),
+            &format!("decoding {} ({w}×{h}, {colortype:?})", path.display()),
+            "is the file damaged?",
+        )?;
         let result = decoder.read_image().map_err(|e| decode_err(path, e))?;
         let n = w * h;
         let channels = |len: usize| -> Result<usize> {
@@ -348,6 +361,9 @@ fn decode_tiff<R: Read + Seek>(path: &Path, reader: R, all_pages: bool) -> Resul
             }
             DecodingResult::F32(v) => {
                 let ch = channels(v.len())?;
+                if v.iter().any(|x| !x.is_finite()) {
+                    return Err(unsupported_tiff(path, "float pixels that are NaN or infinite"));
+                }
                 RawPixels::F32(Plane::from_vec(h, w, first(&v, ch))?)
             }
             DecodingResult::I8(v) => {
@@ -374,6 +390,12 @@ fn decode_tiff<R: Read + Seek>(path: &Path, reader: R, all_pages: bool) -> Resul
             }
             DecodingResult::F64(v) => {
                 let ch = channels(v.len())?;
+                if v.iter().any(|x| !(x.is_finite() && x.abs() <= f64::from(f32::MAX))) {
+                    return Err(unsupported_tiff(
+                        path,
+                        "float pixels that are NaN, infinite or beyond 32-bit range",
+                    ));
+                }
                 RawPixels::F32(Plane::from_vec(h, w, first(&v, ch))?.map(|x| x as f32))
             }
             _ => {
@@ -392,6 +414,24 @@ fn decode_tiff<R: Read + Seek>(path: &Path, reader: R, all_pages: bool) -> Resul
     Ok(pages)
 }
 
+/// Bytes per pixel of a TIFF colour type (an upper guess for unusual ones).
+fn tiff_pixel_bytes(colortype: tiff::ColorType) -> u64 {
+    use tiff::ColorType as C;
+    let (samples, bits) = match colortype {
+        C::Gray(b) | C::Palette(b) => (1, b),
+        C::GrayA(b) => (2, b),
+        C::RGB(b) | C::YCbCr(b) => (3, b),
+        C::RGBA(b) | C::CMYK(b) => (4, b),
+        C::CMYKA(b) => (5, b),
+        C::Multiband {
+            bit_depth,
+            num_samples,
+        } => (u64::from(num_samples), bit_depth),
+        _ => (4, 64),
+    };
+    (samples * u64::from(bits)).div_ceil(8).max(1)
+}
+
 fn unsupported_tiff(path: &Path, what: &str) -> Error {
     Error::Unsupported {
         path: path.to_path_buf(),
@@ -403,30 +443,7 @@ fn unsupported_tiff(path: &Path, what: &str) -> Error {
 // Writing
 // ---------------------------------------------------------------------------------------------
 
-/// Writes `path` atomically: `write` fills a temporary file in the same folder, which is then
-/// renamed over `path`. On any error the temporary file is removed and `path` is untouched.
-pub fn write_atomic(
-    path: impl AsRef<Path>,
-    write: impl FnOnce(&mut BufWriter<&mut File>) -> std::io::Result<()>,
-) -> Result<()> {
-    let path = path.as_ref();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".deltacell-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, e))?;
-    {
-        let mut w = BufWriter::new(tmp.as_file_mut());
-        write(&mut w).map_err(|e| Error::io(path, e))?;
-        w.flush().map_err(|e| Error::io(path, e))?;
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
-}
+pub use crate::output::write_atomic;
 
 /// Writes a 16-bit grayscale PNG.
 pub fn write_png_u16(path: impl AsRef<Path>, plane: &Plane<u16>) -> Result<()> {

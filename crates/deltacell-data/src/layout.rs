@@ -940,9 +940,10 @@ pub struct CheckReport {
     /// Not blocking: files that are not `.png`/`.tif`/`.tiff`.
     #[serde(serialize_with = "ser_paths")]
     pub ignored_files: Vec<PathBuf>,
-    /// Not blocking (a warning): `wei/` files missing or made from a mask that has changed
-    /// since, relative to the root ([`crate::weights::stale_weights`]; only a standard `wei/`
-    /// folder is checked). The advice is `deltacell weights DIR --force`.
+    /// Blocking: `wei/` files missing or made from a mask that has changed since, relative to
+    /// the root ([`crate::weights::stale_weights`]; only a standard `wei/` folder is checked).
+    /// Every command that trains on `wei/` refuses them the same way
+    /// ([`stale_weight_problems`]). The advice is `deltacell weights DIR --force`.
     pub stale_weights: Vec<String>,
 }
 
@@ -960,6 +961,7 @@ impl CheckReport {
             + self.size_mismatches.len()
             + self.unreadable.len()
             + self.empty_folders.len()
+            + self.stale_weights.len()
     }
 
     /// One line per blocking problem, each naming its file(s).
@@ -977,6 +979,7 @@ impl CheckReport {
         out.extend(self.unreadable.iter().map(|p| p.describe(root)));
         out.extend(self.size_mismatches.iter().map(|p| p.describe(root)));
         out.extend(self.non_binary_masks.iter().map(|p| p.describe(root)));
+        out.extend(self.stale_weights.iter().map(|w| stale_line(w)));
         if out.is_empty() && self.samples == 0 {
             out.push("no complete sample".to_string());
         }
@@ -1122,19 +1125,6 @@ impl fmt::Display for CheckReport {
                 writeln!(f, "  {}", rel(&self.root, p))?;
             }
         }
-        if !self.stale_weights.is_empty() {
-            writeln!(
-                f,
-                "warning: stale weights ({}, not made from the current masks):",
-                self.stale_weights.len()
-            )?;
-            for w in self.stale_weights.iter().take(10) {
-                writeln!(f, "  {w}")?;
-            }
-            if self.stale_weights.len() > 10 {
-                writeln!(f, "  ... and {} more", self.stale_weights.len() - 10)?;
-            }
-        }
         let problems = self.problems();
         if !self.usable() {
             writeln!(f, "problems ({}):", problems.len())?;
@@ -1244,6 +1234,26 @@ fn histogram<K: Ord + Copy>(keys: impl Iterator<Item = K>) -> Vec<(K, usize)> {
 /// deltacell's manifest; weights given as a folder elsewhere are not checked. An unreadable
 /// manifest is reported as one stale entry, since the weights cannot be trusted then.
 fn stale_weights(set: &TrainingSet) -> Vec<String> {
+    stale_weight_files(set)
+}
+
+/// One problem line per stale weight map of `set` (see [`CheckReport::stale_weights`]): the
+/// rule `check`, `augment`, `batches` and `train` share. Empty when `wei/` is fresh or absent.
+pub fn stale_weight_problems(set: &TrainingSet) -> Vec<String> {
+    stale_weight_files(set)
+        .iter()
+        .map(|w| format!("{}: {}", set.root.display(), stale_line(w)))
+        .collect()
+}
+
+fn stale_line(file: &str) -> String {
+    format!(
+        "stale weight map: {file} is missing or was made from another mask; recompute with \
+         `deltacell weights DIR --kind ... --force`"
+    )
+}
+
+fn stale_weight_files(set: &TrainingSet) -> Vec<String> {
     let wei = set.root.join(Role::Wei.folder_name());
     if set.folders.wei.as_deref() != Some(wei.as_path()) {
         return Vec::new();
@@ -1597,9 +1607,10 @@ mod tests {
 
         let mut stale = rois;
         stale.stale_weights.push("wei/a.png".into());
-        assert!(stale.usable(), "stale weights are a warning, not a blocker");
+        assert!(!stale.usable(), "stale weights block training");
         assert!(
-            stale.to_string().contains("are stale") && stale.to_string().contains("--force"),
+            stale.to_string().contains("stale weight map: wei/a.png")
+                && stale.to_string().contains("--force"),
             "{stale}"
         );
     }

@@ -396,12 +396,14 @@ fn to_u8(p: &Plane<f32>) -> Plane<u8> {
 }
 
 /// The name a segmentation output of `input` is saved under: its stem with `.png`.
-pub fn seg_output_name(input: &Path) -> String {
-    let stem = input
+pub fn seg_output_name(input: &Path) -> std::ffi::OsString {
+    // The stem is kept byte for byte, also when it is not UTF-8.
+    let mut name = input
         .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(std::ffi::OsStr::to_os_string)
         .unwrap_or_else(|| "output".into());
-    format!("{stem}.png")
+    name.push(".png");
+    name
 }
 
 /// DeLTA's `save_result_seg` for one image: writes `probability` (values in `[0, 1]`; clamped)

@@ -16,11 +16,13 @@
 //!   float64 distance map per cell, H·W·N·8 bytes): each cell's distance map is computed only in
 //!   a window around it, as far as the border term can still exceed 1e-9 (see the function's
 //!   docs for why this is exact to that bound).
-//! * Masks are binary by type ([`Mask`] is 0/1), so the 0/255 and label conventions are decided
-//!   once, when a mask is read ([`read_source_mask`]): any nonzero pixel is a cell, and in a label
-//!   image the pixels where two different labels touch become background so that touching
-//!   instances stay separate cells. DeLTA instead feeds the raw values to arithmetic (a 0/255
-//!   mask gives cell pixels weight 0 in 2.0.7's `seg_weights`).
+//! * Masks are binary by type ([`Mask`] is 0/1): a mask file is read with
+//!   [`io::read_binary_mask`], the one rule every command shares (`check`, `weights`, `augment`,
+//!   `batches`, `train`): at most two distinct values, the larger is the cell (0/1, 0/255,
+//!   0/65535, 1/2). A file with more values (an anti-aliased mask, a label image, a photograph
+//!   saved in `seg/` by mistake) is refused naming the file ([`Error::NotBinary`]). DeLTA
+//!   instead feeds the raw values to arithmetic (a 0/255 mask gives cell pixels weight 0 in
+//!   2.0.7's `seg_weights`) or thresholds them at mid-range.
 //! * Distances to an empty set (e.g. a skeleton with no pixel) are +∞ (SciPy returns
 //!   meaningless values there); the resulting weights are documented per function.
 //! * [`tracking_weights`] computes distances only near the tracked cells (exact: farther away the
@@ -43,7 +45,7 @@ use sha2::{Digest, Sha256};
 use crate::dataset::Batch;
 use crate::error::{Error, Result};
 use crate::image::{Labels, Mask, Plane, WeightMap};
-use crate::io::{self, RawPixels};
+use crate::io;
 use crate::morphology::{
     close, dilate, erode, kernel, label, skeletonize, skeletonize_lee, sq_to_dist,
     squared_distance_to, squared_edt, Connectivity, EdtScratch, NO_FEATURE,
@@ -556,6 +558,49 @@ impl WeightRecipe {
         }
     }
 
+    /// Checks the parameters: class weights finite and > 0, `w0` finite and >= 0, `sigma` and
+    /// the halo distance finite and > 0 ([`Error::InvalidArgument`] naming the parameter).
+    ///
+    /// ```
+    /// use deltacell_data::weights::WeightRecipe;
+    /// assert!(WeightRecipe::SegWeights2d { classweights: (1.0, 1.0) }.validate().is_ok());
+    /// assert!(WeightRecipe::SegWeights2d { classweights: (f32::NAN, 1.0) }.validate().is_err());
+    /// assert!(WeightRecipe::TrackingWeights { halo_distance: -1.0 }.validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let positive = |name: &str, v: f32| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::InvalidArgument(format!(
+                    "{} {name} = {v}: expected a finite number > 0",
+                    self.delta_name()
+                )))
+            }
+        };
+        match self {
+            WeightRecipe::SegWeights(p) => {
+                positive("classweights[0]", p.classweights.0)?;
+                positive("classweights[1]", p.classweights.1)?;
+                positive("sigma", p.sigma)?;
+                if !(p.w0.is_finite() && p.w0 >= 0.0) {
+                    return Err(Error::InvalidArgument(format!(
+                        "seg_weights w0 = {}: expected a finite number >= 0",
+                        p.w0
+                    )));
+                }
+                Ok(())
+            }
+            WeightRecipe::SegWeights2d { classweights } => {
+                positive("classweights[0]", classweights.0)?;
+                positive("classweights[1]", classweights.1)
+            }
+            WeightRecipe::TrackingWeights { halo_distance } => {
+                positive("halo_distance", *halo_distance)
+            }
+        }
+    }
+
     /// DeLTA's name of the function.
     pub fn delta_name(&self) -> &'static str {
         match self {
@@ -580,77 +625,6 @@ pub struct WeightsManifest {
 
 /// File name of the manifest inside `wei/`.
 pub const MANIFEST_NAME: &str = "manifest.json";
-
-/// Reads a mask file for weight computation: the rule for 0/1, 0/255 and label images.
-///
-/// * At most two distinct values: any nonzero pixel is a cell (0/1, 0/255, 0/65535, …).
-/// * More values in an integer image: an instance-label image, provided 0 is its most frequent
-///   value (the background); any nonzero pixel is a cell, except pixels that have a different
-///   nonzero label among their 8 neighbours, which become background so that touching
-///   instances stay separate cells.
-/// * Anything else (e.g. a photograph put in `seg/` by mistake, a float image with many values)
-///   is [`Error::NotBinary`] naming the file.
-pub fn read_source_mask(path: impl AsRef<Path>) -> Result<Mask> {
-    let path = path.as_ref();
-    let raw = io::read_raw(path)?;
-    let (h, w) = raw.shape();
-    let values: Vec<u64> = match &raw {
-        RawPixels::U8(p) => p.as_slice().iter().map(|&v| u64::from(v)).collect(),
-        RawPixels::U16(p) => p.as_slice().iter().map(|&v| u64::from(v)).collect(),
-        RawPixels::U32(p) => p.as_slice().iter().map(|&v| u64::from(v)).collect(),
-        RawPixels::F32(p) => {
-            let mut distinct: Vec<u32> = Vec::new();
-            for v in p.as_slice() {
-                if !distinct.contains(&v.to_bits()) {
-                    distinct.push(v.to_bits());
-                    if distinct.len() > 2 {
-                        return Err(not_binary(path, p.as_slice().len(), &distinct));
-                    }
-                }
-            }
-            return Mask::from_vec(
-                h,
-                w,
-                p.as_slice().iter().map(|&v| u8::from(v != 0.0)).collect(),
-            );
-        }
-    };
-    let mut freq: BTreeMap<u64, usize> = BTreeMap::new();
-    for &v in &values {
-        *freq.entry(v).or_default() += 1;
-    }
-    if freq.len() <= 2 {
-        return Mask::from_vec(h, w, values.iter().map(|&v| u8::from(v != 0)).collect());
-    }
-    let most = freq.iter().max_by_key(|(_, &n)| n).map(|(&v, _)| v);
-    if most != Some(0) {
-        return Err(Error::NotBinary {
-            path: path.to_path_buf(),
-            distinct: freq.len(),
-            examples: freq.keys().take(3).copied().collect(),
-        });
-    }
-    let labels = Labels::from_plane(Plane::from_vec(
-        h,
-        w,
-        values
-            .iter()
-            .map(|&v| v.min(u64::from(u32::MAX)) as u32)
-            .collect(),
-    )?);
-    Ok(mask_from_labels(&labels))
-}
-
-fn not_binary(path: &Path, _n: usize, distinct: &[u32]) -> Error {
-    Error::NotBinary {
-        path: path.to_path_buf(),
-        distinct: distinct.len(),
-        examples: distinct
-            .iter()
-            .map(|&b| f32::from_bits(b).max(0.0) as u64)
-            .collect(),
-    }
-}
 
 /// Binary mask of instance labels with touching instances kept apart: a labelled pixel that has
 /// a different nonzero label among its 8 neighbours becomes background.
@@ -688,10 +662,19 @@ fn image_names(dir: &Path) -> Result<Vec<String>> {
         if !path.is_file() || !io::is_image_path(&path) {
             continue;
         }
-        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-            if !name.starts_with('.') {
-                names.push(name.to_string());
-            }
+        let Some(os_name) = path.file_name() else {
+            continue;
+        };
+        // The manifest records names as text: a name that is not UTF-8 is refused by name
+        // rather than skipped.
+        let Some(name) = os_name.to_str() else {
+            return Err(Error::FileName {
+                name: path.display().to_string(),
+                message: "the file name is not valid UTF-8; rename the file".into(),
+            });
+        };
+        if !name.starts_with('.') {
+            names.push(name.to_string());
         }
     }
     names.sort();
@@ -729,13 +712,13 @@ fn fingerprint(root: &Path, recipe: &WeightRecipe, name: &str) -> Result<String>
 /// Computes the weight map of one file of the training set.
 fn weights_for(root: &Path, recipe: &WeightRecipe, name: &str) -> Result<WeightMap> {
     let src = root.join(recipe.source_folder()).join(name);
-    let mask = read_source_mask(&src)?;
+    let mask = io::read_binary_mask(&src)?;
     match recipe {
         WeightRecipe::SegWeights(p) => Ok(seg_weights(&mask, p)),
         WeightRecipe::SegWeights2d { classweights } => Ok(seg_weights_2d(&mask, *classweights)),
         WeightRecipe::TrackingWeights { halo_distance } => {
             let other = root.join("segall").join(name);
-            let segall = read_source_mask(&other)?;
+            let segall = io::read_binary_mask(&other)?;
             if segall.shape() != mask.shape() {
                 return Err(Error::ShapeMismatch {
                     context: format!("{} vs {}", src.display(), other.display()),
@@ -755,7 +738,7 @@ fn weights_for(root: &Path, recipe: &WeightRecipe, name: &str) -> Result<WeightM
 ///
 /// Sources: `seg/` for [`WeightRecipe::SegWeights`] and [`WeightRecipe::SegWeights2d`];
 /// `mot_dau/` with the `segall/` file of the same name for [`WeightRecipe::TrackingWeights`].
-/// Masks are read with [`read_source_mask`]. Also writes `wei/manifest.json`
+/// Masks are read with [`io::read_binary_mask`] (more than two values are refused). Also writes `wei/manifest.json`
 /// ([`WeightsManifest`]).
 ///
 /// An existing `wei/` is refused ([`Error::WeightsExist`]) unless `force`, in which case files of
@@ -769,6 +752,7 @@ pub fn make_weights(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<usize> {
     let root = set_root.as_ref();
+    recipe.validate()?;
     let src_dir = root.join(recipe.source_folder());
     let mut problems = Vec::new();
     if !src_dir.is_dir() {
@@ -1102,7 +1086,7 @@ mod tests {
         let expected = seg_weights(&mask, &SegWeightParams::default());
         let max = expected.max();
         let raw = io::read_raw(dir.path().join("wei/m1.png")).unwrap();
-        let RawPixels::U8(saved) = raw else {
+        let io::RawPixels::U8(saved) = raw else {
             panic!("8-bit expected")
         };
         for (s, e) in saved.as_slice().iter().zip(expected.as_slice()) {
@@ -1145,14 +1129,18 @@ mod tests {
     }
 
     #[test]
-    fn source_masks_0_255_labels_and_photos() {
+    fn weights_refuse_label_images_and_photos_by_name() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("seg")).unwrap();
         // 0/255 binary.
         let m = Mask::from_fn(8, 8, |r, _| r > 3);
-        io::write_mask(p.join("bin.png"), &m).unwrap();
-        assert_eq!(read_source_mask(p.join("bin.png")).unwrap(), m);
-        // Labels 0, 1, 2 touching: the seam becomes background.
+        io::write_mask(root.join("seg/bin.png"), &m).unwrap();
+        let recipe = WeightRecipe::SegWeights2d {
+            classweights: (1.0, 1.0),
+        };
+        assert_eq!(make_weights(root, &recipe, false, &|_, _| {}).unwrap(), 1);
+        // Labels 0, 1, 2 (three values): refused, like `check` refuses them.
         let l = Labels::from_plane(Plane::from_fn(8, 8, |r, c| {
             if r < 4 {
                 0
@@ -1162,17 +1150,16 @@ mod tests {
                 2
             }
         }));
-        io::write_labels(p.join("labels.png"), &l).unwrap();
-        assert_eq!(
-            read_source_mask(p.join("labels.png")).unwrap(),
-            mask_from_labels(&l)
-        );
-        // A "photo": many values, 0 not the most frequent.
+        io::write_labels(root.join("seg/labels.png"), &l).unwrap();
+        let err = make_weights(root, &recipe, true, &|_, _| {}).unwrap_err();
+        assert!(matches!(err, Error::NotBinary { .. }), "{err}");
+        assert!(err.to_string().contains("labels.png"), "{err}");
+        // A "photo": many values.
+        std::fs::remove_file(root.join("seg/labels.png")).unwrap();
         let photo = Plane::from_fn(8, 8, |r, c| (r * 8 + c) as u8 + 10);
-        io::write_png_u8(p.join("photo.png"), &photo).unwrap();
-        let err = read_source_mask(p.join("photo.png")).unwrap_err();
-        assert!(matches!(err, Error::NotBinary { .. }));
-        assert!(err.to_string().contains("photo.png"));
+        io::write_png_u8(root.join("seg/photo.png"), &photo).unwrap();
+        let err = make_weights(root, &recipe, true, &|_, _| {}).unwrap_err();
+        assert!(err.to_string().contains("photo.png"), "{err}");
     }
 
     /// The definition on the full image, as DeLTA computes it.

@@ -125,17 +125,42 @@ impl ModelConfig {
         spec.validate().map_err(|e| err(e.to_string()))?;
         spec.check_input_size(self.target_size[0], self.target_size[1])
             .map_err(|e| err(e.to_string()))?;
-        if self.batch_size == 0 || self.steps_per_epoch == 0 {
-            return Err(err(
-                "batch_size and steps_per_epoch must be at least 1".into()
-            ));
+        for (key, v) in [
+            ("batch_size", self.batch_size),
+            ("steps_per_epoch", self.steps_per_epoch),
+            ("epochs", self.epochs),
+            ("chunk_size", self.chunk_size),
+        ] {
+            if v == 0 {
+                return Err(err(format!("{key} = 0: it must be at least 1")));
+            }
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(err("learning_rate must be positive".into()));
+            return Err(err(format!(
+                "learning_rate = {}: it must be a finite number > 0 (DeLTA: 1e-4)",
+                self.learning_rate
+            )));
         }
         if !(0.0..1.0).contains(&self.validation_split) {
-            return Err(err("validation_split must be in [0, 1)".into()));
+            return Err(err(format!(
+                "validation_split = {}: it must be in [0, 1)",
+                self.validation_split
+            )));
         }
+        if !(self.tolerable_resizing_factor.is_finite() && self.tolerable_resizing_factor >= 1.0) {
+            return Err(err(format!(
+                "tolerable_resizing_factor = {}: it must be a finite number >= 1",
+                self.tolerable_resizing_factor
+            )));
+        }
+        // The augmentation table is checked here, with the data crate's rules, so that a bad
+        // value is refused by `config show` as well as by `train`.
+        let table = toml::to_string(&self.augmentation)
+            .map_err(|e| err(format!("augmentation: {e}")))?;
+        deltacell_data::augment::AugmentParams::from_toml_str(&table).map_err(|e| match e {
+            deltacell_data::Error::Config { message, .. } => err(format!("augmentation: {message}")),
+            other => err(format!("augmentation: {other}")),
+        })?;
         Ok(())
     }
 }

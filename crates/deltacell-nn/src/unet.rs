@@ -187,6 +187,26 @@ impl UnetSpec {
         n + 1 + f.first().copied().unwrap_or(0)
     }
 
+    /// A lower estimate of the memory one training step needs, bytes, for `batch` inputs of
+    /// `height × width`: the activations kept for the backward pass and their gradients
+    /// (about 7 maps of `filters[l]` channels per level at `1/4^l` of the pixels, twice) plus
+    /// the parameters with their gradients and Adam's two moments. Used to refuse a run that
+    /// cannot fit before anything is allocated ([`deltacell_data::memory::ensure_fits`]); the
+    /// real peak is higher (workspace buffers).
+    pub fn training_bytes(&self, batch: usize, height: usize, width: usize) -> u64 {
+        let pixels = (height as u64).saturating_mul(width as u64);
+        let per_sample: u64 = self
+            .filters
+            .iter()
+            .enumerate()
+            .map(|(l, &f)| (pixels >> (2 * l as u32).min(63)).saturating_mul(7 * f as u64))
+            .fold(0u64, u64::saturating_add);
+        let activations = per_sample
+            .saturating_mul(batch as u64)
+            .saturating_mul(2 * 4);
+        activations.saturating_add((self.param_count() as u64).saturating_mul(4 * 4))
+    }
+
     /// Builds the network on `device` with He-normal weights drawn from `seed`.
     pub fn init(&self, seed: u64, device: &Device) -> Result<Unet> {
         self.validate()?;

@@ -21,7 +21,8 @@ use deltacell_data::augment::resize::{resize_image, resize_mask, resize_weights}
 use deltacell_data::augment::{augment, AugmentParams, Sample, Target};
 use deltacell_data::image::{Image, Mask, WeightMap};
 use deltacell_data::io::{self, Depth, Rescale};
-use deltacell_data::layout::{LayoutKind, Role, TrainingSet};
+use deltacell_data::layout::{self, LayoutKind, Role, TrainingSet};
+use deltacell_data::output;
 use deltacell_data::random::stream;
 use deltacell_data::report::{self, ColourMap, RgbImage};
 
@@ -49,9 +50,13 @@ pub struct AugmentArgs {
     /// Contact sheet to write (PNG).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Folder to write the augmented training set to.
+    /// Folder to write the augmented training set to (must be empty or absent, and outside
+    /// DIR).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
+    /// Write into a non-empty --out-dir (files of the same names are replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// One training sample as read from disk.
@@ -65,6 +70,22 @@ struct Entry {
 pub fn run(args: AugmentArgs) -> Result<ExitCode> {
     if args.out.is_none() && args.out_dir.is_none() {
         bail!("nothing to do: give --out sheet.png and/or --out-dir DIR");
+    }
+    if args.n == 0 {
+        bail!("--n must be at least 1 (augmented variants per sample)");
+    }
+    if args.tile < 8 {
+        bail!("--tile must be at least 8 pixels, got {}", args.tile);
+    }
+    // Nothing is written into the training set itself.
+    if let Some(out) = &args.out {
+        output::ensure_outside_inputs(out, &[&args.dir])?;
+    }
+    if let Some(dir) = &args.out_dir {
+        output::ensure_outside_inputs(dir, &[&args.dir])?;
+        if !args.force && dir_has_entries(dir) {
+            return Err(deltacell_data::Error::OutputNotEmpty { path: dir.clone() }.into());
+        }
     }
     let params = match args.config.as_str() {
         "seg" => AugmentParams::seg_training(),
@@ -101,7 +122,8 @@ pub fn run(args: AugmentArgs) -> Result<ExitCode> {
 /// `_load_images_seg`); every unmatched file is listed.
 fn read_set(root: &Path) -> Result<Vec<Entry>> {
     let set = TrainingSet::discover(root, Some(LayoutKind::Segmentation))?;
-    let problems = set.matching_problems();
+    let mut problems = set.matching_problems();
+    problems.extend(layout::stale_weight_problems(&set));
     if !problems.is_empty() {
         bail!(
             "{}: {} problem(s) in the training set:\n{}",
@@ -118,7 +140,7 @@ fn read_set(root: &Path) -> Result<Vec<Entry>> {
             continue;
         };
         let image = io::read_image(img_path, Rescale::DtypeMax)?;
-        let mask = io::read_mask(seg_path)?;
+        let mask = io::read_binary_mask(seg_path)?;
         let mut targets = vec![Target::Image(image), Target::Mask(mask)];
         let mut has_weights = false;
         if let Some(p) = files.path(Role::Wei) {
@@ -231,8 +253,7 @@ fn write_set(
 ) -> Result<()> {
     for sub in ["img", "seg", "wei"] {
         if sub != "wei" || entries.iter().any(|e| e.has_weights) {
-            std::fs::create_dir_all(dir.join(sub))
-                .with_context(|| format!("creating {}", dir.join(sub).display()))?;
+            output::prepare_dir(&dir.join(sub), &[&args.dir])?;
         }
     }
     entries
@@ -254,4 +275,9 @@ fn write_set(
             }
             Ok(())
         })
+}
+
+/// Whether `dir` exists and holds anything.
+fn dir_has_entries(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
 }

@@ -40,6 +40,9 @@ pub struct Args {
 /// column per channel (inputs, then label and weights).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.n > 0, "--n must be at least 1");
+    let mut inputs = vec![args.dir.as_path()];
+    inputs.extend(args.config.as_deref());
+    deltacell_data::output::ensure_outside_inputs(&args.out, &inputs)?;
     let config = match &args.config {
         Some(p) => DatasetConfig::from_toml_file(p)?,
         None => DatasetConfig::default(),

@@ -139,6 +139,11 @@ struct SegItem {
 }
 
 fn run_seg(a: SegArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &a.report {
+        let mut inputs = vec![a.pred.as_path(), a.truth.as_path()];
+        inputs.extend(a.images.as_deref());
+        deltacell_data::output::ensure_outside_inputs(dir, &inputs)?;
+    }
     let pairs = pair(&a.pred, &a.truth)?;
     let items: Vec<SegItem> = pairs
         .par_iter()
@@ -194,6 +199,9 @@ fn run_seg(a: SegArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_track(a: TrackArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &a.report {
+        deltacell_data::output::ensure_outside_inputs(dir, &[&a.pred, &a.truth])?;
+    }
     let pairs = pair(&a.pred, &a.truth)?;
     let not_cells: Vec<&str> = pairs
         .iter()

@@ -47,6 +47,7 @@ pub struct ImportKerasArgs {
 
 /// Runs the import and prints a one-line summary.
 pub fn run(args: ImportKerasArgs) -> anyhow::Result<ExitCode> {
+    deltacell_data::output::ensure_outside_inputs(&args.out, &[&args.model])?;
     let info = keras::import(&args.model, args.kind.into(), &args.out)?;
     let spec = &info.architecture;
     println!(

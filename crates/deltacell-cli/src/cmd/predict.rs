@@ -20,6 +20,7 @@ use std::time::Instant;
 use anyhow::{bail, ensure, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use deltacell_data::io::Rescale;
+use deltacell_data::output;
 use deltacell_data::postprocess::{self, postprocess, PostprocessParams, Threshold};
 use deltacell_data::predict::{self, Fit, TrackInputOptions};
 use deltacell_data::Plane;
@@ -67,7 +68,7 @@ pub struct SegArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Network inputs per batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = crate::numbers::at_least_one)]
     pub batch_size: usize,
     /// How images are fitted to the network input.
     #[arg(long, value_enum, default_value = "auto")]
@@ -77,7 +78,7 @@ pub struct SegArgs {
     pub probabilities: bool,
     /// Probability above which a pixel is a cell, in (0, 1) (DeLTA: 0.5, logit 0). Higher
     /// values separate touching cells more readily.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = crate::numbers::open_unit)]
     pub threshold: f64,
     /// Remove objects smaller than this many pixels (DeLTA's `min_area` of the seg model: 20).
     #[arg(long, default_value_t = 20)]
@@ -111,7 +112,7 @@ pub struct TrackArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Network inputs per batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = crate::numbers::at_least_one)]
     pub batch_size: usize,
     /// Save sigmoid probabilities (8-bit, DeLTA's `save_result_track`) instead of 0/255 masks
     /// (what `deltacell eval track` reads).
@@ -120,7 +121,7 @@ pub struct TrackArgs {
     /// Masks are the cells of frame t (from --segs) whose mean probability is at least this
     /// (DeLTA's pipeline attributes whole segmented cells to a seed the same way); 0 saves the
     /// raw output thresholded at 0.5 pixel by pixel instead.
-    #[arg(long, default_value_t = 0.5, value_parser = unit_interval)]
+    #[arg(long, default_value_t = 0.5, value_parser = crate::numbers::unit_interval)]
     pub min_score: f32,
     /// Compute device: cpu, or cuda:N in builds with the `cuda` feature.
     #[arg(long, default_value = "cpu")]
@@ -208,7 +209,7 @@ fn run_batches(
 /// `predict seg`; returns the number of files written.
 pub fn predict_seg(a: &SegArgs) -> anyhow::Result<usize> {
     dir_exists(&a.input, "input")?;
-    ensure!(a.batch_size > 0, "--batch-size must be at least 1");
+    output::ensure_outside_inputs(&a.out, &[&a.input, &a.model])?;
     let p = load(&a.model, &a.device, ModelKind::Seg)?;
     let target = (p.info().input_size[0], p.info().input_size[1]);
     let two_d = p
@@ -224,12 +225,8 @@ pub fn predict_seg(a: &SegArgs) -> anyhow::Result<usize> {
     };
     let files = predict::list_images(&a.input)?;
     ensure!(!files.is_empty(), "no images in {}", a.input.display());
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    output::prepare_dir(&a.out, &[&a.input, &a.model])?;
     let square = a.opening.unwrap_or(if fit == Fit::Resize { 5 } else { 0 });
-    ensure!(
-        a.threshold > 0.0 && a.threshold < 1.0,
-        "--threshold must be between 0 and 1"
-    );
     let mut params = PostprocessParams::logits(square, (a.min_size > 0).then_some(a.min_size));
     params.threshold = Threshold::Fixed((a.threshold / (1.0 - a.threshold)).ln() as f32);
     let t0 = Instant::now();
@@ -271,7 +268,7 @@ pub fn predict_seg(a: &SegArgs) -> anyhow::Result<usize> {
 pub fn predict_track(a: &TrackArgs) -> anyhow::Result<usize> {
     dir_exists(&a.images, "images")?;
     dir_exists(&a.segs, "segmentation")?;
-    ensure!(a.batch_size > 0, "--batch-size must be at least 1");
+    output::prepare_dir(&a.out, &[&a.images, &a.segs, &a.model])?;
     let p = load(&a.model, &a.device, ModelKind::Track)?;
     let target = (p.info().input_size[0], p.info().input_size[1]);
     let crop_windows = p
@@ -292,7 +289,6 @@ pub fn predict_track(a: &TrackArgs) -> anyhow::Result<usize> {
                 a.segs.display()
             )
         })?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     if samples.is_empty() {
         return Ok(0);
     }
@@ -337,16 +333,4 @@ pub fn predict_track(a: &TrackArgs) -> anyhow::Result<usize> {
     }
     progress.finish_and_clear();
     Ok(written)
-}
-
-/// Parses a number in `[0, 1]` (a `--min-score`).
-fn unit_interval(text: &str) -> Result<f32, String> {
-    let v: f32 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number"))?;
-    if (0.0..=1.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("{v} is outside [0, 1]"))
-    }
 }

@@ -4,13 +4,12 @@
 //! and runs [`deltacell_nn::train::fit`] with a progress bar per epoch, a log line per epoch,
 //! and Ctrl-C stopping after the current step (a second Ctrl-C exits at once).
 //!
-//! `--data synth` trains on built-in synthetic images (bright rectangles on a dim background):
-//! a smoke test of the whole stack that needs no files.
+//! `--data builtin:synth` trains on built-in synthetic images (bright rectangles on a dim
+//! background): a smoke test of the whole stack that needs no files. (`--data synth` is the
+//! folder `synth`: a path always means a folder.)
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -53,7 +52,8 @@ pub struct TrainArgs {
     /// TOML configuration laid over the preset (see `deltacell config show`).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Training set folder (img/, seg/, wei/ …), or `synth` for built-in synthetic data.
+    /// Training set folder (img/, seg/, wei/ …), or `builtin:synth` for built-in synthetic
+    /// data.
     #[arg(long)]
     pub data: String,
     /// Validation set folder (default: a held-out split of --data).
@@ -63,22 +63,22 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Number of epochs (a resumed run continues up to this number).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::numbers::at_least_one)]
     pub epochs: Option<usize>,
     /// Training steps per epoch.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::numbers::at_least_one)]
     pub steps_per_epoch: Option<usize>,
     /// Samples per step.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::numbers::at_least_one)]
     pub batch_size: Option<usize>,
     /// Seed of initialisation, data order and augmentation.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::numbers::at_least_one)]
     pub threads: Option<usize>,
     /// U-Net levels (filters 64·2^l).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::numbers::at_least_one)]
     pub levels: Option<usize>,
     /// Explicit filters per level, e.g. 8,16,32.
     #[arg(long, value_delimiter = ',')]
@@ -94,10 +94,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub patience: Option<usize>,
     /// Adam learning rate.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::numbers::positive_f64)]
     pub learning_rate: Option<f64>,
     /// Validation batches per epoch (default: steps_per_epoch × validation_split, at least 1).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::numbers::at_least_one)]
     pub val_steps: Option<usize>,
     /// Compute device: cpu, or cuda:N in builds with the `cuda` feature.
     #[arg(long, default_value = "cpu")]
@@ -105,6 +105,14 @@ pub struct TrainArgs {
     /// No progress bar (log lines only).
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// The `--data` value of the built-in synthetic data (a folder's path never starts with
+/// `builtin:` by accident; a folder called `synth` is a folder).
+pub const BUILTIN_DATA: &str = "builtin:synth";
+
+fn is_builtin(data: &str) -> bool {
+    data == BUILTIN_DATA
 }
 
 /// A source of batches for [`train::fit`]: `(epoch, step) -> Batch`.
@@ -132,9 +140,36 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mcfg = config.model(kind)?.clone();
     let spec = mcfg.unet_spec(kind);
     let device = deltacell_nn::device::parse(&args.device)?;
+    let [h, w] = mcfg.target_size;
+    deltacell_data::memory::ensure_fits(
+        spec.training_bytes(mcfg.batch_size, h, w),
+        &format!(
+            "training {kind} ({} parameters) on batches of {} at {h}×{w}",
+            spec.param_count(),
+            mcfg.batch_size
+        ),
+        "lower --batch-size, target_size or the filters",
+    )?;
+    // The run folder is never inside, nor contains, an input.
+    let data_path = (!is_builtin(&args.data)).then(|| PathBuf::from(&args.data));
+    let mut inputs: Vec<&Path> = Vec::new();
+    inputs.extend(data_path.as_deref());
+    inputs.extend(args.val.as_deref());
+    inputs.extend(args.init_from.as_deref());
+    inputs.extend(args.config.as_deref());
+    deltacell_data::output::ensure_outside_inputs(&args.out, &inputs)?;
+    if !args.resume && args.out.join(CHECKPOINT_FILE).exists() {
+        bail!(
+            "{} already holds a run; pass --resume to continue it or choose another --out",
+            args.out.display()
+        );
+    }
+    // Everything that can refuse the start is checked before the run folder is created, so a
+    // refused start leaves nothing behind.
+    let data = open_data(kind, &config, &args)?;
 
-    let run = RunDir::create(&args.out)?;
-    let (mut trainer, start, best) = if args.resume {
+    let (mut trainer, start, best, run) = if args.resume {
+        let run = RunDir::create(&args.out)?;
         let (trainer, state) = train::resume(&run, &device)
             .with_context(|| format!("resuming from {}", args.out.display()))?;
         if state.architecture != spec {
@@ -150,14 +185,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             trainer,
             (state.next_epoch, state.next_step),
             (state.best_loss, state.epochs_without_improvement),
+            run,
         )
     } else {
-        if run.file(CHECKPOINT_FILE).exists() {
-            bail!(
-                "{} already holds a run; pass --resume to continue it or choose another --out",
-                args.out.display()
-            );
-        }
         let trainer = match &args.init_from {
             Some(dir) => {
                 // Fine-tuning: the model's own architecture is kept; --levels/--filters that
@@ -170,11 +200,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 let arch = info.architecture;
                 if arch.kind != kind {
                     bail!(
-                        "{} holds a {:?} model; `train {:?}` needs a {:?} model",
+                        "{} holds a {} model; `train {kind}` needs a {kind} model",
                         dir.display(),
                         arch.kind,
-                        args.model,
-                        kind
                     );
                 }
                 if (args.levels.is_some() || args.filters.is_some()) && arch != spec {
@@ -189,7 +217,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             }
             None => Trainer::new(spec.clone(), args.seed, Some(mcfg.learning_rate), &device)?,
         };
-        (trainer, (0, 0), (None, 0))
+        (trainer, (0, 0), (None, 0), RunDir::create(&args.out)?)
     };
     // Keep the exact configuration next to the results.
     write_atomic(
@@ -197,13 +225,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         config.to_commented_toml().as_bytes(),
     )?;
 
-    let data = open_data(kind, &config, &args)?;
     let val_steps = args.val_steps.unwrap_or_else(|| {
         ((mcfg.steps_per_epoch as f64 * mcfg.validation_split).round() as usize).max(1)
     });
 
-    let stop = Arc::new(AtomicBool::new(false));
-    install_ctrl_c(&stop)?;
+    let stop = crate::signals::cooperative();
     let options = FitOptions {
         epochs: mcfg.epochs,
         steps_per_epoch: mcfg.steps_per_epoch,
@@ -355,22 +381,6 @@ fn apply_overrides(config: &mut Config, kind: ModelKind, args: &TrainArgs) -> an
     Ok(())
 }
 
-/// Ctrl-C sets `stop` (training ends after the current step with a checkpoint); a second
-/// Ctrl-C exits immediately.
-fn install_ctrl_c(stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use signal_hook::consts::SIGINT;
-        signal_hook::flag::register_conditional_shutdown(SIGINT, 130, stop.clone())
-            .context("installing the Ctrl-C handler")?;
-        signal_hook::flag::register(SIGINT, stop.clone())
-            .context("installing the Ctrl-C handler")?;
-    }
-    #[cfg(not(unix))]
-    let _ = stop;
-    Ok(())
-}
-
 /// Opens the training (and validation) batch sources.
 ///
 /// Real training sets are read by [`deltacell_nn::data::TrainingData`] (datasets and the
@@ -380,7 +390,7 @@ fn open_data(kind: ModelKind, config: &Config, args: &TrainArgs) -> anyhow::Resu
     let [h, w] = m.target_size;
     let batch_size = m.batch_size;
     let channels = kind.input_channels();
-    if args.data == "synth" {
+    if is_builtin(&args.data) {
         let seed = args.seed;
         return Ok(DataSources {
             train: Box::new(move |e, s| {
@@ -402,6 +412,9 @@ fn open_data(kind: ModelKind, config: &Config, args: &TrainArgs) -> anyhow::Resu
             })),
             fingerprint: format!("synth:seed={seed}"),
         });
+    }
+    if args.data == "synth" && !Path::new("synth").exists() {
+        bail!("no folder synth; the built-in synthetic data is spelled --data {BUILTIN_DATA}");
     }
     let data = deltacell_nn::data::TrainingData::open(
         kind,

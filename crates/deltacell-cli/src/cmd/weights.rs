@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use deltacell_data::weights::{make_weights, SegWeightParams, WeightRecipe};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,42 +29,24 @@ pub struct WeightsArgs {
     #[arg(long, value_enum)]
     pub kind: Kind,
     /// Border-term amplitude of `seg` weights (DeLTA's w0).
-    #[arg(long, default_value_t = 12.0)]
+    #[arg(long, default_value_t = 12.0, value_parser = crate::numbers::non_negative_f32)]
     pub w0: f32,
     /// Border-term width of `seg` weights, pixels (DeLTA's sigma).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, value_parser = crate::numbers::positive_f32)]
     pub sigma: f32,
     /// Class weights `A,B`: (background, cell) for `seg`, (cells, borders) for `seg2d`.
-    #[arg(long, value_parser = parse_pair, default_value = "1,1")]
+    #[arg(long, value_parser = crate::numbers::positive_pair, default_value = "1,1")]
     pub classweights: (f32, f32),
     /// Halo distance of `track` weights, pixels.
-    #[arg(long, default_value_t = 50.0)]
+    #[arg(long, default_value_t = 50.0, value_parser = crate::numbers::positive_f32)]
     pub halo: f32,
     /// Overwrite an existing `wei/` folder.
     #[arg(long)]
     pub force: bool,
 }
 
-fn parse_pair(s: &str) -> Result<(f32, f32), String> {
-    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
-    let [a, b] = parts.as_slice() else {
-        return Err(format!("expected two numbers A,B, got {s:?}"));
-    };
-    let a: f32 = a.parse().map_err(|_| format!("not a number: {a:?}"))?;
-    let b: f32 = b.parse().map_err(|_| format!("not a number: {b:?}"))?;
-    Ok((a, b))
-}
-
 /// Runs the subcommand.
 pub fn run(args: WeightsArgs) -> anyhow::Result<ExitCode> {
-    for (name, v) in [("w0", args.w0), ("sigma", args.sigma), ("halo", args.halo)] {
-        if !v.is_finite() || v < 0.0 {
-            bail!("--{name} must be a finite number >= 0, got {v}");
-        }
-    }
-    if args.kind == Kind::Track && args.halo == 0.0 {
-        bail!("--halo must be > 0");
-    }
     let recipe = match args.kind {
         Kind::Seg => WeightRecipe::SegWeights(SegWeightParams {
             classweights: args.classweights,

@@ -232,6 +232,31 @@ impl Loader {
                 "empty sample layout {layout:?}"
             )));
         }
+        // Batches in flight (prefetched, being built, held by the consumer) and each worker's
+        // scratch planes: refused with the size before anything is allocated.
+        let batch_bytes = crate::memory::product(&[
+            options.batch_size as u64,
+            (layout.x_len() + layout.y_len()) as u64,
+            4,
+        ]);
+        let scratch = crate::memory::product(&[
+            (layout.height * layout.width) as u64,
+            16 * 4,
+            options.workers.max(rayon::current_num_threads()) as u64,
+        ]);
+        let in_flight = options.prefetch.max(1) as u64 + 2;
+        crate::memory::ensure_fits(
+            batch_bytes.saturating_mul(in_flight).saturating_add(scratch),
+            &format!(
+                "batches of {} samples of {}×{} pixels × {} channels ({} in flight)",
+                options.batch_size,
+                layout.height,
+                layout.width,
+                layout.in_channels + layout.out_channels,
+                in_flight
+            ),
+            "lower batch_size, target_size or prefetch",
+        )?;
         let shuffle = options.shuffle.unwrap_or_else(|| dataset.is_training());
         let steps = options
             .steps_per_epoch

@@ -425,7 +425,8 @@ fn plane_of(
 
 /// The samples of the `kind` set at `root`, matched by stem ([`crate::layout`]); `wei/` only
 /// when `with_weights` (and the folder exists and is not empty). Every file without its partner,
-/// every duplicate stem and every empty folder is listed in one [`Error::Layout`].
+/// every duplicate stem, every empty folder and every stale weight map (made from a mask that
+/// has changed since, [`crate::weights::stale_weights`]) is listed in one [`Error::Layout`].
 pub(crate) fn matched_samples(
     root: &Path,
     kind: LayoutKind,
@@ -436,7 +437,11 @@ pub(crate) fn matched_samples(
         folders.wei = None;
     }
     let set = TrainingSet::from_folders(folders, Some(kind))?;
-    let problems = set.matching_problems();
+    let mut problems = set.matching_problems();
+    if with_weights && set.folders.wei.is_some() {
+        // The same rule as `check`: weights made from other masks than today's are refused.
+        problems.extend(crate::layout::stale_weight_problems(&set));
+    }
     if problems.is_empty() {
         Ok(set.samples)
     } else {

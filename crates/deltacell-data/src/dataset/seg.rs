@@ -271,6 +271,11 @@ impl SegmentationDataset {
             report,
         };
         if ds.report.storage == Storage::Preload {
+            crate::memory::ensure_fits(
+                ds.report.estimated_bytes,
+                &format!("preloading {} files", ds.report.files),
+                "set storage = \"stream\" or lower target_size",
+            )?;
             ds.cache = Some(load_all(ds.files.len(), |i| ds.load(i))?);
         }
         Ok(ds)
@@ -299,7 +304,7 @@ impl SegmentationDataset {
     fn load(&self, f: usize) -> Result<SegItem> {
         let files = &self.files[f];
         let image = io::read_image(&files.image, Rescale::DtypeMax)?;
-        let mask = io::read_mask(&files.mask)?;
+        let mask = io::read_binary_mask(&files.mask)?;
         check_shape(&files.mask, image.shape(), mask.shape())?;
         let weights = match &self.weights {
             WeightKind::None | WeightKind::Ones => None,

@@ -236,6 +236,11 @@ impl TrackingDataset {
             report,
         };
         if ds.report.storage == Storage::Preload {
+            crate::memory::ensure_fits(
+                ds.report.estimated_bytes,
+                &format!("preloading {} files", ds.report.files),
+                "set storage = \"stream\" or lower target_size",
+            )?;
             ds.cache = Some(load_all(ds.files.len(), |i| ds.load(i))?);
         }
         Ok(ds)
@@ -255,13 +260,13 @@ impl TrackingDataset {
         let f = &self.files[i];
         let image = io::read_image(&f.image, Rescale::DtypeMax)?;
         let shape = image.shape();
-        let seed = io::read_mask(&f.seed)?;
+        let seed = io::read_binary_mask(&f.seed)?;
         check_shape(&f.seed, shape, seed.shape())?;
         let previous = io::read_image(&f.previous, Rescale::DtypeMax)?;
         check_shape(&f.previous, shape, previous.shape())?;
-        let segall = io::read_mask(&f.segall)?;
+        let segall = io::read_binary_mask(&f.segall)?;
         check_shape(&f.segall, shape, segall.shape())?;
-        let mot_dau = io::read_mask(&f.mot_dau)?;
+        let mot_dau = io::read_binary_mask(&f.mot_dau)?;
         check_shape(&f.mot_dau, shape, mot_dau.shape())?;
         let weights = match (self.weights, &f.weights) {
             (WeightKind::Folder, Some(p)) => {
