@@ -777,6 +777,7 @@ pub fn make_weights(
     }
     let names = image_names(&src_dir)?;
     std::fs::create_dir_all(&wei).map_err(|e| Error::io(&wei, e))?;
+    crate::output::clean_stale_temp_files(&wei)?;
     let result = write_all_weights(root, &wei, &names, recipe, progress);
     if result.is_err() && !existed {
         // Everything in `wei/` is from this failed run: leave the set as it was, so that the
