@@ -51,9 +51,22 @@ fn png_bytes(
 /// A good 0/255 mask (64×16, one cell) as PNG bytes.
 fn good_mask_png() -> Vec<u8> {
     let data: Vec<u8> = (0..64 * 16)
-        .map(|i| if (10..40).contains(&(i / 16)) && (3..12).contains(&(i % 16)) { 255 } else { 0 })
+        .map(|i| {
+            if (10..40).contains(&(i / 16)) && (3..12).contains(&(i % 16)) {
+                255
+            } else {
+                0
+            }
+        })
         .collect();
-    png_bytes(16, 64, png::ColorType::Grayscale, png::BitDepth::Eight, &data, None)
+    png_bytes(
+        16,
+        64,
+        png::ColorType::Grayscale,
+        png::BitDepth::Eight,
+        &data,
+        None,
+    )
 }
 
 /// One corpus entry: a name and the bytes of the image given as `img/b.*` and `seg/b.*`.
@@ -68,7 +81,9 @@ fn tiff_multipage_mixed() -> Vec<u8> {
     let mut cur = std::io::Cursor::new(Vec::new());
     {
         let mut enc = tiff::encoder::TiffEncoder::new(&mut cur).unwrap();
-        let a: Vec<u8> = (0..64 * 16).map(|i| if i % 5 == 0 { 255 } else { 0 }).collect();
+        let a: Vec<u8> = (0..64 * 16)
+            .map(|i| if i % 5 == 0 { 255 } else { 0 })
+            .collect();
         enc.write_image::<tiff::encoder::colortype::Gray8>(16, 64, &a)
             .unwrap();
         let b = vec![0u8; 8 * 8];
@@ -92,7 +107,14 @@ fn tiff_float_nan() -> Vec<u8> {
 
 /// A PNG whose header claims 65535×65535 RGBA 16-bit (34 GB decoded) and has no pixel data.
 fn png_header_bomb() -> Vec<u8> {
-    let full = png_bytes(1, 1, png::ColorType::Rgba, png::BitDepth::Sixteen, &[0; 8], None);
+    let full = png_bytes(
+        1,
+        1,
+        png::ColorType::Rgba,
+        png::BitDepth::Sixteen,
+        &[0; 8],
+        None,
+    );
     // Signature (8) + IHDR length/type (8) + width, height.
     let mut b = full[..33].to_vec();
     b[16..20].copy_from_slice(&65535u32.to_be_bytes());
@@ -108,7 +130,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &byte in bytes {
         c ^= u32::from(byte);
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -118,7 +144,14 @@ fn corpus() -> Vec<Case> {
     let good = good_mask_png();
     let gray = |w: u32, h: u32| {
         let data: Vec<u8> = (0..w * h).map(|i| (i % 200) as u8).collect();
-        png_bytes(w, h, png::ColorType::Grayscale, png::BitDepth::Eight, &data, None)
+        png_bytes(
+            w,
+            h,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &data,
+            None,
+        )
     };
     let rgb: Vec<u8> = good_mask_bytes().iter().flat_map(|&v| [v, v, v]).collect();
     let rgba: Vec<u8> = good_mask_bytes()
@@ -157,22 +190,45 @@ fn corpus() -> Vec<Case> {
             name: "1x1",
             ext: "png",
             img: gray(1, 1),
-            seg: png_bytes(1, 1, png::ColorType::Grayscale, png::BitDepth::Eight, &[255], None),
+            seg: png_bytes(
+                1,
+                1,
+                png::ColorType::Grayscale,
+                png::BitDepth::Eight,
+                &[255],
+                None,
+            ),
         },
         Case {
             name: "65535x1",
             ext: "png",
             img: gray(65535, 1),
             seg: {
-                let d: Vec<u8> = (0..65535).map(|i| if i % 40 < 20 { 255 } else { 0 }).collect();
-                png_bytes(65535, 1, png::ColorType::Grayscale, png::BitDepth::Eight, &d, None)
+                let d: Vec<u8> = (0..65535)
+                    .map(|i| if i % 40 < 20 { 255 } else { 0 })
+                    .collect();
+                png_bytes(
+                    65535,
+                    1,
+                    png::ColorType::Grayscale,
+                    png::BitDepth::Eight,
+                    &d,
+                    None,
+                )
             },
         },
         Case {
             name: "1-bit",
             ext: "png",
             img: gray(16, 64),
-            seg: png_bytes(16, 64, png::ColorType::Grayscale, png::BitDepth::One, &bits1, None),
+            seg: png_bytes(
+                16,
+                64,
+                png::ColorType::Grayscale,
+                png::BitDepth::One,
+                &bits1,
+                None,
+            ),
         },
         Case {
             name: "palette",
@@ -190,14 +246,42 @@ fn corpus() -> Vec<Case> {
         Case {
             name: "rgb",
             ext: "png",
-            img: png_bytes(16, 64, png::ColorType::Rgb, png::BitDepth::Eight, &rgb, None),
-            seg: png_bytes(16, 64, png::ColorType::Rgb, png::BitDepth::Eight, &rgb, None),
+            img: png_bytes(
+                16,
+                64,
+                png::ColorType::Rgb,
+                png::BitDepth::Eight,
+                &rgb,
+                None,
+            ),
+            seg: png_bytes(
+                16,
+                64,
+                png::ColorType::Rgb,
+                png::BitDepth::Eight,
+                &rgb,
+                None,
+            ),
         },
         Case {
             name: "rgba",
             ext: "png",
-            img: png_bytes(16, 64, png::ColorType::Rgba, png::BitDepth::Eight, &rgba, None),
-            seg: png_bytes(16, 64, png::ColorType::Rgba, png::BitDepth::Eight, &rgba, None),
+            img: png_bytes(
+                16,
+                64,
+                png::ColorType::Rgba,
+                png::BitDepth::Eight,
+                &rgba,
+                None,
+            ),
+            seg: png_bytes(
+                16,
+                64,
+                png::ColorType::Rgba,
+                png::BitDepth::Eight,
+                &rgba,
+                None,
+            ),
         },
         Case {
             name: "gray+alpha 16-bit",
@@ -242,7 +326,13 @@ fn corpus() -> Vec<Case> {
 /// The 64×16 one-cell mask of [`good_mask_png`] as 0/255 bytes.
 fn good_mask_bytes() -> Vec<u8> {
     (0..64 * 16)
-        .map(|i| if (10..40).contains(&(i / 16)) && (3..12).contains(&(i % 16)) { 255 } else { 0 })
+        .map(|i| {
+            if (10..40).contains(&(i / 16)) && (3..12).contains(&(i % 16)) {
+                255
+            } else {
+                0
+            }
+        })
         .collect()
 }
 
@@ -297,7 +387,10 @@ fn judge(case: &str, args: &[&str], o: &Output, work: &Path, outputs: &[&Path]) 
         code == Some(0) || code == Some(1),
         "{case}: deltacell {args:?} exited {code:?}:\n{all}"
     );
-    assert!(!all.contains("panicked"), "{case}: {args:?} panicked:\n{all}");
+    assert!(
+        !all.contains("panicked"),
+        "{case}: {args:?} panicked:\n{all}"
+    );
     if code == Some(1) {
         assert!(
             all.contains("b.png") || all.contains("b.tif"),
@@ -309,7 +402,10 @@ fn judge(case: &str, args: &[&str], o: &Output, work: &Path, outputs: &[&Path]) 
         assert!(!name.ends_with(".tmp"), "{case}: {args:?} left {name}");
     }
     for out in outputs {
-        for f in all_files(out).into_iter().chain(out.is_file().then(|| out.to_path_buf())) {
+        for f in all_files(out)
+            .into_iter()
+            .chain(out.is_file().then(|| out.to_path_buf()))
+        {
             if io::is_image_path(&f) {
                 io::read_raw(&f)
                     .unwrap_or_else(|e| panic!("{case}: {args:?} wrote a partial file: {e}"));
@@ -325,9 +421,25 @@ fn every_reading_command_handles_every_damaged_or_unusual_image() {
     // One tiny model for `predict`.
     let o = deltacell(
         &[
-            "train", "seg", "--preset", "mothermachine", "--data", "builtin:synth", "--out",
-            "model", "--filters", "4,8", "--epochs", "1", "--steps-per-epoch", "1",
-            "--batch-size", "1", "--val-steps", "1", "--quiet",
+            "train",
+            "seg",
+            "--preset",
+            "mothermachine",
+            "--data",
+            "builtin:synth",
+            "--out",
+            "model",
+            "--filters",
+            "4,8",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "1",
+            "--batch-size",
+            "1",
+            "--val-steps",
+            "1",
+            "--quiet",
         ],
         d,
     );
@@ -338,28 +450,61 @@ fn every_reading_command_handles_every_damaged_or_unusual_image() {
         set_with(&set, case);
         let commands: Vec<(Vec<&str>, Vec<PathBuf>)> = vec![
             (vec!["check", "set"], vec![]),
-            (vec!["weights", "set", "--kind", "seg"], vec![set.join("wei")]),
             (
-                vec!["augment", "set", "--config", "seg", "--n", "2", "--out", "sheet.png"],
+                vec!["weights", "set", "--kind", "seg"],
+                vec![set.join("wei")],
+            ),
+            (
+                vec![
+                    "augment",
+                    "set",
+                    "--config",
+                    "seg",
+                    "--n",
+                    "2",
+                    "--out",
+                    "sheet.png",
+                ],
                 vec![work.join("sheet.png")],
             ),
             (
-                vec!["batches", "set", "--kind", "seg", "--n", "1", "--out", "b.png"],
+                vec![
+                    "batches", "set", "--kind", "seg", "--n", "1", "--out", "b.png",
+                ],
                 vec![work.join("b.png")],
             ),
             (
                 vec![
-                    "predict", "seg", "--model", "../model", "--input", "set/img", "--out",
-                    "pred", "-q",
+                    "predict", "seg", "--model", "../model", "--input", "set/img", "--out", "pred",
+                    "-q",
                 ],
                 vec![work.join("pred")],
             ),
-            (vec!["eval", "seg", "--pred", "set/seg", "--truth", "set/seg"], vec![]),
+            (
+                vec!["eval", "seg", "--pred", "set/seg", "--truth", "set/seg"],
+                vec![],
+            ),
             (
                 vec![
-                    "train", "seg", "--preset", "mothermachine", "--data", "set", "--out",
-                    "run", "--filters", "4,8", "--epochs", "1", "--steps-per-epoch", "1",
-                    "--batch-size", "2", "--val-steps", "1", "--quiet",
+                    "train",
+                    "seg",
+                    "--preset",
+                    "mothermachine",
+                    "--data",
+                    "set",
+                    "--out",
+                    "run",
+                    "--filters",
+                    "4,8",
+                    "--epochs",
+                    "1",
+                    "--steps-per-epoch",
+                    "1",
+                    "--batch-size",
+                    "2",
+                    "--val-steps",
+                    "1",
+                    "--quiet",
                 ],
                 vec![work.join("run")],
             ),
@@ -369,7 +514,11 @@ fn every_reading_command_handles_every_damaged_or_unusual_image() {
             let outs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
             judge(case.name, args, &o, &work, &outs);
             if o.status.code() == Some(1) && args[0] == "train" {
-                assert!(!work.join("run").exists(), "{}: refused train left run/", case.name);
+                assert!(
+                    !work.join("run").exists(),
+                    "{}: refused train left run/",
+                    case.name
+                );
             }
         }
     }
@@ -382,17 +531,40 @@ fn every_configuration_reader_names_a_bad_file_and_its_key() {
     let cases: [(&str, &str, &str); 5] = [
         ("not toml", "[models.seg\nzoom = ", "bad.toml"),
         ("unknown key", "[models.seg]\nepochz = 3\n", "epochz"),
-        ("negative zoom", "[models.seg.augmentation]\nzoom = -1\n", "zoom"),
-        ("zero size", "[models.seg]\ntarget_size = [0, 0]\n", "target_size"),
+        (
+            "negative zoom",
+            "[models.seg.augmentation]\nzoom = -1\n",
+            "zoom",
+        ),
+        (
+            "zero size",
+            "[models.seg]\ntarget_size = [0, 0]\n",
+            "target_size",
+        ),
         ("wrong type", "[models.seg]\nepochs = \"x\"\n", "epochs"),
     ];
     for (what, body, needle) in cases {
         std::fs::write(d.join("bad.toml"), body).unwrap();
         for args in [
-            vec!["config", "show", "--preset", "mothermachine", "--config", "bad.toml"],
             vec![
-                "train", "seg", "--preset", "mothermachine", "--config", "bad.toml", "--data",
-                "builtin:synth", "--out", "run",
+                "config",
+                "show",
+                "--preset",
+                "mothermachine",
+                "--config",
+                "bad.toml",
+            ],
+            vec![
+                "train",
+                "seg",
+                "--preset",
+                "mothermachine",
+                "--config",
+                "bad.toml",
+                "--data",
+                "builtin:synth",
+                "--out",
+                "run",
             ],
         ] {
             let o = deltacell(&args, d);
@@ -411,7 +583,10 @@ fn every_configuration_reader_names_a_bad_file_and_its_key() {
         ("rotation = [1\n", "aug.toml"),
     ] {
         std::fs::write(d.join("aug.toml"), body).unwrap();
-        let o = deltacell(&["augment", "set", "--config", "aug.toml", "--out", "s.png"], d);
+        let o = deltacell(
+            &["augment", "set", "--config", "aug.toml", "--out", "s.png"],
+            d,
+        );
         assert_eq!(o.status.code(), Some(1), "{body}: {}", text(&o));
         assert!(text(&o).contains(needle), "{body}: {}", text(&o));
         assert!(!d.join("s.png").exists());
@@ -422,7 +597,16 @@ fn every_configuration_reader_names_a_bad_file_and_its_key() {
     ] {
         std::fs::write(d.join("data.toml"), body).unwrap();
         let o = deltacell(
-            &["batches", "set", "--kind", "seg", "--config", "data.toml", "--out", "b.png"],
+            &[
+                "batches",
+                "set",
+                "--kind",
+                "seg",
+                "--config",
+                "data.toml",
+                "--out",
+                "b.png",
+            ],
             d,
         );
         assert_eq!(o.status.code(), Some(1), "{body}: {}", text(&o));

@@ -34,7 +34,12 @@ fn ok(args: &[&str], cwd: &Path) -> Output {
 /// Exit 1 (a clean refusal, not a panic, an abort or clap's 2) with `needle` in the message.
 fn refused(args: &[&str], cwd: &Path, needle: &str) -> Output {
     let o = deltacell(args, cwd);
-    assert_eq!(o.status.code(), Some(1), "deltacell {args:?}:\n{}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "deltacell {args:?}:\n{}",
+        text(&o)
+    );
     assert!(
         text(&o).contains(needle),
         "deltacell {args:?}: expected {needle:?} in\n{}",
@@ -131,7 +136,14 @@ fn outputs_that_overlap_inputs_are_refused_and_nothing_is_written() {
     for out in [img.clone(), img.join("masks"), set.clone(), d.to_path_buf()] {
         let o = refused(
             &[
-                "predict", "seg", "--model", "nowhere", "--input", s(&img), "--out", s(&out),
+                "predict",
+                "seg",
+                "--model",
+                "nowhere",
+                "--input",
+                s(&img),
+                "--out",
+                s(&out),
             ],
             d,
             msg,
@@ -145,7 +157,14 @@ fn outputs_that_overlap_inputs_are_refused_and_nothing_is_written() {
         std::os::unix::fs::symlink(&img, &link).unwrap();
         refused(
             &[
-                "predict", "seg", "--model", "nowhere", "--input", s(&img), "--out", s(&link),
+                "predict",
+                "seg",
+                "--model",
+                "nowhere",
+                "--input",
+                s(&img),
+                "--out",
+                s(&link),
             ],
             d,
             "output is the input",
@@ -153,8 +172,16 @@ fn outputs_that_overlap_inputs_are_refused_and_nothing_is_written() {
     }
     refused(
         &[
-            "predict", "track", "--model", "nowhere", "--images", s(&img), "--segs", s(&seg),
-            "--out", s(&seg),
+            "predict",
+            "track",
+            "--model",
+            "nowhere",
+            "--images",
+            s(&img),
+            "--segs",
+            s(&seg),
+            "--out",
+            s(&seg),
         ],
         d,
         msg,
@@ -162,8 +189,22 @@ fn outputs_that_overlap_inputs_are_refused_and_nothing_is_written() {
     // augment: the set itself, a folder inside it, a sheet inside it.
     for args in [
         vec!["augment", s(&set), "--config", "seg", "--out-dir", s(&set)],
-        vec!["augment", s(&set), "--config", "seg", "--out-dir", "set/aug"],
-        vec!["augment", s(&set), "--config", "seg", "--out", "set/img/sheet.png"],
+        vec![
+            "augment",
+            s(&set),
+            "--config",
+            "seg",
+            "--out-dir",
+            "set/aug",
+        ],
+        vec![
+            "augment",
+            s(&set),
+            "--config",
+            "seg",
+            "--out",
+            "set/img/sheet.png",
+        ],
     ] {
         refused(&args, d, msg);
     }
@@ -174,20 +215,41 @@ fn outputs_that_overlap_inputs_are_refused_and_nothing_is_written() {
     );
     refused(
         &[
-            "eval", "seg", "--pred", s(&seg), "--truth", s(&seg), "--report", "set/seg/r",
+            "eval",
+            "seg",
+            "--pred",
+            s(&seg),
+            "--truth",
+            s(&seg),
+            "--report",
+            "set/seg/r",
         ],
         d,
         msg,
     );
     refused(
         &[
-            "train", "seg", "--preset", "mothermachine", "--data", s(&set), "--out", "set/run",
+            "train",
+            "seg",
+            "--preset",
+            "mothermachine",
+            "--data",
+            s(&set),
+            "--out",
+            "set/run",
         ],
         d,
         msg,
     );
     refused(
-        &["import-keras", "set/img/Position01_Frame000.png", "--kind", "seg", "--out", "set"],
+        &[
+            "import-keras",
+            "set/img/Position01_Frame000.png",
+            "--kind",
+            "seg",
+            "--out",
+            "set",
+        ],
         d,
         msg,
     );
@@ -213,8 +275,16 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_allocating() {
     .unwrap();
     let o = refused(
         &[
-            "train", "seg", "--preset", "mothermachine", "--config", "big.toml", "--data",
-            "builtin:synth", "--out", "run",
+            "train",
+            "seg",
+            "--preset",
+            "mothermachine",
+            "--config",
+            "big.toml",
+            "--data",
+            "builtin:synth",
+            "--out",
+            "run",
         ],
         d,
         "would need",
@@ -229,7 +299,16 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_allocating() {
     )
     .unwrap();
     refused(
-        &["batches", "set", "--kind", "seg", "--config", "data.toml", "--out", "b.png"],
+        &[
+            "batches",
+            "set",
+            "--kind",
+            "seg",
+            "--config",
+            "data.toml",
+            "--out",
+            "b.png",
+        ],
         d,
         "would need",
     );
@@ -268,16 +347,27 @@ fn signals_stop_commands_at_once_cleanly_with_the_shells_codes() {
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
         let out = d.join(format!("synth-{signal}"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_deltacell"))
-            .args(["synth", "--kind", "2d-seg", "--n", "20000", "-q", "--out", s(&out)])
+            .args([
+                "synth",
+                "--kind",
+                "2d-seg",
+                "--n",
+                "20000",
+                "-q",
+                "--out",
+                s(&out),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         // Wait until it writes files, then interrupt it.
         let t0 = Instant::now();
-        while !out.join("img").is_dir() || std::fs::read_dir(out.join("img")).unwrap().count() < 2
-        {
-            assert!(t0.elapsed() < Duration::from_secs(60), "synth wrote nothing");
+        while !out.join("img").is_dir() || std::fs::read_dir(out.join("img")).unwrap().count() < 2 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "synth wrote nothing"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         kill(child.id(), signal);
@@ -381,7 +471,15 @@ fn stale_temporary_files_of_a_killed_run_are_removed_by_the_next() {
     std::fs::write(&stale, b"partial").unwrap();
     ok(
         &[
-            "predict", "seg", "--model", s(&run), "--input", "set/img", "--out", "masks", "-q",
+            "predict",
+            "seg",
+            "--model",
+            s(&run),
+            "--input",
+            "set/img",
+            "--out",
+            "masks",
+            "-q",
         ],
         d,
     );
@@ -429,12 +527,32 @@ fn check_and_every_training_command_refuse_non_binary_masks_alike() {
     let name = "Position01_Frame001.png";
     refused(&["check", "set"], d, name);
     refused(&["weights", "set", "--kind", "seg"], d, name);
-    refused(&["augment", "set", "--config", "seg", "--out", "a.png"], d, name);
-    refused(&["batches", "set", "--kind", "seg", "--out", "b.png"], d, name);
+    refused(
+        &["augment", "set", "--config", "seg", "--out", "a.png"],
+        d,
+        name,
+    );
+    refused(
+        &["batches", "set", "--kind", "seg", "--out", "b.png"],
+        d,
+        name,
+    );
     refused(
         &[
-            "train", "seg", "--preset", "mothermachine", "--data", "set", "--out", "run",
-            "--filters", "4,8", "--epochs", "1", "--steps-per-epoch", "1",
+            "train",
+            "seg",
+            "--preset",
+            "mothermachine",
+            "--data",
+            "set",
+            "--out",
+            "run",
+            "--filters",
+            "4,8",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "1",
         ],
         d,
         name,
@@ -453,15 +571,39 @@ fn check_and_every_training_command_refuse_stale_weights_alike() {
     // Edit a mask after its weights were computed.
     let p = d.join("set/seg/Position01_Frame002.png");
     let m = io::read_binary_mask(&p).unwrap();
-    io::write_mask(&p, &Mask::from_fn(64, 16, |r, c| m.get(r, c) != 0 || r == 60)).unwrap();
+    io::write_mask(
+        &p,
+        &Mask::from_fn(64, 16, |r, c| m.get(r, c) != 0 || r == 60),
+    )
+    .unwrap();
     let stale = "stale weight map: wei/Position01_Frame002.png";
     refused(&["check", "set"], d, stale);
-    refused(&["augment", "set", "--config", "seg", "--out", "a.png"], d, stale);
-    refused(&["batches", "set", "--kind", "seg", "--out", "b.png"], d, stale);
+    refused(
+        &["augment", "set", "--config", "seg", "--out", "a.png"],
+        d,
+        stale,
+    );
+    refused(
+        &["batches", "set", "--kind", "seg", "--out", "b.png"],
+        d,
+        stale,
+    );
     refused(
         &[
-            "train", "seg", "--preset", "mothermachine", "--data", "set", "--out", "run",
-            "--filters", "4,8", "--epochs", "1", "--steps-per-epoch", "1",
+            "train",
+            "seg",
+            "--preset",
+            "mothermachine",
+            "--data",
+            "set",
+            "--out",
+            "run",
+            "--filters",
+            "4,8",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "1",
         ],
         d,
         stale,
@@ -489,7 +631,17 @@ fn file_names_that_are_not_utf8_are_kept_or_refused_by_name() {
     refused(&["weights", "set", "--kind", "seg"], d, "not valid UTF-8");
     let run = tiny_model(d);
     ok(
-        &["predict", "seg", "--model", s(&run), "--input", "set/img", "--out", "out", "-q"],
+        &[
+            "predict",
+            "seg",
+            "--model",
+            s(&run),
+            "--input",
+            "set/img",
+            "--out",
+            "out",
+            "-q",
+        ],
         d,
     );
     let mut names: Vec<Vec<u8>> = std::fs::read_dir(d.join("out"))
@@ -511,8 +663,20 @@ fn a_folder_called_synth_is_a_folder_and_the_builtin_data_has_its_own_name() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let args = [
-        "train", "seg", "--preset", "mothermachine", "--data", "synth", "--out", "run",
-        "--filters", "4,8", "--epochs", "1", "--steps-per-epoch", "1",
+        "train",
+        "seg",
+        "--preset",
+        "mothermachine",
+        "--data",
+        "synth",
+        "--out",
+        "run",
+        "--filters",
+        "4,8",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "1",
     ];
     refused(&args, d, "builtin:synth");
     std::fs::create_dir(d.join("synth")).unwrap();
@@ -527,20 +691,67 @@ fn numbers_outside_their_range_are_refused_with_the_range() {
     let d = tmp.path();
     seg_set(&d.join("set"), 2);
     for (args, needle) in [
-        (vec!["weights", "set", "--kind", "seg", "--classweights", "nan,1"], "finite"),
-        (vec!["weights", "set", "--kind", "seg", "--classweights=-1,1"], "> 0"),
-        (vec!["weights", "set", "--kind", "seg", "--classweights", "inf,1"], "finite"),
-        (vec!["weights", "set", "--kind", "seg", "--sigma", "0"], "> 0"),
-        (vec!["weights", "set", "--kind", "track", "--halo", "nan"], "finite"),
         (
-            vec!["predict", "seg", "--model", "m", "--input", "set/img", "--out", "o", "--threshold", "1.5"],
+            vec!["weights", "set", "--kind", "seg", "--classweights", "nan,1"],
+            "finite",
+        ),
+        (
+            vec!["weights", "set", "--kind", "seg", "--classweights=-1,1"],
+            "> 0",
+        ),
+        (
+            vec!["weights", "set", "--kind", "seg", "--classweights", "inf,1"],
+            "finite",
+        ),
+        (
+            vec!["weights", "set", "--kind", "seg", "--sigma", "0"],
+            "> 0",
+        ),
+        (
+            vec!["weights", "set", "--kind", "track", "--halo", "nan"],
+            "finite",
+        ),
+        (
+            vec![
+                "predict",
+                "seg",
+                "--model",
+                "m",
+                "--input",
+                "set/img",
+                "--out",
+                "o",
+                "--threshold",
+                "1.5",
+            ],
             "(0, 1)",
         ),
         (
-            vec!["train", "seg", "--data", "builtin:synth", "--out", "r", "--learning-rate", "nan"],
+            vec![
+                "train",
+                "seg",
+                "--data",
+                "builtin:synth",
+                "--out",
+                "r",
+                "--learning-rate",
+                "nan",
+            ],
             "finite",
         ),
-        (vec!["train", "seg", "--data", "builtin:synth", "--out", "r", "--epochs", "0"], ">= 1"),
+        (
+            vec![
+                "train",
+                "seg",
+                "--data",
+                "builtin:synth",
+                "--out",
+                "r",
+                "--epochs",
+                "0",
+            ],
+            ">= 1",
+        ),
     ] {
         let o = deltacell(&args, d);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
@@ -554,13 +765,27 @@ fn numbers_outside_their_range_are_refused_with_the_range() {
     )
     .unwrap();
     refused(
-        &["config", "show", "--preset", "mothermachine", "--config", "zoom.toml"],
+        &[
+            "config",
+            "show",
+            "--preset",
+            "mothermachine",
+            "--config",
+            "zoom.toml",
+        ],
         d,
         "zoom = -1",
     );
     std::fs::write(d.join("epochs.toml"), "[models.seg]\nepochs = 0\n").unwrap();
     refused(
-        &["config", "show", "--preset", "mothermachine", "--config", "epochs.toml"],
+        &[
+            "config",
+            "show",
+            "--preset",
+            "mothermachine",
+            "--config",
+            "epochs.toml",
+        ],
         d,
         "epochs = 0",
     );
@@ -571,8 +796,19 @@ fn errors_are_one_clean_line_and_a_refused_start_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     for args in [
-        vec!["train", "seg", "--preset", "mothermachine", "--data", "nowhere", "--out", "run"],
-        vec!["predict", "seg", "--model", "nowhere", "--input", "nowhere", "--out", "out"],
+        vec![
+            "train",
+            "seg",
+            "--preset",
+            "mothermachine",
+            "--data",
+            "nowhere",
+            "--out",
+            "run",
+        ],
+        vec![
+            "predict", "seg", "--model", "nowhere", "--input", "nowhere", "--out", "out",
+        ],
         vec!["weights", "nowhere", "--kind", "seg"],
         vec!["check", "nowhere"],
     ] {
@@ -582,7 +818,10 @@ fn errors_are_one_clean_line_and_a_refused_start_leaves_nothing() {
         assert_eq!(err.matches("error:").count(), 1, "{args:?}: {err}");
         assert!(err.contains("nowhere"), "{args:?}: {err}");
         for debug in ["Os {", "kind:", "Error {", "Custom {"] {
-            assert!(!err.contains(debug), "{args:?}: Debug-formatted error: {err}");
+            assert!(
+                !err.contains(debug),
+                "{args:?}: Debug-formatted error: {err}"
+            );
         }
         // The cause is not repeated.
         let line = err.lines().find(|l| l.starts_with("error:")).unwrap();

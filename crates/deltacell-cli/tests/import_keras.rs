@@ -161,5 +161,9 @@ fn train_init_from_fine_tunes_an_imported_model() {
         "1",
     ]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("Seg"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("holds a seg model"),
+        "{}",
+        text(&out.stderr)
+    );
 }

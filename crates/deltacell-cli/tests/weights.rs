@@ -95,9 +95,9 @@ fn seg_weights_are_written_then_refused_then_forced() {
         weights::stale_weights(root).unwrap(),
         vec!["Position01_Frame002.png"]
     );
-    // `check` shows it as a warning (still usable) with the command that fixes it.
+    // `check` refuses it (as training does) with the command that fixes it.
     let checked = deltacell(&["check", r]);
-    assert!(checked.status.success(), "{}", text(&checked));
+    assert_eq!(checked.status.code(), Some(1), "{}", text(&checked));
     let report = text(&checked);
     assert!(report.contains("wei/Position01_Frame002.png"), "{report}");
     assert!(

@@ -362,7 +362,10 @@ fn decode_tiff<R: Read + Seek>(path: &Path, reader: R, all_pages: bool) -> Resul
             DecodingResult::F32(v) => {
                 let ch = channels(v.len())?;
                 if v.iter().any(|x| !x.is_finite()) {
-                    return Err(unsupported_tiff(path, "float pixels that are NaN or infinite"));
+                    return Err(unsupported_tiff(
+                        path,
+                        "float pixels that are NaN or infinite",
+                    ));
                 }
                 RawPixels::F32(Plane::from_vec(h, w, first(&v, ch))?)
             }
@@ -390,7 +393,9 @@ fn decode_tiff<R: Read + Seek>(path: &Path, reader: R, all_pages: bool) -> Resul
             }
             DecodingResult::F64(v) => {
                 let ch = channels(v.len())?;
-                if v.iter().any(|x| !(x.is_finite() && x.abs() <= f64::from(f32::MAX))) {
+                if v.iter()
+                    .any(|x| !(x.is_finite() && x.abs() <= f64::from(f32::MAX)))
+                {
                     return Err(unsupported_tiff(
                         path,
                         "float pixels that are NaN, infinite or beyond 32-bit range",

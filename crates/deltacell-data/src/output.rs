@@ -33,7 +33,9 @@ pub const TEMP_SUFFIX: &str = ".tmp";
 static PENDING: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
 fn pending() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
-    PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Writes `path` atomically: `write` fills a temporary file in the same folder, which is
@@ -263,14 +265,18 @@ mod tests {
         {
             let link = dir.path().join("link");
             std::os::unix::fs::symlink(&img, &link).unwrap();
-            let err = ensure_outside_inputs(&link, &[&img]).unwrap_err().to_string();
+            let err = ensure_outside_inputs(&link, &[&img])
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("is the input"), "{err}");
             let err = ensure_outside_inputs(&link.join("sub"), &[&img])
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("lies inside"), "{err}");
         }
-        let err = ensure_outside_inputs(&input, &[&img]).unwrap_err().to_string();
+        let err = ensure_outside_inputs(&input, &[&img])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("contains"), "{err}");
     }
 

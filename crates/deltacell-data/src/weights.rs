@@ -860,10 +860,15 @@ pub fn stale_weights(set_root: impl AsRef<Path>) -> Result<Vec<String>> {
         return Ok(Vec::new());
     }
     let names = image_names(&src_dir)?;
+    // Weights are matched to masks by stem, as the datasets match them (DeLTA's own `wei/`
+    // files may have another extension than the masks).
+    let stem = |name: &str| Path::new(name).file_stem().map(|s| s.to_os_string());
+    let weight_stems: std::collections::BTreeSet<_> =
+        image_names(&wei)?.iter().filter_map(|n| stem(n)).collect();
     let stale: Vec<Option<String>> = names
         .par_iter()
         .map(|name| -> Result<Option<String>> {
-            if !wei.join(name).is_file() {
+            if !stem(name).is_some_and(|s| weight_stems.contains(&s)) {
                 return Ok(Some(name.clone()));
             }
             let Some(m) = &manifest else {

@@ -124,7 +124,7 @@ impl ModelConfig {
         let spec = self.unet_spec(kind);
         spec.validate().map_err(|e| err(e.to_string()))?;
         spec.check_input_size(self.target_size[0], self.target_size[1])
-            .map_err(|e| err(e.to_string()))?;
+            .map_err(|e| err(format!("target_size = {:?}: {e}", self.target_size)))?;
         for (key, v) in [
             ("batch_size", self.batch_size),
             ("steps_per_epoch", self.steps_per_epoch),
@@ -155,10 +155,12 @@ impl ModelConfig {
         }
         // The augmentation table is checked here, with the data crate's rules, so that a bad
         // value is refused by `config show` as well as by `train`.
-        let table = toml::to_string(&self.augmentation)
-            .map_err(|e| err(format!("augmentation: {e}")))?;
+        let table =
+            toml::to_string(&self.augmentation).map_err(|e| err(format!("augmentation: {e}")))?;
         deltacell_data::augment::AugmentParams::from_toml_str(&table).map_err(|e| match e {
-            deltacell_data::Error::Config { message, .. } => err(format!("augmentation: {message}")),
+            deltacell_data::Error::Config { message, .. } => {
+                err(format!("augmentation: {message}"))
+            }
             other => err(format!("augmentation: {other}")),
         })?;
         Ok(())

@@ -148,9 +148,13 @@ fn read_set(root: &Path) -> Result<Vec<Entry>> {
             has_weights = true;
         }
         let sample = Sample { targets };
-        sample
-            .shape()
-            .with_context(|| format!("sample {stem} in {}", root.display()))?;
+        sample.shape().with_context(|| {
+            format!(
+                "sample {stem}: {} and {}",
+                img_path.display(),
+                seg_path.display()
+            )
+        })?;
         entries.push(Entry {
             stem: stem.to_string(),
             sample,

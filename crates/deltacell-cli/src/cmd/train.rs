@@ -164,31 +164,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             args.out.display()
         );
     }
-    // Everything that can refuse the start is checked before the run folder is created, so a
-    // refused start leaves nothing behind.
-    let data = open_data(kind, &config, &args)?;
-
-    let (mut trainer, start, best, run) = if args.resume {
-        let run = RunDir::create(&args.out)?;
-        let (trainer, state) = train::resume(&run, &device)
-            .with_context(|| format!("resuming from {}", args.out.display()))?;
-        if state.architecture != spec {
-            bail!(
-                "the checkpoint's architecture ({:?} filters, {} input channels) differs from the \
-                 configured one ({:?}); drop --levels/--filters or use another --out",
-                state.architecture.filters,
-                state.architecture.input_channels,
-                spec.filters
-            );
-        }
-        (
-            trainer,
-            (state.next_epoch, state.next_step),
-            (state.best_loss, state.epochs_without_improvement),
-            run,
-        )
+    let fresh = if args.resume {
+        None
     } else {
-        let trainer = match &args.init_from {
+        Some(match &args.init_from {
             Some(dir) => {
                 // Fine-tuning: the model's own architecture is kept; --levels/--filters that
                 // disagree with it are an error rather than a silent re-initialisation.
@@ -216,8 +195,33 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 Trainer::from_model(model, arch, Some(mcfg.learning_rate), &device)?
             }
             None => Trainer::new(spec.clone(), args.seed, Some(mcfg.learning_rate), &device)?,
-        };
+        })
+    };
+    // Everything that can refuse the start is checked before the run folder is created, so a
+    // refused start leaves nothing behind.
+    let data = open_data(kind, &config, &args)?;
+
+    let (mut trainer, start, best, run) = if let Some(trainer) = fresh {
         (trainer, (0, 0), (None, 0), RunDir::create(&args.out)?)
+    } else {
+        let run = RunDir::create(&args.out)?;
+        let (trainer, state) = train::resume(&run, &device)
+            .with_context(|| format!("resuming from {}", args.out.display()))?;
+        if state.architecture != spec {
+            bail!(
+                "the checkpoint's architecture ({:?} filters, {} input channels) differs from the \
+                 configured one ({:?}); drop --levels/--filters or use another --out",
+                state.architecture.filters,
+                state.architecture.input_channels,
+                spec.filters
+            );
+        }
+        (
+            trainer,
+            (state.next_epoch, state.next_step),
+            (state.best_loss, state.epochs_without_improvement),
+            run,
+        )
     };
     // Keep the exact configuration next to the results.
     write_atomic(

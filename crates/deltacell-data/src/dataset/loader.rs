@@ -246,7 +246,9 @@ impl Loader {
         ]);
         let in_flight = options.prefetch.max(1) as u64 + 2;
         crate::memory::ensure_fits(
-            batch_bytes.saturating_mul(in_flight).saturating_add(scratch),
+            batch_bytes
+                .saturating_mul(in_flight)
+                .saturating_add(scratch),
             &format!(
                 "batches of {} samples of {}×{} pixels × {} channels ({} in flight)",
                 options.batch_size,
