@@ -36,5 +36,11 @@ if [[ -z "$python" ]]; then
 fi
 "$python" -c "import tensorflow, keras, delta; print('TensorFlow', tensorflow.__version__, '| Keras', keras.__version__)"
 
-DELTACELL_TF_PYTHON="$(cd "$(dirname "$python")" && pwd)/$(basename "$python")" \
-    cargo test -p deltacell-nn --test keras_tf -- --nocapture
+# cargo runs the test from the crate's folder: make the path absolute (not resolving the
+# symlink, which would leave the virtual environment).
+if [[ "$python" != */* ]]; then
+    python="$(command -v "$python")"
+elif [[ "$python" != /* ]]; then
+    python="$(pwd)/$python"
+fi
+DELTACELL_TF_PYTHON="$python" cargo test -p deltacell-nn --test keras_tf -- --nocapture

@@ -1,4 +1,4 @@
-//! DeLTA's Keras models, in and out: `deltacell import-keras` ([`import`], [`read`],
+//! DeLTA's Keras models, in and out: `deltacell import-keras` ([`import()`], [`read`],
 //! [`load_into`]) and `deltacell export-keras` ([`export_keras`]).
 //!
 //! Both formats are read and written without Python or the HDF5 C library (the pure-Rust
