@@ -65,7 +65,16 @@ fn train_export_import_predict_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let set = dir.path().join("set");
     ok(&run(&[
-        "synth", "--kind", "mm-seg", "--n", "4", "--seed", "9", "--out", s(&set), "-q",
+        "synth",
+        "--kind",
+        "mm-seg",
+        "--n",
+        "4",
+        "--seed",
+        "9",
+        "--out",
+        s(&set),
+        "-q",
     ]));
     ok(&run(&["weights", s(&set), "--kind", "seg"]));
     let trained = dir.path().join("trained");
@@ -114,7 +123,14 @@ fn train_export_import_predict_round_trip() {
         assert!(summary.contains("input 256×32×1"), "{summary}");
         assert!(summary.contains("sigmoid output"), "{summary}");
         let back = dir.path().join(format!("back-{ext}"));
-        ok(&run(&["import-keras", s(&file), "--kind", "seg", "--out", s(&back)]));
+        ok(&run(&[
+            "import-keras",
+            s(&file),
+            "--kind",
+            "seg",
+            "--out",
+            s(&back),
+        ]));
         assert_eq!(
             predicted(&back, &dir.path().join(format!("pred-{ext}"))),
             original,
@@ -147,7 +163,14 @@ fn input_size_flag_is_declared_in_the_file() {
     ok(&out);
     assert!(text(&out.stdout).contains("input 128×96×1"));
     let back = dir.path().join("back");
-    ok(&run(&["import-keras", s(&file), "--kind", "seg", "--out", s(&back)]));
+    ok(&run(&[
+        "import-keras",
+        s(&file),
+        "--kind",
+        "seg",
+        "--out",
+        s(&back),
+    ]));
     let info = RunDir::open(&back).unwrap().model_info().unwrap();
     assert_eq!(info.input_size, [128, 96]);
 }

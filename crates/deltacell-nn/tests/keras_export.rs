@@ -174,19 +174,53 @@ fn refusals_write_nothing() {
     let before = listing(&out_dir);
 
     let cases: Vec<(PathBuf, PathBuf, Option<[usize; 2]>, &str)> = vec![
-        (dir.path().join("nope"), out_dir.join("a.hdf5"), None, "the folder missing"),
-        (empty.clone(), out_dir.join("a.keras"), None, "model.toml missing"),
-        (half.clone(), out_dir.join("a.hdf5"), None, "model.safetensors missing"),
-        (run.clone(), out_dir.join("a.onnx"), None, "unknown extension"),
-        (run.clone(), out_dir.join("model"), None, "unknown extension"),
-        (run.clone(), out_dir.join("a.keras"), Some([18, 8]), "multiples of 4"),
-        (run.clone(), out_dir.join("a.hdf5"), Some([0, 8]), "multiples of 4"),
+        (
+            dir.path().join("nope"),
+            out_dir.join("a.hdf5"),
+            None,
+            "the folder missing",
+        ),
+        (
+            empty.clone(),
+            out_dir.join("a.keras"),
+            None,
+            "model.toml missing",
+        ),
+        (
+            half.clone(),
+            out_dir.join("a.hdf5"),
+            None,
+            "model.safetensors missing",
+        ),
+        (
+            run.clone(),
+            out_dir.join("a.onnx"),
+            None,
+            "unknown extension",
+        ),
+        (
+            run.clone(),
+            out_dir.join("model"),
+            None,
+            "unknown extension",
+        ),
+        (
+            run.clone(),
+            out_dir.join("a.keras"),
+            Some([18, 8]),
+            "multiples of 4",
+        ),
+        (
+            run.clone(),
+            out_dir.join("a.hdf5"),
+            Some([0, 8]),
+            "multiples of 4",
+        ),
         (run.clone(), kept.clone(), Some([16, 6]), "16×6"),
         (empty.clone(), kept.clone(), None, "no model"),
     ];
     for (run_dir, out, input_size, expect) in cases {
-        let err = keras::export_keras(&run_dir, &out, &ExportOptions { input_size })
-            .unwrap_err();
+        let err = keras::export_keras(&run_dir, &out, &ExportOptions { input_size }).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(expect), "{}: {msg}", run_dir.display());
         match &err {
@@ -223,7 +257,10 @@ fn wrong_weights_are_reported() {
 
 // ---- structure against DeLTA 2.0.7's own files ------------------------------------------
 
-fn attr_strings(attrs: &std::collections::HashMap<String, hdf5_pure::AttrValue>, k: &str) -> Vec<String> {
+fn attr_strings(
+    attrs: &std::collections::HashMap<String, hdf5_pure::AttrValue>,
+    k: &str,
+) -> Vec<String> {
     attrs
         .get(k)
         .and_then(hdf5_pure::AttrValue::as_strings)
@@ -303,7 +340,10 @@ fn reexported_hdf5_matches_delta_file() {
         let config = |a: &std::collections::HashMap<String, hdf5_pure::AttrValue>| -> Value {
             serde_json::from_str(&attr_string(a, "model_config")).unwrap()
         };
-        assert_eq!(described_layers(&config(&ra)), described_layers(&config(&ta)));
+        assert_eq!(
+            described_layers(&config(&ra)),
+            described_layers(&config(&ta))
+        );
         for k in ["input_layers", "output_layers"] {
             assert_eq!(config(&ra)["config"][k], config(&ta)["config"][k]);
         }
@@ -356,8 +396,11 @@ fn zip_entries(path: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// A dataset: name, shape, the bits of its values.
+type Stored = (String, Vec<u64>, Vec<u32>);
+
 /// All `layers/<group>/vars` groups with their `name` attribute and datasets.
-fn keras3_groups(file: &hdf5_pure::File) -> BTreeMap<String, (String, Vec<(String, Vec<u64>, Vec<u32>)>)> {
+fn keras3_groups(file: &hdf5_pure::File) -> BTreeMap<String, (String, Vec<Stored>)> {
     let layers = file.group("layers").unwrap();
     let mut out = BTreeMap::new();
     for g in layers.groups().unwrap() {
@@ -454,6 +497,10 @@ fn custom_filters_are_described() {
     assert_eq!(filters, vec![8, 8, 16, 16, 8, 8, 8, 1]);
     let first = &config["config"]["layers"][0]["config"]["batch_shape"];
     assert_eq!(first, &serde_json::json!([null, 8, 8, 1]));
-    let last = config["config"]["layers"].as_array().unwrap().last().unwrap();
+    let last = config["config"]["layers"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap();
     assert_eq!(last["config"]["activation"], "sigmoid");
 }

@@ -99,7 +99,11 @@ fn exported_models_load_and_predict_in_keras() {
     };
 
     // Small custom architectures (not DeLTA's filters): load_model only.
-    for (kind, seed) in [(ModelKind::Seg, 1), (ModelKind::Track, 2), (ModelKind::Rois, 3)] {
+    for (kind, seed) in [
+        (ModelKind::Seg, 1),
+        (ModelKind::Track, 2),
+        (ModelKind::Rois, 3),
+    ] {
         let run = tiny_run(
             &work.path().join(format!("tiny_{kind}")),
             kind,
@@ -166,7 +170,11 @@ fn exported_models_load_and_predict_in_keras() {
 
     let manifest = work.path().join("cases.json");
     let results = work.path().join("results.json");
-    std::fs::write(&manifest, serde_json::to_string_pretty(&cases.list).unwrap()).unwrap();
+    std::fs::write(
+        &manifest,
+        serde_json::to_string_pretty(&cases.list).unwrap(),
+    )
+    .unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/keras_check.py");
     let out = Command::new(&python)
         .arg(&script)
@@ -185,6 +193,9 @@ fn exported_models_load_and_predict_in_keras() {
         serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
     assert_eq!(results.len(), cases.list.len());
     // Every full-filter case was also loaded with load_weights.
-    let with_weights = results.iter().filter(|r| r.get("load_weights").is_some()).count();
+    let with_weights = results
+        .iter()
+        .filter(|r| r.get("load_weights").is_some())
+        .count();
     assert_eq!(with_weights, 14);
 }

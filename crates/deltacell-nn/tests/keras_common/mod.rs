@@ -49,7 +49,13 @@ pub fn tiny_run(
     let spec = UnetSpec::with_filters(kind, filters);
     let mut trainer = Trainer::new(spec.clone(), seed, Some(1e-3), &device).unwrap();
     for step in 0..steps {
-        let b = batch(2, size[0], size[1], spec.input_channels, seed * 100 + step as u64);
+        let b = batch(
+            2,
+            size[0],
+            size[1],
+            spec.input_channels,
+            seed * 100 + step as u64,
+        );
         trainer.step(&b).unwrap();
     }
     let info = ModelInfo {
