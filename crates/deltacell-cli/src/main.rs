@@ -45,6 +45,8 @@ enum Command {
     Train(Box<cmd::train::TrainArgs>),
     /// Import a DeLTA Keras model (.hdf5 or .keras) into a run folder.
     ImportKeras(cmd::import_keras::ImportKerasArgs),
+    /// Export a run folder's model as a Keras model (.hdf5 or .keras) that DeLTA loads.
+    ExportKeras(cmd::export_keras::ExportKerasArgs),
     /// Segment a folder of images or track a segmented movie with a trained run folder.
     Predict(cmd::predict::PredictArgs),
     /// Synthesise data, train small seg and track U-Nets, predict and evaluate: the whole loop.
@@ -85,6 +87,7 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(c) => cmd::config::run(c),
         Command::Train(args) => cmd::train::run(*args),
         Command::ImportKeras(args) => cmd::import_keras::run(args),
+        Command::ExportKeras(args) => cmd::export_keras::run(args),
         Command::Predict(args) => cmd::predict::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Assets(c) => cmd::assets::run(c),

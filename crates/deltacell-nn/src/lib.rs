@@ -32,7 +32,7 @@
 //! | [`run_dir`] | the RUN_DIR layout (best model, `model.toml`, checkpoint, `history.csv`, `curves.png`), atomic writes | the `.hdf5` model file |
 //! | [`history`] | per-epoch records, CSV, curves | Keras' `History` |
 //! | [`infer`] | [`infer::Predictor`]: load a RUN_DIR, predict logits or probabilities | `model.predict` |
-//! | [`keras`] | import DeLTA's Keras models (`.hdf5`, `.keras`) into a RUN_DIR | `load_weights` |
+//! | [`keras`] | import DeLTA's Keras models (`.hdf5`, `.keras`) into a RUN_DIR, export a RUN_DIR's model back to them | `load_weights`, `model.save` |
 //! | [`device`] | the CPU backend (burn's `flex`), `cuda:N` with the `cuda` feature | – |
 //!
 //! # Writing your own training script

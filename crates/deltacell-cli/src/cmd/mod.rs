@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod demo;
 pub mod eval;
+pub mod export_keras;
 pub mod import_keras;
 pub mod info;
 pub mod predict;

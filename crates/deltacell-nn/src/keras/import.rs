@@ -1,35 +1,4 @@
-//! Import DeLTA's Keras models (`deltacell import-keras`).
-//!
-//! Two on-disk formats are read, both without Python or the HDF5 C library (the pure-Rust
-//! `hdf5-pure` reader):
-//! * **legacy HDF5** (`.hdf5` / `.h5`), what DeLTA 2.0.7's `model.save` writes and the format of
-//!   its released models (`unet_moma_seg.hdf5`, …): `model_weights/<layer>/<layer>/kernel[:0]`
-//!   and `…/bias[:0]` (the `:0` suffix is written by Keras 2, not by Keras 3), and the model
-//!   description as JSON in the root attribute `model_config`;
-//! * **Keras 3** (`.keras`), a zip holding `config.json` (the model description) and
-//!   `model.weights.h5`, whose groups are not named after the layers but after their class:
-//!   `layers/conv2d`, `layers/conv2d_1`, … in the order of the layers in `config.json`, each
-//!   with `vars/0` (kernel) and `vars/1` (bias).
-//!
-//! Layer names are mapped onto [`Unet`] for both of DeLTA's naming schemes (spec §3.1):
-//!
-//! | role | DeLTA 2.0.7 | DeLTA newest |
-//! |---|---|---|
-//! | encoder level l, conv 1/2 | `Level0_Conv2D_1/2`, `Level{l}_Contracting_Conv2D_1/2` | `Level{l}_Conv2D_1/2` |
-//! | decoder level l, 2×2 conv after upsampling | `Level{l}_Expanding_Conv2D_1` | `Level{l}_Conv2D_3` |
-//! | decoder level l, conv 1/2 after concatenation | `Level{l}_Expanding_Conv2D_2/3` | `Level{l}_Conv2D_4/5` |
-//! | head (1×1 conv) | `true_output` | `true_output` (any single 1×1 conv to 1 channel) |
-//!
-//! Levels, filters per level and input channels are inferred from the weights and every shape
-//! is checked against the U-Net topology. Keras kernels are `H×W×in×out` (HWIO); burn's are
-//! `out×in×H×W` (OIHW).
-//!
-//! **Head.** DeLTA 2.0.7's models end in a sigmoid, the newest line's in logits. Only the
-//! activation differs, so the imported network always outputs logits (the weights are the
-//! pre-activation ones) and [`crate::infer::Predictor::predict_probabilities`] reproduces
-//! DeLTA's sigmoid outputs for both; `model.toml` records `head = "logits"` for the imported
-//! network and names the source head in its `preset` field, e.g.
-//! `keras:unet_moma_seg.hdf5 (sigmoid head)`.
+//! Reading DeLTA's Keras files (`deltacell import-keras`); see the [module docs](super).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -534,7 +503,7 @@ fn keras3_layers(config: &Value, weights: Vec<u8>) -> std::result::Result<Layers
 }
 
 /// `Conv2D` → `conv2d`, `MaxPooling2D` → `max_pooling2d` (Keras' `to_snake_case`).
-fn snake_case(class: &str) -> String {
+pub(super) fn snake_case(class: &str) -> String {
     let mut out = String::new();
     let chars: Vec<char> = class.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
