@@ -167,3 +167,67 @@ fn train_init_from_fine_tunes_an_imported_model() {
         text(&out.stderr)
     );
 }
+
+/// `bytes` with the first occurrence of `from` replaced by `to` (same length).
+fn patched(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("pattern in the file");
+    let mut out = bytes.to_vec();
+    out[at..at + from.len()].copy_from_slice(to);
+    out
+}
+
+#[test]
+fn damaged_model_config_and_nan_weights_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let original = std::fs::read(reference("unet_seg_levels2.hdf5")).unwrap();
+    // model_config that is no longer JSON: refused, not replaced by a guess.
+    let broken = d.join("broken_config.hdf5");
+    std::fs::write(
+        &broken,
+        patched(&original, b"\"class_name\": ", b"\"class_name\"; "),
+    )
+    .unwrap();
+    let out = import(&broken, "seg", &d.join("a"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("model_config") && text(&out.stderr).contains("JSON"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!d.join("a").exists());
+
+    // NaN weights: import, put a NaN into the run folder's weights, export, import again.
+    let good = d.join("good");
+    assert!(import(&reference("unet_seg_levels2.hdf5"), "seg", &good)
+        .status
+        .success());
+    let st = good.join("model.safetensors");
+    let bytes = std::fs::read(&st).unwrap();
+    let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut nan = bytes.clone();
+    nan[8 + header..8 + header + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&st, nan).unwrap();
+    let exported = d.join("nan.hdf5");
+    let out = deltacell(&[
+        "export-keras".as_ref(),
+        good.as_os_str(),
+        "--out".as_ref(),
+        exported.as_os_str(),
+    ]);
+    if out.status.success() {
+        let out = import(&exported, "seg", &d.join("b"));
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("NaN") && err.contains("layer"), "{err}");
+        assert!(!d.join("b").exists());
+    } else {
+        // Refusing to export NaN weights is just as good.
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("NaN"), "{}", text(&out.stderr));
+    }
+}

@@ -277,6 +277,7 @@ fn read_keras_zip(bytes: &[u8]) -> std::result::Result<(Value, Vec<u8>), String>
     let weights = read_entry("model.weights.h5")?;
     let config: Value =
         serde_json::from_slice(&config).map_err(|e| format!("config.json is not JSON: {e}"))?;
+    check_description(&config, "config.json")?;
     Ok((config, weights))
 }
 
@@ -287,6 +288,32 @@ fn config_layers(config: &Value) -> &[Value] {
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
+}
+
+/// Refuses a model description without a layer list or whose last `Conv2D` (the head) has no
+/// activation: nothing about the architecture is guessed.
+fn check_description(config: &Value, what: &str) -> std::result::Result<(), String> {
+    let layers = config_layers(config);
+    if layers.is_empty() {
+        return Err(format!("{what} has no layer list (config.layers)"));
+    }
+    let head = layers
+        .iter()
+        .rev()
+        .find(|l| l.get("class_name").and_then(Value::as_str) == Some("Conv2D"));
+    match head {
+        None => Err(format!("{what} lists no Conv2D layer: not a DeLTA U-Net")),
+        Some(l)
+            if l.pointer("/config/activation")
+                .and_then(Value::as_str)
+                .is_none() =>
+        {
+            Err(format!(
+                "{what}: the last Conv2D layer has no activation (config.activation)"
+            ))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 /// The source head's activation and the fixed input size, from the model description.
@@ -343,6 +370,12 @@ fn read_f32(
             data.len()
         ));
     }
+    let bad = data.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        return Err(format!(
+            "dataset {name}: {bad} weight(s) are NaN or infinite; the model is damaged"
+        ));
+    }
     Ok((shape, data))
 }
 
@@ -357,8 +390,10 @@ fn collect_weights(
     for name in g.datasets().map_err(|e| e.to_string())? {
         let base = name.strip_suffix(":0").unwrap_or(&name);
         match base {
-            "kernel" => *kernel = Some(read_f32(g, &name)?),
-            "bias" => *bias = Some(read_f32(g, &name)?),
+            "kernel" => {
+                *kernel = Some(read_f32(g, &name).map_err(|e| format!("layer {prefix}: {e}"))?)
+            }
+            "bias" => *bias = Some(read_f32(g, &name).map_err(|e| format!("layer {prefix}: {e}"))?),
             _ => others.push(format!("{prefix}/{name}")),
         }
     }
@@ -387,18 +422,30 @@ fn open_hdf5(bytes: Vec<u8>, what: &str) -> std::result::Result<hdf5_pure::File,
 /// Layers with weights of a legacy HDF5 model, and its `model_config`.
 fn legacy_layers(file: &hdf5_pure::File) -> std::result::Result<(Layers, Option<Value>), String> {
     let root = file.root();
-    let config = root.attrs().ok().and_then(|attrs| {
-        let text = match attrs.get("model_config")? {
-            hdf5_pure::AttrValue::String(s)
-            | hdf5_pure::AttrValue::AsciiString(s)
-            | hdf5_pure::AttrValue::VarLenString(s)
-            | hdf5_pure::AttrValue::VarLenAsciiString(s) => s.clone(),
-            hdf5_pure::AttrValue::StringSized { value, .. }
-            | hdf5_pure::AttrValue::AsciiStringSized { value, .. } => value.clone(),
-            _ => return None,
-        };
-        serde_json::from_str::<Value>(&text).ok()
-    });
+    // A file written by `save_weights` has no `model_config`; one that has it must describe the
+    // model, or the import would guess the head and input size.
+    let config = match root
+        .attrs()
+        .ok()
+        .and_then(|attrs| attrs.get("model_config").cloned())
+    {
+        None => None,
+        Some(value) => {
+            let text = match value {
+                hdf5_pure::AttrValue::String(s)
+                | hdf5_pure::AttrValue::AsciiString(s)
+                | hdf5_pure::AttrValue::VarLenString(s)
+                | hdf5_pure::AttrValue::VarLenAsciiString(s) => s,
+                hdf5_pure::AttrValue::StringSized { value, .. }
+                | hdf5_pure::AttrValue::AsciiStringSized { value, .. } => value,
+                _ => return Err("the model_config attribute is not text".into()),
+            };
+            let config = serde_json::from_str::<Value>(&text)
+                .map_err(|e| format!("the model_config attribute is not valid JSON: {e}"))?;
+            check_description(&config, "model_config")?;
+            Some(config)
+        }
+    };
     // A file written by `model.save_weights` has the layer groups at the root.
     let weights = match root.group("model_weights") {
         Ok(g) => g,
