@@ -34,7 +34,7 @@ if [[ -z "$python" ]]; then
     fi
     python="$venv/bin/python"
 fi
-"$python" -c "import tensorflow, keras, delta; print('TensorFlow', tensorflow.__version__, '| Keras', keras.__version__)"
+TF_CPP_MIN_LOG_LEVEL=2 "$python" -c "import tensorflow, keras, delta; print('TensorFlow', tensorflow.__version__, '| Keras', keras.__version__)"
 
 # cargo runs the test from the crate's folder: make the path absolute (not resolving the
 # symlink, which would leave the virtual environment).
@@ -43,4 +43,4 @@ if [[ "$python" != */* ]]; then
 elif [[ "$python" != /* ]]; then
     python="$(pwd)/$python"
 fi
-DELTACELL_TF_PYTHON="$python" cargo test -p deltacell-nn --test keras_tf -- --nocapture
+DELTACELL_TF_PYTHON="$python" cargo test --workspace --test keras_tf -- --nocapture
