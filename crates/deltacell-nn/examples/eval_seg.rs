@@ -112,7 +112,7 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
             ));
         }
         per_image.push(ImageScores {
-            name,
+            name: name.to_string_lossy().into_owned(),
             scores: matched.scores,
         });
     }

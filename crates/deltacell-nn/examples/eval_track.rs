@@ -92,7 +92,7 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
             io::write_mask(mask_dir.join(&name), &mask)?;
             // 4. Score: are the cell and its daughter found (IoU ≥ 0.5 with the truth)?
             let truth = io::read_mask(mm.join("mot_dau").join(&name))?;
-            seeds.push(compare_track(&name, &mask, &truth)?);
+            seeds.push(compare_track(&name.to_string_lossy(), &mask, &truth)?);
         }
     }
     let scores = TrackScores::from_seeds(seeds);
