@@ -94,24 +94,50 @@ fn padded(g: &Geometry, p: &Plan, x: &[f32]) -> Vec<f32> {
     )
 }
 
-/// `V[ξ][ci][t − t0] = (Bᵀ d B)[ξ]` for the tiles `t0..t1`, `d` the 4×4 patch of the padded
-/// input at the tile's top-left corner; `v` holds `16 × cin × (t1 − t0)` values.
-fn input_transform(g: &Geometry, p: &Plan, xp: &[f32], (t0, t1): (usize, usize), v: &mut [f32]) {
-    let tc = t1 - t0;
+/// One 2×2 output tile of a chunk: where its 4×4 input patch starts in the padded input (for
+/// input channel 0), where its output pixels start (for output channel 0), and how many of its
+/// rows and columns are inside the output.
+#[derive(Clone, Copy)]
+struct Tile {
+    input: usize,
+    output: usize,
+    rows: usize,
+    cols: usize,
+}
+
+/// The tiles `t0..t1` of the batch.
+fn chunk_tiles(g: &Geometry, p: &Plan, (t0, t1): (usize, usize), tiles: &mut Vec<Tile>) {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    tiles.clear();
+    tiles.extend((t0..t1).map(|t| {
+        let (b, ty, tx) = p.locate(t);
+        let (y0, x0) = (2 * ty, 2 * tx);
+        Tile {
+            input: b * g.cin * p.hp * p.wp + y0 * p.wp + x0,
+            output: b * g.cout * oh * ow + y0 * ow + x0,
+            rows: (oh - y0).min(2),
+            cols: (ow - x0).min(2),
+        }
+    }));
+}
+
+/// `V[ξ][ci][j] = (Bᵀ d B)[ξ]` for the chunk's tiles `j`, `d` the 4×4 patch of the padded input
+/// at the tile's top-left corner; `v` holds `16 × cin × tiles` values.
+fn input_transform(g: &Geometry, p: &Plan, xp: &[f32], tiles: &[Tile], v: &mut [f32]) {
+    let tc = tiles.len();
     let pplane = p.hp * p.wp;
     let stride = g.cin * tc;
-    for t in t0..t1 {
-        let (b, ty, tx) = p.locate(t);
-        for ci in 0..g.cin {
-            let base = (b * g.cin + ci) * pplane + 2 * ty * p.wp + 2 * tx;
+    let cols = |r: [f32; 4]| [r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]];
+    for ci in 0..g.cin {
+        for (j, tile) in tiles.iter().enumerate() {
+            let base = tile.input + ci * pplane;
             let row = |i: usize| -> [f32; 4] {
                 let r = &xp[base + i * p.wp..][..4];
                 [r[0], r[1], r[2], r[3]]
             };
             let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3));
-            let o = ci * tc + t - t0;
+            let o = ci * tc + j;
             // Bᵀ d (four rows), then each row times B.
-            let cols = |r: [f32; 4]| [r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]];
             let e = [
                 cols_sub(d0, d2),
                 cols_add(d1, d2),
@@ -119,8 +145,7 @@ fn input_transform(g: &Geometry, p: &Plan, xp: &[f32], (t0, t1): (usize, usize),
                 cols_sub(d1, d3),
             ];
             for (k, ek) in e.iter().enumerate() {
-                let vk = cols(*ek);
-                for (l, &val) in vk.iter().enumerate() {
+                for (l, &val) in cols(*ek).iter().enumerate() {
                     v[(k * 4 + l) * stride + o] = val;
                 }
             }
@@ -189,15 +214,16 @@ pub(super) fn forward(
     let mut out = vec![0f32; g.n * g.cout * plane];
     let dst = SharedMut(out.as_mut_ptr());
     p.chunks().into_par_iter().for_each_init(
-        || (Vec::new(), Vec::new()),
-        |(v, m), (t0, t1)| {
-            let tc = t1 - t0;
+        || (Vec::new(), Vec::new(), Vec::new()),
+        |(tiles, v, m), chunk| {
+            chunk_tiles(g, &p, chunk, tiles);
+            let tc = tiles.len();
             v.resize(XI * g.cin * tc, 0.0);
             m.resize(XI * g.cout * tc, 0.0);
-            input_transform(g, &p, &xp, (t0, t1), v);
+            input_transform(g, &p, &xp, tiles, v);
             for xi in 0..XI {
-                // SAFETY: the three matrices are whole slices of `u`, `v`, `m` of the
-                // stated strides; `m` is this task's own.
+                // SAFETY: the three matrices are whole slices of `u`, `v`, `m` of the stated
+                // strides; `m` is this task's own.
                 unsafe {
                     matmul(
                         [g.cout, tc, g.cin],
@@ -212,13 +238,10 @@ pub(super) fn forward(
                 }
             }
             let stride = g.cout * tc;
-            for t in t0..t1 {
-                let (b, ty, tx) = p.locate(t);
-                let (y0, x0) = (2 * ty, 2 * tx);
-                let rows = (oh - y0).min(2);
-                let cols = (ow - x0).min(2);
-                for co in 0..g.cout {
-                    let o = co * tc + t - t0;
+            for co in 0..g.cout {
+                let bv = bias.map_or(0.0, |b| b[co]);
+                for (j, tile) in tiles.iter().enumerate() {
+                    let o = co * tc + j;
                     let at = |k: usize| m[k * stride + o];
                     // Aᵀ M: two rows of four.
                     let r0 = [
@@ -233,18 +256,16 @@ pub(super) fn forward(
                         at(6) - at(10) - at(14),
                         at(7) - at(11) - at(15),
                     ];
-                    let bv = bias.map_or(0.0, |b| b[co]);
                     let y = [
                         [r0[0] + r0[1] + r0[2] + bv, r0[1] - r0[2] - r0[3] + bv],
                         [r1[0] + r1[1] + r1[2] + bv, r1[1] - r1[2] - r1[3] + bv],
                     ];
-                    let base = (b * g.cout + co) * plane + y0 * ow + x0;
-                    for (i, yrow) in y.iter().enumerate().take(rows) {
-                        for (j, &val) in yrow.iter().enumerate().take(cols) {
+                    let base = tile.output + co * plane;
+                    for (i, yrow) in y.iter().enumerate().take(tile.rows) {
+                        for (c, &val) in yrow.iter().enumerate().take(tile.cols) {
                             let val = if relu { val.max(0.0) } else { val };
-                            // SAFETY: pixel (y0 + i, x0 + j) of plane (b, co) belongs to
-                            // this tile only.
-                            unsafe { *dst.at(base + i * ow + j) = val };
+                            // SAFETY: this pixel of plane (b, co) belongs to this tile only.
+                            unsafe { *dst.at(base + i * ow + c) = val };
                         }
                     }
                 }
@@ -264,23 +285,20 @@ pub(super) fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     let du = sum_per_thread(
         &p.chunks(),
         XI * pairs,
-        |du, (v, z): &mut (Vec<f32>, Vec<f32>), &(t0, t1)| {
-            let tc = t1 - t0;
+        |du, (tiles, v, z): &mut (Vec<Tile>, Vec<f32>, Vec<f32>), &chunk| {
+            chunk_tiles(g, &p, chunk, tiles);
+            let tc = tiles.len();
             v.resize(XI * g.cin * tc, 0.0);
             z.resize(XI * g.cout * tc, 0.0);
-            input_transform(g, &p, &xp, (t0, t1), v);
+            input_transform(g, &p, &xp, tiles, v);
             let stride = g.cout * tc;
-            for t in t0..t1 {
-                let (b, ty, tx) = p.locate(t);
-                let (y0, x0) = (2 * ty, 2 * tx);
-                let rows = (oh - y0).min(2);
-                let cols = (ow - x0).min(2);
-                for co in 0..g.cout {
-                    let base = (b * g.cout + co) * plane + y0 * ow + x0;
+            for co in 0..g.cout {
+                for (j, tile) in tiles.iter().enumerate() {
+                    let base = tile.output + co * plane;
                     let mut d = [[0f32; 2]; 2];
-                    for (i, drow) in d.iter_mut().enumerate().take(rows) {
-                        for (j, dv) in drow.iter_mut().enumerate().take(cols) {
-                            *dv = dz[base + i * ow + j];
+                    for (i, drow) in d.iter_mut().enumerate().take(tile.rows) {
+                        for (c, dv) in drow.iter_mut().enumerate().take(tile.cols) {
+                            *dv = dz[base + i * ow + c];
                         }
                     }
                     // A dY: four rows of two; then (A dY) Aᵀ: four columns per row.
@@ -290,7 +308,7 @@ pub(super) fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
                         [d[0][0] - d[1][0], d[0][1] - d[1][1]],
                         [-d[1][0], -d[1][1]],
                     ];
-                    let o = co * tc + t - t0;
+                    let o = co * tc + j;
                     for (k, qk) in q.iter().enumerate() {
                         let zk = [qk[0], qk[0] + qk[1], qk[0] - qk[1], -qk[1]];
                         for (l, &val) in zk.iter().enumerate() {
