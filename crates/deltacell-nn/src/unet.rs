@@ -24,8 +24,6 @@
 use burn::module::{Module, Param, ParamId};
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -344,7 +342,7 @@ impl Unet {
         let mut x = x;
         for (l, level) in self.down.iter().enumerate() {
             if l > 0 {
-                x = max_pool2d(x, MaxPoolOptions::new([2, 2]));
+                x = crate::conv::max_pool2d(x);
             }
             x = level.forward(x);
             skips.push(x.clone());

@@ -14,8 +14,8 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Tensor, TensorData};
 
 use super::{
-    bias_grad, forward, input_grad, relu_backward, up_backward, up_forward, weight_grad, Geometry,
-    Padding,
+    bias_grad, forward, input_grad, max_pool2, max_pool2_backward, relu_backward, up_backward,
+    up_forward, weight_grad, Geometry, Padding,
 };
 
 /// The fused convolution as a burn backend operation (CPU `flex` and its autodiff).
@@ -32,6 +32,10 @@ pub trait ConvBackend: Backend {
         relu: bool,
         upsample: bool,
     ) -> FloatTensor<Self>;
+
+    /// 2×2 max-pooling with stride 2 (`N × C × H × W` → `N × C × H/2 × W/2`), whose backward
+    /// recomputes the positions of the maxima from the input instead of storing indices.
+    fn deltacell_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// The geometry of `x` (`n × cin × h × w`) convolved with `weight` (`cout × cin × kh × kw`).
@@ -92,7 +96,44 @@ fn flex_forward(
     flex_tensor(out, [g.n, g.cout, g.out_h(), g.out_w()])
 }
 
+fn flex_pool(x: &burn::backend::flex::FlexTensor) -> burn::backend::flex::FlexTensor {
+    let [n, c, h, w]: [usize; 4] = flex_shape(x).try_into().expect("4-D input");
+    let xc = x.to_contiguous();
+    let y = max_pool2(n * c, [h, w], xc.storage::<f32>());
+    flex_tensor(y, [n, c, h / 2, w / 2])
+}
+
+#[derive(Debug)]
+struct PoolBackwardStep;
+
+impl Backward<Flex, 1> for PoolBackwardStep {
+    /// Input and output.
+    type State = (FloatTensor<Flex>, FloatTensor<Flex>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, y) = ops.state;
+        if let Some(node) = node_x {
+            let [n, c, h, w]: [usize; 4] = flex_shape(&x).try_into().expect("4-D input");
+            let (xc, yc, gc) = (x.to_contiguous(), y.to_contiguous(), grad.to_contiguous());
+            let dx = max_pool2_backward(
+                n * c,
+                [h, w],
+                xc.storage::<f32>(),
+                yc.storage::<f32>(),
+                gc.storage::<f32>(),
+            );
+            grads.register::<Flex>(node.id, flex_tensor(dx, [n, c, h, w]));
+        }
+    }
+}
+
 impl ConvBackend for Flex {
+    fn deltacell_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        flex_pool(&x)
+    }
+
     fn deltacell_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -179,6 +220,21 @@ fn flex_1d(values: Vec<f32>) -> burn::backend::flex::FlexTensor {
 }
 
 impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
+    fn deltacell_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match PoolBackwardStep
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let xp = x.into_primitive();
+                let out = flex_pool(&xp);
+                prep.finish((xp, out.clone()), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(flex_pool(x.primitive())),
+        }
+    }
+
     fn deltacell_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -317,4 +373,22 @@ pub fn up_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, relu_after: b
             .with_output_size([2 * h, 2 * w]),
     );
     conv2d(up, weight, bias, [0, 0, 1, 1], relu_after)
+}
+
+/// DeLTA's 2×2 max-pooling (stride 2, no padding; a trailing odd row or column is dropped).
+///
+/// On the CPU it is this module's kernel ([`max_pool2`]; the backward pass finds the maxima
+/// again in the input, no index tensor is kept); elsewhere burn's `max_pool2d`.
+pub fn max_pool2d(x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let on_flex = matches!(
+        x.device().as_dispatch().clone().inner(),
+        DispatchDevice::Flex(_)
+    );
+    let ours = !BURN_KERNELS.load(std::sync::atomic::Ordering::Relaxed);
+    if ours && on_flex && h >= 2 && w >= 2 && x.dtype() == DType::F32 {
+        let out = <burn::backend::Dispatch as ConvBackend>::deltacell_max_pool2(x.into_dispatch());
+        return Tensor::from_dispatch(out);
+    }
+    burn::tensor::module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]))
 }

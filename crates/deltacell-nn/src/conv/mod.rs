@@ -37,7 +37,7 @@ mod burn_ext;
 mod tests;
 mod winograd;
 
-pub use burn_ext::{conv2d, up_conv2d, use_burn_kernels, ConvBackend};
+pub use burn_ext::{conv2d, max_pool2d, up_conv2d, use_burn_kernels, ConvBackend};
 
 /// From this many input channels on, convolutions run as one product per kernel tap on shifted
 /// views of a padded input; below it, as one product on an im2col tile.
@@ -845,6 +845,59 @@ fn gather_parity(full: &[f32], part: &mut [f32], [h, w]: [usize; 2], [a, b]: [us
                 }
             }
         });
+}
+
+/// 2×2 max-pooling with stride 2 of `planes` planes of `h × w` (a trailing odd row or column is
+/// dropped): `planes × h/2 × w/2`.
+pub fn max_pool2(planes: usize, [h, w]: [usize; 2], x: &[f32]) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut y = vec![0f32; planes * oh * ow];
+    y.par_chunks_mut(oh * ow)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(y, x)| {
+            for (i, yrow) in y.chunks_exact_mut(ow).enumerate() {
+                let (r0, r1) = (&x[2 * i * w..][..2 * ow], &x[(2 * i + 1) * w..][..2 * ow]);
+                for (j, v) in yrow.iter_mut().enumerate() {
+                    *v = r0[2 * j]
+                        .max(r0[2 * j + 1])
+                        .max(r1[2 * j].max(r1[2 * j + 1]));
+                }
+            }
+        });
+    y
+}
+
+/// Backward pass of [`max_pool2`]: each window's output gradient `dy` goes to the first of its
+/// four inputs (row-major) that equals the window's maximum `y`; the others get zero.
+pub fn max_pool2_backward(
+    planes: usize,
+    [h, w]: [usize; 2],
+    x: &[f32],
+    y: &[f32],
+    dy: &[f32],
+) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut dx = vec![0f32; planes * h * w];
+    dx.par_chunks_mut(h * w)
+        .zip(x.par_chunks(h * w))
+        .zip(y.par_chunks(oh * ow).zip(dy.par_chunks(oh * ow)))
+        .for_each(|((dx, x), (y, dy))| {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let (m, d) = (y[i * ow + j], dy[i * ow + j]);
+                    let at = [
+                        2 * i * w + 2 * j,
+                        2 * i * w + 2 * j + 1,
+                        (2 * i + 1) * w + 2 * j,
+                        (2 * i + 1) * w + 2 * j + 1,
+                    ];
+                    if let Some(&k) = at.iter().find(|&&k| x[k] == m) {
+                        dx[k] = d;
+                    }
+                }
+            }
+        });
+    dx
 }
 
 /// Forward pass of DeLTA's decoder up-convolution, `relu?(conv2×2(upsample2(x)) + bias)`, at the

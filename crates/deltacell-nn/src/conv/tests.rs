@@ -501,3 +501,50 @@ fn winograd_gradients_match_the_direct_kernels() {
         }
     }
 }
+
+/// The max-pooling op (forward and input gradient) against burn's `max_pool2d` with autodiff,
+/// on odd sizes (the trailing row and column dropped), batch 1 and 3 channels; ReLU-like zero
+/// ties included.
+#[test]
+fn max_pool_matches_burn() {
+    let device = crate::device::cpu().autodiff();
+    for (n, c, h, w) in [(1, 3, 5, 7), (2, 2, 8, 6), (1, 1, 2, 2)] {
+        let xs: Vec<f32> = values(n * c * h * w, 51)
+            .iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        let cm = Tensor::<4>::from_data(
+            TensorData::new(values(n * c * (h / 2) * (w / 2), 52), [n, c, h / 2, w / 2]),
+            &device,
+        );
+        let x1 = Tensor::<4>::from_data(TensorData::new(xs.clone(), [n, c, h, w]), &device)
+            .require_grad();
+        let x2 = Tensor::<4>::from_data(TensorData::new(xs, [n, c, h, w]), &device).require_grad();
+        let ours = max_pool2d(x1.clone());
+        let theirs = burn::tensor::module::max_pool2d(
+            x2.clone(),
+            burn::tensor::ops::MaxPoolOptions::new([2, 2]),
+        );
+        assert_eq!(ours.dims(), theirs.dims());
+        let v = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(v(ours.clone()), v(theirs.clone()), "pool forward");
+        let g1 = (ours * cm.clone()).sum().backward();
+        let g2 = (theirs * cm).sum().backward();
+        let grad = |t: &Tensor<4>, g| t.grad(g).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let (d1, d2) = (grad(&x1, &g1), grad(&x2, &g2));
+        // Ties (zeros) may route the gradient to another input of the window; the sums per
+        // window agree, and away from ties the positions too.
+        for (i, (a, b)) in d1.iter().zip(&d2).enumerate() {
+            if both_nonzero(&d1, &d2, i) {
+                assert_eq!(a, b, "pool dx[{i}]");
+            }
+        }
+        assert!((d1.iter().sum::<f32>() - d2.iter().sum::<f32>()).abs() < 1e-4);
+    }
+}
+
+/// Whether both gradients are defined at a position that is not part of a tie (either one is
+/// non-zero): then they must be equal.
+fn both_nonzero(d1: &[f32], d2: &[f32], i: usize) -> bool {
+    d1[i] != 0.0 && d2[i] != 0.0
+}
