@@ -443,7 +443,7 @@ pub fn bias_grad(g: &Geometry, dz: &[f32]) -> Vec<f32> {
 pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     assert!(g.supported(), "unsupported convolution {g:?}");
     if g.use_winograd() {
-        return winograd::weight_grad(g, x, dz);
+        return winograd::weight_grad(g, &winograd::Split::whole(x, g.cin, g.h * g.w), dz);
     }
     if g.use_shifted() {
         return weight_grad_shifted(g, x, dz);
@@ -757,7 +757,11 @@ fn weight_grad_shifted(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
 /// Input gradient: the forward convolution of `dz` with the kernel flipped and its channels
 /// swapped, padding mirrored. Returns `n × cin × h × w`.
 pub fn input_grad(g: &Geometry, weight: &[f32], dz: &[f32]) -> Vec<f32> {
-    let t = g.transposed();
+    forward(&g.transposed(), dz, &flip_kernel(g, weight), None, false)
+}
+
+/// The kernel of [`Geometry::transposed`]: flipped, input and output channels swapped.
+fn flip_kernel(g: &Geometry, weight: &[f32]) -> Vec<f32> {
     let (kh, kw) = (g.kh, g.kw);
     let mut flipped = vec![0f32; weight.len()];
     for co in 0..g.cout {
@@ -770,7 +774,106 @@ pub fn input_grad(g: &Geometry, weight: &[f32], dz: &[f32]) -> Vec<f32> {
             }
         }
     }
-    forward(&t, dz, &flipped, None, false)
+    flipped
+}
+
+/// `[a, b]` concatenated along the channels: `n × ca × plane` and `n × cb × plane` into
+/// `n × (ca + cb) × plane`.
+fn concat(n: usize, [ca, cb]: [usize; 2], plane: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(n * (ca + cb) * plane);
+    for i in 0..n {
+        out.extend_from_slice(&a[i * ca * plane..][..ca * plane]);
+        out.extend_from_slice(&b[i * cb * plane..][..cb * plane]);
+    }
+    out
+}
+
+/// The channels of `x` (`n × c × plane`) split into the first `c0` and the rest.
+fn split(n: usize, [c, c0]: [usize; 2], plane: usize, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let (mut a, mut b) = (
+        Vec::with_capacity(n * c0 * plane),
+        Vec::with_capacity(n * (c - c0) * plane),
+    );
+    for img in x.chunks_exact(c * plane) {
+        a.extend_from_slice(&img[..c0 * plane]);
+        b.extend_from_slice(&img[c0 * plane..]);
+    }
+    (a, b)
+}
+
+/// [`forward`] of the concatenation `[x0, x1]` along the channels (`x0` holds the first `c0`
+/// of the geometry's `cin` channels), without materialising it where the convolution runs as
+/// Winograd (the decoder's 3×3 convolutions after the skip connection).
+pub fn forward_cat(
+    g: &Geometry,
+    [x0, x1]: [&[f32]; 2],
+    c0: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    let plane = g.h * g.w;
+    assert_eq!(x0.len() + x1.len(), g.n * g.cin * plane, "input size");
+    if !g.use_winograd() {
+        let x = concat(g.n, [c0, g.cin - c0], plane, x0, x1);
+        return forward(g, &x, weight, bias, relu);
+    }
+    let mut out = vec![0f32; g.n * g.cout * g.out_h() * g.out_w()];
+    let dst = winograd::Split {
+        first: SharedMut(out.as_mut_ptr()),
+        second: SharedMut(std::ptr::null_mut()),
+        c0: g.cout,
+        c: g.cout,
+        plane: g.out_h() * g.out_w(),
+    };
+    let x = winograd::Split {
+        first: x0,
+        second: x1,
+        c0,
+        c: g.cin,
+        plane,
+    };
+    winograd::forward_split(g, &x, weight, bias, relu, dst);
+    out
+}
+
+/// [`weight_grad`] of the convolution of `[x0, x1]` (see [`forward_cat`]).
+pub fn weight_grad_cat(g: &Geometry, [x0, x1]: [&[f32]; 2], c0: usize, dz: &[f32]) -> Vec<f32> {
+    let plane = g.h * g.w;
+    if !g.use_winograd() {
+        let x = concat(g.n, [c0, g.cin - c0], plane, x0, x1);
+        return weight_grad(g, &x, dz);
+    }
+    let x = winograd::Split {
+        first: x0,
+        second: x1,
+        c0,
+        c: g.cin,
+        plane,
+    };
+    winograd::weight_grad(g, &x, dz)
+}
+
+/// [`input_grad`] of the convolution of `[x0, x1]`, as the two parts' gradients (see
+/// [`forward_cat`]).
+pub fn input_grad_cat(g: &Geometry, weight: &[f32], dz: &[f32], c0: usize) -> (Vec<f32>, Vec<f32>) {
+    let t = g.transposed();
+    let plane = g.h * g.w;
+    if !t.use_winograd() {
+        return split(g.n, [g.cin, c0], plane, &input_grad(g, weight, dz));
+    }
+    let mut dx0 = vec![0f32; g.n * c0 * plane];
+    let mut dx1 = vec![0f32; g.n * (g.cin - c0) * plane];
+    let dst = winograd::Split {
+        first: SharedMut(dx0.as_mut_ptr()),
+        second: SharedMut(dx1.as_mut_ptr()),
+        c0,
+        c: g.cin,
+        plane,
+    };
+    let dzs = winograd::Split::whole(dz, t.cin, t.h * t.w);
+    winograd::forward_split(&t, &dzs, &flip_kernel(g, weight), None, false, dst);
+    (dx0, dx1)
 }
 
 /// The four output parities `(a, b)` of DeLTA's decoder up-convolution (nearest 2× upsampling,

@@ -10,14 +10,18 @@
 //!
 //! Work is split into chunks of consecutive tiles (across images when planes are small), each
 //! transformed into a scratch buffer that stays in cache, multiplied, and transformed back
-//! with the bias and the ReLU fused in; no tensor larger than the input is allocated.
+//! with the bias and the ReLU fused in. The input is read in place (the zero padding is applied
+//! while reading the patches of border tiles) and may be split over two buffers along the
+//! channels ([`Split`]: the decoder's concatenation of skip connection and up-convolution is
+//! never materialised); the output may be split the same way (the input gradient of that
+//! concatenation).
 //!
 //! F(2×2, 3×3)'s transforms have coefficients 0, ±½ and ±1 only: its rounding error is of the
 //! order of the direct convolution's (measured against it in `tests.rs`).
 
 use rayon::prelude::*;
 
-use super::{matmul, pad_planes, sum_per_thread, Geometry, SharedMut};
+use super::{matmul, sum_per_thread, Geometry, SharedMut};
 
 /// Positions of the 4×4 transform domain.
 const XI: usize = 16;
@@ -27,9 +31,6 @@ struct Plan {
     /// Tile rows and columns per image.
     th: usize,
     tw: usize,
-    /// Padded input plane: `2·th + 2` rows of `2·tw + 2` columns.
-    hp: usize,
-    wp: usize,
     /// Tiles per chunk.
     chunk: usize,
     /// Tiles in the batch.
@@ -52,8 +53,6 @@ impl Plan {
         Plan {
             th,
             tw,
-            hp: 2 * th + 2,
-            wp: 2 * tw + 2,
             chunk,
             total,
         }
@@ -81,25 +80,66 @@ pub(super) fn applies(g: &Geometry) -> bool {
     g.kh == 3 && g.kw == 3 && g.cin >= 16 && g.cout >= 16 && g.out_h() >= 2 && g.out_w() >= 2
 }
 
-/// The input padded for the tiles: the convolution's own padding at the top and left, zeros
-/// below and right up to `hp × wp`.
-fn padded(g: &Geometry, p: &Plan, x: &[f32]) -> Vec<f32> {
-    pad_planes(
-        x,
-        g.n * g.cin,
-        [g.h, g.w],
-        [p.hp, p.wp],
-        [g.pad[0], g.pad[1]],
-        0,
-    )
+/// A tensor `n × (c0 + c1) × h × w` whose first `c0` channels are in one buffer
+/// (`n × c0 × h × w`) and the others in a second (`n × c1 × h × w`): a concatenation along the
+/// channels that is never materialised. `c1 = 0` is a plain tensor.
+#[derive(Clone, Copy)]
+pub(super) struct Split<T> {
+    pub(super) first: T,
+    pub(super) second: T,
+    /// Channels in `first`.
+    pub(super) c0: usize,
+    /// Channels in all.
+    pub(super) c: usize,
+    /// Pixels per plane.
+    pub(super) plane: usize,
 }
 
-/// One 2×2 output tile of a chunk: where its 4×4 input patch starts in the padded input (for
-/// input channel 0), where its output pixels start (for output channel 0), and how many of its
-/// rows and columns are inside the output.
+impl<'a> Split<&'a [f32]> {
+    /// One buffer holding all `c` channels.
+    pub(super) fn whole(x: &'a [f32], c: usize, plane: usize) -> Self {
+        Split {
+            first: x,
+            second: &[],
+            c0: c,
+            c,
+            plane,
+        }
+    }
+
+    /// Plane `(b, ci)`.
+    fn plane(&self, b: usize, ci: usize) -> &'a [f32] {
+        if ci < self.c0 {
+            &self.first[(b * self.c0 + ci) * self.plane..][..self.plane]
+        } else {
+            let c1 = self.c - self.c0;
+            &self.second[(b * c1 + ci - self.c0) * self.plane..][..self.plane]
+        }
+    }
+}
+
+impl Split<SharedMut> {
+    /// The start of plane `(b, co)`.
+    fn plane_ptr(&self, b: usize, co: usize) -> SharedMut {
+        if co < self.c0 {
+            SharedMut(self.first.at((b * self.c0 + co) * self.plane))
+        } else {
+            let c1 = self.c - self.c0;
+            SharedMut(self.second.at((b * c1 + co - self.c0) * self.plane))
+        }
+    }
+}
+
+/// One 2×2 output tile of a chunk: its image, the top-left corner of its 4×4 input patch
+/// (padding included: it may lie outside the input), whether that patch is inside the input,
+/// its first output pixel's offset in a plane, and how many of its rows and columns are inside
+/// the output.
 #[derive(Clone, Copy)]
 struct Tile {
-    input: usize,
+    b: usize,
+    iy: isize,
+    ix: isize,
+    inside: bool,
     output: usize,
     rows: usize,
     cols: usize,
@@ -112,30 +152,54 @@ fn chunk_tiles(g: &Geometry, p: &Plan, (t0, t1): (usize, usize), tiles: &mut Vec
     tiles.extend((t0..t1).map(|t| {
         let (b, ty, tx) = p.locate(t);
         let (y0, x0) = (2 * ty, 2 * tx);
+        let iy = y0 as isize - g.pad[0] as isize;
+        let ix = x0 as isize - g.pad[1] as isize;
         Tile {
-            input: b * g.cin * p.hp * p.wp + y0 * p.wp + x0,
-            output: b * g.cout * oh * ow + y0 * ow + x0,
+            b,
+            iy,
+            ix,
+            inside: iy >= 0 && ix >= 0 && iy as usize + 4 <= g.h && ix as usize + 4 <= g.w,
+            output: y0 * ow + x0,
             rows: (oh - y0).min(2),
             cols: (ow - x0).min(2),
         }
     }));
 }
 
-/// `V[ξ][ci][j] = (Bᵀ d B)[ξ]` for the chunk's tiles `j`, `d` the 4×4 patch of the padded input
-/// at the tile's top-left corner; `v` holds `16 × cin × tiles` values.
-fn input_transform(g: &Geometry, p: &Plan, xp: &[f32], tiles: &[Tile], v: &mut [f32]) {
+/// The 4×4 patch of `plane` (`h × w`) with its top-left corner at `(iy, ix)`, zeros outside.
+fn patch(plane: &[f32], [h, w]: [usize; 2], tile: &Tile) -> [[f32; 4]; 4] {
+    let mut d = [[0f32; 4]; 4];
+    if tile.inside {
+        let base = tile.iy as usize * w + tile.ix as usize;
+        for (i, row) in d.iter_mut().enumerate() {
+            row.copy_from_slice(&plane[base + i * w..][..4]);
+        }
+        return d;
+    }
+    for (i, row) in d.iter_mut().enumerate() {
+        let y = tile.iy + i as isize;
+        if y < 0 || y >= h as isize {
+            continue;
+        }
+        for (j, v) in row.iter_mut().enumerate() {
+            let x = tile.ix + j as isize;
+            if x >= 0 && x < w as isize {
+                *v = plane[y as usize * w + x as usize];
+            }
+        }
+    }
+    d
+}
+
+/// `V[ξ][ci][j] = (Bᵀ d B)[ξ]` for the chunk's tiles `j`, `d` the tile's 4×4 input patch;
+/// `v` holds `16 × cin × tiles` values.
+fn input_transform(g: &Geometry, x: &Split<&[f32]>, tiles: &[Tile], v: &mut [f32]) {
     let tc = tiles.len();
-    let pplane = p.hp * p.wp;
     let stride = g.cin * tc;
     let cols = |r: [f32; 4]| [r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]];
     for ci in 0..g.cin {
         for (j, tile) in tiles.iter().enumerate() {
-            let base = tile.input + ci * pplane;
-            let row = |i: usize| -> [f32; 4] {
-                let r = &xp[base + i * p.wp..][..4];
-                [r[0], r[1], r[2], r[3]]
-            };
-            let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3));
+            let [d0, d1, d2, d3] = patch(x.plane(tile.b, ci), [g.h, g.w], tile);
             let o = ci * tc + j;
             // Bᵀ d (four rows), then each row times B.
             let e = [
@@ -205,14 +269,39 @@ pub(super) fn forward(
     bias: Option<&[f32]>,
     relu: bool,
 ) -> Vec<f32> {
+    let mut out = vec![0f32; g.n * g.cout * g.out_h() * g.out_w()];
+    let dst = Split {
+        first: SharedMut(out.as_mut_ptr()),
+        second: SharedMut(std::ptr::null_mut()),
+        c0: g.cout,
+        c: g.cout,
+        plane: g.out_h() * g.out_w(),
+    };
+    forward_split(
+        g,
+        &Split::whole(x, g.cin, g.h * g.w),
+        weight,
+        bias,
+        relu,
+        dst,
+    );
+    out
+}
+
+/// [`forward`] from an input split along the channels into an output split along the channels
+/// (`dst` must address `n × cout × out_h × out_w` values in all, written once each).
+pub(super) fn forward_split(
+    g: &Geometry,
+    x: &Split<&[f32]>,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+    dst: Split<SharedMut>,
+) {
     let p = Plan::new(g);
-    let (oh, ow) = (g.out_h(), g.out_w());
-    let plane = oh * ow;
-    let xp = padded(g, &p, x);
+    let ow = g.out_w();
     let u = kernel_transform(g, weight);
     let pairs = g.cout * g.cin;
-    let mut out = vec![0f32; g.n * g.cout * plane];
-    let dst = SharedMut(out.as_mut_ptr());
     p.chunks().into_par_iter().for_each_init(
         || (Vec::new(), Vec::new(), Vec::new()),
         |(tiles, v, m), chunk| {
@@ -220,7 +309,7 @@ pub(super) fn forward(
             let tc = tiles.len();
             v.resize(XI * g.cin * tc, 0.0);
             m.resize(XI * g.cout * tc, 0.0);
-            input_transform(g, &p, &xp, tiles, v);
+            input_transform(g, x, tiles, v);
             for xi in 0..XI {
                 // SAFETY: the three matrices are whole slices of `u`, `v`, `m` of the stated
                 // strides; `m` is this task's own.
@@ -241,6 +330,7 @@ pub(super) fn forward(
             for co in 0..g.cout {
                 let bv = bias.map_or(0.0, |b| b[co]);
                 for (j, tile) in tiles.iter().enumerate() {
+                    let plane = dst.plane_ptr(tile.b, co);
                     let o = co * tc + j;
                     let at = |k: usize| m[k * stride + o];
                     // Aᵀ M: two rows of four.
@@ -260,27 +350,24 @@ pub(super) fn forward(
                         [r0[0] + r0[1] + r0[2] + bv, r0[1] - r0[2] - r0[3] + bv],
                         [r1[0] + r1[1] + r1[2] + bv, r1[1] - r1[2] - r1[3] + bv],
                     ];
-                    let base = tile.output + co * plane;
                     for (i, yrow) in y.iter().enumerate().take(tile.rows) {
                         for (c, &val) in yrow.iter().enumerate().take(tile.cols) {
                             let val = if relu { val.max(0.0) } else { val };
                             // SAFETY: this pixel of plane (b, co) belongs to this tile only.
-                            unsafe { *dst.at(base + i * ow + c) = val };
+                            unsafe { *plane.at(tile.output + i * ow + c) = val };
                         }
                     }
                 }
             }
         },
     );
-    out
 }
 
 /// Weight gradient `dW = Σ_n dZ[n] ⋆ X[n]` (`cout × cin × 3 × 3`) through the transform domain.
-pub(super) fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
+pub(super) fn weight_grad(g: &Geometry, x: &Split<&[f32]>, dz: &[f32]) -> Vec<f32> {
     let p = Plan::new(g);
     let (oh, ow) = (g.out_h(), g.out_w());
     let plane = oh * ow;
-    let xp = padded(g, &p, x);
     let pairs = g.cout * g.cin;
     let du = sum_per_thread(
         &p.chunks(),
@@ -290,11 +377,11 @@ pub(super) fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
             let tc = tiles.len();
             v.resize(XI * g.cin * tc, 0.0);
             z.resize(XI * g.cout * tc, 0.0);
-            input_transform(g, &p, &xp, tiles, v);
+            input_transform(g, x, tiles, v);
             let stride = g.cout * tc;
             for co in 0..g.cout {
                 for (j, tile) in tiles.iter().enumerate() {
-                    let base = tile.output + co * plane;
+                    let base = (tile.b * g.cout + co) * plane + tile.output;
                     let mut d = [[0f32; 2]; 2];
                     for (i, drow) in d.iter_mut().enumerate().take(tile.rows) {
                         for (c, dv) in drow.iter_mut().enumerate().take(tile.cols) {
