@@ -14,8 +14,8 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Tensor, TensorData};
 
 use super::{
-    bias_grad, forward, input_grad, max_pool2, max_pool2_backward, relu_backward, up_backward,
-    up_forward, weight_grad, Geometry, Padding,
+    bias_grad, forward, forward_cat, input_grad, input_grad_cat, max_pool2, max_pool2_backward,
+    relu_backward, up_backward, up_forward, weight_grad, weight_grad_cat, Geometry, Padding,
 };
 
 /// The fused convolution as a burn backend operation (CPU `flex` and its autodiff).
@@ -31,6 +31,17 @@ pub trait ConvBackend: Backend {
         padding: Padding,
         relu: bool,
         upsample: bool,
+    ) -> FloatTensor<Self>;
+
+    /// `relu?(conv2d(cat([skip, up], channels), weight) + bias)` (stride 1, the given zero
+    /// padding) without the concatenated tensor: the decoder's first 3×3 convolution of a level.
+    fn deltacell_conv2d_cat(
+        skip: FloatTensor<Self>,
+        up: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: Padding,
+        relu: bool,
     ) -> FloatTensor<Self>;
 
     /// 2×2 max-pooling with stride 2 (`N × C × H × W` → `N × C × H/2 × W/2`), whose backward
@@ -103,6 +114,108 @@ fn flex_pool(x: &burn::backend::flex::FlexTensor) -> burn::backend::flex::FlexTe
     flex_tensor(y, [n, c, h / 2, w / 2])
 }
 
+/// The geometry of the convolution of `[skip, up]` and its forward pass.
+fn flex_forward_cat(
+    skip: &burn::backend::flex::FlexTensor,
+    up: &burn::backend::flex::FlexTensor,
+    weight: &burn::backend::flex::FlexTensor,
+    bias: &burn::backend::flex::FlexTensor,
+    padding: Padding,
+    relu: bool,
+) -> burn::backend::flex::FlexTensor {
+    let (ss, us) = (flex_shape(skip), flex_shape(up));
+    let g = geometry(
+        &[ss[0], ss[1] + us[1], ss[2], ss[3]],
+        &flex_shape(weight),
+        padding,
+    );
+    let (sc, uc) = (skip.to_contiguous(), up.to_contiguous());
+    let (wc, bc) = (weight.to_contiguous(), bias.to_contiguous());
+    let out = forward_cat(
+        &g,
+        [sc.storage::<f32>(), uc.storage::<f32>()],
+        ss[1],
+        wc.storage::<f32>(),
+        Some(bc.storage::<f32>()),
+        relu,
+    );
+    flex_tensor(out, [g.n, g.cout, g.out_h(), g.out_w()])
+}
+
+/// The output gradient through the ReLU (when `relu`), and the bias gradient registered.
+fn conv_dz(
+    grad: &FloatTensor<Flex>,
+    y: &FloatTensor<Flex>,
+    relu: bool,
+    node_b: Option<burn::backend::autodiff::NodeId>,
+    grads: &mut Gradients,
+    g: &Geometry,
+) -> Vec<f32> {
+    let mut dz = flex_f32(grad);
+    if relu {
+        let yc = y.to_contiguous();
+        relu_backward(&mut dz, yc.storage::<f32>());
+    }
+    if let Some(id) = node_b {
+        // The bias gradient sums over the output, whatever its size.
+        let out = Geometry {
+            h: dz.len() / (g.n * g.cout),
+            w: 1,
+            cin: 1,
+            kh: 1,
+            kw: 1,
+            pad: [0; 4],
+            ..*g
+        };
+        grads.register::<Flex>(id, flex_1d(bias_grad(&out, &dz)));
+    }
+    dz
+}
+
+#[derive(Debug)]
+struct ConvCatBackwardStep;
+
+impl Backward<Flex, 4> for ConvCatBackwardStep {
+    /// Skip, up, kernel, output (for the ReLU mask), padding, ReLU.
+    type State = (
+        FloatTensor<Flex>,
+        FloatTensor<Flex>,
+        FloatTensor<Flex>,
+        FloatTensor<Flex>,
+        Padding,
+        bool,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_s, node_u, node_w, node_b] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (skip, up, weight, y, padding, relu) = ops.state;
+        let (ss, us) = (flex_shape(&skip), flex_shape(&up));
+        let g = geometry(
+            &[ss[0], ss[1] + us[1], ss[2], ss[3]],
+            &flex_shape(&weight),
+            padding,
+        );
+        let dz = conv_dz(&grad, &y, relu, node_b.map(|n| n.id), grads, &g);
+        drop(grad);
+        if let Some(node) = node_w {
+            let (sc, uc) = (skip.to_contiguous(), up.to_contiguous());
+            let dw = weight_grad_cat(&g, [sc.storage::<f32>(), uc.storage::<f32>()], ss[1], &dz);
+            grads.register::<Flex>(node.id, flex_tensor(dw, [g.cout, g.cin, g.kh, g.kw]));
+        }
+        if node_s.is_some() || node_u.is_some() {
+            let wc = weight.to_contiguous();
+            let (d0, d1) = input_grad_cat(&g, wc.storage::<f32>(), &dz, ss[1]);
+            if let Some(node) = node_s {
+                grads.register::<Flex>(node.id, flex_tensor(d0, [g.n, ss[1], g.h, g.w]));
+            }
+            if let Some(node) = node_u {
+                grads.register::<Flex>(node.id, flex_tensor(d1, [g.n, us[1], g.h, g.w]));
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 struct PoolBackwardStep;
 
@@ -132,6 +245,17 @@ impl Backward<Flex, 1> for PoolBackwardStep {
 impl ConvBackend for Flex {
     fn deltacell_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self> {
         flex_pool(&x)
+    }
+
+    fn deltacell_conv2d_cat(
+        skip: FloatTensor<Self>,
+        up: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: Padding,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        flex_forward_cat(&skip, &up, &weight, &bias, padding, relu)
     }
 
     fn deltacell_conv2d(
@@ -165,24 +289,8 @@ impl Backward<Flex, 3> for ConvBackwardStep {
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, weight, y, padding, relu, upsample) = ops.state;
         let g = geometry(&flex_shape(&x), &flex_shape(&weight), padding);
-        let mut dz = flex_f32(&grad);
-        if relu {
-            let yc = y.to_contiguous();
-            relu_backward(&mut dz, yc.storage::<f32>());
-        }
-        if let Some(node) = node_b {
-            // The bias gradient sums over the output, whatever its size.
-            let out = Geometry {
-                h: dz.len() / (g.n * g.cout),
-                w: 1,
-                cin: 1,
-                kh: 1,
-                kw: 1,
-                pad: [0; 4],
-                ..g
-            };
-            grads.register::<Flex>(node.id, flex_1d(bias_grad(&out, &dz)));
-        }
+        let dz = conv_dz(&grad, &y, relu, node_b.map(|n| n.id), grads, &g);
+        drop(grad);
         if upsample {
             let xc = x.to_contiguous();
             let wc = weight.to_contiguous();
@@ -220,6 +328,40 @@ fn flex_1d(values: Vec<f32>) -> burn::backend::flex::FlexTensor {
 }
 
 impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
+    fn deltacell_conv2d_cat(
+        skip: FloatTensor<Self>,
+        up: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: Padding,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        match ConvCatBackwardStep
+            .prepare::<C>([skip.node(), up.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (sp, upp, wp, bp) = (
+                    skip.into_primitive(),
+                    up.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                );
+                let out = flex_forward_cat(&sp, &upp, &wp, &bp, padding, relu);
+                prep.finish((sp, upp, wp, out.clone(), padding, relu), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(flex_forward_cat(
+                skip.primitive(),
+                up.primitive(),
+                weight.primitive(),
+                bias.primitive(),
+                padding,
+                relu,
+            )),
+        }
+    }
+
     fn deltacell_max_pool2(x: FloatTensor<Self>) -> FloatTensor<Self> {
         match PoolBackwardStep
             .prepare::<C>([x.node()])
@@ -391,4 +533,55 @@ pub fn max_pool2d(x: Tensor<4>) -> Tensor<4> {
         return Tensor::from_dispatch(out);
     }
     burn::tensor::module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]))
+}
+
+/// `relu?(conv2d(cat([skip, up], 1), weight) + bias)`, stride 1, zero padding `[top, left,
+/// bottom, right]`: the decoder's convolution after the skip connection.
+///
+/// On the CPU the concatenation is never materialised (the kernels read the two tensors in
+/// place and write the two input gradients apart); elsewhere it is `Tensor::cat` and
+/// [`conv2d`], with the same result.
+pub fn conv2d_cat(
+    skip: Tensor<4>,
+    up: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    padding: Padding,
+    relu_after: bool,
+) -> Tensor<4> {
+    let (ss, us) = (skip.dims(), up.dims());
+    let g = geometry(
+        &[ss[0], ss[1] + us[1], ss[2], ss[3]],
+        &weight.dims(),
+        padding,
+    );
+    let on_flex = matches!(
+        skip.device().as_dispatch().clone().inner(),
+        DispatchDevice::Flex(_)
+    );
+    let ours = !BURN_KERNELS.load(std::sync::atomic::Ordering::Relaxed);
+    if ours
+        && on_flex
+        && g.supported()
+        && (ss[0], ss[2], ss[3]) == (us[0], us[2], us[3])
+        && weight.dims()[1] == g.cin
+        && [skip.dtype(), up.dtype(), weight.dtype()] == [DType::F32; 3]
+    {
+        let out = <burn::backend::Dispatch as ConvBackend>::deltacell_conv2d_cat(
+            skip.into_dispatch(),
+            up.into_dispatch(),
+            weight.into_dispatch(),
+            bias.into_dispatch(),
+            padding,
+            relu_after,
+        );
+        return Tensor::from_dispatch(out);
+    }
+    conv2d(
+        Tensor::cat(vec![skip, up], 1),
+        weight,
+        bias,
+        padding,
+        relu_after,
+    )
 }

@@ -37,7 +37,7 @@ mod burn_ext;
 mod tests;
 mod winograd;
 
-pub use burn_ext::{conv2d, max_pool2d, up_conv2d, use_burn_kernels, ConvBackend};
+pub use burn_ext::{conv2d, conv2d_cat, max_pool2d, up_conv2d, use_burn_kernels, ConvBackend};
 
 /// From this many input channels on, convolutions run as one product per kernel tap on shifted
 /// views of a padded input; below it, as one product on an im2col tile.

@@ -610,3 +610,58 @@ fn naive_concat(g: &Geometry, c0: usize, x0: &[f32], x1: &[f32]) -> Vec<f32> {
     }
     out
 }
+
+/// The concatenation op (forward and the gradients of both parts, kernel and bias) against
+/// burn's `Tensor::cat` + conv2d + relu with autodiff; Winograd (≥ 16 channels) and the direct
+/// kernels (few channels).
+#[test]
+fn burn_cat_op_matches_cat_then_conv() {
+    let device = crate::device::cpu().autodiff();
+    for (n, c0, c1, h, w, cout) in [(2, 9, 11, 7, 5, 17), (1, 2, 3, 6, 8, 4)] {
+        let cin = c0 + c1;
+        let make = || {
+            (
+                Tensor::<4>::from_data(
+                    TensorData::new(values(n * c0 * h * w, 71), [n, c0, h, w]),
+                    &device,
+                )
+                .require_grad(),
+                Tensor::<4>::from_data(
+                    TensorData::new(values(n * c1 * h * w, 72), [n, c1, h, w]),
+                    &device,
+                )
+                .require_grad(),
+                Tensor::<4>::from_data(
+                    TensorData::new(values(cout * cin * 9, 73), [cout, cin, 3, 3]),
+                    &device,
+                )
+                .require_grad(),
+                Tensor::<1>::from_data(TensorData::new(values(cout, 74), [cout]), &device)
+                    .require_grad(),
+            )
+        };
+        let cm = Tensor::<4>::from_data(
+            TensorData::new(values(n * cout * h * w, 75), [n, cout, h, w]),
+            &device,
+        );
+        let (s1, u1, w1, b1) = make();
+        let ours = conv2d_cat(s1.clone(), u1.clone(), w1.clone(), b1.clone(), [1; 4], true);
+        let (s2, u2, w2, b2) = make();
+        let theirs = relu(burn_conv2d(
+            Tensor::cat(vec![s2.clone(), u2.clone()], 1),
+            w2.clone(),
+            Some(b2.clone()),
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        ));
+        let v = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+        close(&v(ours.clone()), &v(theirs.clone()), "cat forward");
+        let g1 = (ours * cm.clone()).sum().backward();
+        let g2 = (theirs * cm).sum().backward();
+        let grad4 = |t: &Tensor<4>, g| t.grad(g).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        close(&grad4(&s1, &g1), &grad4(&s2, &g2), "cat d skip");
+        close(&grad4(&u1, &g1), &grad4(&u2, &g2), "cat d up");
+        close(&grad4(&w1, &g1), &grad4(&w2, &g2), "cat dw");
+        let gb = |t: &Tensor<1>, g| t.grad(g).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        close(&gb(&b1, &g1), &gb(&b2, &g2), "cat db");
+    }
+}
