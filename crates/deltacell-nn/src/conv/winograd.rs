@@ -130,99 +130,105 @@ impl Split<SharedMut> {
     }
 }
 
-/// One 2×2 output tile of a chunk: its image, the top-left corner of its 4×4 input patch
-/// (padding included: it may lie outside the input), whether that patch is inside the input,
-/// its first output pixel's offset in a plane, and how many of its rows and columns are inside
-/// the output.
+/// A run of a chunk's tiles along one tile row: image `b`, tile row `ty`, tile columns
+/// `tx..tx + n`, at positions `j..j + n` of the chunk.
 #[derive(Clone, Copy)]
-struct Tile {
+struct Run {
     b: usize,
-    iy: isize,
-    ix: isize,
-    inside: bool,
-    output: usize,
-    rows: usize,
-    cols: usize,
+    ty: usize,
+    tx: usize,
+    n: usize,
+    j: usize,
 }
 
-/// The tiles `t0..t1` of the batch.
-fn chunk_tiles(g: &Geometry, p: &Plan, (t0, t1): (usize, usize), tiles: &mut Vec<Tile>) {
-    let (oh, ow) = (g.out_h(), g.out_w());
-    tiles.clear();
-    tiles.extend((t0..t1).map(|t| {
+/// The runs of tiles `t0..t1` of the batch.
+fn chunk_runs(p: &Plan, (t0, t1): (usize, usize), runs: &mut Vec<Run>) {
+    runs.clear();
+    let mut t = t0;
+    while t < t1 {
         let (b, ty, tx) = p.locate(t);
-        let (y0, x0) = (2 * ty, 2 * tx);
-        let iy = y0 as isize - g.pad[0] as isize;
-        let ix = x0 as isize - g.pad[1] as isize;
-        Tile {
+        let n = (p.tw - tx).min(t1 - t);
+        runs.push(Run {
             b,
-            iy,
-            ix,
-            inside: iy >= 0 && ix >= 0 && iy as usize + 4 <= g.h && ix as usize + 4 <= g.w,
-            output: y0 * ow + x0,
-            rows: (oh - y0).min(2),
-            cols: (ow - x0).min(2),
-        }
-    }));
+            ty,
+            tx,
+            n,
+            j: t - t0,
+        });
+        t += n;
+    }
 }
 
-/// The 4×4 patch of `plane` (`h × w`) with its top-left corner at `(iy, ix)`, zeros outside.
-fn patch(plane: &[f32], [h, w]: [usize; 2], tile: &Tile) -> [[f32; 4]; 4] {
-    let mut d = [[0f32; 4]; 4];
-    if tile.inside {
-        let base = tile.iy as usize * w + tile.ix as usize;
-        for (i, row) in d.iter_mut().enumerate() {
-            row.copy_from_slice(&plane[base + i * w..][..4]);
-        }
-        return d;
+/// `dst[..len]` = row `y` of `plane` (`h × w`) from column `x0` on, zeros outside the plane.
+fn read_row(plane: &[f32], [h, w]: [usize; 2], y: isize, x0: isize, dst: &mut [f32]) {
+    let len = dst.len();
+    if y < 0 || y >= h as isize {
+        dst.fill(0.0);
+        return;
     }
-    for (i, row) in d.iter_mut().enumerate() {
-        let y = tile.iy + i as isize;
-        if y < 0 || y >= h as isize {
-            continue;
-        }
-        for (j, v) in row.iter_mut().enumerate() {
-            let x = tile.ix + j as isize;
-            if x >= 0 && x < w as isize {
-                *v = plane[y as usize * w + x as usize];
-            }
-        }
+    let src = &plane[y as usize * w..][..w];
+    let lo = ((-x0).max(0) as usize).min(len);
+    let hi = ((w as isize - x0).max(0) as usize).clamp(lo, len);
+    dst[..lo].fill(0.0);
+    if hi > lo {
+        let s0 = (x0 + lo as isize) as usize;
+        dst[lo..hi].copy_from_slice(&src[s0..s0 + hi - lo]);
     }
-    d
+    dst[hi..].fill(0.0);
 }
 
-/// `V[ξ][ci][j] = (Bᵀ d B)[ξ]` for the chunk's tiles `j`, `d` the tile's 4×4 input patch;
-/// `v` holds `16 × cin × tiles` values.
-fn input_transform(g: &Geometry, x: &Split<&[f32]>, tiles: &[Tile], v: &mut [f32]) {
-    let tc = tiles.len();
+/// `V[ξ][ci][j] = (Bᵀ d B)[ξ]` for the chunk's tiles `j` (`tc` of them), `d` the tile's 4×4
+/// input patch (zeros outside the input); `v` holds `16 × cin × tc` values. Per run of tiles,
+/// the four input rows are read once and transformed column-wise for the whole run.
+fn input_transform(
+    g: &Geometry,
+    x: &Split<&[f32]>,
+    runs: &[Run],
+    tc: usize,
+    v: &mut [f32],
+    rows: &mut Vec<f32>,
+) {
     let stride = g.cin * tc;
-    let cols = |r: [f32; 4]| [r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]];
     for ci in 0..g.cin {
-        for (j, tile) in tiles.iter().enumerate() {
-            let [d0, d1, d2, d3] = patch(x.plane(tile.b, ci), [g.h, g.w], tile);
-            let o = ci * tc + j;
-            // Bᵀ d (four rows), then each row times B.
-            let e = [
-                cols_sub(d0, d2),
-                cols_add(d1, d2),
-                cols_sub(d2, d1),
-                cols_sub(d1, d3),
-            ];
-            for (k, ek) in e.iter().enumerate() {
-                for (l, &val) in cols(*ek).iter().enumerate() {
-                    v[(k * 4 + l) * stride + o] = val;
+        for run in runs {
+            let plane = x.plane(run.b, ci);
+            let (n, len) = (run.n, 2 * run.n + 2);
+            rows.resize(4 * len, 0.0);
+            let iy = (2 * run.ty) as isize - g.pad[0] as isize;
+            let ix = (2 * run.tx) as isize - g.pad[1] as isize;
+            for (i, row) in rows.chunks_exact_mut(len).enumerate() {
+                read_row(plane, [g.h, g.w], iy + i as isize, ix, row);
+            }
+            // Bᵀ d for every column of the run, in place.
+            let (r0, rest) = rows.split_at_mut(len);
+            let (r1, rest) = rest.split_at_mut(len);
+            let (r2, r3) = rest.split_at_mut(len);
+            for c in 0..len {
+                let (a, b, cc, d) = (r0[c], r1[c], r2[c], r3[c]);
+                r0[c] = a - cc;
+                r1[c] = b + cc;
+                r2[c] = cc - b;
+                r3[c] = b - d;
+            }
+            // Then times B, tile by tile (columns 2j..2j + 4 of each row).
+            let o = ci * tc + run.j;
+            for (k, e) in rows.chunks_exact(len).enumerate() {
+                let at = |l: usize| (k * 4 + l) * stride + o;
+                for (jj, d) in v[at(0)..][..n].iter_mut().enumerate() {
+                    *d = e[2 * jj] - e[2 * jj + 2];
+                }
+                for (jj, d) in v[at(1)..][..n].iter_mut().enumerate() {
+                    *d = e[2 * jj + 1] + e[2 * jj + 2];
+                }
+                for (jj, d) in v[at(2)..][..n].iter_mut().enumerate() {
+                    *d = e[2 * jj + 2] - e[2 * jj + 1];
+                }
+                for (jj, d) in v[at(3)..][..n].iter_mut().enumerate() {
+                    *d = e[2 * jj + 1] - e[2 * jj + 3];
                 }
             }
         }
     }
-}
-
-fn cols_sub(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]]
-}
-
-fn cols_add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-    [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
 }
 
 /// `U[ξ][co][ci] = (G g Gᵀ)[ξ]` for the `cout × cin × 3 × 3` kernel `weight`.
@@ -303,13 +309,13 @@ pub(super) fn forward_split(
     let u = kernel_transform(g, weight);
     let pairs = g.cout * g.cin;
     p.chunks().into_par_iter().for_each_init(
-        || (Vec::new(), Vec::new(), Vec::new()),
-        |(tiles, v, m), chunk| {
-            chunk_tiles(g, &p, chunk, tiles);
-            let tc = tiles.len();
+        || (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
+        |(runs, v, m, rows), chunk| {
+            chunk_runs(&p, chunk, runs);
+            let tc = chunk.1 - chunk.0;
             v.resize(XI * g.cin * tc, 0.0);
             m.resize(XI * g.cout * tc, 0.0);
-            input_transform(g, x, tiles, v);
+            input_transform(g, x, runs, tc, v, rows);
             for xi in 0..XI {
                 // SAFETY: the three matrices are whole slices of `u`, `v`, `m` of the stated
                 // strides; `m` is this task's own.
@@ -327,34 +333,37 @@ pub(super) fn forward_split(
                 }
             }
             let stride = g.cout * tc;
+            let oh = g.out_h();
             for co in 0..g.cout {
                 let bv = bias.map_or(0.0, |b| b[co]);
-                for (j, tile) in tiles.iter().enumerate() {
-                    let plane = dst.plane_ptr(tile.b, co);
-                    let o = co * tc + j;
-                    let at = |k: usize| m[k * stride + o];
-                    // Aᵀ M: two rows of four.
-                    let r0 = [
-                        at(0) + at(4) + at(8),
-                        at(1) + at(5) + at(9),
-                        at(2) + at(6) + at(10),
-                        at(3) + at(7) + at(11),
-                    ];
-                    let r1 = [
-                        at(4) - at(8) - at(12),
-                        at(5) - at(9) - at(13),
-                        at(6) - at(10) - at(14),
-                        at(7) - at(11) - at(15),
-                    ];
-                    let y = [
-                        [r0[0] + r0[1] + r0[2] + bv, r0[1] - r0[2] - r0[3] + bv],
-                        [r1[0] + r1[1] + r1[2] + bv, r1[1] - r1[2] - r1[3] + bv],
-                    ];
-                    for (i, yrow) in y.iter().enumerate().take(tile.rows) {
-                        for (c, &val) in yrow.iter().enumerate().take(tile.cols) {
-                            let val = if relu { val.max(0.0) } else { val };
-                            // SAFETY: this pixel of plane (b, co) belongs to this tile only.
-                            unsafe { *plane.at(tile.output + i * ow + c) = val };
+                for run in runs.iter() {
+                    let n = run.n;
+                    let o = co * tc + run.j;
+                    let mk: [&[f32]; XI] = std::array::from_fn(|k| &m[k * stride + o..][..n]);
+                    // Aᵀ M A for the whole run: rows y0 and y0 + 1, interleaved columns.
+                    rows.resize(4 * n, 0.0);
+                    let (top, bottom) = rows.split_at_mut(2 * n);
+                    for jj in 0..n {
+                        let r0: [f32; 4] =
+                            std::array::from_fn(|l| mk[l][jj] + mk[4 + l][jj] + mk[8 + l][jj]);
+                        let r1: [f32; 4] =
+                            std::array::from_fn(|l| mk[4 + l][jj] - mk[8 + l][jj] - mk[12 + l][jj]);
+                        let act = |v: f32| if relu { (v + bv).max(0.0) } else { v + bv };
+                        top[2 * jj] = act(r0[0] + r0[1] + r0[2]);
+                        top[2 * jj + 1] = act(r0[1] - r0[2] - r0[3]);
+                        bottom[2 * jj] = act(r1[0] + r1[1] + r1[2]);
+                        bottom[2 * jj + 1] = act(r1[1] - r1[2] - r1[3]);
+                    }
+                    let (y0, x0) = (2 * run.ty, 2 * run.tx);
+                    let cols = (2 * n).min(ow - x0);
+                    let plane = dst.plane_ptr(run.b, co);
+                    for (i, src) in [&*top, &*bottom].into_iter().enumerate() {
+                        if y0 + i < oh {
+                            // SAFETY: these pixels of plane (b, co) belong to this run only.
+                            let row = unsafe {
+                                std::slice::from_raw_parts_mut(plane.at((y0 + i) * ow + x0), cols)
+                            };
+                            row.copy_from_slice(&src[..cols]);
                         }
                     }
                 }
@@ -362,6 +371,9 @@ pub(super) fn forward_split(
         },
     );
 }
+
+/// Per-task scratch of the weight gradient: runs, transformed input, transformed gradient, rows.
+type Scratch = (Vec<Run>, Vec<f32>, Vec<f32>, Vec<f32>);
 
 /// Weight gradient `dW = Σ_n dZ[n] ⋆ X[n]` (`cout × cin × 3 × 3`) through the transform domain.
 pub(super) fn weight_grad(g: &Geometry, x: &Split<&[f32]>, dz: &[f32]) -> Vec<f32> {
@@ -372,34 +384,41 @@ pub(super) fn weight_grad(g: &Geometry, x: &Split<&[f32]>, dz: &[f32]) -> Vec<f3
     let du = sum_per_thread(
         &p.chunks(),
         XI * pairs,
-        |du, (tiles, v, z): &mut (Vec<Tile>, Vec<f32>, Vec<f32>), &chunk| {
-            chunk_tiles(g, &p, chunk, tiles);
-            let tc = tiles.len();
+        |du, (runs, v, z, rows): &mut Scratch, &chunk| {
+            chunk_runs(&p, chunk, runs);
+            let tc = chunk.1 - chunk.0;
             v.resize(XI * g.cin * tc, 0.0);
             z.resize(XI * g.cout * tc, 0.0);
-            input_transform(g, x, tiles, v);
+            input_transform(g, x, runs, tc, v, rows);
             let stride = g.cout * tc;
             for co in 0..g.cout {
-                for (j, tile) in tiles.iter().enumerate() {
-                    let base = (tile.b * g.cout + co) * plane + tile.output;
-                    let mut d = [[0f32; 2]; 2];
-                    for (i, drow) in d.iter_mut().enumerate().take(tile.rows) {
-                        for (c, dv) in drow.iter_mut().enumerate().take(tile.cols) {
-                            *dv = dz[base + i * ow + c];
-                        }
-                    }
-                    // A dY: four rows of two; then (A dY) Aᵀ: four columns per row.
-                    let q = [
-                        d[0],
-                        [d[0][0] + d[1][0], d[0][1] + d[1][1]],
-                        [d[0][0] - d[1][0], d[0][1] - d[1][1]],
-                        [-d[1][0], -d[1][1]],
-                    ];
-                    let o = co * tc + j;
-                    for (k, qk) in q.iter().enumerate() {
-                        let zk = [qk[0], qk[0] + qk[1], qk[0] - qk[1], -qk[1]];
-                        for (l, &val) in zk.iter().enumerate() {
-                            z[(k * 4 + l) * stride + o] = val;
+                let dzp = &dz[co * plane..];
+                for run in runs.iter() {
+                    let n = run.n;
+                    // The run's two output-gradient rows, zeros outside the output.
+                    rows.resize(4 * n, 0.0);
+                    let (y0, x0) = (2 * run.ty, 2 * run.tx);
+                    let (d0, d1) = rows.split_at_mut(2 * n);
+                    let img = &dzp[run.b * g.cout * plane..][..plane];
+                    read_row(img, [oh, ow], y0 as isize, x0 as isize, &mut d0[..2 * n]);
+                    read_row(
+                        img,
+                        [oh, ow],
+                        y0 as isize + 1,
+                        x0 as isize,
+                        &mut d1[..2 * n],
+                    );
+                    let o = co * tc + run.j;
+                    // A dY Aᵀ: q_k = (A dY) row k, then z(k, ·) = (q0, q0 + q1, q0 − q1, −q1).
+                    for jj in 0..n {
+                        let (a0, a1, b0, b1) =
+                            (d0[2 * jj], d0[2 * jj + 1], d1[2 * jj], d1[2 * jj + 1]);
+                        let q = [[a0, a1], [a0 + b0, a1 + b1], [a0 - b0, a1 - b1], [-b0, -b1]];
+                        for (k, qk) in q.iter().enumerate() {
+                            let zk = [qk[0], qk[0] + qk[1], qk[0] - qk[1], -qk[1]];
+                            for (l, &val) in zk.iter().enumerate() {
+                                z[(k * 4 + l) * stride + o + jj] = val;
+                            }
                         }
                     }
                 }
