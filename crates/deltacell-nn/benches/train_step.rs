@@ -14,6 +14,11 @@
 //! `cuda`). Threads: rayon's default (all cores) unless `RAYON_NUM_THREADS` is set; TF gets the
 //! same count.
 //!
+//! `-- equiv [STEPS]` instead trains the half network for STEPS steps (default 60, batch 8 at
+//! 256×32, four batches in turn) with Winograd, with the direct kernels and with burn's
+//! convolutions, and prints the loss every ten steps: Winograd's curve against the spread of
+//! the two others, which differ only in rounding.
+//!
 //! Every case runs in a child process of its own (this binary re-executed with `--child`) so that
 //! its peak RSS (`VmHWM`) is the case's alone.
 //!

@@ -6,11 +6,18 @@
 //! gradient repacked each time) and spent most of a training step there. Here every pass is a
 //! product of a shape gemm is good at, on tiles of output rows that stay in cache:
 //!
-//! * forward: `Y = Σ_tap W_tap · X_pad[· + offset(tap)]`, one product per kernel tap on shifted
-//!   views of a zero-padded copy of the input (layers with ≥ 8 input channels and rows wide
-//!   enough that the `kw − 1` junk columns per row cost little), else `Y[n] = W · col(X[n])` on
-//!   im2col tiles of bands of rows (several whole images per product when a plane has fewer
-//!   than 256 pixels); then `+ b` and `max(0, ·)` while the tile is hot;
+//! * 3×3 convolutions with ≥ 16 channels on both sides (all of the U-Net's but the first):
+//!   Winograd F(2×2, 3×3) (`winograd.rs`: 16 products in the transform domain, 2.25× fewer
+//!   multiplications than direct) for the forward pass, the weight gradient and — being a
+//!   forward pass with the flipped kernel — the input gradient; its error against the
+//!   definition is of the order of the direct path's (1–2e-7 of the largest output in the
+//!   tests), and training follows the direct path within rounding noise (`train_step -- equiv`);
+//!   [`use_winograd`]`(false)` switches it off;
+//! * other forward passes: `Y = Σ_tap W_tap · X_pad[· + offset(tap)]`, one product per kernel
+//!   tap on shifted views of a zero-padded copy of the input (layers with ≥ 8 input channels
+//!   and rows wide enough that the `kw − 1` junk columns per row cost little), else
+//!   `Y[n] = W · col(X[n])` on im2col tiles of bands of rows (several whole images per product
+//!   when a plane has fewer than 256 pixels); then `+ b` and `max(0, ·)` while the tile is hot;
 //! * weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ` (per tap on the shifted views, or on the
 //!   im2col tiles) with `dZ = dY ⊙ [Y > 0]`, one partial sum per worker thread;
 //! * input gradient: the same forward kernel on `dZ` with the kernel flipped and its channels
@@ -19,10 +26,15 @@
 //! * the decoder's up-convolution (nearest 2× upsampling, 2×2 kernel, padded below and right)
 //!   is four small convolutions of the low-resolution input, one per output parity
 //!   ([`up_forward`], [`up_backward`]): 9 multiplications per input pixel and channel pair
-//!   instead of 16, and no upsampled tensor.
+//!   instead of 16, and no upsampled tensor;
+//! * the decoder's concatenation `[skip, up]` is fused into the convolution after it
+//!   ([`conv2d_cat`], [`forward_cat`]): Winograd reads both tensors in place and writes the two
+//!   input gradients apart, so the concatenated tensor (the largest of a level) never exists;
+//! * 2×2 max-pooling ([`max_pool2d`]) finds the maxima again in its backward pass instead of
+//!   keeping burn's `i64` index tensor.
 //!
-//! One training step of DeLTA's U-Net with half its filters (2 cores, `benches/train_step.rs`):
-//! 807 ms at batch 2 × 256×256 against 2 685 ms with burn's convolutions and 896 ms for TF/Keras.
+//! Speed against TF/Keras is measured side by side by `benches/train_step.rs` (the README has
+//! the table for the machine it was last run on).
 //!
 //! The kernels work on plain `f32` slices in NCHW order; [`conv2d`] plugs them into burn as a
 //! backend extension (a forward op for `Flex` and a hand-written backward for
@@ -585,26 +597,29 @@ fn weight_grad_grouped(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     sum_per_thread(&g.image_groups(), g.cout * k, accumulate)
 }
 
-/// `Σ_item accumulate(item)`: the items are split into one contiguous chunk per thread, each
-/// chunk accumulated into its own zeroed buffer of `len` values (with its own scratch space),
-/// and the buffers added at the end.
-fn sum_per_thread<T: Sync, S: Default>(
+/// `Σ_item accumulate(item)`: rayon folds the items into partial sums, one zeroed buffer of
+/// `len` values (and its scratch space) per piece of work it runs apart — one per thread, more
+/// only when a thread steals work from a slower one (a loaded machine) — and the buffers are
+/// added at the end.
+fn sum_per_thread<T: Sync, S: Default + Send>(
     items: &[T],
     len: usize,
     accumulate: impl Fn(&mut [f32], &mut S, &T) + Sync,
 ) -> Vec<f32> {
-    let threads = rayon::current_num_threads().clamp(1, items.len().max(1));
-    let per_thread = items.len().div_ceil(threads).max(1);
     let partials: Vec<Vec<f32>> = items
-        .par_chunks(per_thread)
-        .map(|chunk| {
-            let mut total = vec![0f32; len];
-            let mut scratch = S::default();
-            for item in chunk {
+        .par_iter()
+        .fold(
+            || (Vec::new(), S::default()),
+            |(mut total, mut scratch), item| {
+                if total.is_empty() {
+                    total = vec![0f32; len];
+                }
                 accumulate(&mut total, &mut scratch, item);
-            }
-            total
-        })
+                (total, scratch)
+            },
+        )
+        .map(|(total, _)| total)
+        .filter(|total| !total.is_empty())
         .collect();
     sum_partials(partials, len)
 }
