@@ -36,9 +36,9 @@ for net in half full; do
     for case in crop 256; do
         cpu=$(DELTACELL_BENCH_DEVICE=cpu bench --child "$net" "$case" 1 | grep '^RESULT')
         gpu=$(DELTACELL_BENCH_DEVICE=cuda:0 bench --child "$net" "$case" 1 | grep '^RESULT')
-        # RESULT <median ms> <peak RSS MB> <second step's loss> <first step's loss>
-        read -r _ cpu_ms _ cpu_l2 cpu_l1 <<<"$cpu"
-        read -r _ gpu_ms _ gpu_l2 gpu_l1 <<<"$gpu"
+        # RESULT <fastest ms> <peak RSS MB> <second step's loss> <first step's loss> <median ms>
+        read -r _ cpu_ms _ cpu_l2 cpu_l1 _ <<<"$cpu"
+        read -r _ gpu_ms _ gpu_l2 gpu_l1 _ <<<"$gpu"
         verdict=$(python3 - "$cpu_l1" "$gpu_l1" "$cpu_l2" "$gpu_l2" <<'EOF'
 import sys
 c1, g1, c2, g2 = map(float, sys.argv[1:])

@@ -5,7 +5,9 @@
 //! cargo bench -p deltacell-nn --bench train_step [-- REPEATS] [half|full] [burn] [CASE…]
 //! ```
 //!
-//! REPEATS timed runs (default 3) after one warm-up, median reported; both networks unless
+//! REPEATS timed runs (default 3) after one warm-up, the fastest reported for each side (on a
+//! machine shared with other work the fastest run is the one least disturbed; both sides are
+//! treated alike); both networks unless
 //! `half` (32·2^l filters, 7.8 M parameters) or `full` (DeLTA's 64·2^l, 31.0 M) is given; CASE
 //! any of `256` (train step, batch 2 at 256×256), `512` (batch 2 at 512×512, DeLTA's 2D preset),
 //! `crop` (batch 8 at 256×32, the mother-machine preset), `infer` (inference, batch 1 at
@@ -128,8 +130,8 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// The child: runs one case and prints `RESULT <median ms> <peak RSS MB> <last loss> <first
-/// loss>` (the losses of a training case: the first step's, before any update, and the last's;
+/// The child: runs one case and prints `RESULT <fastest ms> <peak RSS MB> <last loss> <first
+/// loss> <median ms>` (the losses of a training case: the first step's, before any update, and the last's;
 /// `scripts/gpu-check.sh` compares them between devices).
 fn child(args: &[String]) {
     let net = args[0].as_str();
@@ -181,9 +183,10 @@ fn child(args: &[String]) {
             .collect()
     };
     println!(
-        "RESULT {} {} {loss} {first_loss}",
-        median(times),
-        peak_rss_mb().unwrap_or(f64::NAN)
+        "RESULT {} {} {loss} {first_loss} {}",
+        times.iter().copied().fold(f64::INFINITY, f64::min),
+        peak_rss_mb().unwrap_or(f64::NAN),
+        median(times.clone())
     );
 }
 
@@ -390,7 +393,8 @@ fn main() {
         });
     let python = std::env::var("DELTACELL_TF_PYTHON").ok();
     println!(
-        "{repeats} repeats after a warm-up, median; {threads} threads each side; convolutions: {}",
+        "{repeats} repeats after a warm-up, fastest of them; {threads} threads each side; \
+         convolutions: {}",
         if burn { "burn flex" } else { "deltacell" }
     );
     if python.is_none() {
