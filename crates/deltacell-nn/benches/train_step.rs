@@ -1,15 +1,44 @@
-//! One training step and one inference of DeLTA's U-Net, printed as a table.
+//! One training step and one inference of DeLTA's U-Net, deltacell and TF/Keras side by side in
+//! the same run, printed as a table.
 //!
-//! `cargo bench -p deltacell-nn --bench train_step [-- REPEATS [half|full] [burn]]` (default 3
-//! timed repeats after one warm-up, both networks; the median is reported; `burn` runs burn's
-//! own convolutions instead of deltacell's kernels, for comparison).
+//! ```text
+//! cargo bench -p deltacell-nn --bench train_step [-- REPEATS] [half|full] [burn] [CASE…]
+//! ```
 //!
-//! Reference figures on the same machine kind (2 cores), measured for the **half-filter**
-//! network (32·2^l, 5 levels; `shared/design/burn-notes.md`): TF/Keras CPU 896 ms (batch 2,
-//! 256×256) and 458 ms (batch 8, 256×32) per step, inference 138 ms at 256×256. The full-size
-//! network (64·2^l) has about 4× the arithmetic. `DELTACELL_BENCH_DEVICE=cuda:0` benchmarks a
-//! GPU build (feature `cuda`).
+//! REPEATS timed runs (default 3) after one warm-up, the fastest reported for each side (on a
+//! machine shared with other work the fastest run is the one least disturbed; both sides are
+//! treated alike); both networks unless
+//! `half` (32·2^l filters, 7.8 M parameters) or `full` (DeLTA's 64·2^l, 31.0 M) is given; CASE
+//! any of `256` (train step, batch 2 at 256×256), `512` (batch 2 at 512×512, DeLTA's 2D preset),
+//! `crop` (batch 8 at 256×32, the mother-machine preset), `infer` (inference, batch 1 at
+//! 256×256), all four by default; `burn` runs burn's own convolutions instead of deltacell's
+//! kernels, for comparison. `DELTACELL_BENCH_DEVICE=cuda:0` benchmarks a GPU build (feature
+//! `cuda`). Threads: rayon's default (all cores) unless `RAYON_NUM_THREADS` is set; TF gets the
+//! same count.
+//!
+//! `-- equiv [STEPS]` instead trains the half network for STEPS steps (default 60, batch 8 at
+//! 256×32, four batches in turn) with Winograd, with the direct kernels and with burn's
+//! convolutions, and prints the loss every ten steps: Winograd's curve against the spread of
+//! the two others, which differ only in rounding.
+//!
+//! Every case runs in a child process of its own (this binary re-executed with `--child`) so that
+//! its peak RSS (`VmHWM`) is the case's alone.
+//!
+//! **The TF side.** With `DELTACELL_TF_PYTHON=/path/to/python` the same cases run, case by case
+//! right after deltacell's, on TensorFlow/Keras with DeLTA's own `delta.model.unet_seg` through
+//! `scripts/tf_train_step.py` (`train_on_batch` / `predict_on_batch`, one process per case, the
+//! same thread count, one inter-op thread). Install it with
+//!
+//! ```text
+//! python3 -m venv /work/venv-tf && /work/venv-tf/bin/pip install tensorflow-cpu delta2
+//! DELTACELL_TF_PYTHON=/work/venv-tf/bin/python RAYON_NUM_THREADS=2 \
+//!     cargo bench -p deltacell-nn --bench train_step
+//! ```
+//!
+//! Without it the TF column says it was not measured: no stored figures are printed as if
+//! measured (machines differ; a speed claim is only a ratio measured in one run).
 
+use std::process::Command;
 use std::time::Instant;
 
 use deltacell_nn::infer::Predictor;
@@ -33,83 +62,382 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let repeats: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(3);
-    // `burn`: burn's own convolutions instead of deltacell's fused CPU kernels (for comparison).
-    if args.iter().any(|a| a == "burn") {
-        deltacell_nn::conv::use_burn_kernels(true);
+/// One benchmark case: a training step (`train`) or an inference, on a batch of `n × h × w`.
+#[derive(Clone, Copy)]
+struct Case {
+    key: &'static str,
+    train: bool,
+    n: usize,
+    h: usize,
+    w: usize,
+}
+
+const CASES: [Case; 4] = [
+    Case {
+        key: "256",
+        train: true,
+        n: 2,
+        h: 256,
+        w: 256,
+    },
+    Case {
+        key: "512",
+        train: true,
+        n: 2,
+        h: 512,
+        w: 512,
+    },
+    Case {
+        key: "crop",
+        train: true,
+        n: 8,
+        h: 256,
+        w: 32,
+    },
+    Case {
+        key: "infer",
+        train: false,
+        n: 1,
+        h: 256,
+        w: 256,
+    },
+];
+
+impl Case {
+    fn label(&self) -> String {
+        let what = if self.train {
+            "train step"
+        } else {
+            "inference"
+        };
+        format!("{what}, batch {} at {}×{}", self.n, self.h, self.w)
     }
-    let which: Vec<&str> = match args.iter().find(|a| *a == "half" || *a == "full") {
-        Some(w) => vec![w.as_str()],
-        None => vec!["half", "full"],
-    };
+}
+
+fn spec(net: &str) -> UnetSpec {
+    if net == "half" {
+        UnetSpec::with_filters(ModelKind::Seg, vec![32, 64, 128, 256, 512])
+    } else {
+        UnetSpec::delta(ModelKind::Seg)
+    }
+}
+
+/// This process's peak resident set (`VmHWM`), in MB, where Linux reports it.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The child: runs one case and prints `RESULT <fastest ms> <peak RSS MB> <last loss> <first
+/// loss> <median ms>` (the losses of a training case: the first step's, before any update, and the last's;
+/// `scripts/gpu-check.sh` compares them between devices).
+fn child(args: &[String]) {
+    let net = args[0].as_str();
+    let case = CASES
+        .iter()
+        .find(|c| c.key == args[1])
+        .copied()
+        .expect("case");
+    let repeats: usize = args[2].parse().expect("repeats");
     let device = match std::env::var("DELTACELL_BENCH_DEVICE") {
         Ok(name) => deltacell_nn::device::parse(&name).expect("device"),
         Err(_) => deltacell_nn::device::cpu(),
     };
-    println!(
-        "{repeats} repeats, median; threads {}; convolutions: {}",
-        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into()),
-        if args.iter().any(|a| a == "burn") {
-            "burn flex"
-        } else {
-            "deltacell"
-        }
-    );
-    println!("| network | case | deltacell (burn flex) | TF/Keras CPU (half) | ratio |");
-    println!("|---|---|---|---|---|");
-    for net in which {
-        let spec = if net == "half" {
-            UnetSpec::with_filters(ModelKind::Seg, vec![32, 64, 128, 256, 512])
-        } else {
-            UnetSpec::delta(ModelKind::Seg)
-        };
-        let name = format!("{net} ({:.1} M params)", spec.param_count() as f64 / 1e6);
-        for (n, h, w, keras) in [(2usize, 256usize, 256usize, 896.0), (8, 256, 32, 458.0)] {
-            let mut trainer = Trainer::new(spec.clone(), 1, None, &device).expect("model");
-            let b = batch(n, h, w);
-            trainer.step(&b).expect("warm-up");
-            let times: Vec<f64> = (0..repeats)
-                .map(|_| {
-                    let t = Instant::now();
-                    trainer.step(&b).expect("step");
-                    t.elapsed().as_secs_f64() * 1e3
-                })
-                .collect();
-            let m = median(times);
-            println!(
-                "| {name} | train step, batch {n} at {h}×{w} | {m:.0} ms | {keras:.0} ms | {:.2}× |",
-                m / keras
-            );
-        }
+    let spec = spec(net);
+    let b = batch(case.n, case.h, case.w);
+    let (mut first_loss, mut loss) = (f64::NAN, f64::NAN);
+    let times: Vec<f64> = if case.train {
+        let mut trainer = Trainer::new(spec, 1, None, &device).expect("model");
+        first_loss = trainer.step(&b).expect("warm-up").loss;
+        (0..repeats)
+            .map(|_| {
+                let t = Instant::now();
+                loss = trainer.step(&b).expect("step").loss;
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect()
+    } else {
         let trainer = Trainer::new(spec.clone(), 1, None, &device).expect("model");
         let info = ModelInfo {
             format: 1,
             head: Head::Logits,
-            input_size: [256, 256],
+            input_size: [case.h, case.w],
             seed: 1,
             preset: None,
             data_fingerprint: None,
             epoch: 0,
             loss: 0.0,
             val_loss: None,
-            architecture: spec.clone(),
+            architecture: spec,
         };
         let p = Predictor::from_model(trainer.model(), info, &device);
-        let b = batch(1, 256, 256);
         p.predict_logits(&b).expect("warm-up");
-        let times: Vec<f64> = (0..repeats)
+        (0..repeats)
             .map(|_| {
                 let t = Instant::now();
                 p.predict_logits(&b).expect("predict");
                 t.elapsed().as_secs_f64() * 1e3
             })
+            .collect()
+    };
+    println!(
+        "RESULT {} {} {loss} {first_loss} {}",
+        times.iter().copied().fold(f64::INFINITY, f64::min),
+        peak_rss_mb().unwrap_or(f64::NAN),
+        median(times.clone())
+    );
+}
+
+/// The child of `equiv`: STEPS training steps of the half network from seed 1 on a sequence of
+/// batches, printing `LOSS <step> <loss>` every ten steps.
+fn curve(args: &[String]) {
+    let steps: usize = args[0].parse().expect("steps");
+    let device = deltacell_nn::device::cpu();
+    let spec = spec("half");
+    let mut trainer = Trainer::new(spec, 1, None, &device).expect("model");
+    // Four batches of 8 at 256×32 in turn: blobs whose labels the network can learn.
+    let batches: Vec<Batch> = (0..4)
+        .map(|k| {
+            let mut b = Batch::zeros(8, 256, 32, 1, 2);
+            for (i, (x, y)) in b.x.iter_mut().zip(b.y.chunks_mut(2)).enumerate() {
+                let (r, c) = ((i / 32) % 256, i % 32);
+                let cell = ((r / 12 + k + i / (256 * 32)) % 3 == 0) && (4..28).contains(&c);
+                let noise = ((i * 7919 + k * 104_729) % 1000) as f32 / 5000.0;
+                *x = if cell { 0.3 } else { 0.7 } + noise;
+                y[0] = cell as u8 as f32;
+                y[1] = if cell { 2.0 } else { 1.0 };
+            }
+            b
+        })
+        .collect();
+    for s in 0..steps {
+        let loss = trainer.step(&batches[s % 4]).expect("step").loss;
+        if (s + 1) % 10 == 0 {
+            println!("LOSS {} {loss}", s + 1);
+        }
+    }
+}
+
+/// `equiv [STEPS]`: the loss curve of the half network trained with Winograd, with the direct
+/// kernels and with burn's convolutions (each its own rounding: the spread between the last two
+/// is the noise Winograd's difference is judged against).
+fn equivalence(args: &[String]) {
+    let steps = args
+        .iter()
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(60usize)
+        .to_string();
+    let exe = std::env::current_exe().expect("exe");
+    println!("half network, batch 8 at 256×32, Adam 1e-4, loss after each 10 steps");
+    let mut rows = Vec::new();
+    for mode in ["winograd", "direct", "burn"] {
+        let out = Command::new(&exe)
+            .args(["--child", "curve", &steps, mode])
+            .output()
+            .expect("child");
+        let losses: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("LOSS "))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
             .collect();
-        let m = median(times);
+        rows.push((mode, losses));
+    }
+    for (mode, losses) in rows {
+        println!("| {mode} | {} |", losses.join(" | "));
+    }
+}
+
+/// A measured side: median ms and peak RSS in MB.
+struct Measured {
+    ms: f64,
+    rss_mb: f64,
+}
+
+fn run_ours(net: &str, case: &Case, repeats: usize, burn: bool) -> Result<Measured, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["--child", net, case.key, &repeats.to_string()]);
+    if burn {
+        cmd.arg("burn");
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .ok_or_else(|| {
+            format!(
+                "child failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )
+        })?;
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(f64::NAN))
+        .collect();
+    Ok(Measured {
+        ms: f[0],
+        rss_mb: f[1],
+    })
+}
+
+/// A number after `"key":` in a one-line JSON object (the TF script's output).
+fn json_number(line: &str, key: &str) -> Option<f64> {
+    let rest = &line[line.find(&format!("\"{key}\":"))? + key.len() + 3..];
+    let end = rest.find([',', '}'])?;
+    rest[..end].trim().parse().ok()
+}
+
+/// A string after `"key":` in a one-line JSON object.
+fn json_string(line: &str, key: &str) -> Option<String> {
+    let rest = &line[line.find(&format!("\"{key}\": \""))? + key.len() + 5..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+fn run_tf(
+    python: &str,
+    net: &str,
+    case: &Case,
+    repeats: usize,
+    threads: usize,
+    versions: &mut Option<String>,
+) -> Result<Measured, String> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/tf_train_step.py"
+    );
+    let out = Command::new(python)
+        .arg(script)
+        .args(["--net", net])
+        .args(["--case", if case.train { "train" } else { "infer" }])
+        .args(["--batch", &case.n.to_string()])
+        .args(["--height", &case.h.to_string()])
+        .args(["--width", &case.w.to_string()])
+        .args(["--repeats", &repeats.to_string()])
+        .args(["--threads", &threads.to_string()])
+        .output()
+        .map_err(|e| format!("{python}: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let tail: Vec<&str> = err.lines().rev().take(3).collect();
+            format!("TF script failed: {}", tail.join(" / "))
+        })?;
+    if versions.is_none() {
+        *versions = Some(format!(
+            "TensorFlow {}, Keras {}",
+            json_string(line, "tensorflow").unwrap_or_default(),
+            json_string(line, "keras").unwrap_or_default()
+        ));
+    }
+    Ok(Measured {
+        ms: json_number(line, "ms").ok_or("no ms")?,
+        rss_mb: json_number(line, "peak_rss_mb").unwrap_or(f64::NAN),
+    })
+}
+
+fn main() {
+    // `cargo bench` adds `--bench`.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        if args.iter().any(|a| a == "burn") {
+            deltacell_nn::conv::use_burn_kernels(true);
+        }
+        if args.iter().any(|a| a == "direct") {
+            deltacell_nn::conv::use_winograd(false);
+        }
+        if args.get(1).map(String::as_str) == Some("curve") {
+            curve(&args[2..]);
+        } else {
+            child(&args[1..]);
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "equiv") {
+        equivalence(&args);
+        return;
+    }
+    let repeats: usize = args
+        .iter()
+        .find_map(|a| a.parse().ok().filter(|&r: &usize| r > 0 && r < 100))
+        .unwrap_or(3);
+    let burn = args.iter().any(|a| a == "burn");
+    let nets: Vec<&str> = match args.iter().find(|a| *a == "half" || *a == "full") {
+        Some(w) => vec![w.as_str()],
+        None => vec!["half", "full"],
+    };
+    let mut cases: Vec<Case> = CASES
+        .iter()
+        .filter(|c| args.iter().any(|a| a == c.key))
+        .copied()
+        .collect();
+    if cases.is_empty() {
+        cases = CASES.to_vec();
+    }
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+    let python = std::env::var("DELTACELL_TF_PYTHON").ok();
+    println!(
+        "{repeats} repeats after a warm-up, fastest of them; {threads} threads each side; \
+         convolutions: {}",
+        if burn { "burn flex" } else { "deltacell" }
+    );
+    if python.is_none() {
         println!(
-            "| {name} | inference, batch 1 at 256×256 | {m:.0} ms | 138 ms | {:.2}× |",
-            m / 138.0
+            "TF column missing: set DELTACELL_TF_PYTHON to a Python with tensorflow-cpu and \
+             delta2 (see this bench's doc comment) to measure TF/Keras in the same run"
         );
+    }
+    println!(
+        "| network | case | deltacell | TF/Keras | ratio | peak RSS deltacell | peak RSS TF |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let mut versions = None;
+    for net in nets {
+        let name = format!("{net} ({:.1} M)", spec(net).param_count() as f64 / 1e6);
+        for case in &cases {
+            let ours = run_ours(net, case, repeats, burn);
+            let tf = python
+                .as_deref()
+                .map(|py| run_tf(py, net, case, repeats, threads, &mut versions));
+            let cell = |m: &Result<Measured, String>| match m {
+                Ok(m) => (format!("{:.0} ms", m.ms), format!("{:.0} MB", m.rss_mb)),
+                Err(e) => (format!("failed ({e})"), "–".into()),
+            };
+            let (ours_ms, ours_rss) = cell(&ours);
+            let (tf_ms, tf_rss, ratio) = match &tf {
+                None => ("not measured".into(), "–".into(), "–".into()),
+                Some(t) => {
+                    let (ms, rss) = cell(t);
+                    let ratio = match (&ours, t) {
+                        (Ok(a), Ok(b)) => format!("{:.2}×", a.ms / b.ms),
+                        _ => "–".into(),
+                    };
+                    (ms, rss, ratio)
+                }
+            };
+            println!(
+                "| {name} | {} | {ours_ms} | {tf_ms} | {ratio} | {ours_rss} | {tf_rss} |",
+                case.label()
+            );
+        }
+    }
+    if let Some(v) = versions {
+        println!("TF side: {v}, DeLTA's delta.model.unet_seg (scripts/tf_train_step.py)");
     }
 }

@@ -53,12 +53,12 @@
 //! channels-last and is permuted once on the way in ([`batch_tensors`]).
 //!
 //! Performance: on the CPU the U-Net's convolutions run on this crate's own kernels
-//! ([`conv`]: bias and ReLU fused, the decoder's upsampling fused into its 2×2 convolution,
-//! hand-written backward, `gemm` with its AVX-512 micro-kernels) instead of burn-flex's, whose
-//! weight gradient dominated a step. One training step of the half-filter network on 2 idle
-//! cores (AMD EPYC): 807 ms at batch 2 × 256×256 (TF/Keras CPU 896 ms; burn's convolutions
-//! 2 685 ms) and 441 ms at batch 8 × 256×32 (TF 458 ms); inference 115 ms (TF 138 ms). What is left is matrix multiplication itself (about 60 % micro-kernels,
-//! 15 % packing); see `benches/train_step.rs`.
+//! ([`conv`]: Winograd F(2×2, 3×3) for the 3×3 layers, bias and ReLU fused, the decoder's
+//! upsampling fused into its 2×2 convolution and its concatenation into the next convolution,
+//! max-pooling without index tensors, hand-written backward, `gemm` with its AVX-512 and AVX2
+//! micro-kernels chosen at run time) instead of burn-flex's. `benches/train_step.rs` measures a
+//! training step and an inference against TF/Keras (DeLTA's own `unet_seg`) in the same run;
+//! the README has the table and the machine.
 //!
 //! Devices: the CPU backend is burn's pure-Rust `flex` backend ([`device::cpu`]); CUDA is
 //! available with the `cuda` cargo feature ([`device::parse`] accepts `cpu` and `cuda:N`).

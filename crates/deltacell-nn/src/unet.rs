@@ -24,8 +24,6 @@
 use burn::module::{Module, Param, ParamId};
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -325,7 +323,13 @@ fn weight_and_bias(conv: &Conv2d) -> (Tensor<4>, Tensor<1>) {
 /// `relu?(conv(x))` with the layer's weights and padding, through the fused CPU kernels of
 /// [`crate::conv`] (burn's own convolution on other devices).
 fn apply(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
-    let padding = match conv.padding {
+    let (weight, bias) = weight_and_bias(conv);
+    crate::conv::conv2d(x, weight, bias, conv_padding(conv), relu)
+}
+
+/// The layer's zero padding `[top, left, bottom, right]`.
+fn conv_padding(conv: &Conv2d) -> [usize; 4] {
+    match conv.padding {
         PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
         PaddingConfig2d::Valid => [0; 4],
         // Layers are built with explicit padding (`Init::conv`); "same" splits k − 1 as evenly
@@ -334,9 +338,7 @@ fn apply(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
             let [kh, kw] = conv.kernel_size;
             [(kh - 1) / 2, (kw - 1) / 2, kh / 2, kw / 2]
         }
-    };
-    let (weight, bias) = weight_and_bias(conv);
-    crate::conv::conv2d(x, weight, bias, padding, relu)
+    }
 }
 
 /// One decoder stage: upsample ×2, conv 2×2 + ReLU, concatenate with the skip, two 3×3 convs.
@@ -364,7 +366,7 @@ impl Unet {
         let mut x = x;
         for (l, level) in self.down.iter().enumerate() {
             if l > 0 {
-                x = max_pool2d(x, MaxPoolOptions::new([2, 2]));
+                x = crate::conv::max_pool2d(x);
             }
             x = level.forward(x);
             skips.push(x.clone());
@@ -376,10 +378,15 @@ impl Unet {
             let up = up_apply(&stage.conv_up, x);
             // `up` stages and `skips` pair from the deepest level upwards.
             x = match skips.pop() {
-                Some(skip) => Tensor::cat(vec![skip, up], 1),
-                None => up,
+                // Concatenation [skip, up] and the first 3×3 convolution, fused.
+                Some(skip) => {
+                    let (weight, bias) = weight_and_bias(&stage.convs.conv1);
+                    let padding = conv_padding(&stage.convs.conv1);
+                    let y = crate::conv::conv2d_cat(skip, up, weight, bias, padding, true);
+                    apply(&stage.convs.conv2, y, true)
+                }
+                None => stage.convs.forward(up),
             };
-            x = stage.convs.forward(x);
         }
         apply(&self.head, x, false)
     }

@@ -6,11 +6,18 @@
 //! gradient repacked each time) and spent most of a training step there. Here every pass is a
 //! product of a shape gemm is good at, on tiles of output rows that stay in cache:
 //!
-//! * forward: `Y = Σ_tap W_tap · X_pad[· + offset(tap)]`, one product per kernel tap on shifted
-//!   views of a zero-padded copy of the input (layers with ≥ 8 input channels and rows wide
-//!   enough that the `kw − 1` junk columns per row cost little), else `Y[n] = W · col(X[n])` on
-//!   im2col tiles of bands of rows (several whole images per product when a plane has fewer
-//!   than 256 pixels); then `+ b` and `max(0, ·)` while the tile is hot;
+//! * 3×3 convolutions with ≥ 16 channels on both sides (all of the U-Net's but the first):
+//!   Winograd F(2×2, 3×3) (`winograd.rs`: 16 products in the transform domain, 2.25× fewer
+//!   multiplications than direct) for the forward pass, the weight gradient and — being a
+//!   forward pass with the flipped kernel — the input gradient; its error against the
+//!   definition is of the order of the direct path's (1–2e-7 of the largest output in the
+//!   tests), and training follows the direct path within rounding noise (`train_step -- equiv`);
+//!   [`use_winograd`]`(false)` switches it off;
+//! * other forward passes: `Y = Σ_tap W_tap · X_pad[· + offset(tap)]`, one product per kernel
+//!   tap on shifted views of a zero-padded copy of the input (layers with ≥ 8 input channels
+//!   and rows wide enough that the `kw − 1` junk columns per row cost little), else
+//!   `Y[n] = W · col(X[n])` on im2col tiles of bands of rows (several whole images per product
+//!   when a plane has fewer than 256 pixels); then `+ b` and `max(0, ·)` while the tile is hot;
 //! * weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ` (per tap on the shifted views, or on the
 //!   im2col tiles) with `dZ = dY ⊙ [Y > 0]`, one partial sum per worker thread;
 //! * input gradient: the same forward kernel on `dZ` with the kernel flipped and its channels
@@ -19,10 +26,15 @@
 //! * the decoder's up-convolution (nearest 2× upsampling, 2×2 kernel, padded below and right)
 //!   is four small convolutions of the low-resolution input, one per output parity
 //!   ([`up_forward`], [`up_backward`]): 9 multiplications per input pixel and channel pair
-//!   instead of 16, and no upsampled tensor.
+//!   instead of 16, and no upsampled tensor;
+//! * the decoder's concatenation `[skip, up]` is fused into the convolution after it
+//!   ([`conv2d_cat`], [`forward_cat`]): Winograd reads both tensors in place and writes the two
+//!   input gradients apart, so the concatenated tensor (the largest of a level) never exists;
+//! * 2×2 max-pooling ([`max_pool2d`]) finds the maxima again in its backward pass instead of
+//!   keeping burn's `i64` index tensor.
 //!
-//! One training step of DeLTA's U-Net with half its filters (2 cores, `benches/train_step.rs`):
-//! 807 ms at batch 2 × 256×256 against 2 685 ms with burn's convolutions and 896 ms for TF/Keras.
+//! Speed against TF/Keras is measured side by side by `benches/train_step.rs` (the README has
+//! the table for the machine it was last run on).
 //!
 //! The kernels work on plain `f32` slices in NCHW order; [`conv2d`] plugs them into burn as a
 //! backend extension (a forward op for `Flex` and a hand-written backward for
@@ -30,17 +42,14 @@
 //! Matrix products use the `gemm` crate (the one burn's `flex` uses), whose AVX-512 kernels are
 //! compiled in and chosen at run time.
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::tensor::FloatTensor;
-use burn::backend::{backend_extension, Autodiff, Backend, DispatchDevice, Flex};
-use burn::tensor::activation::relu;
-use burn::tensor::module::conv2d as burn_conv2d;
-use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
+
+mod burn_ext;
+#[cfg(test)]
+mod tests;
+mod winograd;
+
+pub use burn_ext::{conv2d, conv2d_cat, max_pool2d, up_conv2d, use_burn_kernels, ConvBackend};
 
 /// From this many input channels on, convolutions run as one product per kernel tap on shifted
 /// views of a padded input; below it, as one product on an im2col tile.
@@ -50,6 +59,15 @@ const SHIFTED_MIN_CHANNELS: usize = 8;
 /// 256×32) are convolved several images at a time, so that each product is wide enough for the
 /// gemm micro-kernels (64 pixels each).
 const MIN_TILE_PIXELS: usize = 256;
+
+static WINOGRAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Whether 3×3 convolutions with enough channels run as Winograd F(2×2, 3×3) (`true`, the
+/// default) or as direct products (`false`), for the whole process. For benchmarks and the
+/// tests that compare the two.
+pub fn use_winograd(on: bool) {
+    WINOGRAD.store(on, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// Zero padding of a convolution's input, in pixels: `[top, left, bottom, right]`.
 pub type Padding = [usize; 4];
@@ -207,6 +225,12 @@ impl Geometry {
             .collect()
     }
 
+    /// Whether this convolution runs as Winograd F(2×2, 3×3) ([`use_winograd`] on and a 3×3
+    /// kernel with at least 16 channels on both sides).
+    fn use_winograd(&self) -> bool {
+        WINOGRAD.load(std::sync::atomic::Ordering::Relaxed) && winograd::applies(self)
+    }
+
     /// A 1×1 kernel without padding reads the input as its own im2col matrix.
     fn is_pointwise(&self) -> bool {
         self.kh == 1 && self.kw == 1 && self.pad == [0; 4]
@@ -330,6 +354,9 @@ pub fn forward(
     assert!(g.supported(), "unsupported convolution {g:?}");
     assert_eq!(x.len(), g.n * g.cin * g.h * g.w, "input size");
     assert_eq!(weight.len(), g.cout * g.k(), "kernel size");
+    if g.use_winograd() {
+        return winograd::forward(g, x, weight, bias, relu);
+    }
     if g.use_shifted() {
         return forward_shifted(g, x, weight, bias, relu);
     }
@@ -427,6 +454,9 @@ pub fn bias_grad(g: &Geometry, dz: &[f32]) -> Vec<f32> {
 /// Weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ`, `cout × cin × kh × kw`.
 pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     assert!(g.supported(), "unsupported convolution {g:?}");
+    if g.use_winograd() {
+        return winograd::weight_grad(g, &winograd::Split::whole(x, g.cin, g.h * g.w), dz);
+    }
     if g.use_shifted() {
         return weight_grad_shifted(g, x, dz);
     }
@@ -567,26 +597,29 @@ fn weight_grad_grouped(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     sum_per_thread(&g.image_groups(), g.cout * k, accumulate)
 }
 
-/// `Σ_item accumulate(item)`: the items are split into one contiguous chunk per thread, each
-/// chunk accumulated into its own zeroed buffer of `len` values (with its own scratch space),
-/// and the buffers added at the end.
-fn sum_per_thread<T: Sync, S: Default>(
+/// `Σ_item accumulate(item)`: rayon folds the items into partial sums, one zeroed buffer of
+/// `len` values (and its scratch space) per piece of work it runs apart — one per thread, more
+/// only when a thread steals work from a slower one (a loaded machine) — and the buffers are
+/// added at the end.
+fn sum_per_thread<T: Sync, S: Default + Send>(
     items: &[T],
     len: usize,
     accumulate: impl Fn(&mut [f32], &mut S, &T) + Sync,
 ) -> Vec<f32> {
-    let threads = rayon::current_num_threads().clamp(1, items.len().max(1));
-    let per_thread = items.len().div_ceil(threads).max(1);
     let partials: Vec<Vec<f32>> = items
-        .par_chunks(per_thread)
-        .map(|chunk| {
-            let mut total = vec![0f32; len];
-            let mut scratch = S::default();
-            for item in chunk {
+        .par_iter()
+        .fold(
+            || (Vec::new(), S::default()),
+            |(mut total, mut scratch), item| {
+                if total.is_empty() {
+                    total = vec![0f32; len];
+                }
                 accumulate(&mut total, &mut scratch, item);
-            }
-            total
-        })
+                (total, scratch)
+            },
+        )
+        .map(|(total, _)| total)
+        .filter(|total| !total.is_empty())
         .collect();
     sum_partials(partials, len)
 }
@@ -739,7 +772,11 @@ fn weight_grad_shifted(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
 /// Input gradient: the forward convolution of `dz` with the kernel flipped and its channels
 /// swapped, padding mirrored. Returns `n × cin × h × w`.
 pub fn input_grad(g: &Geometry, weight: &[f32], dz: &[f32]) -> Vec<f32> {
-    let t = g.transposed();
+    forward(&g.transposed(), dz, &flip_kernel(g, weight), None, false)
+}
+
+/// The kernel of [`Geometry::transposed`]: flipped, input and output channels swapped.
+fn flip_kernel(g: &Geometry, weight: &[f32]) -> Vec<f32> {
     let (kh, kw) = (g.kh, g.kw);
     let mut flipped = vec![0f32; weight.len()];
     for co in 0..g.cout {
@@ -752,7 +789,106 @@ pub fn input_grad(g: &Geometry, weight: &[f32], dz: &[f32]) -> Vec<f32> {
             }
         }
     }
-    forward(&t, dz, &flipped, None, false)
+    flipped
+}
+
+/// `[a, b]` concatenated along the channels: `n × ca × plane` and `n × cb × plane` into
+/// `n × (ca + cb) × plane`.
+fn concat(n: usize, [ca, cb]: [usize; 2], plane: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(n * (ca + cb) * plane);
+    for i in 0..n {
+        out.extend_from_slice(&a[i * ca * plane..][..ca * plane]);
+        out.extend_from_slice(&b[i * cb * plane..][..cb * plane]);
+    }
+    out
+}
+
+/// The channels of `x` (`n × c × plane`) split into the first `c0` and the rest.
+fn split(n: usize, [c, c0]: [usize; 2], plane: usize, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let (mut a, mut b) = (
+        Vec::with_capacity(n * c0 * plane),
+        Vec::with_capacity(n * (c - c0) * plane),
+    );
+    for img in x.chunks_exact(c * plane) {
+        a.extend_from_slice(&img[..c0 * plane]);
+        b.extend_from_slice(&img[c0 * plane..]);
+    }
+    (a, b)
+}
+
+/// [`forward`] of the concatenation `[x0, x1]` along the channels (`x0` holds the first `c0`
+/// of the geometry's `cin` channels), without materialising it where the convolution runs as
+/// Winograd (the decoder's 3×3 convolutions after the skip connection).
+pub fn forward_cat(
+    g: &Geometry,
+    [x0, x1]: [&[f32]; 2],
+    c0: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    let plane = g.h * g.w;
+    assert_eq!(x0.len() + x1.len(), g.n * g.cin * plane, "input size");
+    if !g.use_winograd() {
+        let x = concat(g.n, [c0, g.cin - c0], plane, x0, x1);
+        return forward(g, &x, weight, bias, relu);
+    }
+    let mut out = vec![0f32; g.n * g.cout * g.out_h() * g.out_w()];
+    let dst = winograd::Split {
+        first: SharedMut(out.as_mut_ptr()),
+        second: SharedMut(std::ptr::null_mut()),
+        c0: g.cout,
+        c: g.cout,
+        plane: g.out_h() * g.out_w(),
+    };
+    let x = winograd::Split {
+        first: x0,
+        second: x1,
+        c0,
+        c: g.cin,
+        plane,
+    };
+    winograd::forward_split(g, &x, weight, bias, relu, dst);
+    out
+}
+
+/// [`weight_grad`] of the convolution of `[x0, x1]` (see [`forward_cat`]).
+pub fn weight_grad_cat(g: &Geometry, [x0, x1]: [&[f32]; 2], c0: usize, dz: &[f32]) -> Vec<f32> {
+    let plane = g.h * g.w;
+    if !g.use_winograd() {
+        let x = concat(g.n, [c0, g.cin - c0], plane, x0, x1);
+        return weight_grad(g, &x, dz);
+    }
+    let x = winograd::Split {
+        first: x0,
+        second: x1,
+        c0,
+        c: g.cin,
+        plane,
+    };
+    winograd::weight_grad(g, &x, dz)
+}
+
+/// [`input_grad`] of the convolution of `[x0, x1]`, as the two parts' gradients (see
+/// [`forward_cat`]).
+pub fn input_grad_cat(g: &Geometry, weight: &[f32], dz: &[f32], c0: usize) -> (Vec<f32>, Vec<f32>) {
+    let t = g.transposed();
+    let plane = g.h * g.w;
+    if !t.use_winograd() {
+        return split(g.n, [g.cin, c0], plane, &input_grad(g, weight, dz));
+    }
+    let mut dx0 = vec![0f32; g.n * c0 * plane];
+    let mut dx1 = vec![0f32; g.n * (g.cin - c0) * plane];
+    let dst = winograd::Split {
+        first: SharedMut(dx0.as_mut_ptr()),
+        second: SharedMut(dx1.as_mut_ptr()),
+        c0,
+        c: g.cin,
+        plane,
+    };
+    let dzs = winograd::Split::whole(dz, t.cin, t.h * t.w);
+    winograd::forward_split(&t, &dzs, &flip_kernel(g, weight), None, false, dst);
+    (dx0, dx1)
 }
 
 /// The four output parities `(a, b)` of DeLTA's decoder up-convolution (nearest 2× upsampling,
@@ -829,6 +965,59 @@ fn gather_parity(full: &[f32], part: &mut [f32], [h, w]: [usize; 2], [a, b]: [us
         });
 }
 
+/// 2×2 max-pooling with stride 2 of `planes` planes of `h × w` (a trailing odd row or column is
+/// dropped): `planes × h/2 × w/2`.
+pub fn max_pool2(planes: usize, [h, w]: [usize; 2], x: &[f32]) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut y = vec![0f32; planes * oh * ow];
+    y.par_chunks_mut(oh * ow)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(y, x)| {
+            for (i, yrow) in y.chunks_exact_mut(ow).enumerate() {
+                let (r0, r1) = (&x[2 * i * w..][..2 * ow], &x[(2 * i + 1) * w..][..2 * ow]);
+                for (j, v) in yrow.iter_mut().enumerate() {
+                    *v = r0[2 * j]
+                        .max(r0[2 * j + 1])
+                        .max(r1[2 * j].max(r1[2 * j + 1]));
+                }
+            }
+        });
+    y
+}
+
+/// Backward pass of [`max_pool2`]: each window's output gradient `dy` goes to the first of its
+/// four inputs (row-major) that equals the window's maximum `y`; the others get zero.
+pub fn max_pool2_backward(
+    planes: usize,
+    [h, w]: [usize; 2],
+    x: &[f32],
+    y: &[f32],
+    dy: &[f32],
+) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut dx = vec![0f32; planes * h * w];
+    dx.par_chunks_mut(h * w)
+        .zip(x.par_chunks(h * w))
+        .zip(y.par_chunks(oh * ow).zip(dy.par_chunks(oh * ow)))
+        .for_each(|((dx, x), (y, dy))| {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let (m, d) = (y[i * ow + j], dy[i * ow + j]);
+                    let at = [
+                        2 * i * w + 2 * j,
+                        2 * i * w + 2 * j + 1,
+                        (2 * i + 1) * w + 2 * j,
+                        (2 * i + 1) * w + 2 * j + 1,
+                    ];
+                    if let Some(&k) = at.iter().find(|&&k| x[k] == m) {
+                        dx[k] = d;
+                    }
+                }
+            }
+        });
+    dx
+}
+
 /// Forward pass of DeLTA's decoder up-convolution, `relu?(conv2×2(upsample2(x)) + bias)`, at the
 /// input's resolution (no upsampled tensor, 9 multiplications per pixel pair instead of 16):
 /// `x` is `n × c × h × w`, `weight` `cout × c × 2 × 2`; returns `n × cout × 2h × 2w`.
@@ -878,697 +1067,4 @@ pub fn up_backward(
         }
     }
     (dw, dx)
-}
-
-// ----------------------------------------------------------------------------------------------
-// burn integration
-// ----------------------------------------------------------------------------------------------
-
-/// The fused convolution as a burn backend operation (CPU `flex` and its autodiff).
-#[backend_extension(Flex, Autodiff)]
-pub trait ConvBackend: Backend {
-    /// `relu?(conv2d(x, weight) + bias)` with stride 1 and the given zero padding, or with
-    /// `upsample` DeLTA's up-convolution `relu?(conv2×2(upsample2(x)) + bias)` (padding
-    /// ignored).
-    fn deltacell_conv2d(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        padding: Padding,
-        relu: bool,
-        upsample: bool,
-    ) -> FloatTensor<Self>;
-}
-
-/// The geometry of `x` (`n × cin × h × w`) convolved with `weight` (`cout × cin × kh × kw`).
-fn geometry(x: &[usize], weight: &[usize], pad: Padding) -> Geometry {
-    Geometry {
-        n: x[0],
-        cin: x[1],
-        h: x[2],
-        w: x[3],
-        cout: weight[0],
-        kh: weight[2],
-        kw: weight[3],
-        pad,
-    }
-}
-
-fn flex_f32(t: &burn::backend::flex::FlexTensor) -> Vec<f32> {
-    t.to_contiguous().storage::<f32>().to_vec()
-}
-
-fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> burn::backend::flex::FlexTensor {
-    burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape))
-}
-
-fn flex_shape(t: &burn::backend::flex::FlexTensor) -> Vec<usize> {
-    t.layout().shape().iter().copied().collect()
-}
-
-fn flex_forward(
-    x: &burn::backend::flex::FlexTensor,
-    weight: &burn::backend::flex::FlexTensor,
-    bias: &burn::backend::flex::FlexTensor,
-    padding: Padding,
-    relu: bool,
-    upsample: bool,
-) -> burn::backend::flex::FlexTensor {
-    let g = geometry(&flex_shape(x), &flex_shape(weight), padding);
-    let xc = x.to_contiguous();
-    let wc = weight.to_contiguous();
-    let bc = bias.to_contiguous();
-    if upsample {
-        let out = up_forward(
-            [g.n, g.cin, g.h, g.w],
-            xc.storage::<f32>(),
-            wc.storage::<f32>(),
-            Some(bc.storage::<f32>()),
-            relu,
-        );
-        return flex_tensor(out, [g.n, g.cout, 2 * g.h, 2 * g.w]);
-    }
-    let out = forward(
-        &g,
-        xc.storage::<f32>(),
-        wc.storage::<f32>(),
-        Some(bc.storage::<f32>()),
-        relu,
-    );
-    flex_tensor(out, [g.n, g.cout, g.out_h(), g.out_w()])
-}
-
-impl ConvBackend for Flex {
-    fn deltacell_conv2d(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        padding: Padding,
-        relu: bool,
-        upsample: bool,
-    ) -> FloatTensor<Self> {
-        flex_forward(&x, &weight, &bias, padding, relu, upsample)
-    }
-}
-
-#[derive(Debug)]
-struct ConvBackwardStep;
-
-impl Backward<Flex, 3> for ConvBackwardStep {
-    /// Input, kernel, output (for the ReLU mask), padding, ReLU, upsampling.
-    type State = (
-        FloatTensor<Flex>,
-        FloatTensor<Flex>,
-        FloatTensor<Flex>,
-        Padding,
-        bool,
-        bool,
-    );
-
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_w, node_b] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (x, weight, y, padding, relu, upsample) = ops.state;
-        let g = geometry(&flex_shape(&x), &flex_shape(&weight), padding);
-        let mut dz = flex_f32(&grad);
-        if relu {
-            let yc = y.to_contiguous();
-            relu_backward(&mut dz, yc.storage::<f32>());
-        }
-        if let Some(node) = node_b {
-            // The bias gradient sums over the output, whatever its size.
-            let out = Geometry {
-                h: dz.len() / (g.n * g.cout),
-                w: 1,
-                cin: 1,
-                kh: 1,
-                kw: 1,
-                pad: [0; 4],
-                ..g
-            };
-            grads.register::<Flex>(node.id, flex_1d(bias_grad(&out, &dz)));
-        }
-        if upsample {
-            let xc = x.to_contiguous();
-            let wc = weight.to_contiguous();
-            let (dw, dx) = up_backward(
-                [g.n, g.cin, g.h, g.w],
-                xc.storage::<f32>(),
-                wc.storage::<f32>(),
-                &dz,
-                node_x.is_some(),
-            );
-            if let Some(node) = node_w {
-                grads.register::<Flex>(node.id, flex_tensor(dw, [g.cout, g.cin, 2, 2]));
-            }
-            if let (Some(node), Some(dx)) = (node_x, dx) {
-                grads.register::<Flex>(node.id, flex_tensor(dx, [g.n, g.cin, g.h, g.w]));
-            }
-            return;
-        }
-        if let Some(node) = node_w {
-            let xc = x.to_contiguous();
-            let dw = weight_grad(&g, xc.storage::<f32>(), &dz);
-            grads.register::<Flex>(node.id, flex_tensor(dw, [g.cout, g.cin, g.kh, g.kw]));
-        }
-        if let Some(node) = node_x {
-            let wc = weight.to_contiguous();
-            let dx = input_grad(&g, wc.storage::<f32>(), &dz);
-            grads.register::<Flex>(node.id, flex_tensor(dx, [g.n, g.cin, g.h, g.w]));
-        }
-    }
-}
-
-fn flex_1d(values: Vec<f32>) -> burn::backend::flex::FlexTensor {
-    let n = values.len();
-    burn::backend::flex::FlexTensor::from_data(TensorData::new(values, [n]))
-}
-
-impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
-    fn deltacell_conv2d(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        padding: Padding,
-        relu: bool,
-        upsample: bool,
-    ) -> FloatTensor<Self> {
-        match ConvBackwardStep
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (xp, wp, bp) = (
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    bias.into_primitive(),
-                );
-                let out = flex_forward(&xp, &wp, &bp, padding, relu, upsample);
-                prep.finish((xp, wp, out.clone(), padding, relu, upsample), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(flex_forward(
-                x.primitive(),
-                weight.primitive(),
-                bias.primitive(),
-                padding,
-                relu,
-                upsample,
-            )),
-        }
-    }
-}
-
-static BURN_KERNELS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Makes [`conv2d`] use burn's own convolution (and ReLU) on the CPU too, for the whole process
-/// (`false`, the default, uses this module's kernels). For benchmarks and cross-checks.
-pub fn use_burn_kernels(on: bool) {
-    BURN_KERNELS.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// `relu?(conv2d(x, weight) + bias)`, stride 1, zero padding `[top, left, bottom, right]`.
-///
-/// On the CPU (`flex`, with or without autodiff) and for `f32` tensors this runs the kernels of
-/// this module; elsewhere (CUDA) or for shapes they do not handle it is burn's `conv2d` (and
-/// `relu`), with the same result.
-pub fn conv2d(
-    x: Tensor<4>,
-    weight: Tensor<4>,
-    bias: Tensor<1>,
-    padding: Padding,
-    relu_after: bool,
-) -> Tensor<4> {
-    let g = geometry(&x.dims(), &weight.dims(), padding);
-    let on_flex = matches!(
-        x.device().as_dispatch().clone().inner(),
-        DispatchDevice::Flex(_)
-    );
-    let ours = !BURN_KERNELS.load(std::sync::atomic::Ordering::Relaxed);
-    if ours && on_flex && g.supported() && x.dtype() == DType::F32 && weight.dtype() == DType::F32 {
-        let out = <burn::backend::Dispatch as ConvBackend>::deltacell_conv2d(
-            x.into_dispatch(),
-            weight.into_dispatch(),
-            bias.into_dispatch(),
-            padding,
-            relu_after,
-            false,
-        );
-        return Tensor::from_dispatch(out);
-    }
-    let [top, left, bottom, right] = padding;
-    let y = if top == bottom && left == right {
-        burn_conv2d(
-            x,
-            weight,
-            Some(bias),
-            ConvOptions::new([1, 1], [top, left], [1, 1], 1),
-        )
-    } else {
-        // Asymmetric padding ("same" for an even kernel): pad explicitly, then a valid conv.
-        let x = x.pad(
-            (left, right, top, bottom),
-            burn::tensor::ops::PadMode::Constant(0.0),
-        );
-        burn_conv2d(
-            x,
-            weight,
-            Some(bias),
-            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-        )
-    };
-    if relu_after {
-        relu(y)
-    } else {
-        y
-    }
-}
-
-/// DeLTA's decoder up-convolution: `relu?(conv2×2(upsample2(x)) + bias)` with nearest 2×
-/// upsampling and Keras' "same" padding for the even kernel (one row and column of zeros at
-/// the bottom and right). `x` is `N × C × H × W`, `weight` `Cout × C × 2 × 2`; the output is
-/// `N × Cout × 2H × 2W`.
-///
-/// On the CPU it is computed at the input's resolution ([`up_forward`]); elsewhere it is burn's
-/// interpolate and `conv2d`, with the same result.
-pub fn up_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, relu_after: bool) -> Tensor<4> {
-    let [_, c, h, w] = x.dims();
-    let [_, wc, kh, kw] = weight.dims();
-    let on_flex = matches!(
-        x.device().as_dispatch().clone().inner(),
-        DispatchDevice::Flex(_)
-    );
-    let ours = !BURN_KERNELS.load(std::sync::atomic::Ordering::Relaxed);
-    if ours
-        && on_flex
-        && (c, kh, kw) == (wc, 2, 2)
-        && h > 0
-        && w > 0
-        && x.dtype() == DType::F32
-        && weight.dtype() == DType::F32
-    {
-        let out = <burn::backend::Dispatch as ConvBackend>::deltacell_conv2d(
-            x.into_dispatch(),
-            weight.into_dispatch(),
-            bias.into_dispatch(),
-            [0, 0, 1, 1],
-            relu_after,
-            true,
-        );
-        return Tensor::from_dispatch(out);
-    }
-    let up = burn::tensor::module::interpolate(
-        x,
-        burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Nearest)
-            .with_output_size([2 * h, 2 * w]),
-    );
-    conv2d(up, weight, bias, [0, 0, 1, 1], relu_after)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Direct definition of the convolution, for comparison.
-    fn naive(g: &Geometry, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
-        let (oh, ow) = (g.out_h(), g.out_w());
-        let mut out = vec![0f32; g.n * g.cout * oh * ow];
-        for n in 0..g.n {
-            for co in 0..g.cout {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut s = b[co] as f64;
-                        for ci in 0..g.cin {
-                            for ky in 0..g.kh {
-                                for kx in 0..g.kw {
-                                    let iy = oy as isize + ky as isize - g.pad[0] as isize;
-                                    let ix = ox as isize + kx as isize - g.pad[1] as isize;
-                                    if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize
-                                    {
-                                        continue;
-                                    }
-                                    s += (x[((n * g.cin + ci) * g.h + iy as usize) * g.w
-                                        + ix as usize]
-                                        * w[((co * g.cin + ci) * g.kh + ky) * g.kw + kx])
-                                        as f64;
-                                }
-                            }
-                        }
-                        out[((n * g.cout + co) * oh + oy) * ow + ox] = s as f32;
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        (0..len)
-            .map(|i| {
-                let v = (i as u32)
-                    .wrapping_mul(2_654_435_761)
-                    .wrapping_add(seed * 97)
-                    % 1000;
-                v as f32 / 500.0 - 1.0
-            })
-            .collect()
-    }
-
-    fn geometries() -> Vec<Geometry> {
-        let g = |n, cin, h, w, cout, k, pad| Geometry {
-            n,
-            cin,
-            h,
-            w,
-            cout,
-            kh: k,
-            kw: k,
-            pad,
-        };
-        vec![
-            g(2, 3, 9, 7, 4, 3, [1, 1, 1, 1]),
-            g(1, 5, 6, 10, 3, 2, [0, 0, 1, 1]),
-            g(3, 4, 5, 4, 1, 1, [0; 4]),
-            g(1, 1, 17, 3, 6, 3, [1, 1, 1, 1]),
-            g(2, 2, 4, 4, 2, 3, [0; 4]),
-            // Several rows per tile, and tiles that start inside the image.
-            g(1, 6, 37, 20, 5, 3, [1, 1, 1, 1]),
-            g(2, 4, 21, 12, 3, 2, [0, 0, 1, 1]),
-            // Enough input channels for the shifted-view products (the input gradient of the
-            // first two goes through im2col tiles, of the last two through shifted views).
-            g(2, 9, 11, 17, 4, 3, [1, 1, 1, 1]),
-            g(1, 12, 10, 16, 3, 2, [0, 0, 1, 1]),
-            g(2, 8, 9, 18, 8, 3, [0; 4]),
-            g(1, 10, 23, 15, 9, 3, [1, 1, 1, 1]),
-            // Small planes: several images per product.
-            g(5, 3, 4, 6, 4, 3, [1, 1, 1, 1]),
-            g(6, 8, 6, 4, 5, 2, [0, 0, 1, 1]),
-        ]
-    }
-
-    fn close(a: &[f32], b: &[f32], what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: length");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                "{what}[{i}]: {x} vs {y}"
-            );
-        }
-    }
-
-    #[test]
-    fn forward_matches_the_definition() {
-        for g in geometries() {
-            let x = values(g.n * g.cin * g.h * g.w, 1);
-            let w = values(g.cout * g.cin * g.kh * g.kw, 2);
-            let b = values(g.cout, 3);
-            let want = naive(&g, &x, &w, &b);
-            close(&forward(&g, &x, &w, Some(&b), false), &want, "forward");
-            let relu: Vec<f32> = want.iter().map(|v| v.max(0.0)).collect();
-            close(&forward(&g, &x, &w, Some(&b), true), &relu, "forward+relu");
-        }
-    }
-
-    /// Gradients of `L = Σ c ⊙ conv(x, w) + b` against the definition: dL/dw[o,i,ky,kx] =
-    /// Σ c[o, y, x] x[i, y+ky−top, x+kx−left]; dL/dx by linearity through the naive conv.
-    #[test]
-    fn gradients_match_the_definition() {
-        for g in geometries() {
-            let x = values(g.n * g.cin * g.h * g.w, 4);
-            let w = values(g.cout * g.cin * g.kh * g.kw, 5);
-            let (oh, ow) = (g.out_h(), g.out_w());
-            let c = values(g.n * g.cout * oh * ow, 6);
-            let zero_b = vec![0f32; g.cout];
-            // dL/dw by finite differences are exact here: L is linear in w.
-            let loss = |x: &[f32], w: &[f32]| -> f64 {
-                naive(&g, x, w, &zero_b)
-                    .iter()
-                    .zip(&c)
-                    .map(|(a, b)| (*a as f64) * (*b as f64))
-                    .sum()
-            };
-            let base = loss(&x, &w);
-            let dw = weight_grad(&g, &x, &c);
-            for (i, &got) in dw.iter().enumerate() {
-                let mut w2 = w.clone();
-                w2[i] += 1.0;
-                let want = (loss(&x, &w2) - base) as f32;
-                assert!(
-                    (got - want).abs() < 1e-3 * (1.0 + want.abs()),
-                    "{g:?} dw[{i}]"
-                );
-            }
-            let dx = input_grad(&g, &w, &c);
-            let step = (dx.len() / 101).max(1);
-            for (i, &got) in dx.iter().enumerate().step_by(step) {
-                let mut x2 = x.clone();
-                x2[i] += 1.0;
-                let want = (loss(&x2, &w) - base) as f32;
-                assert!(
-                    (got - want).abs() < 1e-3 * (1.0 + want.abs()),
-                    "{g:?} dx[{i}]"
-                );
-            }
-            let db = bias_grad(&g, &c);
-            for co in 0..g.cout {
-                let want: f32 = (0..g.n)
-                    .map(|n| {
-                        c[(n * g.cout + co) * oh * ow..][..oh * ow]
-                            .iter()
-                            .sum::<f32>()
-                    })
-                    .sum();
-                assert!((db[co] - want).abs() < 1e-3 * (1.0 + want.abs()));
-            }
-        }
-    }
-
-    #[test]
-    fn both_strategies_are_exercised() {
-        let gs = geometries();
-        assert!(gs.iter().any(|g| g.use_shifted()));
-        assert!(gs.iter().any(|g| !g.use_shifted() && !g.is_pointwise()));
-        assert!(gs.iter().any(|g| g.transposed().use_shifted()));
-        assert!(gs
-            .iter()
-            .any(|g| g.use_image_groups() && g.image_groups().iter().any(|(a, b)| b - a > 1)));
-    }
-
-    /// Nearest 2× upsampling of `n·c` planes of `h × w`.
-    fn nearest2(x: &[f32], planes: usize, h: usize, w: usize) -> Vec<f32> {
-        let mut up = vec![0f32; planes * 4 * h * w];
-        for p in 0..planes {
-            for y in 0..2 * h {
-                for x2 in 0..2 * w {
-                    up[(p * 2 * h + y) * 2 * w + x2] = x[(p * h + y / 2) * w + x2 / 2];
-                }
-            }
-        }
-        up
-    }
-
-    #[test]
-    fn up_convolution_matches_upsample_then_conv() {
-        for (n, c, h, w, cout) in [
-            (2, 3, 4, 5, 4),
-            (1, 9, 6, 3, 2),
-            (3, 8, 2, 2, 8),
-            (1, 1, 9, 16, 3),
-        ] {
-            let x = values(n * c * h * w, 11);
-            let wts = values(cout * c * 4, 12);
-            let b = values(cout, 13);
-            let up = nearest2(&x, n * c, h, w);
-            let g = Geometry {
-                n,
-                cin: c,
-                h: 2 * h,
-                w: 2 * w,
-                cout,
-                kh: 2,
-                kw: 2,
-                pad: [0, 0, 1, 1],
-            };
-            let want = naive(&g, &up, &wts, &b);
-            close(
-                &up_forward([n, c, h, w], &x, &wts, Some(&b), false),
-                &want,
-                "up forward",
-            );
-            let relu: Vec<f32> = want.iter().map(|v| v.max(0.0)).collect();
-            close(
-                &up_forward([n, c, h, w], &x, &wts, Some(&b), true),
-                &relu,
-                "up forward+relu",
-            );
-            // Gradients of Σ cw ⊙ out: the weight's as for the upsampled input, the input's
-            // summed over each 2×2 block of the upsampled input's gradient.
-            let cw = values(n * cout * 4 * h * w, 14);
-            let (dw, dx) = up_backward([n, c, h, w], &x, &wts, &cw, true);
-            close(&dw, &weight_grad(&g, &up, &cw), "up dw");
-            let dup = input_grad(&g, &wts, &cw);
-            let mut want_dx = vec![0f32; n * c * h * w];
-            for p in 0..n * c {
-                for y in 0..2 * h {
-                    for x2 in 0..2 * w {
-                        want_dx[(p * h + y / 2) * w + x2 / 2] += dup[(p * 2 * h + y) * 2 * w + x2];
-                    }
-                }
-            }
-            close(&dx.expect("input gradient"), &want_dx, "up dx");
-        }
-    }
-
-    #[test]
-    fn relu_backward_masks() {
-        let mut d = vec![1.0, 2.0, 3.0, 4.0];
-        relu_backward(&mut d, &[0.0, 0.5, -1.0, 2.0]);
-        assert_eq!(d, vec![0.0, 2.0, 0.0, 4.0]);
-    }
-
-    /// Shapes the kernels do not take (padding as large as the kernel) go through burn's own
-    /// convolution, the path other devices use, with the same result as the definition.
-    #[test]
-    fn unsupported_shapes_fall_back_to_burn() {
-        let device = crate::device::cpu();
-        let g = Geometry {
-            n: 1,
-            cin: 2,
-            h: 5,
-            w: 4,
-            cout: 3,
-            kh: 3,
-            kw: 3,
-            pad: [3, 1, 3, 1],
-        };
-        assert!(!g.supported());
-        let (xs, ws, bs) = (
-            values(g.n * g.cin * g.h * g.w, 31),
-            values(g.cout * g.cin * 9, 32),
-            values(g.cout, 33),
-        );
-        let y = conv2d(
-            Tensor::<4>::from_data(TensorData::new(xs.clone(), [g.n, g.cin, g.h, g.w]), &device),
-            Tensor::<4>::from_data(TensorData::new(ws.clone(), [g.cout, g.cin, 3, 3]), &device),
-            Tensor::<1>::from_data(TensorData::new(bs.clone(), [g.cout]), &device),
-            g.pad,
-            false,
-        );
-        assert_eq!(y.dims(), [g.n, g.cout, g.out_h(), g.out_w()]);
-        let got = y.into_data().try_to_vec::<f32>().unwrap();
-        close(&got, &naive(&g, &xs, &ws, &bs), "fallback");
-    }
-
-    /// The up-convolution op (forward and gradients) against burn's interpolate + conv2d + relu.
-    #[test]
-    fn burn_up_op_matches_interpolate_then_conv() {
-        let device = crate::device::cpu().autodiff();
-        let (n, c, h, w, cout) = (2, 9, 5, 8, 4);
-        let make = || {
-            (
-                Tensor::<4>::from_data(
-                    TensorData::new(values(n * c * h * w, 21), [n, c, h, w]),
-                    &device,
-                )
-                .require_grad(),
-                Tensor::<4>::from_data(
-                    TensorData::new(values(cout * c * 4, 22), [cout, c, 2, 2]),
-                    &device,
-                )
-                .require_grad(),
-                Tensor::<1>::from_data(TensorData::new(values(cout, 23), [cout]), &device)
-                    .require_grad(),
-            )
-        };
-        let cm = Tensor::<4>::from_data(
-            TensorData::new(values(n * cout * 4 * h * w, 24), [n, cout, 2 * h, 2 * w]),
-            &device,
-        );
-        let (x1, w1, b1) = make();
-        let ours = up_conv2d(x1.clone(), w1.clone(), b1.clone(), true);
-        let (x2, w2, b2) = make();
-        let up = burn::tensor::module::interpolate(
-            x2.clone(),
-            burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Nearest)
-                .with_output_size([2 * h, 2 * w]),
-        );
-        let theirs = relu(burn_conv2d(
-            up.pad((0, 1, 0, 1), burn::tensor::ops::PadMode::Constant(0.0)),
-            w2.clone(),
-            Some(b2.clone()),
-            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-        ));
-        let v = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-        close(&v(ours.clone()), &v(theirs.clone()), "up forward");
-        let g1 = (ours * cm.clone()).sum().backward();
-        let g2 = (theirs * cm).sum().backward();
-        let grad4 = |t: &Tensor<4>, g| t.grad(g).unwrap().into_data().try_to_vec::<f32>().unwrap();
-        close(&grad4(&x1, &g1), &grad4(&x2, &g2), "up dx");
-        close(&grad4(&w1, &g1), &grad4(&w2, &g2), "up dw");
-        let gb = |t: &Tensor<1>, g| t.grad(g).unwrap().into_data().try_to_vec::<f32>().unwrap();
-        close(&gb(&b1, &g1), &gb(&b2, &g2), "up db");
-    }
-
-    /// The burn op (forward and all three gradients) against burn's own conv2d + relu.
-    #[test]
-    fn burn_op_matches_burn_conv2d_with_gradients() {
-        let device = crate::device::cpu().autodiff();
-        for (k, pad, cin, cout) in [
-            (3, [1, 1, 1, 1], 3, 4),
-            (3, [1, 1, 1, 1], 10, 9),
-            (2, [0, 0, 1, 1], 9, 4),
-            (1, [0; 4], 3, 1),
-        ] {
-            let (n, h, w) = (2, 8, 16);
-            let xs = values(n * cin * h * w, 7);
-            let ws = values(cout * cin * k * k, 8);
-            let bs = values(cout, 9);
-            let cs = values(n * cout * h * w, 10);
-            let make = || {
-                (
-                    Tensor::<4>::from_data(TensorData::new(xs.clone(), [n, cin, h, w]), &device)
-                        .require_grad(),
-                    Tensor::<4>::from_data(TensorData::new(ws.clone(), [cout, cin, k, k]), &device)
-                        .require_grad(),
-                    Tensor::<1>::from_data(TensorData::new(bs.clone(), [cout]), &device)
-                        .require_grad(),
-                )
-            };
-            let c = Tensor::<4>::from_data(TensorData::new(cs.clone(), [n, cout, h, w]), &device);
-            let (x1, w1, b1) = make();
-            let ours = conv2d(x1.clone(), w1.clone(), b1.clone(), pad, true);
-            let (x2, w2, b2) = make();
-            let xp = x2.clone().pad(
-                (pad[1], pad[3], pad[0], pad[2]),
-                burn::tensor::ops::PadMode::Constant(0.0),
-            );
-            let theirs = relu(burn_conv2d(
-                xp,
-                w2.clone(),
-                Some(b2.clone()),
-                ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-            ));
-            let v = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-            close(&v(ours.clone()), &v(theirs.clone()), "burn forward");
-            let g1 = (ours * c.clone()).sum().backward();
-            let g2 = (theirs * c).sum().backward();
-            let grad4 =
-                |t: &Tensor<4>, g| t.grad(g).unwrap().into_data().try_to_vec::<f32>().unwrap();
-            close(&grad4(&x1, &g1), &grad4(&x2, &g2), "dx");
-            close(&grad4(&w1, &g1), &grad4(&w2, &g2), "dw");
-            let gb1 = b1
-                .grad(&g1)
-                .unwrap()
-                .into_data()
-                .try_to_vec::<f32>()
-                .unwrap();
-            let gb2 = b2
-                .grad(&g2)
-                .unwrap()
-                .into_data()
-                .try_to_vec::<f32>()
-                .unwrap();
-            close(&gb1, &gb2, "db");
-        }
-    }
 }
