@@ -432,6 +432,63 @@ fn bad_archives_are_refused() {
     assert!(!tmp.path().join("evil.txt").exists());
 }
 
+/// `bytes` with every occurrence of `from` replaced by `to` (same length).
+fn patch(mut bytes: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut hits = 0;
+    for i in 0..=bytes.len() - from.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            hits += 1;
+        }
+    }
+    assert!(hits >= 2, "local and central header");
+    bytes
+}
+
+/// Two entries of one name (the zip crate's reader keeps only the last, its writer refuses to
+/// make them, so the archive is patched), and two names that unpack to one path: refused,
+/// nothing left in the cache.
+#[test]
+fn duplicate_entries_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start();
+    let cache = Cache::new(tmp.path().join("cache"));
+    let twice = patch(
+        zip_entries(&[
+            ("mini/img/a.png", b"first"),
+            ("mini/img/b.png", b"second"),
+            ("mini/img/c.png", b"third"),
+        ]),
+        b"mini/img/b.png",
+        b"mini/img/a.png",
+    );
+    let file_and_dir = zip_entries(&[("mini/x", b"file"), ("mini/x/", b"")]);
+    let dot = zip_entries(&[("mini/y.txt", b"1"), ("mini/./y.txt", b"2")]);
+    for (path, bytes, expect) in [
+        ("/twice.zip", twice, "\"mini/img/a.png\" appears twice"),
+        ("/filedir.zip", file_and_dir, "as an earlier entry does"),
+        ("/dot.zip", dot, "y.txt"),
+    ] {
+        server.route(path, Reply::Body(bytes.clone()));
+        let asset = entry(
+            "mini",
+            &server.url(path),
+            Some(&sha256_hex(&bytes)),
+            "zip",
+            None,
+        );
+        let msg = fetch_with(&asset, &cache, &opts(), &mut |_, _| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("mini") && msg.contains(expect),
+            "{path}: {msg}"
+        );
+        assert!(listing(&cache).is_empty(), "{path}: {:?}", listing(&cache));
+    }
+}
+
 #[test]
 fn entries_without_checksum_need_permission_and_record_the_hash() {
     let tmp = tempfile::tempdir().unwrap();

@@ -343,9 +343,11 @@ impl TrainingData {
         self.val.as_ref().map(Loader::steps_per_epoch)
     }
 
-    /// Splits into the training source (the prefetching loader, batches in order; the
-    /// `(epoch, step)` arguments are not needed) and the validation source (the same fixed
-    /// batches every epoch: validation step `s` is batch `s mod steps` of the in-order set).
+    /// Splits into the training source (the prefetching loader; asked for `(epoch, step)`, it
+    /// gives batch `step` of `epoch` of the loader's stream, so a resumed run gets the batches
+    /// the uninterrupted one had: the loader moves there when asked for another batch than its
+    /// next) and the validation source (the same fixed batches every epoch: validation step `s`
+    /// is batch `s mod steps` of the in-order set).
     pub fn into_sources(self) -> (Source, Option<Source>) {
         let TrainingData {
             mut train,
@@ -353,7 +355,8 @@ impl TrainingData {
             stats,
             ..
         } = self;
-        let train_src: Source = Box::new(move |_e, _s| {
+        let train_src: Source = Box::new(move |e, s| {
+            train.seek(e as u64, s)?;
             let b = train.next_batch();
             if let Ok(mut st) = stats.lock() {
                 *st = train.stats();

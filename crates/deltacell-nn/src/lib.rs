@@ -60,6 +60,15 @@
 //! training step and an inference against TF/Keras (DeLTA's own `unet_seg`) in the same run;
 //! the README has the table and the machine.
 //!
+//! Reproducibility: on the CPU, training is bit-reproducible for a given thread count (same
+//! seed, batches, options, binary and CPU): the weights, `model.safetensors` (byte for byte,
+//! [`run_dir::model_bytes`] writes a canonical header), `model.toml` and the losses of
+//! `history.csv` are equal from run to run, and a run resumed from any checkpoint gives those of
+//! the uninterrupted run ([`train`], "Resuming and reproducibility"). Across thread counts they
+//! are not: the weight-gradient kernels of [`conv`] sum one partial per worker thread and size
+//! their tiles by the thread count, so the summation order, and the float rounding, change with
+//! it (1 and 2 threads: a few 1e-9 after a short run). The data never depends on threads.
+//!
 //! Devices: the CPU backend is burn's pure-Rust `flex` backend ([`device::cpu`]); CUDA is
 //! available with the `cuda` cargo feature ([`device::parse`] accepts `cpu` and `cuda:N`).
 

@@ -13,7 +13,12 @@
 //! ```
 //!
 //! A checkpoint is committed by the atomic rename of `checkpoint.toml`, written after its folder
-//! is complete; the previous checkpoint folder is deleted afterwards. `curves.png` carries no text
+//! is complete; the previous checkpoint folder is deleted afterwards. A checkpoint written in the
+//! middle of an epoch carries the epoch's running sums (`[epoch_progress]`), so that the resumed
+//! epoch's record equals the uninterrupted run's.
+//!
+//! `model.safetensors` and `optimizer.bpk` are byte-reproducible: the same weights and optimizer
+//! state give the same bytes (sorted safetensors header, tensors in name order). `curves.png` carries no text
 //! (no font is bundled, and system fonts may be absent): the x axis is epochs from 1, the y range
 //! of the loss panel is [0, max], of the accuracy panel [0, 1].
 
@@ -98,8 +103,37 @@ pub struct CheckpointState {
     pub learning_rate: f64,
     /// Seed of the run.
     pub seed: u64,
+    /// Steps per epoch of the run (absent in checkpoints written before it was recorded). A
+    /// resume with another number would map `(epoch, step)` to other batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_per_epoch: Option<usize>,
     /// The architecture.
     pub architecture: UnetSpec,
+    /// The sums of the interrupted epoch's first `next_step` steps, so that the resumed epoch's
+    /// record is the one an uninterrupted run writes. Absent at an epoch boundary (and in
+    /// checkpoints written before it was recorded: the resumed epoch is then partial, recorded
+    /// but never taken as the best).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch_progress: Option<EpochProgress>,
+}
+
+/// The running sums of an epoch interrupted after `steps` steps (`[epoch_progress]` of
+/// `checkpoint.toml`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpochProgress {
+    /// Steps of the epoch already taken.
+    pub steps: usize,
+    /// Sum of their losses.
+    pub loss_sum: f64,
+    /// Sum of their accuracies.
+    pub acc_sum: f64,
+    /// Samples they saw.
+    pub samples: usize,
+    /// Wall-clock seconds spent on them.
+    pub seconds: f64,
+    /// Seconds of that spent waiting for batches.
+    pub data_seconds: f64,
 }
 
 /// A RUN_DIR on disk.
@@ -195,17 +229,70 @@ impl RunDir {
     }
 }
 
-/// Serialises `model`'s weights to safetensors bytes.
+/// Serialises `model`'s weights to safetensors bytes, byte-reproducibly: the same weights give
+/// the same bytes (see [`canonical_safetensors`]).
 pub fn model_bytes(model: &Unet) -> Result<Vec<u8>> {
     let mut store = SafetensorsStore::from_bytes(None);
     model.save_into(&mut store).map_err(|e| Error::Weights {
         path: PathBuf::from("<memory>"),
         message: e.to_string(),
     })?;
-    store.get_bytes().map_err(|e| Error::Weights {
+    let bytes = store.get_bytes().map_err(|e| Error::Weights {
         path: PathBuf::from("<memory>"),
         message: e.to_string(),
-    })
+    })?;
+    canonical_safetensors(&bytes)
+}
+
+/// Rewrites a safetensors file's JSON header with every object's keys sorted (compact JSON,
+/// padded with spaces to a multiple of 8 bytes as the `safetensors` crate does); the tensor data
+/// is kept as it is (offsets are relative to it).
+///
+/// The `safetensors` writer takes the `__metadata__` table as a hash map, so its key order (and
+/// the file's bytes) changed from one run to the next although the weights were equal.
+pub fn canonical_safetensors(bytes: &[u8]) -> Result<Vec<u8>> {
+    let bad = |message: String| Error::Weights {
+        path: PathBuf::from("<memory>"),
+        message,
+    };
+    let len_bytes: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| bad("safetensors data shorter than its header length".into()))?;
+    let n = usize::try_from(u64::from_le_bytes(len_bytes))
+        .ok()
+        .filter(|&n| n <= bytes.len() - 8)
+        .ok_or_else(|| bad("safetensors header longer than the data".into()))?;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n])
+        .map_err(|e| bad(format!("safetensors header: {e}")))?;
+    let mut json = serde_json::to_vec(&sorted_json(header))
+        .map_err(|e| bad(format!("safetensors header: {e}")))?;
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
+}
+
+/// `value` with the keys of every object in sorted order (whatever `serde_json`'s map keeps).
+fn sorted_json(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_json(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted_json).collect())
+        }
+        other => other,
+    }
 }
 
 /// Builds `spec` on `device` and loads the weights in the safetensors file `path`.

@@ -20,17 +20,39 @@
 //!   without validation data the training loss is monitored, as in DeLTA;
 //! * a checkpoint with the optimizer state is kept for `--resume` (DeLTA cannot resume Adam);
 //! * Ctrl-C (the `stop` flag) ends training after the current step with a valid checkpoint.
+//!
+//! # Resuming and reproducibility
+//!
+//! A run resumed from any checkpoint (an epoch boundary or the step an interruption stopped at)
+//! gives the uninterrupted run's weights bit for bit, and the same `history.csv` losses and best
+//! epochs, provided the batch sources give batch `(epoch, step)` as a function of
+//! `(seed, epoch, step)` (the CLI's sources do) and the thread count is the same. What makes
+//! that hold:
+//! * the checkpoint holds the model, Adam's moments and step counts (`optimizer.bpk`), the
+//!   best loss and the early-stopping counter, and the running sums of an interrupted epoch
+//!   ([`crate::run_dir::EpochProgress`]) so the resumed epoch's record is the full epoch's;
+//! * burn keys Adam's state by [`burn::module::ParamId`], which is random for a freshly built
+//!   module: every [`Trainer`] renumbers its model's parameters 0, 1, … in module order, so the
+//!   state saved by one process finds its parameters in the next;
+//! * there is no learning-rate schedule, dropout or other state drawn from a global RNG.
+//!
+//! An epoch that resumes in the middle without its sums (a checkpoint written by an older
+//! version, or [`FitOptions::start`] set by hand without a RUN_DIR) is recorded with the steps
+//! it ran but never becomes the best epoch, and does not count for early stopping.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 
 use crate::history::{EpochRecord, History};
-use crate::run_dir::{CheckpointState, Head, ModelInfo, RunDir, CURVES_FILE, HISTORY_FILE};
+use crate::run_dir::{
+    CheckpointState, EpochProgress, Head, ModelInfo, RunDir, CHECKPOINT_FILE, CURVES_FILE,
+    HISTORY_FILE,
+};
 use crate::unet::{Unet, UnetSpec};
 use crate::{loss, Batch, Error, Result};
 
@@ -105,6 +127,10 @@ impl Trainer {
     }
 
     /// Wraps an existing model (e.g. loaded from a checkpoint) with a fresh optimizer.
+    ///
+    /// The model's parameters are renumbered 0, 1, … in module order (their [`ParamId`]s), so
+    /// that an optimizer state saved from one trainer ([`Trainer::optimizer_bytes`]) applies to
+    /// another trainer of the same architecture, in this process or the next.
     pub fn from_model(
         model: Unet,
         spec: UnetSpec,
@@ -121,7 +147,11 @@ impl Trainer {
         let device = device.clone().autodiff();
         // `train()` lifts a module from the plain backend onto autodiff with its parameters
         // requiring gradients; `valid()` first makes that work whatever the input's backend.
-        let model = model.valid().to_device(&device.clone().inner()).train();
+        let model = model
+            .valid()
+            .to_device(&device.clone().inner())
+            .train()
+            .map(&mut Renumber(0));
         let optim = AdamConfig::new()
             .with_beta_1(0.9)
             .with_beta_2(0.999)
@@ -223,13 +253,18 @@ impl Trainer {
         })
     }
 
-    /// The optimizer state (Adam moments and step counts) as bytes (burnpack format).
+    /// The optimizer state (Adam moments and step counts) as bytes (burnpack format),
+    /// byte-reproducible: the same state gives the same bytes.
     pub fn optimizer_bytes(&self) -> Result<Vec<u8>> {
-        let bytes = self
+        // burn writes the tensors in the order of a hash map; its reader returns them sorted by
+        // name, so one round trip gives the canonical order.
+        let sorted = self
             .optim
             .into_bytes()
+            .and_then(OptimizerRecord::from_bytes)
+            .and_then(OptimizerRecord::into_bytes)
             .map_err(|e| Error::Device(format!("serialising the optimizer: {e}")))?;
-        Ok(bytes.to_vec())
+        Ok(sorted.to_vec())
     }
 
     /// Restores the optimizer state saved by [`Trainer::optimizer_bytes`] for the same
@@ -248,6 +283,17 @@ impl Trainer {
     /// Sets the count of steps taken (after a resume).
     pub fn set_steps(&mut self, steps: u64) {
         self.steps = steps;
+    }
+}
+
+/// Gives the float parameters of a module the ids `0, 1, …` in visiting order.
+struct Renumber(u64);
+
+impl ModuleMapper for Renumber {
+    fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.id = ParamId::from(self.0);
+        self.0 += 1;
+        param
     }
 }
 
@@ -391,10 +437,18 @@ pub type BatchSource<'a> = dyn FnMut(usize, usize) -> Result<Batch> + 'a;
 ///   [`Control::Stop`]; pass [`ignore_events`] for none.
 ///
 /// With a RUN_DIR, each epoch appends to `history.csv`, redraws `curves.png`, saves the best
-/// model and writes a checkpoint; an interruption writes a checkpoint at the current step.
-/// Returns the full history (including epochs of earlier sessions read from `history.csv`).
-/// After an interruption mid-epoch, the resumed epoch's record averages only the steps run
-/// after resuming.
+/// model and writes a checkpoint; an interruption writes a checkpoint at the current step, with
+/// the running sums of the epoch so far. Returns the full history (including epochs of earlier
+/// sessions read from `history.csv`).
+///
+/// Resuming ([`FitOptions::start`] other than `(0, 0)`, from [`resume`]'s state): the history
+/// is read from the RUN_DIR's `history.csv` and, for a start in the middle of an epoch, the
+/// epoch's running sums from its `checkpoint.toml` when that checkpoint is the one at
+/// `start`, so the resumed epoch's record is the uninterrupted run's. Without them (no RUN_DIR,
+/// or an older checkpoint) the epoch's record covers only the steps run now: it is kept in the
+/// history but never becomes the best epoch and does not count for early stopping.
+///
+/// `options.start.1` must be less than `options.steps_per_epoch`.
 pub fn fit(
     trainer: &mut Trainer,
     mut train: impl FnMut(usize, usize) -> Result<Batch>,
@@ -402,58 +456,79 @@ pub fn fit(
     options: &FitOptions,
     mut callback: impl FnMut(&Event<'_>) -> Control,
 ) -> Result<(History, StopReason)> {
-    if options.steps_per_epoch == 0 {
+    let steps = options.steps_per_epoch;
+    if steps == 0 {
         return Err(Error::Invalid("steps per epoch must be at least 1".into()));
+    }
+    let (start_epoch, mut start_step) = options.start;
+    if start_step >= steps {
+        return Err(Error::Invalid(format!(
+            "start step {start_step} is past the end of an epoch of {steps} steps (start at the \
+             next epoch, step 0)"
+        )));
     }
     let mut history = match &options.run_dir {
         Some(dir) if options.start != (0, 0) => History::read(&dir.file(HISTORY_FILE))?,
         _ => History::default(),
     };
-    history.epochs.retain(|r| r.epoch <= options.start.0);
+    history.epochs.retain(|r| r.epoch <= start_epoch);
+    let mut carried = if start_step > 0 {
+        carried_progress(options)?
+    } else {
+        None
+    };
     let (mut best, mut waited) = options.best;
-    let (start_epoch, mut start_step) = options.start;
     for epoch in start_epoch..options.epochs {
         let t0 = Instant::now();
-        let (mut sum_loss, mut sum_acc, mut count, mut samples) = (0.0, 0.0, 0usize, 0usize);
-        let mut data_seconds = 0.0;
-        for step in start_step..options.steps_per_epoch {
+        // Resumed in the middle without the sums of the steps before: a partial record.
+        let partial = start_step > 0 && carried.is_none();
+        let earlier = carried.take().unwrap_or_default();
+        let mut sums = EpochProgress {
+            seconds: 0.0,
+            ..earlier.clone()
+        };
+        let mut session_samples = 0usize;
+        let progress = |sums: &EpochProgress, t0: Instant| {
+            (!partial && sums.steps > 0).then(|| EpochProgress {
+                seconds: earlier.seconds + t0.elapsed().as_secs_f64(),
+                ..sums.clone()
+            })
+        };
+        for step in start_step..steps {
             if options.stop.load(Ordering::Relaxed) {
-                checkpoint(trainer, options, epoch, step, best, waited)?;
+                checkpoint(
+                    trainer,
+                    options,
+                    (epoch, step),
+                    best,
+                    waited,
+                    progress(&sums, t0),
+                )?;
                 return Ok((history, StopReason::Interrupted));
             }
             let td = Instant::now();
             let batch = train(epoch, step)?;
-            data_seconds += td.elapsed().as_secs_f64();
+            sums.data_seconds += td.elapsed().as_secs_f64();
             let stats = trainer.step(&batch)?;
-            sum_loss += stats.loss;
-            sum_acc += stats.acc;
-            count += 1;
-            samples += stats.samples;
+            sums.steps += 1;
+            sums.loss_sum += stats.loss;
+            sums.acc_sum += stats.acc;
+            sums.samples += stats.samples;
+            session_samples += stats.samples;
             let ev = Event::Step {
                 epoch,
                 step,
-                steps: options.steps_per_epoch,
+                steps,
                 stats: &stats,
-                mean_loss: sum_loss / count as f64,
-                mean_acc: sum_acc / count as f64,
-                samples_per_second: samples as f64 / t0.elapsed().as_secs_f64().max(1e-9),
+                mean_loss: sums.loss_sum / sums.steps as f64,
+                mean_acc: sums.acc_sum / sums.steps as f64,
+                samples_per_second: session_samples as f64 / t0.elapsed().as_secs_f64().max(1e-9),
             };
             if callback(&ev) == Control::Stop {
                 options.stop.store(true, Ordering::Relaxed);
             }
         }
         start_step = 0;
-        if options.stop.load(Ordering::Relaxed) && count == 0 {
-            checkpoint(
-                trainer,
-                options,
-                epoch,
-                options.steps_per_epoch,
-                best,
-                waited,
-            )?;
-            return Ok((history, StopReason::Interrupted));
-        }
         let (mut val_loss, mut val_acc) = (None, None);
         if let Some(val) = val.as_deref_mut().filter(|_| options.validation_steps > 0) {
             if callback(&Event::Validating { epoch }) == Control::Stop {
@@ -470,20 +545,20 @@ pub fn fit(
         }
         let record = EpochRecord {
             epoch: epoch + 1,
-            loss: sum_loss / count.max(1) as f64,
-            acc: sum_acc / count.max(1) as f64,
+            loss: sums.loss_sum / sums.steps.max(1) as f64,
+            acc: sums.acc_sum / sums.steps.max(1) as f64,
             val_loss,
             val_acc,
-            seconds: t0.elapsed().as_secs_f64(),
-            data_seconds,
-            samples,
+            seconds: earlier.seconds + t0.elapsed().as_secs_f64(),
+            data_seconds: sums.data_seconds,
+            samples: sums.samples,
         };
         let monitored = val_loss.unwrap_or(record.loss);
-        let improved = monitored.is_finite() && best.is_none_or(|b| monitored < b);
+        let improved = !partial && monitored.is_finite() && best.is_none_or(|b| monitored < b);
         if improved {
             best = Some(monitored);
             waited = 0;
-        } else {
+        } else if !partial {
             waited += 1;
         }
         history.epochs.push(record.clone());
@@ -506,7 +581,7 @@ pub fn fit(
             history.write_csv(&dir.file(HISTORY_FILE))?;
             history.write_curves(&dir.file(CURVES_FILE))?;
         }
-        checkpoint(trainer, options, epoch + 1, 0, best, waited)?;
+        checkpoint(trainer, options, (epoch + 1, 0), best, waited, None)?;
         if callback(&Event::Epoch {
             record: &record,
             improved,
@@ -524,22 +599,48 @@ pub fn fit(
     Ok((history, StopReason::Completed))
 }
 
+/// The running sums of the epoch `options.start` resumes in the middle of, from the RUN_DIR's
+/// checkpoint when it is the one at `options.start`.
+fn carried_progress(options: &FitOptions) -> Result<Option<EpochProgress>> {
+    let Some(dir) = &options.run_dir else {
+        return Ok(None);
+    };
+    let path = dir.file(CHECKPOINT_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let state = dir.checkpoint_state()?;
+    if (state.next_epoch, state.next_step) != options.start {
+        return Ok(None);
+    }
+    if state
+        .steps_per_epoch
+        .is_some_and(|n| n != options.steps_per_epoch)
+    {
+        return Ok(None);
+    }
+    match state.epoch_progress {
+        Some(p) if p.steps != state.next_step => Err(Error::Config {
+            path,
+            message: format!(
+                "epoch_progress covers {} steps but training resumes at step {}",
+                p.steps, state.next_step
+            ),
+        }),
+        p => Ok(p),
+    }
+}
+
 fn checkpoint(
     trainer: &Trainer,
     options: &FitOptions,
-    epoch: usize,
-    step: usize,
+    (epoch, step): (usize, usize),
     best: Option<f64>,
     waited: usize,
+    epoch_progress: Option<EpochProgress>,
 ) -> Result<()> {
     let Some(dir) = &options.run_dir else {
         return Ok(());
-    };
-    // Normalise "end of epoch e" to "start of epoch e+1".
-    let (epoch, step) = if step >= options.steps_per_epoch {
-        (epoch + 1, 0)
-    } else {
-        (epoch, step)
     };
     let state = CheckpointState {
         dir: format!("checkpoints/epoch-{epoch:04}-step-{step:06}"),
@@ -551,6 +652,8 @@ fn checkpoint(
         learning_rate: trainer.learning_rate(),
         seed: options.seed,
         architecture: trainer.spec().clone(),
+        steps_per_epoch: Some(options.steps_per_epoch),
+        epoch_progress,
     };
     dir.save_checkpoint(
         &trainer.model().valid(),

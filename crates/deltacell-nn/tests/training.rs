@@ -276,3 +276,227 @@ fn fit_writes_run_dir_stops_early_and_resumes() {
     assert_eq!(reason, StopReason::EarlyStopped);
     assert!(h4.epochs.len() < 10);
 }
+
+/// A training source that is a function of `(epoch, step)`, as the CLI's are.
+fn batch_at(epoch: usize, step: usize) -> deltacell_nn::Result<Batch> {
+    Ok(rectangles(2, 16, 16, 1, (100 * epoch + step) as u64))
+}
+
+/// Runs `fit` on [`batch_at`] in `dir`, stopping (as Ctrl-C does) after each number of steps in
+/// `stops` and resuming from the checkpoint in a fresh [`Trainer`] each time; after the last
+/// stop, runs to the end when `finish`.
+fn train_with_stops(
+    dir: &std::path::Path,
+    epochs: usize,
+    validate: bool,
+    stops: &[usize],
+    finish: bool,
+) {
+    let device = device::cpu();
+    let spec = UnetSpec::with_filters(ModelKind::Seg, vec![4, 8]);
+    let val_batch = rectangles(2, 16, 16, 1, 12);
+    let mut val = |_e: usize, _s: usize| Ok(val_batch.clone());
+    let mut options = FitOptions::new(epochs, 4);
+    options.validation_steps = usize::from(validate);
+    options.run_dir = Some(RunDir::create(dir).unwrap());
+    options.seed = 7;
+    options.input_size = [16, 16];
+    let mut trainer = Trainer::new(spec, 7, Some(1e-3), &device).unwrap();
+    let mut stops = stops.iter();
+    loop {
+        let limit = stops.next().copied();
+        let mut taken = 0;
+        options.stop.store(false, Ordering::Relaxed);
+        let (_, reason) = train::fit(
+            &mut trainer,
+            batch_at,
+            validate.then_some(&mut val as &mut train::BatchSource<'_>),
+            &options,
+            |ev: &Event<'_>| {
+                if let Event::Step { .. } = ev {
+                    taken += 1;
+                    if Some(taken) == limit {
+                        return Control::Stop;
+                    }
+                }
+                Control::Continue
+            },
+        )
+        .unwrap();
+        if limit.is_none() {
+            assert_eq!(reason, StopReason::Completed);
+            return;
+        }
+        assert_eq!(reason, StopReason::Interrupted);
+        if !finish && stops.as_slice().is_empty() {
+            return;
+        }
+        let run = RunDir::open(dir).unwrap();
+        let (resumed, state) = train::resume(&run, &device).unwrap();
+        trainer = resumed;
+        options.start = (state.next_epoch, state.next_step);
+        options.best = (state.best_loss, state.epochs_without_improvement);
+    }
+}
+
+/// `history.csv` without the timing columns.
+fn history_without_times(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("history.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            [&f[..5], &f[7..]].concat().join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn resumed_run_reproduces_the_uninterrupted_one_bit_for_bit() {
+    let whole = tempfile::tempdir().unwrap();
+    train_with_stops(whole.path(), 3, true, &[], true);
+    // Stops in the middle of epoch 1 (after step 2), at the end of epoch 1 (the epoch then
+    // completes: step 3 of epoch 1 and all of epoch 2), and in the middle of epoch 3.
+    let stopped = tempfile::tempdir().unwrap();
+    train_with_stops(stopped.path(), 3, true, &[3, 5, 2], true);
+    let read = |d: &tempfile::TempDir, f: &str| std::fs::read(d.path().join(f)).unwrap();
+    assert!(
+        read(&whole, "model.safetensors") == read(&stopped, "model.safetensors"),
+        "best model differs"
+    );
+    assert_eq!(read(&whole, "model.toml"), read(&stopped, "model.toml"));
+    assert_eq!(
+        history_without_times(whole.path()),
+        history_without_times(stopped.path())
+    );
+    // The final checkpoints (model and Adam's state) are equal too.
+    let ckpt = |d: &tempfile::TempDir| {
+        let state = RunDir::open(d.path()).unwrap().checkpoint_state().unwrap();
+        assert_eq!(
+            (state.next_epoch, state.next_step, state.total_steps),
+            (3, 0, 12)
+        );
+        assert_eq!(state.epoch_progress, None);
+        let dir = d.path().join(&state.dir);
+        (
+            std::fs::read(dir.join("model.safetensors")).unwrap(),
+            std::fs::read(dir.join("optimizer.bpk")).unwrap(),
+        )
+    };
+    assert!(ckpt(&whole) == ckpt(&stopped), "final checkpoints differ");
+}
+
+#[test]
+fn a_mid_epoch_checkpoint_keeps_the_epoch_so_far() {
+    let dir = tempfile::tempdir().unwrap();
+    // Interrupted after 2 steps of epoch 1 (of 4).
+    train_with_stops(dir.path(), 1, false, &[2], false);
+    let state = RunDir::open(dir.path())
+        .unwrap()
+        .checkpoint_state()
+        .unwrap();
+    assert_eq!((state.next_epoch, state.next_step), (0, 2));
+    assert_eq!(state.steps_per_epoch, Some(4));
+    let p = state.epoch_progress.expect("the epoch's sums so far");
+    assert_eq!((p.steps, p.samples), (2, 4));
+    assert!(p.loss_sum > 0.0 && p.acc_sum > 0.0 && p.seconds > 0.0);
+}
+
+#[test]
+fn a_partial_epoch_is_recorded_but_never_best() {
+    let device = device::cpu();
+    let dir = tempfile::tempdir().unwrap();
+    // One full epoch, then 2 of the 4 steps of epoch 2; no validation (the training loss is
+    // monitored).
+    train_with_stops(dir.path(), 2, false, &[6], false);
+    let run = RunDir::open(dir.path()).unwrap();
+    assert_eq!(run.model_info().unwrap().epoch, 1);
+    // A checkpoint without the epoch's sums (as older versions wrote them).
+    let path = dir.path().join("checkpoint.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut = text.find("[epoch_progress]").expect("progress recorded");
+    std::fs::write(&path, &text[..cut]).unwrap();
+    let (mut trainer, state) = train::resume(&run, &device).unwrap();
+    assert_eq!((state.next_epoch, state.next_step), (1, 2));
+    let mut options = FitOptions::new(3, 4);
+    options.run_dir = Some(run.clone());
+    options.seed = 7;
+    options.start = (state.next_epoch, state.next_step);
+    options.best = (state.best_loss, state.epochs_without_improvement);
+    let mut improved_epochs = Vec::new();
+    let (history, reason) = train::fit(&mut trainer, batch_at, None, &options, |ev| {
+        if let Event::Epoch { record, improved } = ev {
+            improved_epochs.push((record.epoch, *improved));
+        }
+        Control::Continue
+    })
+    .unwrap();
+    assert_eq!(reason, StopReason::Completed);
+    // Epoch 2 ran 2 steps (4 samples): recorded, not best, whatever its loss.
+    assert_eq!(history.epochs[1].samples, 4);
+    assert_eq!(improved_epochs[0], (2, false));
+    // Epoch 3 is complete and takes part again (its loss is below epoch 1's).
+    assert_eq!(history.epochs[2].samples, 8);
+    assert_eq!(improved_epochs[1], (3, true));
+    assert_eq!(run.model_info().unwrap().epoch, 3);
+    assert_eq!(
+        run.checkpoint_state().unwrap().epochs_without_improvement,
+        0
+    );
+}
+
+#[test]
+fn fit_refuses_a_start_past_the_end_of_an_epoch() {
+    let device = device::cpu();
+    let spec = UnetSpec::with_filters(ModelKind::Seg, vec![4, 8]);
+    let mut trainer = Trainer::new(spec, 1, None, &device).unwrap();
+    let mut options = FitOptions::new(2, 4);
+    options.start = (0, 4);
+    let e = train::fit(&mut trainer, batch_at, None, &options, train::ignore_events)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("step 4") && e.contains("4 steps"), "{e}");
+    assert_eq!(trainer.steps(), 0);
+}
+
+/// The saved weights and optimizer state are byte-reproducible: the same model written many
+/// times (each write builds its own hash maps) gives the same bytes, and a trainer rebuilt
+/// from a checkpoint writes the optimizer state it read.
+#[test]
+fn saved_files_are_byte_reproducible() {
+    let device = device::cpu();
+    let spec = UnetSpec::with_filters(ModelKind::Seg, vec![4, 8]);
+    let mut trainer = Trainer::new(spec.clone(), 3, Some(1e-3), &device).unwrap();
+    trainer.step(&batch_at(0, 0).unwrap()).unwrap();
+    let model = trainer.model().valid();
+    let first = run_dir::model_bytes(&model).unwrap();
+    let opt = trainer.optimizer_bytes().unwrap();
+    for _ in 0..8 {
+        assert!(run_dir::model_bytes(&model).unwrap() == first);
+        assert!(trainer.optimizer_bytes().unwrap() == opt);
+    }
+    // The header is canonical JSON padded to 8 bytes; the file still loads.
+    let n = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+    assert_eq!(n % 8, 0);
+    let header = std::str::from_utf8(&first[8..8 + n]).unwrap();
+    assert!(
+        header.starts_with("{\"__metadata__\":{\"format\""),
+        "{header}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    std::fs::write(&path, &first).unwrap();
+    let loaded = run_dir::load_model(&path, &spec, &device).unwrap();
+    assert!(run_dir::model_bytes(&loaded).unwrap() == first);
+    // Optimizer state: saved by one trainer, loaded by another, saved again: the same bytes,
+    // and the next step of both is the same.
+    let mut other = Trainer::from_model(loaded, spec, Some(1e-3), &device).unwrap();
+    other.load_optimizer_bytes(opt.clone()).unwrap();
+    assert!(other.optimizer_bytes().unwrap() == opt);
+    let b = batch_at(0, 1).unwrap();
+    assert_eq!(trainer.step(&b).unwrap(), other.step(&b).unwrap());
+    assert!(
+        run_dir::model_bytes(&trainer.model().valid()).unwrap()
+            == run_dir::model_bytes(&other.model().valid()).unwrap()
+    );
+}

@@ -105,6 +105,10 @@ pub struct TrainArgs {
     /// No progress bar (log lines only).
     #[arg(long)]
     pub quiet: bool,
+    /// Stop after this many training steps of this session, with a checkpoint, as Ctrl-C does
+    /// (for tests of `--resume`).
+    #[arg(long, hide = true, value_name = "STEPS")]
+    pub stop_after_steps: Option<u64>,
 }
 
 /// The `--data` value of the built-in synthetic data (a folder's path never starts with
@@ -216,6 +220,24 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 spec.filters
             );
         }
+        // Batch (epoch, step) comes from (seed, epoch, step): another seed or epoch length
+        // would continue on other batches than the interrupted run's.
+        if state.seed != args.seed {
+            bail!(
+                "{} was trained with --seed {}; resume it with --seed {}",
+                args.out.display(),
+                state.seed,
+                state.seed
+            );
+        }
+        if let Some(n) = state.steps_per_epoch.filter(|&n| n != mcfg.steps_per_epoch) {
+            bail!(
+                "{} was trained with {n} steps per epoch, the configuration gives {}; resume it \
+                 with --steps-per-epoch {n}",
+                args.out.display(),
+                mcfg.steps_per_epoch
+            );
+        }
         (
             trainer,
             (state.next_epoch, state.next_step),
@@ -279,6 +301,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         b
     });
     let epochs_total = mcfg.epochs;
+    let mut session_steps = 0u64;
     let callback = |ev: &Event<'_>| {
         match ev {
             Event::Step {
@@ -299,6 +322,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                     b.set_message(format!(
                         "loss {mean_loss:.4} acc {mean_acc:.4} {samples_per_second:.1} samples/s"
                     ));
+                }
+                session_steps += 1;
+                if args.stop_after_steps.is_some_and(|n| session_steps >= n) {
+                    return Control::Stop;
                 }
             }
             Event::Validating { .. } => {

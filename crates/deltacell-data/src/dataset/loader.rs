@@ -194,6 +194,8 @@ struct Pool {
 pub struct Loader {
     plan: Arc<Plan>,
     next: u64,
+    workers: usize,
+    prefetch: usize,
     pool: Option<Pool>,
     orders: Orders,
     stats: LoaderStats,
@@ -273,10 +275,12 @@ impl Loader {
             parallel_samples: options.workers == 0,
         });
         let pool = (options.workers > 0)
-            .then(|| Pool::start(&plan, options.workers, options.prefetch.max(1)));
+            .then(|| Pool::start(&plan, options.workers, options.prefetch.max(1), 0));
         Ok(Loader {
             plan,
             next: 0,
+            workers: options.workers,
+            prefetch: options.prefetch.max(1),
             pool,
             orders: Orders::default(),
             stats: LoaderStats::default(),
@@ -325,6 +329,33 @@ impl Loader {
         Ok(batch)
     }
 
+    /// Moves the stream so that the next call to [`Loader::next_batch`] returns batch `step` of
+    /// `epoch` (e.g. to resume a training run there). The worker threads are restarted at that
+    /// batch; what they had prepared is dropped. Nothing happens when the stream is already
+    /// there.
+    pub fn seek(&mut self, epoch: u64, step: usize) -> Result<()> {
+        if step >= self.plan.steps {
+            return Err(Error::InvalidArgument(format!(
+                "step {step} of an epoch of {} steps",
+                self.plan.steps
+            )));
+        }
+        let g = epoch
+            .checked_mul(self.plan.steps as u64)
+            .and_then(|b| b.checked_add(step as u64))
+            .ok_or_else(|| Error::InvalidArgument(format!("epoch {epoch} is out of range")))?;
+        if g == self.next {
+            return Ok(());
+        }
+        // Stop the old workers before starting new ones.
+        self.pool = None;
+        self.next = g;
+        if self.workers > 0 {
+            self.pool = Some(Pool::start(&self.plan, self.workers, self.prefetch, g));
+        }
+        Ok(())
+    }
+
     /// Batch `step` of `epoch`, built on the calling thread (the same batch the workers give).
     pub fn batch_at(&self, epoch: u64, step: usize) -> Result<Batch> {
         if step >= self.plan.steps {
@@ -350,11 +381,12 @@ impl Iterator for Loader {
 }
 
 impl Pool {
-    fn start(plan: &Arc<Plan>, workers: usize, window: usize) -> Pool {
+    /// Workers building batches `first, first + 1, …`.
+    fn start(plan: &Arc<Plan>, workers: usize, window: usize, first: u64) -> Pool {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                next_job: 0,
-                consumed: 0,
+                next_job: first,
+                consumed: first,
                 stop: false,
             }),
             wake: Condvar::new(),
