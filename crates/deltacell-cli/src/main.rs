@@ -15,7 +15,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// deltacell: segment and track bacteria with DeLTA's U-Nets, retrained on your own data.
 #[derive(Parser, Debug)]
-#[command(name = "deltacell", version, about, long_about = None)]
+#[command(name = "deltacell", version, about, long_about = None, args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
