@@ -12,7 +12,8 @@ use deltacell_assets::{
     fetch, fetch_with, verify_cached, Asset, Cache, Check, Error, FetchOptions, Origin, Registry,
     Status, Timeouts,
 };
-use deltacell_data::layout::{check, TrainingSet};
+use deltacell_data::check::check;
+use deltacell_data::layout::TrainingSet;
 
 /// Short limits: no test can wait long on the network.
 fn opts() -> FetchOptions {

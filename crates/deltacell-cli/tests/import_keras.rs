@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use deltacell_nn::run_dir::RunDir;
-use deltacell_nn::ModelKind;
+use deltacell_nn::Kind;
 
 fn deltacell(args: &[&std::ffi::OsStr]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_deltacell"))
@@ -47,7 +47,7 @@ fn imports_both_formats_into_a_run_dir() {
         assert!(text(&out.stdout).contains(&format!("{levels} levels")));
         let info = RunDir::open(&out_dir).unwrap().model_info().unwrap();
         assert_eq!(info.architecture.levels(), levels);
-        assert_eq!(info.architecture.kind, ModelKind::parse(kind).unwrap());
+        assert_eq!(info.architecture.kind, kind.parse::<Kind>().unwrap());
         assert!(out_dir.join("model.safetensors").is_file());
     }
 }
@@ -144,7 +144,7 @@ fn train_init_from_fine_tunes_an_imported_model() {
         .load_best(&deltacell_nn::device::cpu())
         .unwrap();
     assert_eq!(info.architecture, original.architecture);
-    assert_eq!(info.architecture.kind, ModelKind::Seg);
+    assert_eq!(info.architecture.kind, Kind::Seg);
 
     let out = run(&[
         "train",

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use deltacell_data::{io, weights, Mask};
+use deltacell_data::{io, wei, Mask};
 
 fn deltacell(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_deltacell"))
@@ -62,7 +62,7 @@ fn seg_weights_are_written_then_refused_then_forced() {
         assert!(w.get(25, 8) > w.get(60, 8));
     }
     assert!(root.join("wei/manifest.json").is_file());
-    assert!(weights::stale_weights(root).unwrap().is_empty());
+    assert!(wei::stale_weights(root).unwrap().is_empty());
 
     let again = deltacell(&["weights", r, "--kind", "seg"]);
     assert_eq!(again.status.code(), Some(1));
@@ -92,7 +92,7 @@ fn seg_weights_are_written_then_refused_then_forced() {
     )
     .unwrap();
     assert_eq!(
-        weights::stale_weights(root).unwrap(),
+        wei::stale_weights(root).unwrap(),
         vec!["Position01_Frame002.png"]
     );
     // `check` refuses it (as training does) with the command that fixes it.

@@ -22,12 +22,13 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use deltacell_data::augment::AugmentParams;
 use deltacell_data::dataset::{
-    Batch, Dataset, Loader, LoaderOptions, Mode, SegOptions, SegWeights, SegmentationDataset,
+    Dataset, Loader, LoaderOptions, Mode, SegOptions, SegWeights, SegmentationDataset,
     TrackOptions, TrackWeights, TrackingDataset,
 };
 use deltacell_data::image::{Image, Mask, WeightMap};
 use deltacell_data::io::{self, Depth};
 use deltacell_data::random;
+use deltacell_data::Batch;
 use rand::Rng;
 
 const SEG_AUG: &str = "rotation = 2.0\nzoom = 0.15\nhorizontal_flip = true\nvertical_flip = true\nillumination_voodoo = true\ngaussian_noise = 0.03\ngaussian_blur = 1.0\n";

@@ -20,9 +20,10 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, Criterion};
 use rayon::prelude::*;
 
+use deltacell_data::check::check;
 use deltacell_data::image::{Mask, Plane};
 use deltacell_data::io::{self, Rescale};
-use deltacell_data::layout::{check, Role, TrainingSet};
+use deltacell_data::layout::{Role, TrainingSet};
 
 const N: usize = 1000;
 const H: usize = 256;

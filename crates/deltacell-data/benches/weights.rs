@@ -24,8 +24,9 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use deltacell_data::random::seeded;
+use deltacell_data::wei::make_weights;
 use deltacell_data::weights::{
-    make_weights, seg_weights, seg_weights_2d, tracking_weights, SegWeightParams, WeightRecipe,
+    seg_weights, seg_weights_2d, tracking_weights, SegWeightParams, WeightRecipe,
 };
 use deltacell_data::{io, Mask};
 use rand::Rng;

@@ -23,15 +23,16 @@ use std::sync::Arc;
 use deltacell_data::augment::resize::resize_image;
 use deltacell_data::augment::{augment, AugmentParams, ElasticParams, GridPoints, Sample, Target};
 use deltacell_data::dataset::{
-    contact_sheet, Dataset, Loader, LoaderOptions, Mode, SegOptions, SegWeights,
-    SegmentationDataset, TrackOptions, TrackWeights, TrackingDataset,
+    Dataset, Loader, LoaderOptions, Mode, SegOptions, SegWeights, SegmentationDataset,
+    TrackOptions, TrackWeights, TrackingDataset,
 };
 use deltacell_data::image::{Image, Mask, WeightMap};
 use deltacell_data::io::{self, Rescale};
 use deltacell_data::predict::{self, Fit, Layout, TrackInputOptions};
 use deltacell_data::random::stream;
+use deltacell_data::report::contact_sheet;
 use deltacell_data::report::{self, ColourMap, RgbImage};
-use deltacell_data::synth::{self, Kind};
+use deltacell_data::synth::{self, SynthKind};
 use deltacell_data::weights::{seg_weights, seg_weights_2d, tracking_weights, SegWeightParams};
 
 /// Seed of every picture.
@@ -353,7 +354,7 @@ fn batch_pictures(
     written: &mut Vec<PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let seg_dir = scratch.join("mm-seg");
-    synth::generate(Kind::MmSeg, 8, SEED, &seg_dir, &|_, _| {})?;
+    synth::generate(SynthKind::MmSeg, 8, SEED, &seg_dir, &|_, _| {})?;
     let seg = SegmentationDataset::open(
         &seg_dir,
         &SegOptions {
@@ -370,7 +371,7 @@ fn batch_pictures(
     written.push(path);
 
     let track_dir = scratch.join("mm-track");
-    synth::generate(Kind::MmTrack, 12, SEED, &track_dir, &|_, _| {})?;
+    synth::generate(SynthKind::MmTrack, 12, SEED, &track_dir, &|_, _| {})?;
     let track = TrackingDataset::open(
         &track_dir,
         &TrackOptions {
@@ -393,7 +394,7 @@ fn batch_pictures(
 fn first_batch(
     dataset: Arc<dyn Dataset>,
     batch_size: usize,
-) -> Result<deltacell_data::dataset::Batch, Box<dyn std::error::Error>> {
+) -> Result<deltacell_data::Batch, Box<dyn std::error::Error>> {
     let loader = Loader::new(
         dataset,
         LoaderOptions {
@@ -414,7 +415,7 @@ fn prediction_pictures(
     written: &mut Vec<PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let movie = scratch.join("movie");
-    synth::generate(Kind::Movie, 1, SEED, &movie, &|_, _| {})?;
+    synth::generate(SynthKind::Movie, 1, SEED, &movie, &|_, _| {})?;
 
     // Segmentation: a 256×256 colony frame in 160×160 windows overlapping by at least 24 px
     // (here 2 × 2 windows overlapping by 64 px); each window's outline on the frame has the
@@ -476,7 +477,7 @@ fn prediction_pictures(
         .count()
         .min(3);
     let per = batch.height * batch.width * batch.in_channels;
-    let mut shown = deltacell_data::dataset::Batch::zeros(n, batch.height, batch.width, 4, 0);
+    let mut shown = deltacell_data::Batch::zeros(n, batch.height, batch.width, 4, 0);
     shown
         .x
         .copy_from_slice(&batch.x[first * per..(first + n) * per]);

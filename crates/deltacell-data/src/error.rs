@@ -125,7 +125,7 @@ pub enum Error {
     },
 
     /// A run would allocate more memory than the machine has available.
-    #[error("{what} would need {} of memory, but only {} is available; {advice}", crate::memory::human_bytes(*needed), crate::memory::human_bytes(*available))]
+    #[error("{what} would need {} of memory, but only {} is available; {advice}", human_bytes(*needed), human_bytes(*available))]
     TooLarge {
         /// What would be allocated (e.g. "a batch of 8 images of 100000×100000").
         what: String,
@@ -154,4 +154,24 @@ impl Error {
             cause: source,
         }
     }
+}
+
+/// `1536` → `"1.5 KiB"`: sizes in error messages.
+///
+/// ```
+/// assert_eq!(deltacell_data::memory::human_bytes(3 << 30), "3.0 GiB");
+/// assert_eq!(deltacell_data::memory::human_bytes(12), "12 B");
+/// ```
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }

@@ -21,7 +21,7 @@
 //! No deep-learning dependency: everything here works on plain `f32`/`u8` rasters and
 //! contiguous batches, and the map above is the whole story. Data flows one way: `io` knows
 //! nothing of weights, `weights` nothing of datasets, and nothing here knows of burn; the
-//! `deltacell-nn` crate takes a [`dataset::Batch`] and gives back network outputs as `f32`
+//! `deltacell-nn` crate takes a [`Batch`] and gives back network outputs as `f32`
 //! buffers.
 //!
 //! # Modules, with their DeLTA counterparts
@@ -31,10 +31,13 @@
 //! | [`image`] | typed rasters [`Image`] (`f32` in [0, 1]), [`Mask`] (0/1), [`Labels`], [`WeightMap`] | numpy arrays |
 //! | [`io`] | PNG/TIFF reading (scaled by the type's maximum or min–max) and atomic writing | `readreshape`, `cv2.imread` |
 //! | [`names`] | file-name prototypes `Position%06d_Chamber%06d_Frame%06d[Cell%06d]` | `getfnfromprototype`, `path_from_prototype` |
-//! | [`layout`] | training-set folders, matching by stem, `check` | the folder conventions of the training sets |
+//! | [`kind`] | [`Kind`]: seg, track or rois, one word for sets, datasets and models | `unet_seg`/`unet_track`/`unet_rois`, the `-m` of `delta train` |
+//! | [`layout`] | training-set folders and matching by stem | the folder conventions of the training sets |
+//! | [`check`] | decode and check a whole set before training ([`check::check`], strict [`layout::TrainingSet::open`]) | – |
 //! | [`weights`] | weight maps | `seg_weights`, `seg_weights_2D`, `tracking_weights`, `make_weights` |
 //! | [`augment`] | every augmentation operation, DeLTA's keys ([`augment::AugmentParams`]) | `data_augmentation` |
-//! | [`dataset`] | datasets, the prefetching [`dataset::Loader`], [`dataset::Batch`] | `load_training_dataset_seg`, `train_generator_track` |
+//! | [`batch`] | [`Batch`]: contiguous channels-last `f32` samples, the hand-over to the network | the numpy arrays of a batch |
+//! | [`dataset`] | datasets, the prefetching [`dataset::Loader`] | `load_training_dataset_seg`, `train_generator_track` |
 //! | [`predict`] | network inputs for prediction, undoing the fit, saving outputs | `predict_generator_seg`, `predict_compile_from_seg_track`, `save_result_*` |
 //! | [`tiles`] | crop boxes, overlapping windows and stitching | `create_windows`, `stitch_pic` |
 //! | [`postprocess`] | thresholding, opening, small-object removal, `label_seg` | `postprocess`, `binarizerange`, `label_seg` |
@@ -56,10 +59,13 @@
 //! ([`random::stream`]`(seed, epoch, sample)`), so results never depend on the thread count.
 
 pub mod augment;
+pub mod batch;
+pub mod check;
 pub mod dataset;
 pub mod error;
 pub mod image;
 pub mod io;
+pub mod kind;
 pub mod layout;
 pub mod memory;
 pub mod metrics;
@@ -70,9 +76,13 @@ pub mod postprocess;
 pub mod predict;
 pub mod random;
 pub mod report;
+mod simd;
 pub mod synth;
 pub mod tiles;
+pub mod wei;
 pub mod weights;
 
+pub use batch::{Batch, SampleLayout};
 pub use error::{Error, Result};
 pub use image::{Image, Labels, Mask, Plane, WeightMap};
+pub use kind::Kind;

@@ -4,6 +4,7 @@
 //! allocation abort or the out-of-memory killer: the commands estimate what they will allocate
 //! and refuse with [`Error::TooLarge`], which states the need and what the machine has.
 
+pub use crate::error::human_bytes;
 use crate::error::{Error, Result};
 
 /// Bytes of memory available to a new allocation: `MemAvailable` of `/proc/meminfo` on Linux,
@@ -53,26 +54,6 @@ pub fn ensure_fits(needed: u64, what: &str, advice: &str) -> Result<()> {
 /// ```
 pub fn product(factors: &[u64]) -> u64 {
     factors.iter().fold(1u64, |acc, &f| acc.saturating_mul(f))
-}
-
-/// `1536` → `"1.5 KiB"`: sizes in error messages.
-///
-/// ```
-/// assert_eq!(deltacell_data::memory::human_bytes(3 << 30), "3.0 GiB");
-/// assert_eq!(deltacell_data::memory::human_bytes(12), "12 B");
-/// ```
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 #[cfg(test)]

@@ -281,7 +281,7 @@ fn row_pass(row: &mut [u32], scratch: &mut EdtScratch) {
     envelope_1d(row, v, fv, zn, zd);
 }
 
-crate::augment::simd::multiversion! {
+crate::simd::multiversion! {
 /// `row[q] = min over |d| ≤ R of d² + sq[q + R + d]` with `R = SHORT_RANGE − 1` (`sq`: the
 /// squared column distances, padded by `R` far values on each side).
 fn short_range_min(sq: &[u32], row: &mut [u32]) {

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::augment::resize::{resize_image, resize_mask};
-use crate::dataset::Batch;
+use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::image::{Image, Mask, Plane};
 use crate::io::{self, Rescale};

@@ -50,13 +50,13 @@ pub fn add_scaled_standard_normal(key: u64, values: &mut [f32], sigma: f32) {
     add_normal_kernel(key, values, sigma)
 }
 
-crate::augment::simd::multiversion! {
+crate::simd::multiversion! {
 fn fill_normal_kernel(key: u64, out: &mut [f32]) {
     normals(key, out, |o, z| *o = z)
 }
 }
 
-crate::augment::simd::multiversion! {
+crate::simd::multiversion! {
 fn add_normal_kernel(key: u64, values: &mut [f32], sigma: f32) {
     normals(key, values, |v, z| *v = (*v + sigma * z).clamp(0.0, 1.0))
 }

@@ -8,15 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deltacell_data::dataset::{
-    split_by_file, Batch, ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, Mode,
-    SampleLayout, SegOptions, SegWeights, SegmentationDataset, Storage, StorageChoice,
-    TrackOptions, TrackWeights, TrackingDataset,
+    split_by_file, ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, Mode,
+    SegOptions, SegWeights, SegmentationDataset, Storage, StorageChoice, TrackOptions,
+    TrackWeights, TrackingDataset,
 };
 use deltacell_data::image::{Mask, Plane, WeightMap};
 use deltacell_data::io;
 use deltacell_data::random::SampleRng;
 use deltacell_data::tiles::CroppingBox;
 use deltacell_data::Error;
+use deltacell_data::{Batch, SampleLayout};
 
 /// A 16-bit image whose pixel value encodes its position: `(r·w + c + 1 + offset) / 65535`.
 fn position_image(h: usize, w: usize, offset: u16) -> Plane<u16> {

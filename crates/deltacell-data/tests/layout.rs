@@ -3,10 +3,12 @@
 
 use std::path::Path;
 
+use deltacell_data::check::check;
 use deltacell_data::image::{Mask, Plane};
 use deltacell_data::io;
-use deltacell_data::layout::{check, Folders, LayoutKind, Role, TrainingSet};
+use deltacell_data::layout::{Folders, Role, TrainingSet};
 use deltacell_data::Error;
+use deltacell_data::Kind;
 
 const H: usize = 16;
 const W: usize = 8;
@@ -162,7 +164,7 @@ fn tracking_layout_matches_five_folders_by_stem() {
         }
     }
     let set = TrainingSet::open(r, None).unwrap();
-    assert_eq!(set.kind, LayoutKind::Tracking);
+    assert_eq!(set.kind, Kind::Track);
     assert_eq!(set.len(), 2);
     let roles: Vec<Role> = set.samples[0].files().map(|(role, _)| role).collect();
     assert_eq!(
@@ -193,11 +195,11 @@ fn rois_must_be_asked_for_and_folders_may_live_anywhere() {
         seg: Some(r.join("chambers")),
         ..Folders::default()
     };
-    let set = TrainingSet::open_folders(folders.clone(), Some(LayoutKind::Rois)).unwrap();
-    assert_eq!(set.kind, LayoutKind::Rois);
+    let set = TrainingSet::open_folders(folders.clone(), Some(Kind::Rois)).unwrap();
+    assert_eq!(set.kind, Kind::Rois);
     assert_eq!(set.root, r);
     let set = TrainingSet::open_folders(folders, None).unwrap();
-    assert_eq!(set.kind, LayoutKind::Segmentation);
+    assert_eq!(set.kind, Kind::Seg);
 }
 
 #[test]

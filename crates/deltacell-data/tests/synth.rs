@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use deltacell_data::io::{self, RawPixels};
 use deltacell_data::morphology::{label, Connectivity};
 use deltacell_data::random::stream;
-use deltacell_data::synth::{self, Kind};
+use deltacell_data::synth::{self, SynthKind};
 use deltacell_data::{Error, Labels, Mask};
 
 fn no_progress(_: usize, _: usize) {}
@@ -30,7 +30,7 @@ fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-fn make(kind: Kind, n: usize, seed: u64) -> (tempfile::TempDir, BTreeMap<PathBuf, Vec<u8>>) {
+fn make(kind: SynthKind, n: usize, seed: u64) -> (tempfile::TempDir, BTreeMap<PathBuf, Vec<u8>>) {
     let dir = tempfile::tempdir().unwrap();
     let written = synth::generate(kind, n, seed, dir.path(), &no_progress).unwrap();
     assert_eq!(written, n);
@@ -108,9 +108,9 @@ fn assert_labels_separated(lab: &Labels) {
 
 #[test]
 fn same_seed_same_bytes_other_seed_other_images_every_kind() {
-    for kind in Kind::ALL {
+    for kind in SynthKind::ALL {
         let n = match kind {
-            Kind::TwoDSeg | Kind::Rois | Kind::Movie => 1,
+            SynthKind::TwoDSeg | SynthKind::Rois | SynthKind::Movie => 1,
             _ => 3,
         };
         let (_a, fa) = make(kind, n, 7);
@@ -141,7 +141,7 @@ fn bytes_do_not_depend_on_the_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| synth::generate(Kind::MmTrack, 12, 3, dir.path(), &no_progress))
+            .install(|| synth::generate(SynthKind::MmTrack, 12, 3, dir.path(), &no_progress))
             .unwrap();
         let f = files(dir.path());
         (dir, f)
@@ -153,7 +153,7 @@ fn bytes_do_not_depend_on_the_thread_count() {
 
 #[test]
 fn segmentation_and_roi_layouts() {
-    let (a, _) = make(Kind::MmSeg, 10, 1);
+    let (a, _) = make(SynthKind::MmSeg, 10, 1);
     check_layout(a.path(), &["img", "seg"], 10, synth::CHAMBER_SHAPE);
     // Names follow DeLTA's prototype.
     assert_eq!(
@@ -166,14 +166,14 @@ fn segmentation_and_roi_layouts() {
         let (_, k) = label(&m, Connectivity::Eight);
         assert!((1..=8).contains(&k), "{name}: {k} cells");
     }
-    let (b, _) = make(Kind::TwoDSeg, 2, 1);
+    let (b, _) = make(SynthKind::TwoDSeg, 2, 1);
     check_layout(b.path(), &["img", "seg"], 2, synth::COLONY_SHAPE);
     for name in names(&b.path().join("seg")) {
         let m = mask_0_255(&b.path().join("seg").join(&name));
         let (_, k) = label(&m, Connectivity::Eight);
         assert!((40..=330).contains(&k), "{name}: {k} cells");
     }
-    let (c, _) = make(Kind::Rois, 2, 1);
+    let (c, _) = make(SynthKind::Rois, 2, 1);
     check_layout(c.path(), &["img", "seg"], 2, synth::ROIS_SHAPE);
     for name in names(&c.path().join("seg")) {
         let m = mask_0_255(&c.path().join("seg").join(&name));
@@ -185,8 +185,8 @@ fn segmentation_and_roi_layouts() {
 #[test]
 fn tracking_layouts_and_ground_truth() {
     for (kind, shape) in [
-        (Kind::MmTrack, synth::CHAMBER_SHAPE),
-        (Kind::TwoDTrack, synth::COLONY_WINDOW),
+        (SynthKind::MmTrack, synth::CHAMBER_SHAPE),
+        (SynthKind::TwoDTrack, synth::COLONY_WINDOW),
     ] {
         let n = 9;
         let (d, _) = make(kind, n, 2);
@@ -218,7 +218,7 @@ fn tracking_layouts_and_ground_truth() {
                 .filter(|(a, b)| **a == 1 && **b == 1)
                 .count();
             overlapping += usize::from(ov > 0);
-            if kind == Kind::MmTrack {
+            if kind == SynthKind::MmTrack {
                 // The mother cell (first of a chamber) sits at the closed end: it always
                 // overlaps its next frame. Others are pushed towards the open end (down), never
                 // up by more than the stage drift (2 px).
@@ -239,7 +239,7 @@ fn tracking_layouts_and_ground_truth() {
                 }
             }
         }
-        if kind == Kind::TwoDTrack {
+        if kind == SynthKind::TwoDTrack {
             // In a colony cells move little between frames.
             assert!(
                 overlapping * 10 >= n * 7,
@@ -291,7 +291,7 @@ fn tracking_pair_samples_follow_delta_numbering() {
 
 #[test]
 fn movie_layout_lineage_and_tracking_agree() {
-    let (d, _) = make(Kind::Movie, 1, 5);
+    let (d, _) = make(SynthKind::Movie, 1, 5);
     for (sub, shape) in [("mm", synth::CHAMBER_SHAPE), ("2d", synth::COLONY_WINDOW)] {
         let root = d.path().join(sub);
         let frames = names(&root.join("img"));
@@ -360,18 +360,25 @@ fn movie_layout_lineage_and_tracking_agree() {
 #[test]
 fn bad_arguments_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(synth::generate(Kind::MmSeg, 0, 1, dir.path(), &no_progress).is_err());
-    assert!(synth::generate(Kind::MmSeg, synth::MAX_N + 1, 1, dir.path(), &no_progress).is_err());
+    assert!(synth::generate(SynthKind::MmSeg, 0, 1, dir.path(), &no_progress).is_err());
+    assert!(synth::generate(
+        SynthKind::MmSeg,
+        synth::MAX_N + 1,
+        1,
+        dir.path(),
+        &no_progress
+    )
+    .is_err());
     synth::ensure_empty_output(dir.path()).unwrap();
     synth::ensure_empty_output(&dir.path().join("absent")).unwrap();
     std::fs::write(dir.path().join("x.txt"), b"x").unwrap();
     let err = synth::ensure_empty_output(dir.path()).unwrap_err();
     assert!(matches!(err, Error::OutputNotEmpty { .. }));
     assert!(err.to_string().contains(&dir.path().display().to_string()));
-    assert!("mm-seg".parse::<Kind>().is_ok() && "2D-track".parse::<Kind>().is_ok());
-    let e = "nope".parse::<Kind>().unwrap_err().to_string();
+    assert!("mm-seg".parse::<SynthKind>().is_ok() && "2D-track".parse::<SynthKind>().is_ok());
+    let e = "nope".parse::<SynthKind>().unwrap_err().to_string();
     assert!(e.contains("nope") && e.contains("mm-track"), "{e}");
-    for k in Kind::ALL {
-        assert_eq!(k.name().parse::<Kind>().unwrap(), k);
+    for k in SynthKind::ALL {
+        assert_eq!(k.name().parse::<SynthKind>().unwrap(), k);
     }
 }

@@ -43,7 +43,7 @@ use std::time::Instant;
 
 use deltacell_nn::infer::Predictor;
 use deltacell_nn::run_dir::{Head, ModelInfo};
-use deltacell_nn::{Batch, ModelKind, Trainer, UnetSpec};
+use deltacell_nn::{Batch, Kind, Trainer, UnetSpec};
 
 fn batch(n: usize, h: usize, w: usize) -> Batch {
     let mut b = Batch::zeros(n, h, w, 1, 2);
@@ -116,9 +116,9 @@ impl Case {
 
 fn spec(net: &str) -> UnetSpec {
     if net == "half" {
-        UnetSpec::with_filters(ModelKind::Seg, vec![32, 64, 128, 256, 512])
+        UnetSpec::with_filters(Kind::Seg, vec![32, 64, 128, 256, 512])
     } else {
-        UnetSpec::delta(ModelKind::Seg)
+        UnetSpec::delta(Kind::Seg)
     }
 }
 

@@ -20,10 +20,10 @@ use deltacell_data::metrics::{evaluate_seg, instances, ImageScores, SegEvaluatio
 use deltacell_data::postprocess::{postprocess, PostprocessParams};
 use deltacell_data::predict::{self, Fit};
 use deltacell_data::report;
-use deltacell_data::synth::{self, Kind};
+use deltacell_data::synth::{self, SynthKind};
 use deltacell_data::Labels;
 use deltacell_nn::infer::Predictor;
-use deltacell_nn::{device, ModelKind};
+use deltacell_nn::{device, Kind};
 
 /// What the evaluation produced.
 #[derive(Debug)]
@@ -39,7 +39,7 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
     // 1. A movie the model has never seen (another seed than the training set), with its
     //    ground truth: `movie/mm/img/` frames and `movie/mm/labels/` instance labels.
     let movie = dir.join("movie");
-    synth::generate(Kind::Movie, 1, 1001, &movie, &|_, _| {})?;
+    synth::generate(SynthKind::Movie, 1, 1001, &movie, &|_, _| {})?;
     let frames_dir = movie.join("mm/img");
 
     // 2. The model and the input size it was trained at (from `model.toml`).
@@ -50,7 +50,7 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
         )
     })?;
     ensure!(
-        model.info().architecture.kind == ModelKind::Seg,
+        model.info().architecture.kind == Kind::Seg,
         "{} is not a segmentation model",
         run_dir.display()
     );

@@ -19,10 +19,10 @@ use anyhow::{ensure, Context, Result};
 use deltacell_data::io::{self, Rescale};
 use deltacell_data::metrics::{compare_track, TrackScores};
 use deltacell_data::predict::{self, TrackInputOptions};
-use deltacell_data::synth::{self, Kind};
+use deltacell_data::synth::{self, SynthKind};
 use deltacell_data::Mask;
 use deltacell_nn::infer::Predictor;
-use deltacell_nn::{device, Batch, ModelKind};
+use deltacell_nn::{device, Batch, Kind};
 
 /// What the evaluation produced.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
     //    the ground truth; in practice the output of a segmentation model, see eval_seg), and
     //    the tracking truth `movie/mm/mot_dau/`.
     let movie = dir.join("movie");
-    synth::generate(Kind::Movie, 1, 1002, &movie, &|_, _| {})?;
+    synth::generate(SynthKind::Movie, 1, 1002, &movie, &|_, _| {})?;
     let mm = movie.join("mm");
 
     let model = Predictor::load(run_dir, &device::cpu()).with_context(|| {
@@ -50,7 +50,7 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
         )
     })?;
     ensure!(
-        model.info().architecture.kind == ModelKind::Track,
+        model.info().architecture.kind == Kind::Track,
         "{} is not a tracking model",
         run_dir.display()
     );

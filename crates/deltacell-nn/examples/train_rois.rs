@@ -15,11 +15,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use deltacell_data::augment::AugmentParams;
 use deltacell_data::dataset::{ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions};
-use deltacell_data::synth::{self, Kind};
+use deltacell_data::synth::{self, SynthKind};
 use deltacell_nn::history::History;
 use deltacell_nn::run_dir::RunDir;
 use deltacell_nn::train::{self, Control, Event, FitOptions, StopReason};
-use deltacell_nn::{device, Batch, ModelKind, Trainer, UnetSpec};
+use deltacell_nn::{device, Batch, Kind, Trainer, UnetSpec};
 
 /// Network input `(height, width)`. DeLTA uses 512×512; the synthetic 512×512 fields are
 /// resized to 128×128 here to keep the example fast.
@@ -42,7 +42,7 @@ pub struct Outcome {
 pub fn run(dir: &Path, good_enough: f64) -> Result<Outcome> {
     // 1. Full fields with a row of chambers, and their chamber masks.
     let data = dir.join("rois");
-    synth::generate(Kind::Rois, 12, SEED, &data, &|_, _| {})?;
+    synth::generate(SynthKind::Rois, 12, SEED, &data, &|_, _| {})?;
 
     // 2. DeLTA's ROI dataset: each file resized to the target, plain binary target (no
     //    weights), DeLTA's DATA_AUGMENTATION_ROIS (shifts, zoom, flips, 90° rotations, voodoo,
@@ -80,9 +80,9 @@ pub fn run(dir: &Path, good_enough: f64) -> Result<Outcome> {
         },
     )?;
 
-    // 3. The model: plain binary cross-entropy (`ModelKind::Rois`), DeLTA's learning rate 1e-4
+    // 3. The model: plain binary cross-entropy (`Kind::Rois`), DeLTA's learning rate 1e-4
     //    raised for a short run. Three levels: chambers are large structures.
-    let spec = UnetSpec::with_filters(ModelKind::Rois, vec![4, 8, 16]);
+    let spec = UnetSpec::with_filters(Kind::Rois, vec![4, 8, 16]);
     let mut trainer = Trainer::new(spec, SEED, Some(2e-3), &device::cpu())?;
 
     // 4. `fit` with early stopping (DeLTA's EarlyStopping, patience 2 here) and a hook that stops

@@ -10,7 +10,7 @@
 //! `curves.png`, a checkpoint). The `eval_seg` example predicts with that run.
 //!
 //! To train on your own data, point `SegmentationDataset::open_split` at a folder with `img/`
-//! and `seg/` (DeLTA's layout) and use a full-size model (`UnetSpec::delta(ModelKind::Seg)`).
+//! and `seg/` (DeLTA's layout) and use a full-size model (`UnetSpec::delta(Kind::Seg)`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,12 +18,12 @@ use std::sync::Arc;
 use anyhow::{ensure, Context, Result};
 use deltacell_data::augment::{AugmentParams, ElasticParams, GridPoints};
 use deltacell_data::dataset::{Loader, LoaderOptions, SegOptions, SegWeights, SegmentationDataset};
-use deltacell_data::synth::{self, Kind};
+use deltacell_data::synth::{self, SynthKind};
 use deltacell_data::weights::SegWeightParams;
 use deltacell_nn::history::History;
 use deltacell_nn::run_dir::RunDir;
 use deltacell_nn::train::{self, Control, Event, FitOptions, StopReason};
-use deltacell_nn::{device, Batch, ModelKind, Trainer, UnetSpec};
+use deltacell_nn::{device, Batch, Kind, Trainer, UnetSpec};
 
 /// Network input `(height, width)`: one 256×32 mother-machine chamber, as in DeLTA.
 pub const TARGET: (usize, usize) = (256, 32);
@@ -49,7 +49,7 @@ pub fn run(dir: &Path) -> Result<Outcome> {
     // 1. A training set in DeLTA's layout: `img/` (16-bit phase contrast) and `seg/` (0/255
     //    masks) under matching names. No `wei/` folder: the weights are computed online below.
     let data = dir.join("mm-seg");
-    synth::generate(Kind::MmSeg, 24, SEED, &data, &|_, _| {})?;
+    synth::generate(SynthKind::MmSeg, 24, SEED, &data, &|_, _| {})?;
 
     // 2. Augmentation with DeLTA's keys (`AugmentParams::from_file("aug.toml")` reads the same
     //    keys from a file). Every operation is applied to the image, the mask and the weights
@@ -69,7 +69,7 @@ pub fn run(dir: &Path) -> Result<Outcome> {
         }),
         ..AugmentParams::default()
     };
-    augment.validate().map_err(anyhow::Error::msg)?;
+    augment.validate()?;
 
     // 3. The dataset (DeLTA's `load_training_dataset_seg`): whole files resized to TARGET,
     //    DeLTA's `seg_weights` computed when a file is loaded (w0 12, σ 2 px), a quarter of the
@@ -114,7 +114,7 @@ pub fn run(dir: &Path) -> Result<Outcome> {
 
     // 5. A tiny U-Net (DeLTA's has filters [64, 128, 256, 512, 1024]) and Adam; DeLTA's
     //    learning rate is 1e-4, a larger one makes a few dozen steps count.
-    let spec = UnetSpec::with_filters(ModelKind::Seg, vec![8, 16]);
+    let spec = UnetSpec::with_filters(Kind::Seg, vec![8, 16]);
     let mut trainer = Trainer::new(spec, SEED, Some(1e-3), &device::cpu())?;
 
     // 6. `fit`: epochs, validation, best model by validation loss, history, curves and a

@@ -18,10 +18,10 @@ use deltacell_data::augment::AugmentParams;
 use deltacell_data::dataset::{
     split_by_file, Loader, LoaderOptions, TrackFiles, TrackOptions, TrackWeights, TrackingDataset,
 };
-use deltacell_data::synth::{self, Kind};
+use deltacell_data::synth::{self, SynthKind};
 use deltacell_nn::history::{EpochRecord, History};
 use deltacell_nn::run_dir::{Head, ModelInfo, RunDir, CURVES_FILE, HISTORY_FILE};
-use deltacell_nn::{device, ModelKind, Trainer, UnetSpec};
+use deltacell_nn::{device, Kind, Trainer, UnetSpec};
 
 /// Network input `(height, width)`: the whole 256×32 chamber (DeLTA's mother-machine size).
 pub const TARGET: (usize, usize) = (256, 32);
@@ -45,7 +45,7 @@ pub struct Outcome {
 pub fn run(dir: &Path) -> Result<Outcome> {
     // 1. A tracking set in DeLTA's layout: one sample per cell of frame t−1, five folders.
     let data = dir.join("mm-track");
-    synth::generate(Kind::MmTrack, 48, SEED, &data, &|_, _| {})?;
+    synth::generate(SynthKind::MmTrack, 48, SEED, &data, &|_, _| {})?;
 
     // 2. DeLTA's `train_generator_track` options: inputs [image t, seed cell t−1, image t−1,
     //    all cells t], target [mot_dau, weights]; the weights are DeLTA's `tracking_weights`
@@ -96,7 +96,7 @@ pub fn run(dir: &Path) -> Result<Outcome> {
 
     // 3. A tiny tracking U-Net (4 input channels). DeLTA trains it at 1e-5; 1e-3 here so that
     //    a few dozen steps show progress.
-    let spec = UnetSpec::with_filters(ModelKind::Track, vec![8, 16]);
+    let spec = UnetSpec::with_filters(Kind::Track, vec![8, 16]);
     let mut trainer = Trainer::new(spec.clone(), SEED, Some(1e-3), &device::cpu())?;
     let run = RunDir::create(dir.join("run"))?;
 

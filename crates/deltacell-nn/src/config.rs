@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::unet::{ModelKind, UnetSpec};
+use crate::unet::{Kind, UnetSpec};
 use crate::{Error, Result};
 
 /// The built-in presets.
@@ -109,14 +109,14 @@ pub struct ModelConfig {
 
 impl ModelConfig {
     /// The network architecture this configuration asks for.
-    pub fn unet_spec(&self, kind: ModelKind) -> UnetSpec {
+    pub fn unet_spec(&self, kind: Kind) -> UnetSpec {
         match &self.filters {
             Some(f) => UnetSpec::with_filters(kind, f.clone()),
             None => UnetSpec::with_levels(kind, self.levels),
         }
     }
 
-    fn validate(&self, kind: ModelKind, path: &Path) -> Result<()> {
+    fn validate(&self, kind: Kind, path: &Path) -> Result<()> {
         let err = |m: String| Error::Config {
             path: path.to_path_buf(),
             message: format!("models.{kind}: {m}"),
@@ -375,22 +375,22 @@ impl Config {
     }
 
     /// The configured models with their kinds.
-    pub fn iter_models(&self) -> impl Iterator<Item = (ModelKind, &ModelConfig)> {
+    pub fn iter_models(&self) -> impl Iterator<Item = (Kind, &ModelConfig)> {
         [
-            (ModelKind::Rois, self.models.rois.as_ref()),
-            (ModelKind::Seg, self.models.seg.as_ref()),
-            (ModelKind::Track, self.models.track.as_ref()),
+            (Kind::Rois, self.models.rois.as_ref()),
+            (Kind::Seg, self.models.seg.as_ref()),
+            (Kind::Track, self.models.track.as_ref()),
         ]
         .into_iter()
         .filter_map(|(k, m)| m.map(|m| (k, m)))
     }
 
     /// The settings of model `kind`, or an error if the preset has none (rois on 2D).
-    pub fn model(&self, kind: ModelKind) -> Result<&ModelConfig> {
+    pub fn model(&self, kind: Kind) -> Result<&ModelConfig> {
         let m = match kind {
-            ModelKind::Rois => self.models.rois.as_ref(),
-            ModelKind::Seg => self.models.seg.as_ref(),
-            ModelKind::Track => self.models.track.as_ref(),
+            Kind::Rois => self.models.rois.as_ref(),
+            Kind::Seg => self.models.seg.as_ref(),
+            Kind::Track => self.models.track.as_ref(),
         };
         m.ok_or_else(|| Error::Config {
             path: PathBuf::from("<config>"),
@@ -402,12 +402,12 @@ impl Config {
     }
 
     /// Mutable access to the settings of model `kind`.
-    pub fn model_mut(&mut self, kind: ModelKind) -> Result<&mut ModelConfig> {
+    pub fn model_mut(&mut self, kind: Kind) -> Result<&mut ModelConfig> {
         let preset = self.preset.clone();
         let m = match kind {
-            ModelKind::Rois => self.models.rois.as_mut(),
-            ModelKind::Seg => self.models.seg.as_mut(),
-            ModelKind::Track => self.models.track.as_mut(),
+            Kind::Rois => self.models.rois.as_mut(),
+            Kind::Seg => self.models.seg.as_mut(),
+            Kind::Track => self.models.track.as_mut(),
         };
         m.ok_or_else(|| Error::Config {
             path: PathBuf::from("<config>"),
@@ -592,14 +592,14 @@ mod tests {
     #[test]
     fn presets_have_delta_values() {
         let mm = Config::preset("mothermachine").unwrap();
-        assert_eq!(mm.model(ModelKind::Seg).unwrap().target_size, [256, 32]);
-        assert_eq!(mm.model(ModelKind::Track).unwrap().target_size, [256, 32]);
-        assert_eq!(mm.model(ModelKind::Rois).unwrap().target_size, [512, 512]);
+        assert_eq!(mm.model(Kind::Seg).unwrap().target_size, [256, 32]);
+        assert_eq!(mm.model(Kind::Track).unwrap().target_size, [256, 32]);
+        assert_eq!(mm.model(Kind::Rois).unwrap().target_size, [512, 512]);
         let d2 = Config::preset("2D").unwrap();
-        assert_eq!(d2.model(ModelKind::Seg).unwrap().target_size, [512, 512]);
-        assert_eq!(d2.model(ModelKind::Track).unwrap().target_size, [256, 256]);
-        assert!(d2.model(ModelKind::Rois).is_err());
-        assert_eq!(d2.model(ModelKind::Track).unwrap().learning_rate, 1e-5);
+        assert_eq!(d2.model(Kind::Seg).unwrap().target_size, [512, 512]);
+        assert_eq!(d2.model(Kind::Track).unwrap().target_size, [256, 256]);
+        assert!(d2.model(Kind::Rois).is_err());
+        assert_eq!(d2.model(Kind::Track).unwrap().learning_rate, 1e-5);
         assert!(d2.crop_windows && !mm.crop_windows);
         assert!(Config::preset("3D").is_err());
     }
@@ -620,10 +620,10 @@ mod tests {
         let text = "preset = \"2D\"\n[models.seg]\nepochs = 3\nfilters = [8, 16]\n\
                     [models.seg.augmentation]\nzoom = 0.1\n";
         let c = Config::from_toml(text, Path::new("a.toml"), None).unwrap();
-        let seg = c.model(ModelKind::Seg).unwrap();
+        let seg = c.model(Kind::Seg).unwrap();
         assert_eq!(seg.epochs, 3);
         assert_eq!(seg.batch_size, 1);
-        assert_eq!(seg.unet_spec(ModelKind::Seg).filters, vec![8, 16]);
+        assert_eq!(seg.unet_spec(Kind::Seg).filters, vec![8, 16]);
         assert_eq!(seg.augmentation.len(), 1);
         let bad = Config::from_toml("preset = \"2D\"\nepochz = 3\n", Path::new("b.toml"), None);
         assert!(bad.unwrap_err().to_string().contains("epochz"));

@@ -3,9 +3,9 @@
 //! [`Config`], wrapped in prefetching [`Loader`]s, exposed as batch sources.
 //!
 //! ```no_run
-//! use deltacell_nn::{config::Config, data::TrainingData, ModelKind};
+//! use deltacell_nn::{config::Config, data::TrainingData, Kind};
 //! let config = Config::preset("mothermachine")?;
-//! let data = TrainingData::open(ModelKind::Seg, &config, "training/seg".as_ref(), None, 1)?;
+//! let data = TrainingData::open(Kind::Seg, &config, "training/seg".as_ref(), None, 1)?;
 //! println!("{}", data.summary());
 //! # Ok::<(), deltacell_nn::Error>(())
 //! ```
@@ -34,7 +34,7 @@ use deltacell_data::dataset::{
 use deltacell_data::weights::SegWeightParams;
 
 use crate::config::{Config, ModelConfig, WeightsKind};
-use crate::unet::ModelKind;
+use crate::unet::Kind;
 use crate::{Batch, Error, Result};
 
 /// DeLTA's default halo around the tracked cell for online tracking weights, pixels.
@@ -154,7 +154,7 @@ pub fn rois_options(m: &ModelConfig, augment: bool) -> Result<ChamberOptions> {
 type Opened = (Arc<dyn Dataset>, Option<Arc<dyn Dataset>>, String);
 
 fn open_sets(
-    kind: ModelKind,
+    kind: Kind,
     config: &Config,
     m: &ModelConfig,
     root: &Path,
@@ -167,7 +167,7 @@ fn open_sets(
         m.validation_split
     };
     Ok(match kind {
-        ModelKind::Seg => {
+        Kind::Seg => {
             let opts = seg_options(config, m, root, true)?;
             let s = SegmentationDataset::open_split(root, &opts, split, 0.0, seed)?;
             let storage = s.train.storage().to_string();
@@ -181,7 +181,7 @@ fn open_sets(
             };
             (Arc::new(s.train), val, storage)
         }
-        ModelKind::Rois => {
+        Kind::Rois => {
             let (train, val) =
                 ChamberDataset::open_split(root, &rois_options(m, true)?, split, seed)?;
             let storage = train.storage().to_string();
@@ -195,7 +195,7 @@ fn open_sets(
             };
             (Arc::new(train), val, storage)
         }
-        ModelKind::Track => {
+        Kind::Track => {
             let opts = track_options(config, m, root, true)?;
             // List the files cheaply (streamed), then split by file and open each part.
             let listing = TrackingDataset::open(
@@ -256,7 +256,7 @@ impl TrainingData {
     /// Opens the training set of `kind` at `root` (and `val_dir`, else a `validation_split`
     /// of `root`'s files) with `config`'s settings; loaders use `seed` and 2 worker threads.
     pub fn open(
-        kind: ModelKind,
+        kind: Kind,
         config: &Config,
         root: &Path,
         val_dir: Option<&Path>,
@@ -390,7 +390,7 @@ mod tests {
     #[test]
     fn missing_folder_is_an_error() {
         let c = Config::preset("mothermachine").unwrap();
-        let e = TrainingData::open(ModelKind::Seg, &c, Path::new("/no/such/dir"), None, 1)
+        let e = TrainingData::open(Kind::Seg, &c, Path::new("/no/such/dir"), None, 1)
             .unwrap_err()
             .to_string();
         assert!(e.contains("not found"), "{e}");

@@ -85,7 +85,7 @@ pub mod run_dir;
 pub mod train;
 pub mod unet;
 
-pub use deltacell_data::dataset::Batch;
+pub use deltacell_data::Batch;
 pub use error::{Error, Result};
 pub use train::{batch_tensors, fit, Control, Event, FitOptions, StepStats, StopReason, Trainer};
-pub use unet::{ModelKind, Unet, UnetSpec};
+pub use unet::{Kind, Unet, UnetSpec};

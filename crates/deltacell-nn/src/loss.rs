@@ -21,7 +21,7 @@
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::Tensor;
 
-use crate::unet::ModelKind;
+use crate::unet::Kind;
 
 /// Which weighted loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,11 +82,11 @@ pub fn bce(logits: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
 }
 
 /// The training loss DeLTA compiles each model with.
-pub fn for_model(kind: ModelKind, logits: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
+pub fn for_model(kind: Kind, logits: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
     match kind {
-        ModelKind::Seg => weighted_bce_seg(logits, y),
-        ModelKind::Track => weighted_bce_track(logits, y),
-        ModelKind::Rois => bce(logits, y),
+        Kind::Seg => weighted_bce_seg(logits, y),
+        Kind::Track => weighted_bce_track(logits, y),
+        Kind::Rois => bce(logits, y),
     }
 }
 

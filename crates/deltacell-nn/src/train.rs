@@ -53,7 +53,7 @@ use crate::run_dir::{
     CheckpointState, EpochProgress, Head, ModelInfo, RunDir, CHECKPOINT_FILE, CURVES_FILE,
     HISTORY_FILE,
 };
-use crate::unet::{Unet, UnetSpec};
+use crate::unet::{Kind, Unet, UnetSpec};
 use crate::{loss, Batch, Error, Result};
 
 /// Loss and accuracy of one step or evaluation.
@@ -65,6 +65,14 @@ pub struct StepStats {
     pub acc: f64,
     /// Samples in the batch.
     pub samples: usize,
+}
+
+/// DeLTA's Adam learning rate for `kind`: 1e-5 for tracking, 1e-4 otherwise.
+pub fn default_learning_rate(kind: Kind) -> f64 {
+    match kind {
+        Kind::Track => 1e-5,
+        Kind::Seg | Kind::Rois => 1e-4,
+    }
 }
 
 /// Converts a channels-last [`Batch`] into channels-first tensors `(x, y)` on `device`:
@@ -138,7 +146,7 @@ impl Trainer {
         device: &Device,
     ) -> Result<Self> {
         spec.validate()?;
-        let lr = learning_rate.unwrap_or_else(|| spec.kind.default_learning_rate());
+        let lr = learning_rate.unwrap_or_else(|| default_learning_rate(spec.kind));
         if !(lr > 0.0 && lr.is_finite()) {
             return Err(Error::Invalid(format!(
                 "learning rate {lr} must be positive"

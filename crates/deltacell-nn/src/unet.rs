@@ -29,72 +29,16 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+pub use deltacell_data::Kind;
+
 use crate::{Error, Result};
-
-/// Which of DeLTA's three networks (they differ in input channels, loss and learning rate).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    /// `unet_seg`: cell segmentation, 1 input channel, weighted BCE (segmentation variant).
-    Seg,
-    /// `unet_track`: tracking, 4 input channels (image, seed cell at t−1, previous image, all
-    /// cells at t), weighted BCE (tracking variant).
-    Track,
-    /// `unet_rois`: mother-machine chamber (ROI) segmentation, 1 input channel, plain BCE.
-    Rois,
-}
-
-impl ModelKind {
-    /// Input channels DeLTA uses for this model: 4 for tracking, 1 otherwise.
-    pub fn input_channels(self) -> usize {
-        match self {
-            ModelKind::Track => 4,
-            ModelKind::Seg | ModelKind::Rois => 1,
-        }
-    }
-
-    /// DeLTA's Adam learning rate: 1e-5 for tracking, 1e-4 otherwise.
-    pub fn default_learning_rate(self) -> f64 {
-        match self {
-            ModelKind::Track => 1e-5,
-            ModelKind::Seg | ModelKind::Rois => 1e-4,
-        }
-    }
-
-    /// The short name used on the command line and in files: `seg`, `track`, `rois`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Seg => "seg",
-            ModelKind::Track => "track",
-            ModelKind::Rois => "rois",
-        }
-    }
-
-    /// Parses `seg`, `track` or `rois`.
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "seg" | "segmentation" => Ok(ModelKind::Seg),
-            "track" | "tracking" => Ok(ModelKind::Track),
-            "rois" | "roi" => Ok(ModelKind::Rois),
-            _ => Err(Error::Invalid(format!(
-                "unknown model {name:?} (expected seg, track or rois)"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// The architecture of one U-Net: everything needed to rebuild it (saved in `model.toml`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnetSpec {
     /// Which network.
-    pub kind: ModelKind,
+    pub kind: Kind,
     /// Input channels (DeLTA: 1 for seg/rois, 4 for track).
     pub input_channels: usize,
     /// Filters per level, from the top (full resolution) down; `len()` = levels.
@@ -104,12 +48,12 @@ pub struct UnetSpec {
 
 impl UnetSpec {
     /// DeLTA's network for `kind`: 5 levels, filters 64·2^l.
-    pub fn delta(kind: ModelKind) -> Self {
+    pub fn delta(kind: Kind) -> Self {
         Self::with_levels(kind, 5)
     }
 
     /// DeLTA's network for `kind` with `levels` levels (filters 64·2^l, l < levels).
-    pub fn with_levels(kind: ModelKind, levels: usize) -> Self {
+    pub fn with_levels(kind: Kind, levels: usize) -> Self {
         UnetSpec {
             kind,
             input_channels: kind.input_channels(),
@@ -118,7 +62,7 @@ impl UnetSpec {
     }
 
     /// An explicit filter list (levels = `filters.len()`), e.g. `[8, 16]` for tests.
-    pub fn with_filters(kind: ModelKind, filters: Vec<usize>) -> Self {
+    pub fn with_filters(kind: Kind, filters: Vec<usize>) -> Self {
         UnetSpec {
             kind,
             input_channels: kind.input_channels(),
@@ -398,15 +342,15 @@ mod tests {
 
     #[test]
     fn formula_matches_delta_published_counts() {
-        assert_eq!(UnetSpec::delta(ModelKind::Seg).param_count(), 31_030_593);
-        assert_eq!(UnetSpec::delta(ModelKind::Track).param_count(), 31_032_321);
+        assert_eq!(UnetSpec::delta(Kind::Seg).param_count(), 31_030_593);
+        assert_eq!(UnetSpec::delta(Kind::Track).param_count(), 31_032_321);
     }
 
     #[test]
     fn module_params_match_formula_for_levels_1_to_4() {
         let device = crate::device::cpu();
         for levels in 1..=4 {
-            let spec = UnetSpec::with_levels(ModelKind::Seg, levels);
+            let spec = UnetSpec::with_levels(Kind::Seg, levels);
             let model = spec.init(1, &device).unwrap();
             assert_eq!(model.num_params(), spec.param_count(), "levels {levels}");
         }
@@ -415,7 +359,7 @@ mod tests {
     #[test]
     fn tiny_forward_shapes() {
         let device = crate::device::cpu();
-        for kind in [ModelKind::Seg, ModelKind::Track, ModelKind::Rois] {
+        for kind in [Kind::Seg, Kind::Track, Kind::Rois] {
             let spec = UnetSpec::with_filters(kind, vec![4, 8, 8]);
             let model = spec.init(3, &device).unwrap();
             let x = Tensor::<4>::zeros([2, spec.input_channels, 16, 8], &device);
@@ -426,7 +370,7 @@ mod tests {
     #[test]
     fn init_is_reproducible_and_he_scaled() {
         let device = crate::device::cpu();
-        let spec = UnetSpec::with_filters(ModelKind::Seg, vec![8, 16]);
+        let spec = UnetSpec::with_filters(Kind::Seg, vec![8, 16]);
         let a = spec.init(7, &device).unwrap();
         let b = spec.init(7, &device).unwrap();
         let c = spec.init(8, &device).unwrap();
@@ -466,10 +410,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_sizes_and_specs() {
-        let spec = UnetSpec::delta(ModelKind::Seg);
+        let spec = UnetSpec::delta(Kind::Seg);
         assert!(spec.check_input_size(256, 32).is_ok());
         assert!(spec.check_input_size(256, 24).is_err());
-        assert!(UnetSpec::with_filters(ModelKind::Seg, vec![])
+        assert!(UnetSpec::with_filters(Kind::Seg, vec![])
             .validate()
             .is_err());
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use deltacell_nn::infer::Predictor;
 use deltacell_nn::keras;
 use deltacell_nn::run_dir::{Head, RunDir};
-use deltacell_nn::{Batch, ModelKind};
+use deltacell_nn::{Batch, Kind};
 use ndarray::ArrayD;
 use ndarray_npy::NpzReader;
 
@@ -24,7 +24,7 @@ fn io(name: &str) -> (ArrayD<f32>, ArrayD<f32>) {
     (x, y)
 }
 
-fn check(name: &str, ext: &str, kind: ModelKind, levels: usize, channels: usize) {
+fn check(name: &str, ext: &str, kind: Kind, levels: usize, channels: usize) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let info = keras::import(&reference(&format!("{name}.{ext}")), kind, &out).unwrap();
@@ -64,22 +64,22 @@ fn check(name: &str, ext: &str, kind: ModelKind, levels: usize, channels: usize)
 
 #[test]
 fn seg_hdf5_matches_delta() {
-    check("unet_seg_levels2", "hdf5", ModelKind::Seg, 2, 1);
+    check("unet_seg_levels2", "hdf5", Kind::Seg, 2, 1);
 }
 
 #[test]
 fn seg_keras_matches_delta() {
-    check("unet_seg_levels2", "keras", ModelKind::Seg, 2, 1);
+    check("unet_seg_levels2", "keras", Kind::Seg, 2, 1);
 }
 
 #[test]
 fn track_hdf5_matches_delta() {
-    check("unet_track_levels3", "hdf5", ModelKind::Track, 3, 4);
+    check("unet_track_levels3", "hdf5", Kind::Track, 3, 4);
 }
 
 #[test]
 fn track_keras_matches_delta() {
-    check("unet_track_levels3", "keras", ModelKind::Track, 3, 4);
+    check("unet_track_levels3", "keras", Kind::Track, 3, 4);
 }
 
 #[test]
@@ -87,18 +87,18 @@ fn rois_accepts_a_one_channel_model() {
     let dir = tempfile::tempdir().unwrap();
     let info = keras::import(
         &reference("unet_seg_levels2.hdf5"),
-        ModelKind::Rois,
+        Kind::Rois,
         &dir.path().join("run"),
     )
     .unwrap();
-    assert_eq!(info.architecture.kind, ModelKind::Rois);
+    assert_eq!(info.architecture.kind, Kind::Rois);
 }
 
 #[test]
 fn wrong_kind_is_rejected() {
     for (file, kind) in [
-        ("unet_seg_levels2.hdf5", ModelKind::Track),
-        ("unet_track_levels3.keras", ModelKind::Seg),
+        ("unet_seg_levels2.hdf5", Kind::Track),
+        ("unet_track_levels3.keras", Kind::Seg),
     ] {
         let err = keras::read(&reference(file), kind).unwrap_err().to_string();
         assert!(err.contains("input channel"), "{err}");
@@ -114,7 +114,7 @@ fn truncated_files_are_rejected() {
         for cut in [bytes.len() / 2, bytes.len() - 100, 1000] {
             let path = dir.path().join(file);
             std::fs::write(&path, &bytes[..cut]).unwrap();
-            let err = keras::read(&path, ModelKind::Seg).unwrap_err().to_string();
+            let err = keras::read(&path, Kind::Seg).unwrap_err().to_string();
             assert!(err.contains(file), "{file} cut at {cut}: {err}");
         }
     }
@@ -124,9 +124,9 @@ fn truncated_files_are_rejected() {
 fn load_into_checks_the_architecture() {
     let device = deltacell_nn::device::cpu();
     let path = reference("unet_seg_levels2.hdf5");
-    let spec = deltacell_nn::UnetSpec::with_levels(ModelKind::Seg, 2);
+    let spec = deltacell_nn::UnetSpec::with_levels(Kind::Seg, 2);
     assert!(keras::load_into(&path, &spec, &device).is_ok());
-    let other = deltacell_nn::UnetSpec::with_levels(ModelKind::Seg, 3);
+    let other = deltacell_nn::UnetSpec::with_levels(Kind::Seg, 3);
     assert!(keras::load_into(&path, &other, &device).is_err());
 }
 
@@ -139,7 +139,7 @@ fn imported_model_fine_tunes_from_its_weights() {
     let device = deltacell_nn::device::cpu();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    keras::import(&reference("unet_seg_levels2.hdf5"), ModelKind::Seg, &out).unwrap();
+    keras::import(&reference("unet_seg_levels2.hdf5"), Kind::Seg, &out).unwrap();
     let (model, info) = RunDir::open(&out).unwrap().load_best(&device).unwrap();
 
     let (x, y) = io("unet_seg_levels2");

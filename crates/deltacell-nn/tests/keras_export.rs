@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use deltacell_nn::keras::{self, ExportError, ExportOptions};
 use deltacell_nn::run_dir::RunDir;
-use deltacell_nn::ModelKind;
+use deltacell_nn::Kind;
 use keras_common::{batch, max_abs, probabilities, reference, tiny_run};
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ fn export(run: &Path, out: &Path) -> keras::Exported {
 
 /// Exports `run` in both formats, imports each file back and compares the outputs on fixed
 /// inputs of `sizes`.
-fn round_trip(run: &Path, kind: ModelKind, sizes: &[[usize; 2]]) {
+fn round_trip(run: &Path, kind: Kind, sizes: &[[usize; 2]]) {
     let dir = tempfile::tempdir().unwrap();
     let original = RunDir::open(run).unwrap().model_info().unwrap();
     for ext in ["hdf5", "keras", "h5"] {
@@ -48,11 +48,7 @@ fn round_trip(run: &Path, kind: ModelKind, sizes: &[[usize; 2]]) {
 #[test]
 fn round_trip_seg_track_rois_both_formats() {
     let dir = tempfile::tempdir().unwrap();
-    for (kind, seed) in [
-        (ModelKind::Seg, 1),
-        (ModelKind::Track, 2),
-        (ModelKind::Rois, 3),
-    ] {
+    for (kind, seed) in [(Kind::Seg, 1), (Kind::Track, 2), (Kind::Rois, 3)] {
         let run = tiny_run(
             &dir.path().join(kind.name()),
             kind,
@@ -76,13 +72,13 @@ fn round_trip_any_depth() {
         let levels = filters.len();
         let run = tiny_run(
             &dir.path().join(format!("l{levels}")),
-            ModelKind::Seg,
+            Kind::Seg,
             filters,
             size,
             2,
             10 + levels as u64,
         );
-        round_trip(&run, ModelKind::Seg, &[size]);
+        round_trip(&run, Kind::Seg, &[size]);
     }
 }
 
@@ -91,7 +87,7 @@ fn same_run_folder_gives_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let run = tiny_run(
         &dir.path().join("run"),
-        ModelKind::Track,
+        Kind::Track,
         vec![4, 8],
         [8, 8],
         2,
@@ -122,7 +118,7 @@ fn input_size_option_sets_the_declared_input() {
     let dir = tempfile::tempdir().unwrap();
     let run = tiny_run(
         &dir.path().join("run"),
-        ModelKind::Rois,
+        Kind::Rois,
         vec![4, 4, 8],
         [16, 16],
         1,
@@ -135,7 +131,7 @@ fn input_size_option_sets_the_declared_input() {
         };
         let done = keras::export_keras(&run, &file, &options).unwrap();
         assert_eq!(done.input_size, [64, 48]);
-        let info = keras::import(&file, ModelKind::Rois, &dir.path().join(ext)).unwrap();
+        let info = keras::import(&file, Kind::Rois, &dir.path().join(ext)).unwrap();
         assert_eq!(info.input_size, [64, 48]);
     }
 }
@@ -155,7 +151,7 @@ fn refusals_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let run = tiny_run(
         &dir.path().join("run"),
-        ModelKind::Seg,
+        Kind::Seg,
         vec![4, 8, 8],
         [16, 8],
         1,
@@ -237,14 +233,7 @@ fn refusals_write_nothing() {
 #[test]
 fn wrong_weights_are_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let run = tiny_run(
-        &dir.path().join("run"),
-        ModelKind::Seg,
-        vec![4, 8],
-        [8, 8],
-        1,
-        4,
-    );
+    let run = tiny_run(&dir.path().join("run"), Kind::Seg, vec![4, 8], [8, 8], 1, 4);
     // model.toml claims another architecture than the weights hold.
     let toml = std::fs::read_to_string(run.join("model.toml")).unwrap();
     std::fs::write(run.join("model.toml"), toml.replace("[4, 8]", "[4, 16]")).unwrap();
@@ -323,8 +312,8 @@ fn open(bytes: Vec<u8>) -> hdf5_pure::File {
 #[test]
 fn reexported_hdf5_matches_delta_file() {
     for (name, kind) in [
-        ("unet_seg_levels2", ModelKind::Seg),
-        ("unet_track_levels3", ModelKind::Track),
+        ("unet_seg_levels2", Kind::Seg),
+        ("unet_track_levels3", Kind::Track),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("run");
@@ -425,8 +414,8 @@ fn keras3_groups(file: &hdf5_pure::File) -> BTreeMap<String, (String, Vec<Stored
 #[test]
 fn reexported_keras_matches_delta_file() {
     for (name, kind) in [
-        ("unet_seg_levels2", ModelKind::Seg),
-        ("unet_track_levels3", ModelKind::Track),
+        ("unet_seg_levels2", Kind::Seg),
+        ("unet_track_levels3", Kind::Track),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("run");
@@ -476,7 +465,7 @@ fn custom_filters_are_described() {
     let dir = tempfile::tempdir().unwrap();
     let run = tiny_run(
         &dir.path().join("run"),
-        ModelKind::Seg,
+        Kind::Seg,
         vec![8, 16],
         [8, 8],
         1,

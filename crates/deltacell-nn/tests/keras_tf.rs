@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use deltacell_nn::keras::{self, ExportOptions};
-use deltacell_nn::{Batch, ModelKind, UnetSpec};
+use deltacell_nn::{Batch, Kind, UnetSpec};
 use keras_common::{batch, probabilities, reference, tiny_run};
 use ndarray::{Array4, ArrayD};
 use ndarray_npy::NpzReader;
@@ -57,7 +57,7 @@ impl Cases {
         b: &Batch,
         expected: &[f32],
         tol: f64,
-        delta: Option<(ModelKind, usize)>,
+        delta: Option<(Kind, usize)>,
     ) {
         let x = self.dir.join(format!("{name}_x.npy"));
         let y = self.dir.join(format!("{name}_y.npy"));
@@ -99,11 +99,7 @@ fn exported_models_load_and_predict_in_keras() {
     };
 
     // Small custom architectures (not DeLTA's filters): load_model only.
-    for (kind, seed) in [
-        (ModelKind::Seg, 1),
-        (ModelKind::Track, 2),
-        (ModelKind::Rois, 3),
-    ] {
+    for (kind, seed) in [(Kind::Seg, 1), (Kind::Track, 2), (Kind::Rois, 3)] {
         let run = tiny_run(
             &work.path().join(format!("tiny_{kind}")),
             kind,
@@ -120,10 +116,10 @@ fn exported_models_load_and_predict_in_keras() {
     // DeLTA's full filters (64·2^l) at low depth and small sizes: also load_weights into
     // DeLTA's constructors.
     for (kind, levels, size, seed) in [
-        (ModelKind::Seg, 2, [32, 16], 4),
-        (ModelKind::Track, 3, [32, 16], 5),
-        (ModelKind::Rois, 2, [16, 16], 6),
-        (ModelKind::Seg, 1, [8, 8], 7),
+        (Kind::Seg, 2, [32, 16], 4),
+        (Kind::Track, 3, [32, 16], 5),
+        (Kind::Rois, 2, [16, 16], 6),
+        (Kind::Seg, 1, [8, 8], 7),
     ] {
         let filters = UnetSpec::with_levels(kind, levels).filters;
         let name = format!("full_{kind}_l{levels}");
@@ -145,14 +141,14 @@ fn exported_models_load_and_predict_in_keras() {
             &b,
             &p,
             1e-4,
-            Some((ModelKind::Seg, 2)),
+            Some((Kind::Seg, 2)),
         );
     }
 
     // Imported from DeLTA's reference files, exported again: DeLTA's own outputs.
     for (name, kind, levels) in [
-        ("unet_seg_levels2", ModelKind::Seg, 2),
-        ("unet_track_levels3", ModelKind::Track, 3),
+        ("unet_seg_levels2", Kind::Seg, 2),
+        ("unet_track_levels3", Kind::Track, 3),
     ] {
         let run = work.path().join(format!("imported_{name}"));
         keras::import(&reference(&format!("{name}.hdf5")), kind, &run).unwrap();

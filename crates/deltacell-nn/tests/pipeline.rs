@@ -1,11 +1,11 @@
 //! The data bridge: batches from synthetic training sets have the shapes the models take.
 
-use deltacell_data::synth::{generate, Kind};
+use deltacell_data::synth::{generate, SynthKind};
 use deltacell_nn::config::Config;
 use deltacell_nn::data::TrainingData;
-use deltacell_nn::ModelKind;
+use deltacell_nn::Kind;
 
-fn synth(kind: Kind, n: usize, dir: &std::path::Path) {
+fn synth(kind: SynthKind, n: usize, dir: &std::path::Path) {
     generate(kind, n, 3, dir, &|_, _| {}).unwrap();
 }
 
@@ -14,8 +14,8 @@ fn seg_and_track_batches_fit_the_models() {
     let tmp = tempfile::tempdir().unwrap();
     let config = Config::preset("mothermachine").unwrap();
     for (kind, sk, channels) in [
-        (ModelKind::Seg, Kind::MmSeg, 1),
-        (ModelKind::Track, Kind::MmTrack, 4),
+        (Kind::Seg, SynthKind::MmSeg, 1),
+        (Kind::Track, SynthKind::MmTrack, 4),
     ] {
         let dir = tmp.path().join(sk.name());
         synth(sk, 20, &dir);
@@ -50,11 +50,11 @@ fn rois_batches_and_val_dir() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("rois");
     let vdir = tmp.path().join("rois_val");
-    synth(Kind::Rois, 3, &dir);
-    synth(Kind::Rois, 1, &vdir);
+    synth(SynthKind::Rois, 3, &dir);
+    synth(SynthKind::Rois, 1, &vdir);
     let mut config = Config::preset("mothermachine").unwrap();
-    config.model_mut(ModelKind::Rois).unwrap().target_size = [128, 128];
-    let data = TrainingData::open(ModelKind::Rois, &config, &dir, Some(&vdir), 1).unwrap();
+    config.model_mut(Kind::Rois).unwrap().target_size = [128, 128];
+    let data = TrainingData::open(Kind::Rois, &config, &dir, Some(&vdir), 1).unwrap();
     assert_eq!(data.items(), (3, 1));
     let (mut train, val) = data.into_sources();
     let b = train(0, 0).unwrap();

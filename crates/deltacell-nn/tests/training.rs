@@ -8,7 +8,7 @@ use deltacell_nn::config::{Config, PRESETS};
 use deltacell_nn::infer::Predictor;
 use deltacell_nn::run_dir::{self, RunDir};
 use deltacell_nn::train::{self, Control, Event, StopReason};
-use deltacell_nn::{device, Batch, FitOptions, ModelKind, Trainer, UnetSpec};
+use deltacell_nn::{device, Batch, FitOptions, Kind, Trainer, UnetSpec};
 
 /// `n` samples of `h×w` with bright rectangles ("cells") on a dim background; y = [label, 1].
 fn rectangles(n: usize, h: usize, w: usize, in_channels: usize, seed: u64) -> Batch {
@@ -49,23 +49,20 @@ fn rectangles(n: usize, h: usize, w: usize, in_channels: usize, seed: u64) -> Ba
 #[test]
 fn full_size_parameter_counts_equal_delta() {
     let device = device::cpu();
-    let seg = UnetSpec::delta(ModelKind::Seg).init(0, &device).unwrap();
+    let seg = UnetSpec::delta(Kind::Seg).init(0, &device).unwrap();
     assert_eq!(seg.num_params(), 31_030_593);
-    let track = UnetSpec::delta(ModelKind::Track).init(0, &device).unwrap();
+    let track = UnetSpec::delta(Kind::Track).init(0, &device).unwrap();
     assert_eq!(track.num_params(), 31_032_321);
     // Smaller models: the module's own count against DeLTA's formula, plus the two small Keras
     // models DeLTA 2.0.7 built for the reference (402 625 and 1 863 425 parameters).
     for levels in 1..=4 {
-        let spec = UnetSpec::with_levels(ModelKind::Seg, levels);
+        let spec = UnetSpec::with_levels(Kind::Seg, levels);
         let model = spec.init(0, &device).unwrap();
         assert_eq!(model.num_params(), spec.param_count(), "levels {levels}");
     }
+    assert_eq!(UnetSpec::with_levels(Kind::Seg, 2).param_count(), 402_625);
     assert_eq!(
-        UnetSpec::with_levels(ModelKind::Seg, 2).param_count(),
-        402_625
-    );
-    assert_eq!(
-        UnetSpec::with_levels(ModelKind::Track, 3).param_count(),
+        UnetSpec::with_levels(Kind::Track, 3).param_count(),
         1_863_425
     );
 }
@@ -91,7 +88,7 @@ fn forward_shapes_for_every_model_and_preset() {
 fn tiny_model_learns_rectangles() {
     let device = device::cpu();
     let batch = rectangles(2, 32, 32, 1, 1);
-    let spec = UnetSpec::with_filters(ModelKind::Seg, vec![8, 16]);
+    let spec = UnetSpec::with_filters(Kind::Seg, vec![8, 16]);
     let mut trainer = Trainer::new(spec, 42, Some(1e-3), &device).unwrap();
     let first = trainer.evaluate(&batch).unwrap();
     let mut last = first;
@@ -113,7 +110,7 @@ fn tiny_model_learns_rectangles() {
 #[test]
 fn every_kind_trains_one_step_and_rejects_bad_batches() {
     let device = device::cpu();
-    for kind in [ModelKind::Seg, ModelKind::Track, ModelKind::Rois] {
+    for kind in [Kind::Seg, Kind::Track, Kind::Rois] {
         let spec = UnetSpec::with_filters(kind, vec![4, 8]);
         let mut trainer = Trainer::new(spec, 1, None, &device).unwrap();
         let b = rectangles(1, 16, 16, kind.input_channels(), 3);
@@ -131,7 +128,7 @@ fn every_kind_trains_one_step_and_rejects_bad_batches() {
 fn save_then_load_gives_identical_outputs() {
     let device = device::cpu();
     let dir = tempfile::tempdir().unwrap();
-    let spec = UnetSpec::with_filters(ModelKind::Track, vec![4, 8, 8]);
+    let spec = UnetSpec::with_filters(Kind::Track, vec![4, 8, 8]);
     let mut trainer = Trainer::new(spec.clone(), 5, None, &device).unwrap();
     let b = rectangles(2, 16, 8, 4, 9);
     trainer.step(&b).unwrap();
@@ -158,7 +155,7 @@ fn save_then_load_gives_identical_outputs() {
     let p = loaded.predict_probabilities(&b).unwrap();
     assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
     // A different architecture must not load these weights.
-    let other = UnetSpec::with_filters(ModelKind::Track, vec![4, 8]);
+    let other = UnetSpec::with_filters(Kind::Track, vec![4, 8]);
     assert!(run_dir::load_model(&run.file(run_dir::MODEL_FILE), &other, &device).is_err());
     // No temporary files left behind.
     for e in std::fs::read_dir(dir.path()).unwrap() {
@@ -171,7 +168,7 @@ fn save_then_load_gives_identical_outputs() {
 fn fit_writes_run_dir_stops_early_and_resumes() {
     let device = device::cpu();
     let dir = tempfile::tempdir().unwrap();
-    let spec = UnetSpec::with_filters(ModelKind::Seg, vec![4, 8]);
+    let spec = UnetSpec::with_filters(Kind::Seg, vec![4, 8]);
     let train_batch = rectangles(2, 16, 16, 1, 11);
     let val_batch = rectangles(2, 16, 16, 1, 12);
     let mut options = FitOptions::new(3, 4);
@@ -293,7 +290,7 @@ fn train_with_stops(
     finish: bool,
 ) {
     let device = device::cpu();
-    let spec = UnetSpec::with_filters(ModelKind::Seg, vec![4, 8]);
+    let spec = UnetSpec::with_filters(Kind::Seg, vec![4, 8]);
     let val_batch = rectangles(2, 16, 16, 1, 12);
     let mut val = |_e: usize, _s: usize| Ok(val_batch.clone());
     let mut options = FitOptions::new(epochs, 4);
@@ -448,7 +445,7 @@ fn a_partial_epoch_is_recorded_but_never_best() {
 #[test]
 fn fit_refuses_a_start_past_the_end_of_an_epoch() {
     let device = device::cpu();
-    let spec = UnetSpec::with_filters(ModelKind::Seg, vec![4, 8]);
+    let spec = UnetSpec::with_filters(Kind::Seg, vec![4, 8]);
     let mut trainer = Trainer::new(spec, 1, None, &device).unwrap();
     let mut options = FitOptions::new(2, 4);
     options.start = (0, 4);
@@ -465,7 +462,7 @@ fn fit_refuses_a_start_past_the_end_of_an_epoch() {
 #[test]
 fn saved_files_are_byte_reproducible() {
     let device = device::cpu();
-    let spec = UnetSpec::with_filters(ModelKind::Seg, vec![4, 8]);
+    let spec = UnetSpec::with_filters(Kind::Seg, vec![4, 8]);
     let mut trainer = Trainer::new(spec.clone(), 3, Some(1e-3), &device).unwrap();
     trainer.step(&batch_at(0, 0).unwrap()).unwrap();
     let model = trainer.model().valid();

@@ -238,6 +238,12 @@ pub fn zip_entries(entries: &[(&str, &[u8])]) -> Vec<u8> {
 /// Writes a tiny synthetic mother-machine segmentation set (`img/`, `seg/`, `n` samples) into
 /// `dir` with `deltacell_data::synth`.
 pub fn synth_mm_seg(dir: &Path, n: usize) {
-    deltacell_data::synth::generate(deltacell_data::synth::Kind::MmSeg, n, 7, dir, &|_, _| {})
-        .expect("synthetic set");
+    deltacell_data::synth::generate(
+        deltacell_data::synth::SynthKind::MmSeg,
+        n,
+        7,
+        dir,
+        &|_, _| {},
+    )
+    .expect("synthetic set");
 }

@@ -21,10 +21,11 @@ use deltacell_data::augment::resize::{resize_image, resize_mask, resize_weights}
 use deltacell_data::augment::{augment, AugmentParams, Sample, Target};
 use deltacell_data::image::{Image, Mask, WeightMap};
 use deltacell_data::io::{self, Depth, Rescale};
-use deltacell_data::layout::{self, LayoutKind, Role, TrainingSet};
+use deltacell_data::layout::{Role, TrainingSet};
 use deltacell_data::output;
 use deltacell_data::random::stream;
 use deltacell_data::report::{self, ColourMap, RgbImage};
+use deltacell_data::Kind;
 
 /// Arguments of `deltacell augment`.
 #[derive(Args, Debug)]
@@ -121,9 +122,9 @@ pub fn run(args: AugmentArgs) -> Result<ExitCode> {
 /// Reads `img/`, `seg/`, `wei/` matched by stem ([`TrainingSet`], DeLTA's newest
 /// `_load_images_seg`); every unmatched file is listed.
 fn read_set(root: &Path) -> Result<Vec<Entry>> {
-    let set = TrainingSet::discover(root, Some(LayoutKind::Segmentation))?;
+    let set = TrainingSet::discover(root, Some(Kind::Seg))?;
     let mut problems = set.matching_problems();
-    problems.extend(layout::stale_weight_problems(&set));
+    problems.extend(deltacell_data::check::stale_weight_problems(&set));
     if !problems.is_empty() {
         bail!(
             "{}: {} problem(s) in the training set:\n{}",

@@ -4,18 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use deltacell_data::dataset::{contact_sheet, DatasetConfig, DatasetKind, Loader};
-
-/// Which training set the folder holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Kind {
-    /// Cell segmentation: img/, seg/, optional wei/.
-    Seg,
-    /// Tracking: img/, seg/, previmg/, segall/, mot_dau/, optional wei/.
-    Track,
-    /// Chambers (ROIs): img/, seg/.
-    Rois,
-}
+use deltacell_data::dataset::{DatasetConfig, Loader};
+use deltacell_data::report::contact_sheet;
+use deltacell_data::Kind;
 
 /// Arguments of `deltacell batches`.
 #[derive(clap::Args, Debug)]
@@ -47,11 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(p) => DatasetConfig::from_toml_file(p)?,
         None => DatasetConfig::default(),
     };
-    let kind = match args.kind {
-        Kind::Seg => DatasetKind::Seg,
-        Kind::Track => DatasetKind::Track,
-        Kind::Rois => DatasetKind::Rois,
-    };
+    let kind = args.kind;
     let (dataset, storage) = config
         .open_training(kind, &args.dir)
         .with_context(|| format!("opening {}", args.dir.display()))?;

@@ -14,28 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use deltacell_data::layout::{self, Folders, LayoutKind, TrainingSet};
-
-/// The layout to expect (`--kind`).
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Kind {
-    /// Cell segmentation: img/, seg/, optional wei/.
-    Seg,
-    /// Tracking: previmg/, seg/, img/, segall/, mot_dau/, optional wei/.
-    Track,
-    /// Chamber (ROI) segmentation: img/, seg/.
-    Rois,
-}
-
-impl From<Kind> for LayoutKind {
-    fn from(k: Kind) -> Self {
-        match k {
-            Kind::Seg => LayoutKind::Segmentation,
-            Kind::Track => LayoutKind::Tracking,
-            Kind::Rois => LayoutKind::Rois,
-        }
-    }
-}
+use deltacell_data::check::check;
+use deltacell_data::layout::{Folders, TrainingSet};
+use deltacell_data::Kind;
 
 /// Arguments of `deltacell check`.
 #[derive(clap::Args, Debug)]
@@ -92,8 +73,7 @@ fn run_movie(dir: &Path, types: &[PathBuf], json: bool) -> anyhow::Result<ExitCo
         let name = t.file_name().map(|n| n.to_string_lossy().into_owned());
         let name = name.unwrap_or_default();
         let lineage_ok = t.join("lineage.csv").is_file();
-        let report =
-            TrainingSet::discover(t, Some(LayoutKind::Segmentation)).map(|set| layout::check(&set));
+        let report = TrainingSet::discover(t, Some(Kind::Seg)).map(|set| check(&set));
         match report {
             Ok(report) => {
                 usable &= report.usable() && lineage_ok;
@@ -134,7 +114,7 @@ fn run_movie(dir: &Path, types: &[PathBuf], json: bool) -> anyhow::Result<ExitCo
 
 /// Runs the check and prints the report.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let kind = args.kind.map(LayoutKind::from);
+    let kind = args.kind;
     if let (Some(dir), None) = (&args.dir, kind) {
         let types = movie_types(dir);
         if !types.is_empty() {
@@ -170,7 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let report = layout::check(&set);
+    let report = check(&set);
     if args.json {
         let text = serde_json::to_string(&report).context("cannot serialise the report")?;
         println!("{text}");

@@ -29,13 +29,14 @@ use deltacell_data::io;
 use deltacell_data::metrics::{
     compare_track, evaluate_seg, instances, ImageScores, SegEvaluation, TrackScores,
 };
-use deltacell_data::synth::{self, Kind};
-use deltacell_data::weights::{make_weights, SegWeightParams, WeightRecipe};
+use deltacell_data::synth::{self, SynthKind};
+use deltacell_data::wei::make_weights;
+use deltacell_data::weights::{SegWeightParams, WeightRecipe};
 use deltacell_nn::config::Config;
 use deltacell_nn::data::TrainingData;
 use deltacell_nn::run_dir::RunDir;
 use deltacell_nn::train::{self, Control, Event};
-use deltacell_nn::{FitOptions, ModelKind, Trainer};
+use deltacell_nn::{FitOptions, Kind, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `deltacell demo`.
@@ -147,7 +148,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     let seg_set = data.join("mm-seg");
     synth::generate(
-        Kind::MmSeg,
+        SynthKind::MmSeg,
         plan.seg_samples,
         args.seed,
         &seg_set,
@@ -163,7 +164,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     stage(2, "training the segmentation U-Net");
     let seg_run = out.join("runs/seg");
     train_small(
-        ModelKind::Seg,
+        Kind::Seg,
         &seg_set,
         &seg_run,
         &plan.seg_filters,
@@ -181,7 +182,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     let track_set = data.join("mm-track");
     synth::generate(
-        Kind::MmTrack,
+        SynthKind::MmTrack,
         plan.track_samples,
         args.seed,
         &track_set,
@@ -189,7 +190,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )?;
     let track_run = out.join("runs/track");
     train_small(
-        ModelKind::Track,
+        Kind::Track,
         &track_set,
         &track_run,
         &plan.track_filters,
@@ -205,7 +206,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let movie = data.join("movie");
     // Another seed than the training sets: the movie is never seen in training.
     synth::generate(
-        Kind::Movie,
+        SynthKind::Movie,
         plan.movies,
         args.seed.wrapping_add(1000),
         &movie,
@@ -349,7 +350,7 @@ fn prepare(out: &Path) -> anyhow::Result<()> {
 /// Trains a small model of `kind` on the mother-machine preset.
 #[allow(clippy::too_many_arguments)]
 fn train_small(
-    kind: ModelKind,
+    kind: Kind,
     set: &Path,
     run: &Path,
     filters: &[usize],

@@ -8,29 +8,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
-use deltacell_nn::{keras, ModelKind};
-
-/// Which of DeLTA's networks the file holds.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum KindArg {
-    /// Segmentation (`unet_seg`, e.g. `unet_moma_seg.hdf5`, `unet_pads_seg.hdf5`): 1 input channel.
-    Seg,
-    /// Tracking (`unet_track`, e.g. `unet_moma_track.hdf5`): 4 input channels.
-    Track,
-    /// Mother-machine chambers (`unet_rois`, `unet_momachambers_seg.hdf5`): 1 input channel.
-    Rois,
-}
-
-impl From<KindArg> for ModelKind {
-    fn from(k: KindArg) -> Self {
-        match k {
-            KindArg::Seg => ModelKind::Seg,
-            KindArg::Track => ModelKind::Track,
-            KindArg::Rois => ModelKind::Rois,
-        }
-    }
-}
+use clap::Args;
+use deltacell_nn::{keras, Kind};
 
 /// Arguments of `deltacell import-keras`.
 #[derive(Args, Debug)]
@@ -39,7 +18,7 @@ pub struct ImportKerasArgs {
     pub model: PathBuf,
     /// Which network it is (checked against the number of input channels).
     #[arg(long, value_enum)]
-    pub kind: KindArg,
+    pub kind: Kind,
     /// RUN_DIR to write (created if needed; an existing model there is replaced).
     #[arg(long)]
     pub out: PathBuf,
@@ -48,7 +27,7 @@ pub struct ImportKerasArgs {
 /// Runs the import and prints a one-line summary.
 pub fn run(args: ImportKerasArgs) -> anyhow::Result<ExitCode> {
     deltacell_data::output::ensure_outside_inputs(&args.out, &[&args.model])?;
-    let info = keras::import(&args.model, args.kind.into(), &args.out)?;
+    let info = keras::import(&args.model, args.kind, &args.out)?;
     let spec = &info.architecture;
     println!(
         "imported {} → {}: {} model, {} levels, filters {:?}, {} input channel(s), {} parameters, \

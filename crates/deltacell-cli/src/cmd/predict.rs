@@ -17,17 +17,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, ensure, Context};
+use anyhow::{ensure, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use deltacell_data::io::Rescale;
-use deltacell_data::output;
-use deltacell_data::postprocess::{self, postprocess, PostprocessParams, Threshold};
-use deltacell_data::predict::{self, Fit, TrackInputOptions};
-use deltacell_data::Plane;
-use deltacell_nn::infer::Predictor;
-use deltacell_nn::{Batch, ModelKind};
+use deltacell_data::predict::{self, Fit};
+use deltacell_data::{output, Kind};
+use deltacell_nn::infer::{
+    self, Predictor, SegOutput, SegPrediction, TrackOutput, TrackPrediction,
+};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 
 /// Arguments of `deltacell predict`.
 #[derive(Args, Debug)]
@@ -146,23 +143,16 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load(model: &Path, device: &str, want: ModelKind) -> anyhow::Result<Predictor> {
-    ensure!(
-        model.join("model.toml").is_file(),
-        "{}: not a run folder (no model.toml; train one with `deltacell train`)",
-        model.display()
-    );
+/// Loads the model of `kind` from `model`, with the fix in the message.
+fn load(model: &Path, device: &str, kind: Kind) -> anyhow::Result<Predictor> {
     let device = deltacell_nn::device::parse(device)?;
-    let p = Predictor::load(model, &device)
-        .with_context(|| format!("loading the model in {}", model.display()))?;
-    let kind = p.info().architecture.kind;
-    if kind != want {
-        bail!(
-            "{} holds a {kind} model; `predict {want}` needs a {want} model",
+    Predictor::load_kind(model, kind, &device).with_context(|| {
+        format!(
+            "loading the {kind} model in {} (train one with `deltacell train {kind}` or convert a \
+             Keras file with `deltacell import-keras`)",
             model.display()
-        );
-    }
-    Ok(p)
+        )
+    })
 }
 
 fn bar(len: usize, quiet: bool, what: &str) -> ProgressBar {
@@ -180,80 +170,40 @@ fn bar(len: usize, quiet: bool, what: &str) -> ProgressBar {
     b
 }
 
-fn dir_exists(p: &Path, what: &str) -> anyhow::Result<()> {
-    ensure!(p.is_dir(), "{what} folder {} not found", p.display());
-    Ok(())
-}
-
-/// Runs the network on `batches`, returning channel 0 of the logits, one plane per sample.
-fn run_batches(
-    p: &Predictor,
-    batches: &[Batch],
-    progress: &ProgressBar,
-) -> anyhow::Result<Vec<Plane<f32>>> {
-    let mut out = Vec::new();
-    for b in batches {
-        let logits = p.predict_logits(b)?;
-        out.extend(predict::split_output(
-            &logits,
-            b.n,
-            (b.height, b.width),
-            1,
-            0,
-        )?);
-        progress.inc(b.n as u64);
-    }
-    Ok(out)
-}
-
 /// `predict seg`; returns the number of files written.
 pub fn predict_seg(a: &SegArgs) -> anyhow::Result<usize> {
-    dir_exists(&a.input, "input")?;
+    ensure!(
+        a.input.is_dir(),
+        "input folder {} not found",
+        a.input.display()
+    );
     output::ensure_outside_inputs(&a.out, &[&a.input, &a.model])?;
-    let p = load(&a.model, &a.device, ModelKind::Seg)?;
-    let target = (p.info().input_size[0], p.info().input_size[1]);
-    let two_d = p
-        .info()
-        .preset
-        .as_deref()
-        .is_some_and(|s| s.eq_ignore_ascii_case("2d"));
-    let fit = match a.fit {
-        FitArg::Resize => Fit::Resize,
-        FitArg::Windows => Fit::Windows { min_overlap: 24 },
-        FitArg::Auto if two_d => Fit::Windows { min_overlap: 24 },
-        FitArg::Auto => Fit::Resize,
+    let p = load(&a.model, &a.device, Kind::Seg)?;
+    let options = SegPrediction {
+        fit: match a.fit {
+            FitArg::Auto => None,
+            FitArg::Resize => Some(Fit::Resize),
+            FitArg::Windows => Some(Fit::Windows {
+                min_overlap: infer::WINDOW_OVERLAP,
+            }),
+        },
+        batch_size: a.batch_size,
+        output: if a.probabilities {
+            SegOutput::Probabilities
+        } else {
+            SegOutput::Masks {
+                threshold: a.threshold,
+                opening: a.opening,
+                min_size: a.min_size,
+            }
+        },
     };
-    let files = predict::list_images(&a.input)?;
-    ensure!(!files.is_empty(), "no images in {}", a.input.display());
-    output::prepare_dir(&a.out, &[&a.input, &a.model])?;
-    let square = a.opening.unwrap_or(if fit == Fit::Resize { 5 } else { 0 });
-    let mut params = PostprocessParams::logits(square, (a.min_size > 0).then_some(a.min_size));
-    params.threshold = Threshold::Fixed((a.threshold / (1.0 - a.threshold)).ln() as f32);
     let t0 = Instant::now();
-    let progress = bar(files.len(), a.quiet, "segmenting");
-    // Chunks bound memory on long movies; each chunk is read in parallel, predicted in batches.
-    let mut written = 0;
-    for chunk in files.chunks(64) {
-        let inputs = predict::read_seg_inputs(chunk, target, fit, Rescale::DtypeMax)?;
-        let batches = predict::seg_batches(&inputs, a.batch_size);
-        let outs = run_batches(&p, &batches, &ProgressBar::hidden())?;
-        let restored = predict::restore_seg_outputs(&inputs, outs)?;
-        inputs
-            .par_iter()
-            .zip(restored.par_iter())
-            .map(|(inp, logit)| -> anyhow::Result<()> {
-                if a.probabilities {
-                    let prob = logit.map(|v| 1.0 / (1.0 + (-v).exp()));
-                    predict::save_seg(&a.out, &inp.path, &prob)?;
-                } else {
-                    predict::save_seg_mask(&a.out, &inp.path, &postprocess(logit, &params))?;
-                }
-                Ok(())
-            })
-            .collect::<anyhow::Result<()>>()?;
-        written += inputs.len();
-        progress.inc(inputs.len() as u64);
-    }
+    let total = predict::list_images(&a.input)?.len();
+    let progress = bar(total, a.quiet, "segmenting");
+    let written = infer::predict_seg_folder(&p, &a.input, &a.out, &options, &mut |n| {
+        progress.set_position(n as u64)
+    })?;
     progress.finish_and_clear();
     if !a.quiet {
         eprintln!(
@@ -266,71 +216,47 @@ pub fn predict_seg(a: &SegArgs) -> anyhow::Result<usize> {
 
 /// `predict track`; returns the number of files written.
 pub fn predict_track(a: &TrackArgs) -> anyhow::Result<usize> {
-    dir_exists(&a.images, "images")?;
-    dir_exists(&a.segs, "segmentation")?;
-    output::prepare_dir(&a.out, &[&a.images, &a.segs, &a.model])?;
-    let p = load(&a.model, &a.device, ModelKind::Track)?;
-    let target = (p.info().input_size[0], p.info().input_size[1]);
-    let crop_windows = p
-        .info()
-        .preset
-        .as_deref()
-        .is_some_and(|s| s.eq_ignore_ascii_case("2d"));
-    let opts = TrackInputOptions {
-        target,
-        crop_windows,
-        rescale: Rescale::DtypeMax,
-    };
-    let (all, samples) = predict::compile_tracking_inputs(&a.images, &a.segs, None, &opts)
-        .with_context(|| {
-            format!(
-                "compiling tracking inputs from {} and {}",
-                a.images.display(),
-                a.segs.display()
-            )
-        })?;
-    if samples.is_empty() {
-        return Ok(0);
-    }
     ensure!(
-        all.in_channels >= 4,
-        "tracking inputs have {} channels, expected DeLTA's 4",
-        all.in_channels
+        a.images.is_dir(),
+        "images folder {} not found",
+        a.images.display()
     );
-    let progress = bar(samples.len(), a.quiet, "tracking");
-    let (h, w, c) = (all.height, all.width, all.in_channels);
-    let per = h * w * c;
-    let mut written = 0;
-    for (k, chunk) in samples.chunks(a.batch_size).enumerate() {
-        let start = k * a.batch_size;
-        let mut b = Batch::zeros(chunk.len(), h, w, c, 0);
-        b.x.copy_from_slice(&all.x[start * per..(start + chunk.len()) * per]);
-        let probs = p.predict_probabilities(&b)?;
-        let planes = predict::split_output(&probs, b.n, (h, w), 1, 0)?;
-        for (i, (s, plane)) in chunk.iter().zip(&planes).enumerate() {
-            // Saved at the network's size (the window, or the frame resized to the input):
-            // DeLTA's `save_result_track` does the same.
-            if a.probabilities {
-                predict::save_track(&a.out, s, plane)?;
-            } else {
-                let mask = if a.min_score > 0.0 {
-                    // Channel 3 of the input is the frame's segmentation, cropped like the output.
-                    let cells = deltacell_data::Mask::from_plane(
-                        b.x_plane(i, 3).map(|v| u8::from(v > 0.5)),
-                    );
-                    postprocess::attribute_tracking(plane, &cells, a.min_score)?
-                } else {
-                    deltacell_data::Mask::from_plane(plane.map(|p| u8::from(p > 0.5)))
-                };
-                deltacell_data::io::write_mask(
-                    a.out.join(predict::seg_output_name(Path::new(&s.name))),
-                    &mask,
-                )?;
+    ensure!(
+        a.segs.is_dir(),
+        "segmentation folder {} not found",
+        a.segs.display()
+    );
+    output::ensure_outside_inputs(&a.out, &[&a.images, &a.segs, &a.model])?;
+    let p = load(&a.model, &a.device, Kind::Track)?;
+    let options = TrackPrediction {
+        batch_size: a.batch_size,
+        output: if a.probabilities {
+            TrackOutput::Probabilities
+        } else {
+            TrackOutput::Cells {
+                min_score: a.min_score,
             }
-            written += 1;
-        }
-        progress.inc(chunk.len() as u64);
-    }
+        },
+    };
+    let progress = bar(0, a.quiet, "tracking");
+    let written = infer::predict_track_folder(
+        &p,
+        &a.images,
+        &a.segs,
+        &a.out,
+        &options,
+        &mut |done, total| {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+        },
+    )
+    .with_context(|| {
+        format!(
+            "tracking the cells of {} with the segmentations in {}",
+            a.images.display(),
+            a.segs.display()
+        )
+    })?;
     progress.finish_and_clear();
     Ok(written)
 }

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use deltacell_data::synth::{self, Kind};
+use deltacell_data::synth::{self, SynthKind};
 
 /// Arguments of `deltacell synth`.
 #[derive(clap::Args, Debug)]
 pub struct SynthArgs {
     /// What to make: mm-seg, 2d-seg, mm-track, 2d-track, rois or movie.
     #[arg(long, value_parser = parse_kind)]
-    pub kind: Kind,
+    pub kind: SynthKind,
     /// Number of samples (files per folder); for `movie`, movies of each type.
     #[arg(long, default_value_t = 100)]
     pub n: usize,
@@ -30,8 +30,8 @@ pub struct SynthArgs {
     pub quiet: bool,
 }
 
-fn parse_kind(s: &str) -> Result<Kind, String> {
-    s.parse::<Kind>().map_err(|e| e.to_string())
+fn parse_kind(s: &str) -> Result<SynthKind, String> {
+    s.parse::<SynthKind>().map_err(|e| e.to_string())
 }
 
 /// Runs `deltacell synth`.
@@ -52,7 +52,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     let written = synth::generate(args.kind, args.n, args.seed, &args.out, &progress)
         .with_context(|| format!("writing the {} set", args.kind))?;
     bar.finish_and_clear();
-    let what = if args.kind == Kind::Movie {
+    let what = if args.kind == SynthKind::Movie {
         "movies of each type (chamber, colony)"
     } else {
         "samples"

@@ -12,40 +12,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use deltacell_nn::config::Config;
 use deltacell_nn::run_dir::{write_atomic, RunDir, CHECKPOINT_FILE};
 use deltacell_nn::train::{self, Control, Event, StopReason};
-use deltacell_nn::{Batch, FitOptions, ModelKind, Trainer};
+use deltacell_nn::{Batch, FitOptions, Kind, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
-
-/// Which network to train.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ModelArg {
-    /// Segmentation (`unet_seg`).
-    Seg,
-    /// Tracking (`unet_track`).
-    Track,
-    /// Mother-machine chambers (`unet_rois`).
-    Rois,
-}
-
-impl From<ModelArg> for ModelKind {
-    fn from(m: ModelArg) -> Self {
-        match m {
-            ModelArg::Seg => ModelKind::Seg,
-            ModelArg::Track => ModelKind::Track,
-            ModelArg::Rois => ModelKind::Rois,
-        }
-    }
-}
 
 /// Arguments of `deltacell train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// The model to train.
     #[arg(value_enum)]
-    pub model: ModelArg,
+    pub model: Kind,
     /// Built-in preset the configuration starts from: mothermachine or 2D.
     #[arg(long, default_value = "2D")]
     pub preset: String,
@@ -131,7 +110,7 @@ struct DataSources {
 
 /// Runs `deltacell train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let kind = ModelKind::from(args.model);
+    let kind = args.model;
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -385,7 +364,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn apply_overrides(config: &mut Config, kind: ModelKind, args: &TrainArgs) -> anyhow::Result<()> {
+fn apply_overrides(config: &mut Config, kind: Kind, args: &TrainArgs) -> anyhow::Result<()> {
     let m = config.model_mut(kind)?;
     if let Some(v) = args.epochs {
         m.epochs = v;
@@ -416,7 +395,7 @@ fn apply_overrides(config: &mut Config, kind: ModelKind, args: &TrainArgs) -> an
 ///
 /// Real training sets are read by [`deltacell_nn::data::TrainingData`] (datasets and the
 /// prefetching loader of deltacell-data).
-fn open_data(kind: ModelKind, config: &Config, args: &TrainArgs) -> anyhow::Result<DataSources> {
+fn open_data(kind: Kind, config: &Config, args: &TrainArgs) -> anyhow::Result<DataSources> {
     let m = config.model(kind)?;
     let [h, w] = m.target_size;
     let batch_size = m.batch_size;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use deltacell_data::weights::{make_weights, SegWeightParams, WeightRecipe};
+use deltacell_data::wei::make_weights;
+use deltacell_data::weights::{SegWeightParams, WeightRecipe};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Which weight function to apply.

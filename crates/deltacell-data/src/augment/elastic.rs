@@ -119,7 +119,7 @@ impl Field {
     }
 }
 
-super::simd::multiversion! {
+crate::simd::multiversion! {
 /// `out[c] = Σ_t wt[t]·rows[t][c]`.
 fn combine4(rows: &[&[f32]; 4], wt: &[f32; 4], out: &mut [f32]) {
     let n = out.len();
@@ -285,7 +285,7 @@ impl CubicScratch {
     }
 }
 
-super::simd::multiversion! {
+crate::simd::multiversion! {
 /// Row `r` of [`warp_cubic`] (`dyr`, `dxr`: the displacement of that row).
 /// `scratch` holds the per-block temporaries (one per warp, so that they are not zeroed again
 /// for every row).
@@ -338,7 +338,7 @@ fn cubic_row(src: &[f32], shape: (usize, usize), r: usize, dyr: &[f32], dxr: &[f
 }
 }
 
-super::simd::multiversion! {
+crate::simd::multiversion! {
 /// Row `r` of [`nearest_index_map`].
 fn nearest_row(shape: (usize, usize), r: usize, dyr: &[f32], dxr: &[f32], out: &mut [u32]) {
     use super::geometric::floor_i32;
@@ -540,7 +540,7 @@ pub fn clear_touching(labels: &Labels) -> Mask {
     Mask::from_vec(h, w, out).unwrap_or_else(|_| Mask::zeros(h, w))
 }
 
-super::simd::multiversion! {
+crate::simd::multiversion! {
 /// Columns `1..w−1` of an interior row of [`clear_touching`].
 fn clear_touching_row(up: &[u32], mid: &[u32], down: &[u32], out: &mut [u8]) {
     let w = mid.len();

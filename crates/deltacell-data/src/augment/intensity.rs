@@ -173,7 +173,7 @@ pub fn illumination_voodoo_with_points(image: &mut Image, points: &[f64]) {
 /// vector register).
 const LANES: usize = 16;
 
-super::simd::multiversion! {
+crate::simd::multiversion! {
 /// `[min v, max v, min v·g, max v·g]` over the image (`g` = the gain of the pixel's row).
 fn gain_extrema(values: &[f32], w: usize, gains: &[f32]) -> [f32; 4] {
     let mut lo = [f32::INFINITY; LANES];
@@ -207,7 +207,7 @@ fn gain_extrema(values: &[f32], w: usize, gains: &[f32]) -> [f32; 4] {
 }
 }
 
-super::simd::multiversion! {
+crate::simd::multiversion! {
 /// `v = clamp(omin + (v·g − nmin)·scale, 0, 1)` with `g` the gain of the pixel's row.
 fn apply_gains(values: &mut [f32], w: usize, gains: &[f32], c: [f32; 3]) {
     let [omin, nmin, scale] = c;
@@ -271,7 +271,7 @@ fn tone_curve_small<const N: usize>(values: &mut [f32], coef: &[[f32; 4]]) {
     tone_curve_kernel(values, &table[..], intervals)
 }
 
-super::simd::multiversion! {
+crate::simd::multiversion! {
 fn tone_curve_kernel(values: &mut [f32], table: &[[f32; 4]], intervals: usize) {
     let step = 1.0 / intervals as f32;
     let scale = intervals as f32;

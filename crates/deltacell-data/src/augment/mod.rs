@@ -63,7 +63,7 @@
 //!   by masks and weight maps; the elastic field is evaluated separably, one row at a time,
 //!   instead of as two dense planes). The pixel loops are written so that the compiler
 //!   vectorises them and are compiled twice, for plain x86-64 and for AVX2, the copy chosen at
-//!   run time (`simd`; both round identically, so results do not depend on the CPU).
+//!   run time (`crate::simd`; both round identically, so results do not depend on the CPU).
 //!   Temporaries come from a per-thread pool and are swapped into the targets. The segmentation
 //!   dataset's training samples skip the sample altogether where they can (no elastic
 //!   deformation, no resize, the output keeps its shape): the image window gets steps 1–4 and
@@ -83,7 +83,9 @@ pub mod geometric;
 pub mod intensity;
 pub mod resize;
 mod scratch;
-pub(crate) mod simd;
+mod seg_warp;
+
+pub(crate) use seg_warp::{LabelChannels, LabelWindow};
 
 use std::path::Path;
 
@@ -380,12 +382,16 @@ impl AugmentParams {
                 None => config(source, e),
             }
         })?;
-        params.validate().map_err(|m| config(source, m))?;
+        params.validate().map_err(|e| match e {
+            Error::Config { message, .. } => config(source, message),
+            other => other,
+        })?;
         Ok(params)
     }
 
-    /// Checks every value's range; the message names the key.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    /// Checks every value's range: an [`Error::Config`] from `augmentation` whose message
+    /// names the key, its value and the range.
+    pub fn validate(&self) -> Result<()> {
         let ranges = [
             ("gaussian_noise", self.gaussian_noise, 0.0, 1.0),
             ("gaussian_blur", self.gaussian_blur, 0.0, 10.0),
@@ -396,20 +402,29 @@ impl AugmentParams {
         ];
         for (key, v, lo, hi) in ranges {
             if !(v.is_finite() && (lo..=hi).contains(&v)) {
-                return Err(format!("{key} = {v} is out of range, expected {lo}..={hi}"));
+                return Err(config(
+                    "augmentation",
+                    format!("{key} = {v} is out of range, expected {lo}..={hi}"),
+                ));
             }
         }
         if let Some(el) = &self.elastic_deformation {
             if !(el.sigma.is_finite() && (0.0..=1000.0).contains(&el.sigma)) {
-                return Err(format!(
-                    "elastic_deformation.sigma = {} is out of range, expected 0..=1000 pixels",
-                    el.sigma
+                return Err(config(
+                    "augmentation",
+                    format!(
+                        "elastic_deformation.sigma = {} is out of range, expected 0..=1000 pixels",
+                        el.sigma
+                    ),
                 ));
             }
             let (py, px) = el.points.shape();
             if !(1..=64).contains(&py) || !(1..=64).contains(&px) {
-                return Err(format!(
+                return Err(config(
+                    "augmentation",
+                    format!(
                     "elastic_deformation.points = ({py}, {px}) is out of range, expected 1..=64"
+                    ),
                 ));
             }
         }
@@ -508,7 +523,7 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
     let Some(_) = sample.shape()? else {
         return Ok(());
     };
-    params.validate().map_err(|m| config("augmentation", m))?;
+    params.validate()?;
 
     // 1–4: intensity operations, images only.
     intensity_steps(&mut sample.targets, params, rng);
@@ -542,6 +557,50 @@ pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng)
             }
         }
     }
+    Ok(())
+}
+
+/// [`augment`] of one segmentation sample `[image, mask, weights]` written straight into a
+/// batch's buffers: `x` (`height × width`, the image) and `y` (`height × width × channels`,
+/// label and weight interleaved as [`LabelWindow::channels`] says), without building the
+/// augmented rasters. `image` is the sample's own copy (the intensity operations change it);
+/// the mask and weights are read in place through `labels`, a window of their files' rasters of
+/// `image`'s shape.
+///
+/// Only for parameters without elastic deformation and resize, and without quarter turns of a
+/// non-square sample (the output keeps `image`'s shape); the draws and the values are exactly
+/// those of [`augment`] followed by the interleaving (tests `direct_path_equals_augment`,
+/// `seg_kernels_equal_warp_sample`).
+pub(crate) fn augment_seg_into(
+    image: Image,
+    labels: &LabelWindow<'_>,
+    params: &AugmentParams,
+    rng: &mut SampleRng,
+    x: &mut [f32],
+    y: &mut [f32],
+) -> Result<()> {
+    params.validate()?;
+    let shape = image.shape();
+    // 1–4: intensity operations on the image.
+    let mut targets = [Target::Image(image)];
+    intensity_steps(&mut targets, params, rng);
+    // 6–11: one warp of image, mask and weights (step 5, elastic, and 12, resize, are off).
+    let geometry = Geometry::draw(params, rng, shape);
+    let [Target::Image(image)] = targets else {
+        return Err(Error::InvalidArgument(
+            "augmentation changed the kind of a sample's raster".into(),
+        ));
+    };
+    seg_warp::warp_seg_into(
+        image.as_slice(),
+        shape,
+        &geometry.source_map(shape),
+        geometry.shape,
+        labels,
+        x,
+        y,
+    );
+    scratch_give(image.into_plane().into_vec());
     Ok(())
 }
 

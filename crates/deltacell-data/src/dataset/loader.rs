@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
-use super::{Batch, Dataset};
+use super::Dataset;
+use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::random;
 

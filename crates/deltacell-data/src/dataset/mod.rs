@@ -44,7 +44,6 @@
 //! [`crate::tiles::Windows`], DeLTA's newest `create_windows`.
 
 mod loader;
-mod preview;
 pub mod read;
 mod rois;
 mod seg;
@@ -54,27 +53,16 @@ mod track;
 use crate::error::{Error, Result};
 use std::path::Path;
 
-use crate::layout::{Folders, LayoutKind, SampleFiles, TrainingSet};
+use crate::batch::SampleLayout;
+use crate::kind::Kind;
+use crate::layout::{Folders, SampleFiles, TrainingSet};
 use crate::random::SampleRng;
 
 pub use loader::{Loader, LoaderOptions, LoaderStats};
-pub use preview::contact_sheet;
 pub use rois::{ChamberDataset, ChamberOptions};
 pub use seg::{Mode, SegFiles, SegOptions, SegSplits, SegWeights, SegmentationDataset};
 pub use storage::{Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
 pub use track::{TrackFiles, TrackOptions, TrackWeights, TrackingDataset};
-
-/// Which of DeLTA's three training sets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DatasetKind {
-    /// Cell segmentation ([`SegmentationDataset`]).
-    Seg,
-    /// Tracking ([`TrackingDataset`]).
-    Track,
-    /// Chamber (ROI) segmentation ([`ChamberDataset`]).
-    Rois,
-}
 
 /// Dataset and loader options of every kind, as one TOML document with the optional tables
 /// `[seg]`, `[track]`, `[rois]` and `[loader]` (keys = the fields of [`SegOptions`],
@@ -117,52 +105,27 @@ impl DatasetConfig {
     /// Opens the training dataset of `kind` at `root` in training mode, with its storage report.
     pub fn open_training(
         &self,
-        kind: DatasetKind,
+        kind: Kind,
         root: impl AsRef<std::path::Path>,
     ) -> Result<(std::sync::Arc<dyn Dataset>, StorageReport)> {
         let root = root.as_ref();
         Ok(match kind {
-            DatasetKind::Seg => {
+            Kind::Seg => {
                 let d = SegmentationDataset::open(root, &self.seg, Mode::Training)?;
                 let r = d.storage().clone();
                 (std::sync::Arc::new(d), r)
             }
-            DatasetKind::Track => {
+            Kind::Track => {
                 let d = TrackingDataset::open(root, &self.track)?;
                 let r = d.storage().clone();
                 (std::sync::Arc::new(d), r)
             }
-            DatasetKind::Rois => {
+            Kind::Rois => {
                 let d = ChamberDataset::open(root, &self.rois, Mode::Training)?;
                 let r = d.storage().clone();
                 (std::sync::Arc::new(d), r)
             }
         })
-    }
-}
-
-/// The geometry of one sample: `(height, width)` and the channels of `x` and `y`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SampleLayout {
-    /// Rows.
-    pub height: usize,
-    /// Columns.
-    pub width: usize,
-    /// Channels of the input `x`.
-    pub in_channels: usize,
-    /// Channels of the stacked target `y`.
-    pub out_channels: usize,
-}
-
-impl SampleLayout {
-    /// Values of `x` per sample.
-    pub fn x_len(&self) -> usize {
-        self.height * self.width * self.in_channels
-    }
-
-    /// Values of `y` per sample.
-    pub fn y_len(&self) -> usize {
-        self.height * self.width * self.out_channels
     }
 }
 
@@ -337,99 +300,13 @@ pub(crate) fn crop<T: Copy + Default>(
     crate::image::Plane::from_vec(bh, bw, data).unwrap_or_else(|_| b.crop(plane))
 }
 
-/// A batch of samples as contiguous channels-last `f32` buffers.
-///
-/// * `x`: inputs, `n × height × width × in_channels` (segmentation/chambers: 1 channel, the
-///   image; tracking: 4 channels = current image, seed cell at t−1, previous image, all cells at t).
-/// * `y`: targets, `n × height × width × out_channels`, stacked as DeLTA's losses expect:
-///   channel 0 = binary label (0/1), channel 1 (when present) = pixel weight (≥ 0).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Batch {
-    /// Number of samples.
-    pub n: usize,
-    /// Rows per sample.
-    pub height: usize,
-    /// Columns per sample.
-    pub width: usize,
-    /// Channels of `x`.
-    pub in_channels: usize,
-    /// Channels of `y`.
-    pub out_channels: usize,
-    /// Inputs, `n × height × width × in_channels`.
-    pub x: Vec<f32>,
-    /// Stacked targets, `n × height × width × out_channels`.
-    pub y: Vec<f32>,
-}
-
-impl Batch {
-    /// An all-zero batch of the given geometry.
-    pub fn zeros(
-        n: usize,
-        height: usize,
-        width: usize,
-        in_channels: usize,
-        out_channels: usize,
-    ) -> Self {
-        Batch {
-            n,
-            height,
-            width,
-            in_channels,
-            out_channels,
-            x: vec![0.0; n * height * width * in_channels],
-            y: vec![0.0; n * height * width * out_channels],
-        }
-    }
-}
-
-impl Batch {
-    /// The geometry of one sample of this batch.
-    pub fn layout(&self) -> SampleLayout {
-        SampleLayout {
-            height: self.height,
-            width: self.width,
-            in_channels: self.in_channels,
-            out_channels: self.out_channels,
-        }
-    }
-
-    /// Input channel `channel` of sample `sample` as a row-major `height × width` plane.
-    ///
-    /// Panics when `sample >= n` or `channel >= in_channels`.
-    pub fn x_plane(&self, sample: usize, channel: usize) -> crate::image::Plane<f32> {
-        plane_of(&self.x, self.layout(), self.in_channels, sample, channel)
-    }
-
-    /// Target channel `channel` (0 = label, 1 = weight) of sample `sample` as a plane.
-    ///
-    /// Panics when `sample >= n` or `channel >= out_channels`.
-    pub fn y_plane(&self, sample: usize, channel: usize) -> crate::image::Plane<f32> {
-        plane_of(&self.y, self.layout(), self.out_channels, sample, channel)
-    }
-}
-
-fn plane_of(
-    buf: &[f32],
-    layout: SampleLayout,
-    channels: usize,
-    sample: usize,
-    channel: usize,
-) -> crate::image::Plane<f32> {
-    assert!(channel < channels, "channel {channel} of {channels}");
-    let per = layout.height * layout.width * channels;
-    let s = &buf[sample * per..(sample + 1) * per];
-    crate::image::Plane::from_fn(layout.height, layout.width, |r, c| {
-        s[(r * layout.width + c) * channels + channel]
-    })
-}
-
 /// The samples of the `kind` set at `root`, matched by stem ([`crate::layout`]); `wei/` only
 /// when `with_weights` (and the folder exists and is not empty). Every file without its partner,
 /// every duplicate stem, every empty folder and every stale weight map (made from a mask that
-/// has changed since, [`crate::weights::stale_weights`]) is listed in one [`Error::Layout`].
+/// has changed since, [`crate::wei::stale_weights`]) is listed in one [`Error::Layout`].
 pub(crate) fn matched_samples(
     root: &Path,
-    kind: LayoutKind,
+    kind: Kind,
     with_weights: bool,
 ) -> Result<Vec<SampleFiles>> {
     let mut folders = Folders::standard(root, kind);
@@ -440,7 +317,7 @@ pub(crate) fn matched_samples(
     let mut problems = set.matching_problems();
     if with_weights && set.folders.wei.is_some() {
         // The same rule as `check`: weights made from other masks than today's are refused.
-        problems.extend(crate::layout::stale_weight_problems(&set));
+        problems.extend(crate::check::stale_weight_problems(&set));
     }
     if problems.is_empty() {
         Ok(set.samples)
@@ -503,14 +380,7 @@ mod tests {
     }
 
     #[test]
-    fn batch_planes_read_channels_last() {
-        let mut b = Batch::zeros(2, 2, 3, 4, 2);
-        // sample 1, pixel (1, 2), x channel 3 / y channel 1.
-        b.x[24 + (3 + 2) * 4 + 3] = 7.0;
-        b.y[12 + (3 + 2) * 2 + 1] = 5.0;
-        assert_eq!(b.x_plane(1, 3).get(1, 2), 7.0);
-        assert_eq!(b.y_plane(1, 1).get(1, 2), 5.0);
-        assert_eq!(b.x_plane(0, 3).get(1, 2), 0.0);
+    fn interleave_and_crop_agree_with_the_definitions() {
         let mut out = vec![0.0; 4];
         interleave(&[Channel::F32(&[1.0, 2.0]), Channel::U8(&[0, 1])], &mut out);
         assert_eq!(out, vec![1.0, 0.0, 2.0, 1.0]);

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use super::seg::{discover, Mode, SegOptions, SegWeights, SegmentationDataset, WeightKind};
 use super::storage::{StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
-use super::{split_by_file, Dataset, SampleLayout};
+use super::{split_by_file, Dataset};
 use crate::augment::AugmentParams;
+use crate::batch::SampleLayout;
 use crate::error::Result;
 use crate::random::SampleRng;
 

@@ -8,14 +8,17 @@ use rand::Rng;
 use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
-use super::{crop, interleave, matched_samples, split_by_file, Channel, Dataset, SampleLayout};
-use crate::augment::geometric::{warp_seg_into, LabelChannels, LabelWindow};
+use super::{crop, interleave, matched_samples, split_by_file, Channel, Dataset};
 use crate::augment::resize::{resize_image, resize_mask, resize_weights};
-use crate::augment::{augment, intensity_steps, AugmentParams, Geometry, Sample, Target};
+use crate::augment::{
+    augment, augment_seg_into, AugmentParams, LabelChannels, LabelWindow, Sample, Target,
+};
+use crate::batch::SampleLayout;
 use crate::error::{Error, Result};
 use crate::image::{Image, Mask, Plane, WeightMap};
 use crate::io::{self, Rescale};
-use crate::layout::{LayoutKind, Role};
+use crate::kind::Kind;
+use crate::layout::Role;
 use crate::random::SampleRng;
 use crate::tiles::{CroppingBox, Windows};
 use crate::weights::{seg_weights, seg_weights_2d, SegWeightParams};
@@ -501,11 +504,6 @@ impl SegmentationDataset {
         x: &mut [f32],
         y: &mut [f32],
     ) -> Result<()> {
-        let params = &self.options.augment;
-        params.validate().map_err(|m| Error::Config {
-            source_name: "augmentation".into(),
-            message: m,
-        })?;
         let (th, tw) = self.options.target_size;
         let stride = item.image.width();
         let src = item.image.as_slice();
@@ -515,35 +513,25 @@ impl SegmentationDataset {
             row.copy_from_slice(&src[start..start + tw]);
         }
         let plane = Plane::from_vec(th, tw, buf).map_err(|_| augment_broke())?;
-        let mut targets = [Target::Image(Image::from_plane_unchecked(plane))];
-        intensity_steps(&mut targets, params, rng);
-        let geometry = Geometry::draw(params, rng, (th, tw));
-        let [Target::Image(image)] = targets else {
-            return Err(augment_broke());
-        };
-        let channels = if self.has_weights() {
-            LabelChannels::LabelAndWeight
-        } else {
-            LabelChannels::Label
-        };
         let labels = LabelWindow {
             mask: item.mask.as_slice(),
             weights: item.weights.as_ref().map(|w| w.as_slice()),
             stride,
             offset,
-            channels,
+            channels: if self.has_weights() {
+                LabelChannels::LabelAndWeight
+            } else {
+                LabelChannels::Label
+            },
         };
-        warp_seg_into(
-            image.as_slice(),
-            (th, tw),
-            &geometry.source_map((th, tw)),
-            geometry.shape,
+        augment_seg_into(
+            Image::from_plane_unchecked(plane),
             &labels,
+            &self.options.augment,
+            rng,
             x,
             y,
-        );
-        crate::augment::scratch_give(image.into_plane().into_vec());
-        Ok(())
+        )
     }
 }
 
@@ -571,7 +559,7 @@ pub(crate) fn discover(root: &Path, options: &SegOptions) -> Result<Vec<SegFiles
             )],
         });
     }
-    let samples = matched_samples(root, LayoutKind::Segmentation, want_wei)?;
+    let samples = matched_samples(root, Kind::Seg, want_wei)?;
     Ok(samples
         .into_iter()
         .map(|s| SegFiles {

@@ -9,13 +9,15 @@ use super::seg::{check_shape, fit_to, ones_inside, zero_outside};
 use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
-use super::{crop, interleave, matched_samples, Channel, Dataset, SampleLayout};
+use super::{crop, interleave, matched_samples, Channel, Dataset};
 use crate::augment::resize::{resize_image, resize_mask, resize_weights};
 use crate::augment::{augment, AugmentParams, Sample, Target};
+use crate::batch::SampleLayout;
 use crate::error::{Error, Result};
 use crate::image::{Image, Mask, WeightMap};
 use crate::io::{self, Rescale};
-use crate::layout::{LayoutKind, Role};
+use crate::kind::Kind;
+use crate::layout::Role;
 use crate::random::SampleRng;
 use crate::tiles::CroppingBox;
 use crate::weights::tracking_weights;
@@ -160,7 +162,7 @@ impl TrackingDataset {
                 )],
             });
         }
-        let files = matched_samples(root, LayoutKind::Tracking, want_wei)?
+        let files = matched_samples(root, Kind::Track, want_wei)?
             .into_iter()
             .map(|s| {
                 let file = |role| s.path(role).map(Path::to_path_buf).unwrap_or_default();

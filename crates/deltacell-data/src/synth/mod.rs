@@ -2,7 +2,7 @@
 //! in mother-machine chambers and on agar pads, with exact ground truth, in DeLTA's layouts.
 //!
 //! Users and tests get data without downloads: [`generate`] (the `deltacell synth` command)
-//! writes a complete set of one [`Kind`], byte-identical for the same seed; the in-memory
+//! writes a complete set of one [`SynthKind`], byte-identical for the same seed; the in-memory
 //! renderers ([`mm_chamber`], [`colony`], [`mm_tracking_pair`], [`colony_tracking_pair`],
 //! [`rois_field`], [`mm_movie`], [`colony_movie`]) serve benchmarks and tests without disk.
 //!
@@ -111,7 +111,7 @@ pub const MAX_N: usize = 100_000;
 
 /// What [`generate`] writes; see the module docs for each layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum SynthKind {
     /// Mother-machine segmentation set (`img/`, `seg/`), 256×32.
     MmSeg,
     /// Agar-pad colony segmentation set (`img/`, `seg/`), 512×512.
@@ -126,53 +126,55 @@ pub enum Kind {
     Movie,
 }
 
-impl Kind {
+impl SynthKind {
     /// Every kind, in the order the CLI lists them.
-    pub const ALL: [Kind; 6] = [
-        Kind::MmSeg,
-        Kind::TwoDSeg,
-        Kind::MmTrack,
-        Kind::TwoDTrack,
-        Kind::Rois,
-        Kind::Movie,
+    pub const ALL: [SynthKind; 6] = [
+        SynthKind::MmSeg,
+        SynthKind::TwoDSeg,
+        SynthKind::MmTrack,
+        SynthKind::TwoDTrack,
+        SynthKind::Rois,
+        SynthKind::Movie,
     ];
 
     /// The command-line name (`mm-seg`, `2d-seg`, `mm-track`, `2d-track`, `rois`, `movie`).
     pub fn name(self) -> &'static str {
         match self {
-            Kind::MmSeg => "mm-seg",
-            Kind::TwoDSeg => "2d-seg",
-            Kind::MmTrack => "mm-track",
-            Kind::TwoDTrack => "2d-track",
-            Kind::Rois => "rois",
-            Kind::Movie => "movie",
+            SynthKind::MmSeg => "mm-seg",
+            SynthKind::TwoDSeg => "2d-seg",
+            SynthKind::MmTrack => "mm-track",
+            SynthKind::TwoDTrack => "2d-track",
+            SynthKind::Rois => "rois",
+            SynthKind::Movie => "movie",
         }
     }
 
     /// The sub-folders a set of this kind has (for `movie`, inside `mm/` and `2d/`).
     pub fn folders(self) -> &'static [&'static str] {
         match self {
-            Kind::MmSeg | Kind::TwoDSeg | Kind::Rois => &["img", "seg"],
-            Kind::MmTrack | Kind::TwoDTrack => &["previmg", "seg", "img", "segall", "mot_dau"],
-            Kind::Movie => &["img", "seg", "labels", "mot_dau"],
+            SynthKind::MmSeg | SynthKind::TwoDSeg | SynthKind::Rois => &["img", "seg"],
+            SynthKind::MmTrack | SynthKind::TwoDTrack => {
+                &["previmg", "seg", "img", "segall", "mot_dau"]
+            }
+            SynthKind::Movie => &["img", "seg", "labels", "mot_dau"],
         }
     }
 }
 
-impl std::fmt::Display for Kind {
+impl std::fmt::Display for SynthKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
 }
 
-impl std::str::FromStr for Kind {
+impl std::str::FromStr for SynthKind {
     type Err = Error;
-    fn from_str(s: &str) -> Result<Kind> {
-        Kind::ALL
+    fn from_str(s: &str) -> Result<SynthKind> {
+        SynthKind::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                let names: Vec<&str> = SynthKind::ALL.iter().map(|k| k.name()).collect();
                 Error::InvalidArgument(format!(
                     "unknown synthetic set kind {s:?}; expected one of {}",
                     names.join(", ")
@@ -318,7 +320,13 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 ///
 /// `n` must be in `1..=`[`MAX_N`]. Returns the number of samples written (files per folder;
 /// for movies, the number of movies of each type).
-pub fn generate(kind: Kind, n: usize, seed: u64, out: &Path, progress: Progress) -> Result<usize> {
+pub fn generate(
+    kind: SynthKind,
+    n: usize,
+    seed: u64,
+    out: &Path,
+    progress: Progress,
+) -> Result<usize> {
     if n == 0 || n > MAX_N {
         return Err(Error::InvalidArgument(format!(
             "the number of samples must be between 1 and {MAX_N}, got {n}"
@@ -327,17 +335,17 @@ pub fn generate(kind: Kind, n: usize, seed: u64, out: &Path, progress: Progress)
     let done = AtomicUsize::new(0);
     let tick = |total: usize| progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
     match kind {
-        Kind::MmSeg | Kind::TwoDSeg | Kind::Rois => {
+        SynthKind::MmSeg | SynthKind::TwoDSeg | SynthKind::Rois => {
             let dirs = make_dirs(out, kind.folders())?;
             (0..n).into_par_iter().try_for_each(|i| {
                 let mut rng = stream(seed, 0, i as u64);
                 let (img, mask) = match kind {
-                    Kind::MmSeg => {
+                    SynthKind::MmSeg => {
                         let k = rng.random_range(1..=8);
                         let (img, lab) = mm_chamber(&mut rng, k);
                         (img, lab.to_mask())
                     }
-                    Kind::TwoDSeg => {
+                    SynthKind::TwoDSeg => {
                         let k = rng.random_range(50..=300);
                         let (img, lab) = colony(&mut rng, COLONY_SHAPE, k);
                         (img, lab.to_mask())
@@ -352,8 +360,8 @@ pub fn generate(kind: Kind, n: usize, seed: u64, out: &Path, progress: Progress)
             })?;
             Ok(n)
         }
-        Kind::MmTrack | Kind::TwoDTrack => write_tracking(kind, n, seed, out, &tick),
-        Kind::Movie => {
+        SynthKind::MmTrack | SynthKind::TwoDTrack => write_tracking(kind, n, seed, out, &tick),
+        SynthKind::Movie => {
             let mm = make_dirs(&out.join("mm"), kind.folders())?;
             let d2 = make_dirs(&out.join("2d"), kind.folders())?;
             let movies: Vec<(usize, bool)> = (0..n).flat_map(|j| [(j, false), (j, true)]).collect();
@@ -412,14 +420,14 @@ fn write_movie(movie: &Movie, position: usize, dirs: &[PathBuf]) -> Result<()> {
 
 /// Renders tracking pairs in index order until `n` samples exist, in parallel chunks.
 fn write_tracking(
-    kind: Kind,
+    kind: SynthKind,
     n: usize,
     seed: u64,
     out: &Path,
     tick: &(dyn Fn(usize) + Sync),
 ) -> Result<usize> {
     let dirs = make_dirs(out, kind.folders())?;
-    let is2d = kind == Kind::TwoDTrack;
+    let is2d = kind == SynthKind::TwoDTrack;
     // Expected samples per pair, to size the chunks (it only affects how much work may be
     // wasted, never which samples are written).
     let per_pair = if is2d { 40 } else { 4 };

@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use serde_json::Value;
 
 use crate::run_dir::{Head, ModelInfo, RunDir};
-use crate::unet::{ModelKind, Unet, UnetSpec};
+use crate::unet::{Kind, Unet, UnetSpec};
 use crate::{Error, Result};
 
 /// Which Keras file format a model came from.
@@ -72,7 +72,7 @@ pub struct KerasUnet {
 /// against `kind` (seg/rois: 1 input channel, track: 4).
 ///
 /// The format is recognised from the file's content (HDF5 signature or zip), not its name.
-pub fn read(path: &Path, kind: ModelKind) -> Result<KerasUnet> {
+pub fn read(path: &Path, kind: Kind) -> Result<KerasUnet> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let err = |message: String| Error::Weights {
         path: path.to_path_buf(),
@@ -128,8 +128,8 @@ impl KerasUnet {
     /// `preset = "keras:<file name> (<source head> head)"`.
     pub fn model_info(&self) -> ModelInfo {
         let input_size = self.input_size.unwrap_or(match self.spec.kind {
-            ModelKind::Rois => [512, 512],
-            ModelKind::Seg | ModelKind::Track => [256, 32],
+            Kind::Rois => [512, 512],
+            Kind::Seg | Kind::Track => [256, 32],
         });
         let name = self
             .path
@@ -192,7 +192,7 @@ impl KerasUnet {
 
 /// Reads `path` (Keras) and writes the RUN_DIR `out` (`model.safetensors` + `model.toml`).
 /// Returns what was written to `model.toml`.
-pub fn import(path: &Path, kind: ModelKind, out: &Path) -> Result<ModelInfo> {
+pub fn import(path: &Path, kind: Kind, out: &Path) -> Result<ModelInfo> {
     let keras = read(path, kind)?;
     let device = crate::device::cpu();
     let model = keras.to_unet(&device)?;
@@ -632,7 +632,7 @@ fn assign_roles(layers: Layers) -> std::result::Result<BTreeMap<Role, ConvWeight
 /// Levels, filters and input channels from the weights; every shape checked.
 fn infer_spec(
     convs: &BTreeMap<Role, ConvWeights>,
-    kind: ModelKind,
+    kind: Kind,
 ) -> std::result::Result<UnetSpec, String> {
     let mut filters = Vec::new();
     while let Some(c) = convs.get(&Role::Down(filters.len(), 1)) {

@@ -8,7 +8,7 @@ use burn::module::Module;
 
 use deltacell_nn::infer::Predictor;
 use deltacell_nn::run_dir::{Head, ModelInfo, RunDir};
-use deltacell_nn::{device, Batch, ModelKind, Trainer, UnetSpec};
+use deltacell_nn::{device, Batch, Kind, Trainer, UnetSpec};
 
 /// DeLTA 2.0.7's reference models (`shared/reference/delta-2.0.7/keras/`).
 pub fn reference(name: &str) -> PathBuf {
@@ -39,7 +39,7 @@ pub fn batch(n: usize, h: usize, w: usize, channels: usize, seed: u64) -> Batch 
 /// every weight and bias moves) on `size` inputs and saves it as the run folder `dir`.
 pub fn tiny_run(
     dir: &Path,
-    kind: ModelKind,
+    kind: Kind,
     filters: Vec<usize>,
     size: [usize; 2],
     steps: usize,
