@@ -173,7 +173,7 @@ impl Cache {
         }
         let record = match read_record(&dir) {
             Ok(r) => r,
-            Err(problem) => return Status::Damaged { problem },
+            Err(status) => return status,
         };
         if record.name != asset.name {
             return Status::Damaged {
@@ -202,8 +202,8 @@ impl Cache {
             }
             _ => {}
         }
-        if let Err(problem) = check_files(&dir, &record, check) {
-            return Status::Damaged { problem };
+        if let Err(status) = check_files(&dir, &record, check) {
+            return status;
         }
         let path = self.asset_path(asset);
         let shape_ok = match asset.format {
@@ -219,61 +219,71 @@ impl Cache {
     }
 }
 
-/// Reads and parses the completion record of the asset folder `dir`.
-fn read_record(dir: &Path) -> std::result::Result<Record, String> {
+/// [`Status::Damaged`] with `problem`.
+fn damaged(problem: String) -> Status {
+    Status::Damaged { problem }
+}
+
+/// Reads and parses the completion record of the asset folder `dir` ([`Status::Damaged`] saying
+/// why when it cannot be used).
+fn read_record(dir: &Path) -> std::result::Result<Record, Status> {
     let path = dir.join(RECORD_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!(
+            return Err(damaged(format!(
                 "no completion record {} (an interrupted fetch, or a folder not made by deltacell)",
                 path.display()
-            ))
+            )))
         }
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(damaged(format!("{}: {e}", path.display()))),
     };
-    let record: Record = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: unreadable completion record: {e}", path.display()))?;
+    let record: Record = serde_json::from_str(&text).map_err(|e| {
+        damaged(format!(
+            "{}: unreadable completion record: {e}",
+            path.display()
+        ))
+    })?;
     if record.format_version != RECORD_VERSION {
-        return Err(format!(
+        return Err(damaged(format!(
             "{}: completion record version {}, expected {RECORD_VERSION}",
             path.display(),
             record.format_version
-        ));
+        )));
     }
     Ok(record)
 }
 
 /// Checks every file listed in `record`; the error names the first bad file.
-fn check_files(dir: &Path, record: &Record, check: Check) -> std::result::Result<(), String> {
+fn check_files(dir: &Path, record: &Record, check: Check) -> std::result::Result<(), Status> {
     for f in &record.files {
         let path = dir.join(&f.path);
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(format!("{} is missing", path.display()))
+                return Err(damaged(format!("{} is missing", path.display())))
             }
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(e) => return Err(damaged(format!("{}: {e}", path.display()))),
         };
         if !meta.is_file() {
-            return Err(format!("{} is not a file", path.display()));
+            return Err(damaged(format!("{} is not a file", path.display())));
         }
         if meta.len() != f.bytes {
-            return Err(format!(
+            return Err(damaged(format!(
                 "{} has {} bytes, expected {}",
                 path.display(),
                 meta.len(),
                 f.bytes
-            ));
+            )));
         }
         if check == Check::Full {
-            let (sha, _) = hash_file(&path).map_err(|e| e.to_string())?;
+            let (sha, _) = hash_file(&path).map_err(|e| damaged(e.to_string()))?;
             if sha != f.sha256 {
-                return Err(format!(
+                return Err(damaged(format!(
                     "{} has sha256 {sha}, expected {}",
                     path.display(),
                     f.sha256
-                ));
+                )));
             }
         }
     }

@@ -198,8 +198,9 @@ impl Registry {
             toml::from_str(text).map_err(|e| bad(e.to_string().trim_end().to_string()))?;
         let mut assets = BTreeMap::new();
         for (name, entry) in parsed.assets {
-            let asset = validate(name.clone(), entry, origin.clone())
-                .map_err(|m| bad(format!("asset {name:?}: {m}")))?;
+            let asset = validate(name.clone(), entry, origin.clone(), |m| {
+                bad(format!("asset {name:?}: {m}"))
+            })?;
             assets.insert(name, asset);
         }
         Ok(Registry { assets })
@@ -288,7 +289,12 @@ impl Registry {
 }
 
 /// Checks one entry; the error message names the key.
-fn validate(name: String, e: EntryToml, origin: Origin) -> std::result::Result<Asset, String> {
+fn validate(
+    name: String,
+    e: EntryToml,
+    origin: Origin,
+    bad: impl Fn(String) -> Error,
+) -> Result<Asset> {
     let name_ok = !name.is_empty()
         && name.len() <= 100
         && !name.starts_with('.')
@@ -296,10 +302,10 @@ fn validate(name: String, e: EntryToml, origin: Origin) -> std::result::Result<A
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if !name_ok {
-        return Err(
+        return Err(bad(
             "the name must be 1 to 100 ASCII letters, digits, '_', '-' or '.', not starting with '.'"
                 .into(),
-        );
+        ));
     }
     let lower_url = e.url.to_ascii_lowercase();
     let rest = if let Some(r) = lower_url.strip_prefix("https://") {
@@ -307,44 +313,44 @@ fn validate(name: String, e: EntryToml, origin: Origin) -> std::result::Result<A
     } else if let Some(r) = lower_url.strip_prefix("http://") {
         r
     } else {
-        return Err(format!(
+        return Err(bad(format!(
             "url {:?}: only http:// and https:// URLs are supported",
             e.url
-        ));
+        )));
     };
     if rest.is_empty() || rest.starts_with('/') || e.url.chars().any(char::is_whitespace) {
-        return Err(format!("url {:?}: not a valid URL (no host)", e.url));
+        return Err(bad(format!("url {:?}: not a valid URL (no host)", e.url)));
     }
     let sha256 = match e.sha256 {
         None => None,
         Some(s) => {
             let hex = s.strip_prefix("sha256:").unwrap_or(&s).to_ascii_lowercase();
             if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(format!(
+                return Err(bad(format!(
                     "sha256 {s:?}: expected 64 hexadecimal digits (optionally after \"sha256:\")"
-                ));
+                )));
             }
             Some(hex)
         }
     };
     if e.size == Some(0) {
-        return Err("size: must be a positive number of bytes".into());
+        return Err(bad("size: must be a positive number of bytes".into()));
     }
     let file_ok = !e.file.is_empty()
         && !e.file.starts_with('.')
         && !e.file.contains(['/', '\\'])
         && !e.file.chars().any(char::is_control);
     if !file_ok {
-        return Err(format!(
+        return Err(bad(format!(
             "file {:?}: must be a plain file name (no folder, not starting with '.')",
             e.file
-        ));
+        )));
     }
     let root = match e.root {
         Some(r) if r.trim_matches('/').is_empty() => None,
         Some(r) => {
             if e.format != Format::Zip {
-                return Err("root: only a zip asset has a root folder".into());
+                return Err(bad("root: only a zip asset has a root folder".into()));
             }
             let trimmed = r.trim_end_matches('/');
             let safe = !trimmed.contains('\\')
@@ -352,9 +358,9 @@ fn validate(name: String, e: EntryToml, origin: Origin) -> std::result::Result<A
                     .components()
                     .all(|c| matches!(c, Component::Normal(_)));
             if !safe {
-                return Err(format!(
+                return Err(bad(format!(
                     "root {r:?}: must be a relative '/'-separated path inside the archive, without '..'"
-                ));
+                )));
             }
             Some(trimmed.to_string())
         }

@@ -461,20 +461,24 @@ struct FileFacts {
     mask: Option<(usize, usize, Vec<u64>)>,
 }
 
-fn inspect(path: &Path, content: Content) -> std::result::Result<FileFacts, String> {
-    // The report names the file itself: keep only what went wrong.
-    let raw = io::read_raw(path).map_err(|e| match e {
-        Error::Decode { message, .. } => format!("cannot decode image: {message}"),
-        Error::Unsupported { message, .. } => format!("unsupported image: {message}"),
-        Error::Io { cause, .. } => cause.to_string(),
-        other => other.to_string(),
-    })?;
+fn inspect(path: &Path, content: Content) -> Result<FileFacts> {
+    let raw = io::read_raw(path)?;
     let mask = (content == Content::BinaryMask).then(|| mask_facts(&raw));
     Ok(FileFacts {
         shape: raw.shape(),
         pixel: PixelType::of(&raw),
         mask,
     })
+}
+
+/// What went wrong reading a file, without its path (the report names the file itself).
+fn problem(e: &Error) -> String {
+    match e {
+        Error::Decode { message, .. } => format!("cannot decode image: {message}"),
+        Error::Unsupported { message, .. } => format!("unsupported image: {message}"),
+        Error::Io { cause, .. } => cause.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// `(nonzero pixels, distinct values, up to 4 smallest values)`.
@@ -607,11 +611,11 @@ pub fn check(set: &TrainingSet) -> CheckReport {
     jobs.sort();
     jobs.dedup();
 
-    let facts: Vec<std::result::Result<FileFacts, String>> = jobs
+    let facts: Vec<Result<FileFacts>> = jobs
         .par_iter()
         .map(|(role, path)| inspect(path, content_of(*role)))
         .collect();
-    let index: BTreeMap<&Path, &std::result::Result<FileFacts, String>> = jobs
+    let index: BTreeMap<&Path, &Result<FileFacts>> = jobs
         .iter()
         .map(|(_, p)| p.as_path())
         .zip(facts.iter())
@@ -623,10 +627,10 @@ pub fn check(set: &TrainingSet) -> CheckReport {
     let mut bad_files: std::collections::BTreeSet<&Path> = Default::default();
     for ((_, path), fact) in jobs.iter().zip(&facts) {
         match fact {
-            Err(message) => {
+            Err(e) => {
                 unreadable.push(Unreadable {
                     file: path.clone(),
-                    message: message.clone(),
+                    message: problem(e),
                 });
                 bad_files.insert(path);
             }

@@ -38,9 +38,13 @@ pub enum Error {
     /// The device could not be used or read back from.
     #[error("device error: {0}")]
     Device(String),
-    /// The data source failed while training.
+    /// The training data do not fit the model or the options (channels, sizes, batch counts).
     #[error("data: {0}")]
     Data(String),
+    /// Reading, checking or writing data with `deltacell-data` failed (the message names the
+    /// file and the problem).
+    #[error(transparent)]
+    DataCrate(#[from] deltacell_data::Error),
 }
 
 /// Result alias of the crate.
@@ -52,11 +56,5 @@ impl Error {
             path: path.into(),
             source,
         }
-    }
-}
-
-impl From<deltacell_data::Error> for Error {
-    fn from(e: deltacell_data::Error) -> Self {
-        Error::Data(e.to_string())
     }
 }

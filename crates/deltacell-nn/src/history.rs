@@ -8,8 +8,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::run_dir::write_atomic;
 use crate::{Error, Result};
+use deltacell_data::output::write_bytes;
 
 /// Statistics of one epoch.
 #[derive(Clone, Debug, PartialEq)]
@@ -123,7 +123,7 @@ impl History {
 
     /// Writes the CSV atomically.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
-        write_atomic(path, self.to_csv().as_bytes())
+        Ok(write_bytes(path, self.to_csv().as_bytes())?)
     }
 
     /// Draws `curves.png` (800×600) and writes it atomically.
@@ -148,12 +148,17 @@ impl History {
                 message: e.to_string(),
             })?;
         }
-        write_atomic(path, &png_bytes)
+        Ok(write_bytes(path, &png_bytes)?)
     }
 
-    fn draw(&self, buf: &mut [u8], w: u32, h: u32) -> std::result::Result<(), String> {
+    fn draw(
+        &self,
+        buf: &mut [u8],
+        w: u32,
+        h: u32,
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
         let root = BitMapBackend::with_buffer(buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)?;
         let panels = root.split_evenly((2, 1));
         let n = self.epochs.len().max(2) as f64;
         let max_loss = self
@@ -173,16 +178,14 @@ impl History {
         for (panel, (ymax, train, val)) in panels.iter().zip(specs) {
             let mut chart = ChartBuilder::on(panel)
                 .margin(20)
-                .build_cartesian_2d(1.0..n, 0.0..ymax)
-                .map_err(|e| e.to_string())?;
+                .build_cartesian_2d(1.0..n, 0.0..ymax)?;
             chart
                 .configure_mesh()
                 .disable_x_mesh()
                 .y_labels(5)
                 .x_label_style(("sans-serif", 1).into_font().color(&WHITE))
                 .y_label_style(("sans-serif", 1).into_font().color(&WHITE))
-                .draw()
-                .map_err(|e| e.to_string())?;
+                .draw()?;
             for (get, color) in [(train, BLUE), (val, RED)] {
                 let pts: Vec<(f64, f64)> = self
                     .epochs
@@ -196,15 +199,11 @@ impl History {
                 if pts.is_empty() {
                     continue;
                 }
-                chart
-                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                    .map_err(|e| e.to_string())?;
-                chart
-                    .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
+                chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
             }
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present()?;
         Ok(())
     }
 }

@@ -23,11 +23,13 @@
 //! of the loss panel is [0, max], of the accuracy panel [0, 1].
 
 use std::fs;
-use std::io::Write;
+
 use std::path::{Path, PathBuf};
 
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use serde::{Deserialize, Serialize};
+
+use deltacell_data::output::write_bytes;
 
 use crate::unet::{Unet, UnetSpec};
 use crate::{Error, Result};
@@ -174,7 +176,7 @@ impl RunDir {
 
     /// Saves `model` as the best model, with its metadata.
     pub fn save_best(&self, model: &Unet, info: &ModelInfo) -> Result<()> {
-        write_atomic(&self.file(MODEL_FILE), &model_bytes(model)?)?;
+        write_bytes(&self.file(MODEL_FILE), &model_bytes(model)?)?;
         write_toml(&self.file(MODEL_INFO_FILE), info)
     }
 
@@ -200,8 +202,8 @@ impl RunDir {
         let old = self.checkpoint_state().ok().map(|s| s.dir);
         let dir = self.root.join(&state.dir);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        write_atomic(&dir.join(MODEL_FILE), &model_bytes(model)?)?;
-        write_atomic(&dir.join("optimizer.bpk"), optimizer_bytes)?;
+        write_bytes(&dir.join(MODEL_FILE), &model_bytes(model)?)?;
+        write_bytes(&dir.join("optimizer.bpk"), optimizer_bytes)?;
         write_toml(&self.file(CHECKPOINT_FILE), state)?;
         if let Some(old) = old.filter(|o| *o != state.dir) {
             // Best effort: a stale folder wastes space but is never read.
@@ -315,33 +317,12 @@ pub fn load_model(path: &Path, spec: &UnetSpec, device: &burn::tensor::Device) -
     Ok(model)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, `fsync`, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
-}
-
 fn write_toml<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = toml::to_string(value).map_err(|e| Error::Config {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    write_atomic(path, text.as_bytes())
+    Ok(write_bytes(path, text.as_bytes())?)
 }
 
 fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {

@@ -548,6 +548,6 @@ fn write_index(report: &Path, seg: &SegEvaluation, track: &TrackScores) -> anyho
         track.link_precision,
         track.link_recall
     );
-    deltacell_nn::run_dir::write_atomic(&report.join("index.html"), html.as_bytes())?;
+    deltacell_data::output::write_bytes(report.join("index.html"), html.as_bytes())?;
     Ok(())
 }

@@ -13,8 +13,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use deltacell_data::output::write_bytes;
 use deltacell_nn::config::Config;
-use deltacell_nn::run_dir::{write_atomic, RunDir, CHECKPOINT_FILE};
+use deltacell_nn::run_dir::{RunDir, CHECKPOINT_FILE};
 use deltacell_nn::train::{self, Control, Event, StopReason};
 use deltacell_nn::{Batch, FitOptions, Kind, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -225,7 +226,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         )
     };
     // Keep the exact configuration next to the results.
-    write_atomic(
+    write_bytes(
         &run.file("config.toml"),
         config.to_commented_toml().as_bytes(),
     )?;

@@ -487,7 +487,7 @@ fn check_key(key: &str, valid: &[&str], source: &str, prefix: &str) -> Result<()
     }
     let closest = valid
         .iter()
-        .min_by_key(|k| levenshtein(&key.to_ascii_lowercase(), &k.to_ascii_lowercase()))
+        .min_by_key(|k| strsim::levenshtein(&key.to_ascii_lowercase(), &k.to_ascii_lowercase()))
         .copied()
         .unwrap_or_default();
     Err(config(
@@ -497,22 +497,6 @@ fn check_key(key: &str, valid: &[&str], source: &str, prefix: &str) -> Result<()
             valid.join(", ")
         ),
     ))
-}
-
-/// Edit distance (insertions, deletions, substitutions) between two strings.
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 /// Applies `params` to every target of `sample`, drawing from `rng`.
@@ -796,11 +780,5 @@ mod tests {
         assert!(e.to_string().contains("horizontal_flip"), "{e}");
         let e = AugmentParams::from_toml_str("gaussian_noise = 3").unwrap_err();
         assert!(e.to_string().contains("gaussian_noise"));
-    }
-
-    #[test]
-    fn levenshtein_basics() {
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(levenshtein("", "ab"), 2);
     }
 }

@@ -30,7 +30,8 @@ use std::path::{Path, PathBuf};
 use hdf5_pure::{AttrValue, FileBuilder, GroupBuilder};
 use serde_json::{json, Value};
 
-use crate::run_dir::{self, ModelInfo, RunDir, MODEL_FILE, MODEL_INFO_FILE};
+use super::Checked;
+use crate::run_dir::{ModelInfo, RunDir, MODEL_FILE, MODEL_INFO_FILE};
 use crate::unet::UnetSpec;
 
 /// The Keras version written into the files: the release whose format they follow and that
@@ -146,6 +147,9 @@ pub enum ExportError {
     /// The `.keras` zip could not be assembled.
     #[error("assembling the .keras zip: {0}")]
     Zip(#[from] zip::result::ZipError),
+    /// The file could not be written (the message names it).
+    #[error(transparent)]
+    Write(#[from] deltacell_data::Error),
 }
 
 /// Writes the best model of the run folder `run_dir` to `out` as a Keras model: legacy HDF5
@@ -164,7 +168,7 @@ pub fn export_keras(
         path: out.to_path_buf(),
     })?;
     let (bytes, spec, input_size) = export_bytes(run_dir, format, options)?;
-    run_dir::write_atomic(out, &bytes)?;
+    deltacell_data::output::write_bytes(out, &bytes)?;
     Ok(Exported {
         path: out.to_path_buf(),
         format,
@@ -212,12 +216,12 @@ fn export_bytes(
     })?;
     let tensors = Safetensors::parse(&weights).map_err(|message| ExportError::Weights {
         path: weights_path.clone(),
-        message,
+        message: message.0,
     })?;
     let layers =
         build_layers(&spec, [height, width], &tensors).map_err(|message| ExportError::Weights {
             path: weights_path.clone(),
-            message,
+            message: message.0,
         })?;
     let bytes = match format {
         ExportFormat::Hdf5 => legacy_hdf5(&layers)?,
@@ -233,7 +237,7 @@ struct Safetensors<'a> {
 }
 
 impl<'a> Safetensors<'a> {
-    fn parse(bytes: &'a [u8]) -> Result<Self, String> {
+    fn parse(bytes: &'a [u8]) -> Checked<Self> {
         let truncated = || "truncated or not a safetensors file".to_string();
         let n = u64::from_le_bytes(bytes.get(..8).ok_or_else(truncated)?.try_into().unwrap());
         let n = usize::try_from(n).map_err(|_| truncated())?;
@@ -253,7 +257,7 @@ impl<'a> Safetensors<'a> {
             }
             let dtype = entry.get("dtype").and_then(Value::as_str).unwrap_or("?");
             if dtype != "F32" {
-                return Err(format!("tensor {name} is {dtype}, expected F32"));
+                return Err(format!("tensor {name} is {dtype}, expected F32").into());
             }
             let shape: Vec<usize> = entry
                 .get("shape")
@@ -273,10 +277,9 @@ impl<'a> Safetensors<'a> {
                 .get(offsets.0..offsets.1)
                 .ok_or_else(|| format!("tensor {name}: data beyond the end (truncated file?)"))?;
             if raw.len() != 4 * shape.iter().product::<usize>() {
-                return Err(format!(
-                    "tensor {name}: {} bytes for shape {shape:?}",
-                    raw.len()
-                ));
+                return Err(
+                    format!("tensor {name}: {} bytes for shape {shape:?}", raw.len()).into(),
+                );
             }
             tensors.insert(name.clone(), (shape, raw));
         }
@@ -284,7 +287,7 @@ impl<'a> Safetensors<'a> {
     }
 
     /// The tensor `name`, checked against `shape`.
-    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    fn get(&self, name: &str, shape: &[usize]) -> Checked<Vec<f32>> {
         let (found, raw) = self
             .tensors
             .get(name)
@@ -292,7 +295,8 @@ impl<'a> Safetensors<'a> {
         if found.as_slice() != shape {
             return Err(format!(
                 "tensor {name} has shape {found:?}, model.toml's architecture needs {shape:?}"
-            ));
+            )
+            .into());
         }
         Ok(raw
             .chunks_exact(4)
@@ -315,7 +319,7 @@ fn conv_weights(
     cin: usize,
     cout: usize,
     k: usize,
-) -> Result<ConvWeights, String> {
+) -> Checked<ConvWeights> {
     let w = t.get(&format!("{prefix}.weight"), &[cout, cin, k, k])?;
     let bias = t.get(&format!("{prefix}.bias"), &[cout])?;
     let mut kernel = vec![0f32; w.len()];
@@ -375,7 +379,7 @@ fn build_layers(
     spec: &UnetSpec,
     [height, width]: [usize; 2],
     t: &Safetensors<'_>,
-) -> Result<Vec<Layer>, String> {
+) -> Checked<Vec<Layer>> {
     let f = &spec.filters;
     let levels = f.len();
     let mut layers: Vec<Layer> = Vec::new();
@@ -401,7 +405,7 @@ fn build_layers(
                 cout: usize,
                 k: usize,
                 activation: &'static str|
-     -> Result<String, String> {
+     -> Checked<String> {
         let [h, w, cin] = shape_of(layers, &input);
         let weights = conv_weights(t, &prefix, cin, cout, k)?;
         layers.push(Layer {
@@ -534,7 +538,8 @@ fn build_layers(
             "{} tensors, model.toml's architecture has {}",
             t.tensors.len(),
             2 * convs
-        ));
+        )
+        .into());
     }
     Ok(layers)
 }

@@ -8,6 +8,7 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use serde_json::Value;
 
+use super::{Checked, Problem};
 use crate::run_dir::{Head, ModelInfo, RunDir};
 use crate::unet::{Kind, Unet, UnetSpec};
 use crate::{Error, Result};
@@ -74,9 +75,9 @@ pub struct KerasUnet {
 /// The format is recognised from the file's content (HDF5 signature or zip), not its name.
 pub fn read(path: &Path, kind: Kind) -> Result<KerasUnet> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let err = |message: String| Error::Weights {
+    let err = |problem: Problem| Error::Weights {
         path: path.to_path_buf(),
-        message,
+        message: problem.0,
     };
     let (format, layers, config) = if bytes.starts_with(b"PK") {
         let (config, weights) = read_keras_zip(&bytes).map_err(err)?;
@@ -260,10 +261,10 @@ fn safetensors_bytes(tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
 }
 
 /// `config.json` and the bytes of `model.weights.h5` from a `.keras` zip.
-fn read_keras_zip(bytes: &[u8]) -> std::result::Result<(Value, Vec<u8>), String> {
+fn read_keras_zip(bytes: &[u8]) -> Checked<(Value, Vec<u8>)> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("not a readable .keras zip (truncated?): {e}"))?;
-    let mut read_entry = |name: &str| -> std::result::Result<Vec<u8>, String> {
+    let mut read_entry = |name: &str| -> Checked<Vec<u8>> {
         let mut entry = zip
             .by_name(name)
             .map_err(|e| format!(".keras zip without {name}: {e}"))?;
@@ -292,25 +293,26 @@ fn config_layers(config: &Value) -> &[Value] {
 
 /// Refuses a model description without a layer list or whose last `Conv2D` (the head) has no
 /// activation: nothing about the architecture is guessed.
-fn check_description(config: &Value, what: &str) -> std::result::Result<(), String> {
+fn check_description(config: &Value, what: &str) -> Checked<()> {
     let layers = config_layers(config);
     if layers.is_empty() {
-        return Err(format!("{what} has no layer list (config.layers)"));
+        return Err(format!("{what} has no layer list (config.layers)").into());
     }
     let head = layers
         .iter()
         .rev()
         .find(|l| l.get("class_name").and_then(Value::as_str) == Some("Conv2D"));
     match head {
-        None => Err(format!("{what} lists no Conv2D layer: not a DeLTA U-Net")),
+        None => Err(format!("{what} lists no Conv2D layer: not a DeLTA U-Net").into()),
         Some(l)
             if l.pointer("/config/activation")
                 .and_then(Value::as_str)
                 .is_none() =>
         {
-            Err(format!(
-                "{what}: the last Conv2D layer has no activation (config.activation)"
-            ))
+            Err(
+                format!("{what}: the last Conv2D layer has no activation (config.activation)")
+                    .into(),
+            )
         }
         Some(_) => Ok(()),
     }
@@ -348,10 +350,7 @@ fn describe(config: &Value) -> (Head, Option<[usize; 2]>) {
 type Layers = Vec<ConvWeights>;
 
 /// Reads a float32 dataset and its shape.
-fn read_f32(
-    g: &hdf5_pure::Group,
-    name: &str,
-) -> std::result::Result<(Vec<usize>, Vec<f32>), String> {
+fn read_f32(g: &hdf5_pure::Group, name: &str) -> Checked<(Vec<usize>, Vec<f32>)> {
     let ds = g
         .dataset(name)
         .map_err(|e| format!("dataset {name}: {e}"))?;
@@ -365,16 +364,14 @@ fn read_f32(
         .read_f32()
         .map_err(|e| format!("dataset {name} (truncated file?): {e}"))?;
     if data.len() != shape.iter().product::<usize>() {
-        return Err(format!(
-            "dataset {name}: {} values for shape {shape:?}",
-            data.len()
-        ));
+        return Err(format!("dataset {name}: {} values for shape {shape:?}", data.len()).into());
     }
     let bad = data.iter().filter(|v| !v.is_finite()).count();
     if bad > 0 {
         return Err(format!(
             "dataset {name}: {bad} weight(s) are NaN or infinite; the model is damaged"
-        ));
+        )
+        .into());
     }
     Ok((shape, data))
 }
@@ -386,7 +383,7 @@ fn collect_weights(
     kernel: &mut Option<(Vec<usize>, Vec<f32>)>,
     bias: &mut Option<(Vec<usize>, Vec<f32>)>,
     others: &mut Vec<String>,
-) -> std::result::Result<(), String> {
+) -> Checked<()> {
     for name in g.datasets().map_err(|e| e.to_string())? {
         let base = name.strip_suffix(":0").unwrap_or(&name);
         match base {
@@ -406,21 +403,19 @@ fn collect_weights(
 
 /// Opens HDF5 bytes, rejecting a file shorter than the end-of-file address its superblock
 /// records (a truncated copy can otherwise still open when only its tail is missing).
-fn open_hdf5(bytes: Vec<u8>, what: &str) -> std::result::Result<hdf5_pure::File, String> {
+fn open_hdf5(bytes: Vec<u8>, what: &str) -> Checked<hdf5_pure::File> {
     let len = bytes.len() as u64;
     let file = hdf5_pure::File::from_bytes(bytes)
         .map_err(|e| format!("{what} is not a readable HDF5 file (truncated?): {e}"))?;
     let eof = file.superblock().eof_address;
     if len < eof {
-        return Err(format!(
-            "{what} is truncated: {len} bytes, its header says {eof}"
-        ));
+        return Err(format!("{what} is truncated: {len} bytes, its header says {eof}").into());
     }
     Ok(file)
 }
 
 /// Layers with weights of a legacy HDF5 model, and its `model_config`.
-fn legacy_layers(file: &hdf5_pure::File) -> std::result::Result<(Layers, Option<Value>), String> {
+fn legacy_layers(file: &hdf5_pure::File) -> Checked<(Layers, Option<Value>)> {
     let root = file.root();
     // A file written by `save_weights` has no `model_config`; one that has it must describe the
     // model, or the import would guess the head and input size.
@@ -462,9 +457,9 @@ fn legacy_layers(file: &hdf5_pure::File) -> std::result::Result<(Layers, Option<
         let (mut kernel, mut bias, mut others) = (None, None, Vec::new());
         collect_weights(&g, &name, &mut kernel, &mut bias, &mut others)?;
         if let Some(other) = others.first() {
-            return Err(format!(
-                "not a DeLTA U-Net: unexpected weight {other} (layer {name})"
-            ));
+            return Err(
+                format!("not a DeLTA U-Net: unexpected weight {other} (layer {name})").into(),
+            );
         }
         match (kernel, bias) {
             (None, None) => {} // pooling, upsampling, concatenation, dropout, input
@@ -477,11 +472,7 @@ fn legacy_layers(file: &hdf5_pure::File) -> std::result::Result<(Layers, Option<
                     bias,
                 });
             }
-            _ => {
-                return Err(format!(
-                    "layer {name}: a kernel without a bias or vice versa"
-                ))
-            }
+            _ => return Err(format!("layer {name}: a kernel without a bias or vice versa").into()),
         }
     }
     Ok((layers, config))
@@ -489,7 +480,7 @@ fn legacy_layers(file: &hdf5_pure::File) -> std::result::Result<(Layers, Option<
 
 /// Layers with weights of a Keras 3 model: the k-th `Conv2D` of `config.json` is stored under
 /// `layers/conv2d` (k = 0) or `layers/conv2d_k`.
-fn keras3_layers(config: &Value, weights: Vec<u8>) -> std::result::Result<Layers, String> {
+fn keras3_layers(config: &Value, weights: Vec<u8>) -> Checked<Layers> {
     let file = open_hdf5(weights, "model.weights.h5")?;
     let root = file.root();
     let groups = root
@@ -531,7 +522,8 @@ fn keras3_layers(config: &Value, weights: Vec<u8>) -> std::result::Result<Layers
             return Err(format!(
                 "not a DeLTA U-Net: unexpected layer {name} ({class} with {} weights)",
                 vars_list.len()
-            ));
+            )
+            .into());
         }
         let (kernel_shape, kernel) = read_f32(&vars, "0")?;
         let (bshape, bias) = read_f32(&vars, "1")?;
@@ -568,12 +560,13 @@ pub(super) fn snake_case(class: &str) -> String {
     out
 }
 
-fn check_conv(name: &str, kernel: &[usize], bias: &[usize]) -> std::result::Result<(), String> {
+fn check_conv(name: &str, kernel: &[usize], bias: &[usize]) -> Checked<()> {
     if kernel.len() != 4 || bias.len() != 1 || bias[0] != kernel[3] {
         return Err(format!(
             "not a DeLTA U-Net: layer {name} is not a 2-D convolution (kernel {kernel:?}, bias \
              {bias:?})"
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -608,7 +601,7 @@ fn role_of(layer: &ConvWeights) -> Option<Role> {
     (s[0] == 1 && s[1] == 1 && s[3] == 1).then_some(Role::Head)
 }
 
-fn assign_roles(layers: Layers) -> std::result::Result<BTreeMap<Role, ConvWeights>, String> {
+fn assign_roles(layers: Layers) -> Checked<BTreeMap<Role, ConvWeights>> {
     let mut convs = BTreeMap::new();
     for layer in layers {
         let role = role_of(&layer).ok_or_else(|| {
@@ -622,7 +615,8 @@ fn assign_roles(layers: Layers) -> std::result::Result<BTreeMap<Role, ConvWeight
             return Err(format!(
                 "not a DeLTA U-Net: layers {} and {} play the same role",
                 previous.name, layer.name
-            ));
+            )
+            .into());
         }
         convs.insert(role, layer);
     }
@@ -630,10 +624,7 @@ fn assign_roles(layers: Layers) -> std::result::Result<BTreeMap<Role, ConvWeight
 }
 
 /// Levels, filters and input channels from the weights; every shape checked.
-fn infer_spec(
-    convs: &BTreeMap<Role, ConvWeights>,
-    kind: Kind,
-) -> std::result::Result<UnetSpec, String> {
+fn infer_spec(convs: &BTreeMap<Role, ConvWeights>, kind: Kind) -> Checked<UnetSpec> {
     let mut filters = Vec::new();
     while let Some(c) = convs.get(&Role::Down(filters.len(), 1)) {
         filters.push(c.kernel_shape[3]);
@@ -651,10 +642,11 @@ fn infer_spec(
         return Err(format!(
             "--kind {kind} expects {} input channel(s), the model takes {input_channels}{fits}",
             kind.input_channels()
-        ));
+        )
+        .into());
     }
     let levels = filters.len();
-    let expect = |role: Role, shape: [usize; 4]| -> std::result::Result<(), String> {
+    let expect = |role: Role, shape: [usize; 4]| -> Checked<()> {
         let c = convs
             .get(&role)
             .ok_or_else(|| format!("not a DeLTA U-Net: missing layer for {role:?}"))?;
@@ -662,7 +654,8 @@ fn infer_spec(
             return Err(format!(
                 "not a DeLTA U-Net: layer {} has kernel {:?}, expected {shape:?} (H×W×in×out)",
                 c.name, c.kernel_shape
-            ));
+            )
+            .into());
         }
         Ok(())
     };
@@ -690,7 +683,8 @@ fn infer_spec(
             return Err(format!(
                 "not a DeLTA U-Net: unexpected layer {} for a {levels}-level U-Net",
                 c.name
-            ));
+            )
+            .into());
         }
     }
     let spec = UnetSpec {
