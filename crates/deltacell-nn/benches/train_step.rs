@@ -42,7 +42,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use deltacell_nn::infer::Predictor;
-use deltacell_nn::run_dir::{Head, ModelInfo};
+use deltacell_nn::run_dir::ModelInfo;
 use deltacell_nn::{Batch, Kind, Trainer, UnetSpec};
 
 fn batch(n: usize, h: usize, w: usize) -> Batch {
@@ -160,18 +160,7 @@ fn child(args: &[String]) {
             .collect()
     } else {
         let trainer = Trainer::new(spec.clone(), 1, None, &device).expect("model");
-        let info = ModelInfo {
-            format: 1,
-            head: Head::Logits,
-            input_size: [case.h, case.w],
-            seed: 1,
-            preset: None,
-            data_fingerprint: None,
-            epoch: 0,
-            loss: 0.0,
-            val_loss: None,
-            architecture: spec,
-        };
+        let info = ModelInfo::new(spec, [case.h, case.w]);
         let p = Predictor::from_model(trainer.model(), info, &device);
         p.predict_logits(&b).expect("warm-up");
         (0..repeats)

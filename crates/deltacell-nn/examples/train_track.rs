@@ -20,7 +20,7 @@ use deltacell_data::dataset::{
 };
 use deltacell_data::synth::{self, SynthKind};
 use deltacell_nn::history::{EpochRecord, History};
-use deltacell_nn::run_dir::{Head, ModelInfo, RunDir, CURVES_FILE, HISTORY_FILE};
+use deltacell_nn::run_dir::{ModelInfo, RunDir, CURVES_FILE, HISTORY_FILE};
 use deltacell_nn::{device, Kind, Trainer, UnetSpec};
 
 /// Network input `(height, width)`: the whole 256×32 chamber (DeLTA's mother-machine size).
@@ -141,18 +141,9 @@ pub fn run(dir: &Path) -> Result<Outcome> {
         // and `eval_track` need (input size, architecture, head).
         if val_loss < best {
             best = val_loss;
-            let info = ModelInfo {
-                format: 1,
-                head: Head::Logits,
-                input_size: [TARGET.0, TARGET.1],
-                seed: SEED,
-                preset: Some("mothermachine".into()),
-                data_fingerprint: None,
-                epoch: record.epoch,
-                loss: record.loss,
-                val_loss: record.val_loss,
-                architecture: spec.clone(),
-            };
+            let mut info = ModelInfo::new(spec.clone(), [TARGET.0, TARGET.1]).at_epoch(&record);
+            info.seed = SEED;
+            info.preset = Some("mothermachine".into());
             run.save_best(&trainer.model().valid(), &info)?;
         }
         history.epochs.push(record);

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use deltacell_data::output::write_bytes;
 
+use crate::history::EpochRecord;
 use crate::unet::{Unet, UnetSpec};
 use crate::{Error, Result};
 
@@ -82,6 +83,35 @@ pub struct ModelInfo {
     pub val_loss: Option<f64>,
     /// The architecture.
     pub architecture: UnetSpec,
+}
+
+impl ModelInfo {
+    /// The metadata of a model of `architecture` trained at `input_size` (`[height, width]`,
+    /// pixels) before any epoch: format 1, logits head, seed 0, no preset or data fingerprint,
+    /// epoch 0, loss unknown (NaN). The one constructor: set the other fields after it, and
+    /// [`ModelInfo::at_epoch`] for a trained model.
+    pub fn new(architecture: UnetSpec, input_size: [usize; 2]) -> Self {
+        ModelInfo {
+            format: 1,
+            head: Head::Logits,
+            input_size,
+            seed: 0,
+            preset: None,
+            data_fingerprint: None,
+            epoch: 0,
+            loss: f64::NAN,
+            val_loss: None,
+            architecture,
+        }
+    }
+
+    /// The same metadata for the weights saved after the epoch `record` describes.
+    pub fn at_epoch(mut self, record: &EpochRecord) -> Self {
+        self.epoch = record.epoch;
+        self.loss = record.loss;
+        self.val_loss = record.val_loss;
+        self
+    }
 }
 
 /// `checkpoint.toml`: the state of an interrupted or finished run, for `--resume`.

@@ -48,10 +48,10 @@ use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 
+use crate::config::Config;
 use crate::history::{EpochRecord, History};
 use crate::run_dir::{
-    CheckpointState, EpochProgress, Head, ModelInfo, RunDir, CHECKPOINT_FILE, CURVES_FILE,
-    HISTORY_FILE,
+    CheckpointState, EpochProgress, ModelInfo, RunDir, CHECKPOINT_FILE, CURVES_FILE, HISTORY_FILE,
 };
 use crate::unet::{Kind, Unet, UnetSpec};
 use crate::{loss, Batch, Error, Result};
@@ -414,6 +414,28 @@ pub struct FitOptions {
 }
 
 impl FitOptions {
+    /// Options for the model `kind` of `config`: its `epochs`, `steps_per_epoch`, `patience`
+    /// (0 = none) and `target_size`, and the config's preset name; no validation steps, no
+    /// RUN_DIR, seed 0 (set them after).
+    pub fn from_config(config: &Config, kind: Kind) -> Result<Self> {
+        let m = config.model(kind)?;
+        let mut options = FitOptions::new(m.epochs, m.steps_per_epoch);
+        options.patience = (m.patience > 0).then_some(m.patience);
+        options.input_size = m.target_size;
+        options.preset = Some(config.preset.clone());
+        Ok(options)
+    }
+
+    /// The `model.toml` of a model of `spec` trained with these options (input size, seed,
+    /// preset, data fingerprint), before any epoch.
+    pub fn model_info(&self, spec: &UnetSpec) -> ModelInfo {
+        let mut info = ModelInfo::new(spec.clone(), self.input_size);
+        info.seed = self.seed;
+        info.preset = self.preset.clone();
+        info.data_fingerprint = self.data_fingerprint.clone();
+        info
+    }
+
     /// Options for `epochs × steps_per_epoch` with no validation, no patience, no RUN_DIR.
     pub fn new(epochs: usize, steps_per_epoch: usize) -> Self {
         FitOptions {
@@ -572,18 +594,7 @@ pub fn fit(
         history.epochs.push(record.clone());
         if let Some(dir) = &options.run_dir {
             if improved {
-                let info = ModelInfo {
-                    format: 1,
-                    head: Head::Logits,
-                    input_size: options.input_size,
-                    seed: options.seed,
-                    preset: options.preset.clone(),
-                    data_fingerprint: options.data_fingerprint.clone(),
-                    epoch: record.epoch,
-                    loss: record.loss,
-                    val_loss: record.val_loss,
-                    architecture: trainer.spec().clone(),
-                };
+                let info = options.model_info(trainer.spec()).at_epoch(&record);
                 dir.save_best(&trainer.model().valid(), &info)?;
             }
             history.write_csv(&dir.file(HISTORY_FILE))?;

@@ -132,18 +132,11 @@ fn save_then_load_gives_identical_outputs() {
     let mut trainer = Trainer::new(spec.clone(), 5, None, &device).unwrap();
     let b = rectangles(2, 16, 8, 4, 9);
     trainer.step(&b).unwrap();
-    let info = run_dir::ModelInfo {
-        format: 1,
-        head: run_dir::Head::Logits,
-        input_size: [16, 8],
-        seed: 5,
-        preset: Some("2D".into()),
-        data_fingerprint: Some("abc".into()),
-        epoch: 1,
-        loss: 0.5,
-        val_loss: None,
-        architecture: spec.clone(),
-    };
+    let mut info = run_dir::ModelInfo::new(spec.clone(), [16, 8]);
+    info.seed = 5;
+    info.preset = Some("2D".into());
+    info.data_fingerprint = Some("abc".into());
+    (info.epoch, info.loss) = (1, 0.5);
     let run = RunDir::create(dir.path()).unwrap();
     run.save_best(&trainer.model().valid(), &info).unwrap();
     let before = Predictor::from_model(trainer.model(), info.clone(), &device)

@@ -19,8 +19,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{ensure, Context};
@@ -34,6 +32,7 @@ use deltacell_data::wei::make_weights;
 use deltacell_data::weights::{SegWeightParams, WeightRecipe};
 use deltacell_nn::config::Config;
 use deltacell_nn::data::TrainingData;
+use deltacell_nn::infer::{self, Predictor, SegOutput, SegPrediction, TrackPrediction};
 use deltacell_nn::run_dir::RunDir;
 use deltacell_nn::train::{self, Control, Event};
 use deltacell_nn::{FitOptions, Kind, Trainer};
@@ -215,30 +214,32 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mm = movie.join("mm");
     let pred_seg = out.join("pred/seg");
     let pred_track = out.join("pred/track");
-    super::predict::predict_seg(&super::predict::SegArgs {
-        model: seg_run.clone(),
-        input: mm.join("img"),
-        out: pred_seg.clone(),
-        batch_size: 8,
-        fit: super::predict::FitArg::Auto,
-        probabilities: false,
-        threshold: SEG_THRESHOLD,
-        min_size: 20,
-        opening: None,
-        device: "cpu".into(),
-        quiet: args.quiet,
-    })?;
-    super::predict::predict_track(&super::predict::TrackArgs {
-        model: track_run.clone(),
-        images: mm.join("img"),
-        segs: mm.join("seg"),
-        out: pred_track.clone(),
-        batch_size: 8,
-        probabilities: false,
-        min_score: 0.5,
-        device: "cpu".into(),
-        quiet: args.quiet,
-    })?;
+    let cpu = deltacell_nn::device::cpu();
+    let seg_model = Predictor::load_kind(&seg_run, Kind::Seg, &cpu)?;
+    let seg_options = SegPrediction {
+        output: SegOutput::Masks {
+            threshold: SEG_THRESHOLD,
+            opening: None,
+            min_size: 20,
+        },
+        ..SegPrediction::default()
+    };
+    infer::predict_seg_folder(
+        &seg_model,
+        &mm.join("img"),
+        &pred_seg,
+        &seg_options,
+        &mut |_| {},
+    )?;
+    let track_model = Predictor::load_kind(&track_run, Kind::Track, &cpu)?;
+    infer::predict_track_folder(
+        &track_model,
+        &mm.join("img"),
+        &mm.join("seg"),
+        &pred_track,
+        &TrackPrediction::default(),
+        &mut |_, _| {},
+    )?;
 
     stage(5, "evaluating");
     let seg = score_seg(&pred_seg, &mm.join("seg"))?;
@@ -381,20 +382,13 @@ fn train_small(
     let (train_src, val_src) = data.into_sources();
     let mut trainer = Trainer::new(spec.clone(), seed, Some(lr), &device)?;
     let dir = RunDir::create(run)?;
-    let options = FitOptions {
-        epochs,
-        steps_per_epoch: steps,
-        validation_steps: val_steps,
-        patience: None,
-        stop: Arc::new(AtomicBool::new(false)),
-        run_dir: Some(dir),
-        seed,
-        input_size: m.target_size,
-        preset: Some(config.preset.clone()),
-        data_fingerprint: Some(fingerprint),
-        start: (0, 0),
-        best: (None, 0),
-    };
+    let mut options = FitOptions::from_config(&config, kind)?;
+    (options.epochs, options.steps_per_epoch) = (epochs, steps);
+    options.patience = None;
+    options.validation_steps = val_steps;
+    options.run_dir = Some(dir);
+    options.seed = seed;
+    options.data_fingerprint = Some(fingerprint);
     eprintln!(
         "      {kind}: filters {:?} ({} parameters), {epochs} epochs × {steps} steps of {batch}, lr {lr:e}",
         spec.filters,

@@ -236,20 +236,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     });
 
     let stop = crate::signals::cooperative();
-    let options = FitOptions {
-        epochs: mcfg.epochs,
-        steps_per_epoch: mcfg.steps_per_epoch,
-        validation_steps: if data.val.is_some() { val_steps } else { 0 },
-        patience: (mcfg.patience > 0).then_some(mcfg.patience),
-        stop: stop.clone(),
-        run_dir: Some(run.clone()),
-        seed: args.seed,
-        input_size: mcfg.target_size,
-        preset: Some(config.preset.clone()),
-        data_fingerprint: Some(data.fingerprint.clone()),
-        start,
-        best,
-    };
+    let mut options = FitOptions::from_config(&config, kind)?;
+    options.validation_steps = if data.val.is_some() { val_steps } else { 0 };
+    options.stop = stop.clone();
+    options.run_dir = Some(run.clone());
+    options.seed = args.seed;
+    options.data_fingerprint = Some(data.fingerprint.clone());
+    options.start = start;
+    options.best = best;
     eprintln!(
         "training {kind} ({} levels, filters {:?}, {} parameters) on {} for epochs {}..{} × {} \
          steps, batch {}, lr {:e}, device {}",

@@ -141,18 +141,9 @@ impl KerasUnet {
             Head::Sigmoid => "sigmoid",
             Head::Logits => "logits",
         };
-        ModelInfo {
-            format: 1,
-            head: Head::Logits,
-            input_size,
-            seed: 0,
-            preset: Some(format!("keras:{name} ({head} head)")),
-            data_fingerprint: None,
-            epoch: 0,
-            loss: f64::NAN,
-            val_loss: None,
-            architecture: self.spec.clone(),
-        }
+        let mut info = ModelInfo::new(self.spec.clone(), input_size);
+        info.preset = Some(format!("keras:{name} ({head} head)"));
+        info
     }
 
     fn error(&self, message: String) -> Error {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 
 use deltacell_nn::infer::Predictor;
-use deltacell_nn::run_dir::{Head, ModelInfo, RunDir};
+use deltacell_nn::run_dir::{ModelInfo, RunDir};
 use deltacell_nn::{device, Batch, Kind, Trainer, UnetSpec};
 
 /// DeLTA 2.0.7's reference models (`shared/reference/delta-2.0.7/keras/`).
@@ -58,18 +58,9 @@ pub fn tiny_run(
         );
         trainer.step(&b).unwrap();
     }
-    let info = ModelInfo {
-        format: 1,
-        head: Head::Logits,
-        input_size: size,
-        seed,
-        preset: None,
-        data_fingerprint: None,
-        epoch: 1,
-        loss: 0.5,
-        val_loss: None,
-        architecture: spec,
-    };
+    let mut info = ModelInfo::new(spec, size);
+    info.seed = seed;
+    (info.epoch, info.loss) = (1, 0.5);
     RunDir::create(dir)
         .unwrap()
         .save_best(&trainer.model().valid(), &info)
