@@ -22,12 +22,13 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use deltacell_data::augment::AugmentParams;
 use deltacell_data::dataset::{
-    Dataset, Loader, LoaderOptions, Mode, SegOptions, SegWeights, SegmentationDataset,
-    TrackOptions, TrackWeights, TrackingDataset,
+    Dataset, Loader, LoaderOptions, Mode, SegOptions, SegmentationDataset, TrackOptions,
+    TrackingDataset, Weights,
 };
 use deltacell_data::image::{Image, Mask, WeightMap};
 use deltacell_data::io::{self, Depth};
 use deltacell_data::random;
+use deltacell_data::weights::WeightRecipe;
 use deltacell_data::Batch;
 use rand::Rng;
 
@@ -178,7 +179,7 @@ fn bench_datasets(c: &mut Criterion) {
         &mm,
         &SegOptions {
             target_size: (256, 32),
-            weights: SegWeights::Folder,
+            weights: Weights::Folder,
             augment: seg_aug.clone(),
             ..Default::default()
         },
@@ -190,7 +191,7 @@ fn bench_datasets(c: &mut Criterion) {
         &SegOptions {
             target_size: (512, 512),
             crop: true,
-            weights: SegWeights::Folder,
+            weights: Weights::Folder,
             augment: seg_aug,
             ..Default::default()
         },
@@ -202,26 +203,28 @@ fn bench_datasets(c: &mut Criterion) {
         &TrackOptions {
             target_size: (256, 32),
             shift: 5,
-            weights: TrackWeights::Online {
+            weights: Weights::Computed(WeightRecipe::Track {
                 halo_distance: 50.0,
-            },
+            }),
             augment: track_aug.clone(),
             ..Default::default()
         },
+        Mode::Training,
     )
     .unwrap();
     let track_2d = TrackingDataset::open(
         &pads_track,
         &TrackOptions {
             target_size: (256, 256),
-            crop_windows: true,
+            crop: true,
             shift: 5,
-            weights: TrackWeights::Online {
+            weights: Weights::Computed(WeightRecipe::Track {
                 halo_distance: 50.0,
-            },
+            }),
             augment: track_aug,
             ..Default::default()
         },
+        Mode::Training,
     )
     .unwrap();
     for (name, r) in [

@@ -174,7 +174,7 @@ fn bench_weights(c: &mut Criterion) {
 
     let dir = tempfile::tempdir().unwrap();
     write_chamber_set(dir.path(), 200);
-    let recipe = WeightRecipe::SegWeights(params);
+    let recipe = WeightRecipe::Seg(params);
     let mut group = c.benchmark_group("make_weights");
     group.sample_size(10);
     group.bench_function("200 chamber masks incl. PNG I/O", |b| {

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use deltacell_data::augment::resize::resize_image;
 use deltacell_data::augment::{augment, AugmentParams, ElasticParams, GridPoints, Sample, Target};
 use deltacell_data::dataset::{
-    Dataset, Loader, LoaderOptions, Mode, SegOptions, SegWeights, SegmentationDataset,
-    TrackOptions, TrackWeights, TrackingDataset,
+    Dataset, Loader, LoaderOptions, Mode, SegOptions, SegmentationDataset, TrackOptions,
+    TrackingDataset, Weights,
 };
 use deltacell_data::image::{Image, Mask, WeightMap};
 use deltacell_data::io::{self, Rescale};
@@ -33,7 +33,9 @@ use deltacell_data::random::stream;
 use deltacell_data::report::contact_sheet;
 use deltacell_data::report::{self, ColourMap, RgbImage};
 use deltacell_data::synth::{self, SynthKind};
-use deltacell_data::weights::{seg_weights, seg_weights_2d, tracking_weights, SegWeightParams};
+use deltacell_data::weights::{
+    seg_weights, seg_weights_2d, tracking_weights, SegWeightParams, WeightRecipe,
+};
 
 /// Seed of every picture.
 const SEED: u64 = 7;
@@ -359,7 +361,7 @@ fn batch_pictures(
         &seg_dir,
         &SegOptions {
             target_size: (256, 32),
-            weights: SegWeights::Seg(SegWeightParams::default()),
+            weights: Weights::Computed(WeightRecipe::Seg(SegWeightParams::default())),
             augment: AugmentParams::seg_training(),
             ..SegOptions::default()
         },
@@ -377,12 +379,13 @@ fn batch_pictures(
         &TrackOptions {
             target_size: (256, 32),
             shift: 5,
-            weights: TrackWeights::Online {
+            weights: Weights::Computed(WeightRecipe::Track {
                 halo_distance: 50.0,
-            },
+            }),
             augment: AugmentParams::track_training(),
             ..TrackOptions::default()
         },
+        Mode::Training,
     )?;
     let batch = first_batch(Arc::new(track), 3)?;
     let path = out.join("batch-track.png");
@@ -463,7 +466,7 @@ fn prediction_pictures(
         None,
         &TrackInputOptions {
             target: (256, 32),
-            crop_windows: false,
+            crop: false,
             rescale: Rescale::DtypeMax,
         },
     )?;

@@ -236,7 +236,7 @@ pub struct TrackSample {
     /// 1-based label of the seed cell in the previous frame (4-connected, raster order).
     pub cell: u32,
     /// The window in (fitted) image coordinates: the whole image, or the box centred on the
-    /// seed when `crop_windows` is set.
+    /// seed when `crop` is set.
     pub window: CroppingBox,
 }
 
@@ -247,7 +247,8 @@ pub struct TrackInputOptions {
     pub target: (usize, usize),
     /// `false`: resize whole frames to `target` (DeLTA's default). `true`: keep the full
     /// resolution and cut a `target` window centred on each seed cell.
-    pub crop_windows: bool,
+    #[serde(alias = "crop_windows")]
+    pub crop: bool,
     /// Intensity scaling of the images (2.0.7: [`Rescale::MinMax`]).
     pub rescale: Rescale,
 }
@@ -256,7 +257,7 @@ impl Default for TrackInputOptions {
     fn default() -> Self {
         TrackInputOptions {
             target: (256, 32),
-            crop_windows: false,
+            crop: false,
             rescale: Rescale::MinMax,
         }
     }
@@ -279,7 +280,7 @@ fn read_frame(img: &Path, seg: &Path, opts: &TrackInputOptions) -> Result<(Image
             found: mask.shape(),
         });
     }
-    if opts.crop_windows || image.shape() == opts.target {
+    if opts.crop || image.shape() == opts.target {
         return Ok((image, mask));
     }
     Ok((
@@ -339,7 +340,7 @@ pub fn compile_tracking_inputs(
             let mut out = Vec::with_capacity(n as usize);
             for cell in 1..=n {
                 let seed = Mask::from_plane(labels.map(|l| u8::from(l == cell)));
-                let window = if opts.crop_windows {
+                let window = if opts.crop {
                     CroppingBox::tracking_box(&seed, opts.target)
                 } else {
                     CroppingBox::full(cur.height(), cur.width())
@@ -489,7 +490,7 @@ mod tests {
         }
         let opts = TrackInputOptions {
             target: (32, 32),
-            crop_windows: true,
+            crop: true,
             rescale: Rescale::DtypeMax,
         };
         let (batch, samples) = compile_tracking_inputs(&img_dir, &seg_dir, None, &opts).unwrap();

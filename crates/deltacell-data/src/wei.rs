@@ -13,18 +13,53 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::image::WeightMap;
 use crate::io;
-use crate::weights::{seg_weights, seg_weights_2d, tracking_weights, WeightRecipe};
+use crate::weights::WeightRecipe;
 
 /// The manifest `make_weights` writes to `wei/manifest.json`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WeightsManifest {
     /// Format version (1).
     pub version: u32,
-    /// The function and its parameters.
+    /// The function and its parameters (written as `{"function": "seg_weights", …}`).
+    #[serde(with = "recipe_record")]
     pub recipe: WeightRecipe,
     /// Per weight file name: the SHA-256 (hex) of its source mask file (for tracking weights:
     /// of the `mot_dau/` file's bytes followed by the `segall/` file's bytes).
     pub sources: BTreeMap<String, String>,
+}
+
+/// The manifest's spelling of a [`WeightRecipe`]: an object tagged with DeLTA's function name
+/// (`{"function": "seg_weights", "classweights": …, "w0": …, "sigma": …}`), the format every
+/// `wei/manifest.json` has had.
+mod recipe_record {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::weights::{SegWeightParams, WeightRecipe};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(tag = "function", rename_all = "snake_case")]
+    enum Record {
+        SegWeights(SegWeightParams),
+        SegWeights2d { classweights: (f32, f32) },
+        TrackingWeights { halo_distance: f32 },
+    }
+
+    pub fn serialize<S: Serializer>(r: &WeightRecipe, s: S) -> Result<S::Ok, S::Error> {
+        match *r {
+            WeightRecipe::Seg(p) => Record::SegWeights(p),
+            WeightRecipe::Seg2d { classweights } => Record::SegWeights2d { classweights },
+            WeightRecipe::Track { halo_distance } => Record::TrackingWeights { halo_distance },
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<WeightRecipe, D::Error> {
+        Ok(match Record::deserialize(d)? {
+            Record::SegWeights(p) => WeightRecipe::Seg(p),
+            Record::SegWeights2d { classweights } => WeightRecipe::Seg2d { classweights },
+            Record::TrackingWeights { halo_distance } => WeightRecipe::Track { halo_distance },
+        })
+    }
 }
 
 /// File name of the manifest inside `wei/`.
@@ -78,7 +113,7 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 fn fingerprint(root: &Path, recipe: &WeightRecipe, name: &str) -> Result<String> {
     let main = read_bytes(&root.join(recipe.source_folder()).join(name))?;
     match recipe {
-        WeightRecipe::TrackingWeights { .. } => {
+        WeightRecipe::Track { .. } => {
             let segall = read_bytes(&root.join("segall").join(name))?;
             Ok(sha256_hex(&[&main, &segall]))
         }
@@ -90,10 +125,8 @@ fn fingerprint(root: &Path, recipe: &WeightRecipe, name: &str) -> Result<String>
 fn weights_for(root: &Path, recipe: &WeightRecipe, name: &str) -> Result<WeightMap> {
     let src = root.join(recipe.source_folder()).join(name);
     let mask = io::read_binary_mask(&src)?;
-    match recipe {
-        WeightRecipe::SegWeights(p) => Ok(seg_weights(&mask, p)),
-        WeightRecipe::SegWeights2d { classweights } => Ok(seg_weights_2d(&mask, *classweights)),
-        WeightRecipe::TrackingWeights { halo_distance } => {
+    let segall = match recipe {
+        WeightRecipe::Track { .. } => {
             let other = root.join("segall").join(name);
             let segall = io::read_binary_mask(&other)?;
             if segall.shape() != mask.shape() {
@@ -103,9 +136,11 @@ fn weights_for(root: &Path, recipe: &WeightRecipe, name: &str) -> Result<WeightM
                     found: segall.shape(),
                 });
             }
-            tracking_weights(&mask, &segall, *halo_distance)
+            Some(segall)
         }
-    }
+        _ => None,
+    };
+    recipe.compute(&mask, segall.as_ref())
 }
 
 /// DeLTA's `make_weights(training_dataset_path, weights_function)`: computes the weight map of
@@ -113,8 +148,8 @@ fn weights_for(root: &Path, recipe: &WeightRecipe, name: &str) -> Result<WeightM
 /// 8-bit image normalised by its maximum (`floor(w / max · 255)`, see
 /// [`io::write_weights_u8`]), in parallel.
 ///
-/// Sources: `seg/` for [`WeightRecipe::SegWeights`] and [`WeightRecipe::SegWeights2d`];
-/// `mot_dau/` with the `segall/` file of the same name for [`WeightRecipe::TrackingWeights`].
+/// Sources: `seg/` for [`WeightRecipe::Seg`] and [`WeightRecipe::Seg2d`];
+/// `mot_dau/` with the `segall/` file of the same name for [`WeightRecipe::Track`].
 /// Masks are read with [`io::read_binary_mask`] (more than two values are refused). Also writes `wei/manifest.json`
 /// ([`WeightsManifest`]).
 ///
@@ -135,7 +170,7 @@ pub fn make_weights(
     if !src_dir.is_dir() {
         problems.push(format!("{}: folder is missing", src_dir.display()));
     }
-    if let WeightRecipe::TrackingWeights { .. } = recipe {
+    if let WeightRecipe::Track { .. } = recipe {
         let segall = root.join("segall");
         if !segall.is_dir() {
             problems.push(format!("{}: folder is missing", segall.display()));
@@ -265,7 +300,7 @@ pub fn stale_weights(set_root: impl AsRef<Path>) -> Result<Vec<String>> {
 mod tests {
     use super::*;
     use crate::image::{Labels, Mask, Plane};
-    use crate::weights::SegWeightParams;
+    use crate::weights::{seg_weights, SegWeightParams};
     use std::path::Path;
 
     fn write_chamber_set(root: &Path, n: usize) {
@@ -283,7 +318,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_chamber_set(dir.path(), 3);
         let calls = AtomicUsize::new(0);
-        let recipe = WeightRecipe::SegWeights(SegWeightParams::default());
+        let recipe = WeightRecipe::Seg(SegWeightParams::default());
         let n = make_weights(dir.path(), &recipe, false, &|_, total| {
             assert_eq!(total, 3);
             calls.fetch_add(1, Ordering::Relaxed);
@@ -326,7 +361,7 @@ mod tests {
         }
         io::write_mask(root.join("mot_dau/a.png"), &Mask::zeros(32, 16)).unwrap();
         io::write_mask(root.join("segall/a.png"), &Mask::zeros(32, 17)).unwrap();
-        let recipe = WeightRecipe::TrackingWeights {
+        let recipe = WeightRecipe::Track {
             halo_distance: 50.0,
         };
         let err = make_weights(root, &recipe, false, &|_, _| {}).unwrap_err();
@@ -344,7 +379,7 @@ mod tests {
         // 0/255 binary.
         let m = Mask::from_fn(8, 8, |r, _| r > 3);
         io::write_mask(root.join("seg/bin.png"), &m).unwrap();
-        let recipe = WeightRecipe::SegWeights2d {
+        let recipe = WeightRecipe::Seg2d {
             classweights: (1.0, 1.0),
         };
         assert_eq!(make_weights(root, &recipe, false, &|_, _| {}).unwrap(), 1);

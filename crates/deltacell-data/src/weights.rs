@@ -521,29 +521,71 @@ pub fn estimate_classweights<'a>(batches: impl IntoIterator<Item = &'a Batch>) -
     })
 }
 
-/// Which weight function [`crate::wei::make_weights`] applies, with its parameters.
+/// Which of DeLTA's weight functions, with its parameters: the one recipe that
+/// [`crate::wei::make_weights`] writes to `wei/`, that the datasets compute on the fly
+/// ([`crate::dataset::Weights::Computed`]) and that a training configuration names.
+///
+/// Written in TOML as `{ seg = { w0 = 12, sigma = 2, classweights = [1, 1] } }`,
+/// `{ seg2d = { classweights = [1, 1] } }` or `{ track = { halo_distance = 50 } }` (`online`
+/// is accepted for `track`, DeLTA's word); [`FromStr`](std::str::FromStr) reads a bare name
+/// (`seg`/`seg_weights`, `seg2d`/`seg_weights_2D`, `track`/`tracking_weights`) with DeLTA's
+/// default parameters.
+///
+/// ```
+/// use deltacell_data::weights::{WeightRecipe, SegWeightParams};
+/// let r: WeightRecipe = "seg_weights_2D".parse()?;
+/// assert_eq!(r, WeightRecipe::Seg2d { classweights: (1.0, 1.0) });
+/// assert_eq!(r.delta_name(), "seg_weights_2D");
+/// assert_eq!("seg".parse::<WeightRecipe>()?, WeightRecipe::Seg(SegWeightParams::default()));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "function", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum WeightRecipe {
     /// [`seg_weights`] on every mask of `seg/` (mother-machine segmentation sets).
-    SegWeights(SegWeightParams),
+    Seg(SegWeightParams),
     /// [`seg_weights_2d`] on every mask of `seg/` (2-D colony segmentation sets).
-    SegWeights2d {
+    Seg2d {
         /// `(cells, borders)`.
         classweights: (f32, f32),
     },
     /// [`tracking_weights`] on every `mot_dau/` mask with its `segall/` partner (tracking sets).
-    TrackingWeights {
+    #[serde(alias = "online")]
+    Track {
         /// Halo distance, pixels (DeLTA default 50).
         halo_distance: f32,
     },
+}
+
+/// DeLTA's halo around the tracked cell for [`tracking_weights`], pixels.
+pub const DEFAULT_HALO_DISTANCE: f32 = 50.0;
+
+impl std::str::FromStr for WeightRecipe {
+    type Err = Error;
+
+    /// A bare recipe name with DeLTA's default parameters (any letter case).
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "seg" | "seg_weights" => Ok(WeightRecipe::Seg(SegWeightParams::default())),
+            "seg2d" | "seg_weights_2d" => Ok(WeightRecipe::Seg2d {
+                classweights: (1.0, 1.0),
+            }),
+            "track" | "tracking_weights" | "online" => Ok(WeightRecipe::Track {
+                halo_distance: DEFAULT_HALO_DISTANCE,
+            }),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown weight recipe {other:?}: expected seg, seg2d or track (DeLTA's \
+                 seg_weights, seg_weights_2D, tracking_weights)"
+            ))),
+        }
+    }
 }
 
 impl WeightRecipe {
     /// The folder whose masks the weights are made from (`seg` or `mot_dau`).
     pub fn source_folder(&self) -> &'static str {
         match self {
-            WeightRecipe::TrackingWeights { .. } => "mot_dau",
+            WeightRecipe::Track { .. } => "mot_dau",
             _ => "seg",
         }
     }
@@ -553,9 +595,9 @@ impl WeightRecipe {
     ///
     /// ```
     /// use deltacell_data::weights::WeightRecipe;
-    /// assert!(WeightRecipe::SegWeights2d { classweights: (1.0, 1.0) }.validate().is_ok());
-    /// assert!(WeightRecipe::SegWeights2d { classweights: (f32::NAN, 1.0) }.validate().is_err());
-    /// assert!(WeightRecipe::TrackingWeights { halo_distance: -1.0 }.validate().is_err());
+    /// assert!(WeightRecipe::Seg2d { classweights: (1.0, 1.0) }.validate().is_ok());
+    /// assert!(WeightRecipe::Seg2d { classweights: (f32::NAN, 1.0) }.validate().is_err());
+    /// assert!(WeightRecipe::Track { halo_distance: -1.0 }.validate().is_err());
     /// ```
     pub fn validate(&self) -> Result<()> {
         let positive = |name: &str, v: f32| {
@@ -569,7 +611,7 @@ impl WeightRecipe {
             }
         };
         match self {
-            WeightRecipe::SegWeights(p) => {
+            WeightRecipe::Seg(p) => {
                 positive("classweights[0]", p.classweights.0)?;
                 positive("classweights[1]", p.classweights.1)?;
                 positive("sigma", p.sigma)?;
@@ -581,22 +623,35 @@ impl WeightRecipe {
                 }
                 Ok(())
             }
-            WeightRecipe::SegWeights2d { classweights } => {
+            WeightRecipe::Seg2d { classweights } => {
                 positive("classweights[0]", classweights.0)?;
                 positive("classweights[1]", classweights.1)
             }
-            WeightRecipe::TrackingWeights { halo_distance } => {
-                positive("halo_distance", *halo_distance)
-            }
+            WeightRecipe::Track { halo_distance } => positive("halo_distance", *halo_distance),
+        }
+    }
+
+    /// The weight map of `mask` (for [`WeightRecipe::Track`]: the `mot_dau` mask, with
+    /// `segall`, the cells at t, of the same shape; the segmentation recipes ignore it).
+    pub fn compute(&self, mask: &Mask, segall: Option<&Mask>) -> Result<WeightMap> {
+        match self {
+            WeightRecipe::Seg(p) => Ok(seg_weights(mask, p)),
+            WeightRecipe::Seg2d { classweights } => Ok(seg_weights_2d(mask, *classweights)),
+            WeightRecipe::Track { halo_distance } => match segall {
+                Some(segall) => tracking_weights(mask, segall, *halo_distance),
+                None => Err(Error::InvalidArgument(
+                    "tracking_weights needs the cells at t (segall) besides the mask".into(),
+                )),
+            },
         }
     }
 
     /// DeLTA's name of the function.
     pub fn delta_name(&self) -> &'static str {
         match self {
-            WeightRecipe::SegWeights(_) => "seg_weights",
-            WeightRecipe::SegWeights2d { .. } => "seg_weights_2D",
-            WeightRecipe::TrackingWeights { .. } => "tracking_weights",
+            WeightRecipe::Seg(_) => "seg_weights",
+            WeightRecipe::Seg2d { .. } => "seg_weights_2D",
+            WeightRecipe::Track { .. } => "tracking_weights",
         }
     }
 }

@@ -7,15 +7,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use deltacell_data::augment::AugmentParams;
 use deltacell_data::dataset::{
     split_by_file, ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, Mode,
-    SegOptions, SegWeights, SegmentationDataset, Storage, StorageChoice, TrackOptions,
-    TrackWeights, TrackingDataset,
+    SegOptions, SegmentationDataset, Storage, StorageChoice, TrackOptions, TrackingDataset,
+    Weights,
 };
 use deltacell_data::image::{Mask, Plane, WeightMap};
 use deltacell_data::io;
 use deltacell_data::random::SampleRng;
 use deltacell_data::tiles::CroppingBox;
+use deltacell_data::weights::WeightRecipe;
 use deltacell_data::Error;
 use deltacell_data::{Batch, SampleLayout};
 
@@ -262,11 +264,11 @@ fn tracking_channels_and_box_position() {
     track_set(dir.path(), &seed, (h, w));
     let opts = TrackOptions {
         target_size: (32, 32),
-        crop_windows: true,
+        crop: true,
         shift: 0,
         ..Default::default()
     };
-    let ds = TrackingDataset::open(dir.path(), &opts).unwrap();
+    let ds = TrackingDataset::open(dir.path(), &opts, Mode::Training).unwrap();
     assert_eq!(
         ds.layout(),
         SampleLayout {
@@ -326,12 +328,12 @@ fn tracking_drift_moves_the_current_frame_only_and_pads_with_zeros() {
     track_set(dir.path(), &seed, (h, w));
     let opts = TrackOptions {
         target_size: (32, 32),
-        crop_windows: true,
+        crop: true,
         shift: 3,
-        weights: TrackWeights::Ones,
+        weights: Weights::Ones,
         ..Default::default()
     };
-    let ds = TrackingDataset::open(dir.path(), &opts).unwrap();
+    let ds = TrackingDataset::open(dir.path(), &opts, Mode::Training).unwrap();
     let expected = CroppingBox::tracking_box(&seed, (32, 32));
     assert_eq!((expected.ytl, expected.xtl), (2 - 16, 4 - 16));
     let mut shifts = BTreeSet::new();
@@ -364,18 +366,55 @@ fn tracking_drift_moves_the_current_frame_only_and_pads_with_zeros() {
 }
 
 #[test]
+fn tracking_evaluation_mode_drops_drift_and_augmentation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, w) = (100, 80);
+    track_set(dir.path(), &rect(h, w, 40, 50, 30, 40), (h, w));
+    let opts = TrackOptions {
+        target_size: (32, 32),
+        crop: true,
+        shift: 3,
+        augment: AugmentParams {
+            horizontal_flip: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let train = TrackingDataset::open(dir.path(), &opts, Mode::Training).unwrap();
+    let eval = TrackingDataset::open(dir.path(), &opts, Mode::Evaluation).unwrap();
+    assert!(train.is_training() && !eval.is_training());
+    let sample = |ds: &TrackingDataset, i: u64| {
+        let mut rng = deltacell_data::random::stream(7, 0, i);
+        let mut b = Batch::zeros(1, 32, 32, 4, 2);
+        ds.write_sample(0, &mut rng, &mut b.x, &mut b.y).unwrap();
+        b
+    };
+    let first = sample(&eval, 0);
+    let mut trained_differently = false;
+    for i in 1..20 {
+        assert_eq!(
+            sample(&eval, i),
+            first,
+            "evaluation samples do not depend on the draw"
+        );
+        trained_differently |= sample(&train, i) != first;
+    }
+    assert!(trained_differently, "training samples drift and flip");
+}
+
+#[test]
 fn tracking_resize_mode_and_online_weights_shapes() {
     let dir = tempfile::tempdir().unwrap();
     let seed = rect(64, 16, 10, 20, 4, 12);
     track_set(dir.path(), &seed, (64, 16));
     let opts = TrackOptions {
         target_size: (32, 8),
-        weights: TrackWeights::Online {
+        weights: Weights::Computed(WeightRecipe::Track {
             halo_distance: 50.0,
-        },
+        }),
         ..Default::default()
     };
-    let ds = TrackingDataset::open(dir.path(), &opts).unwrap();
+    let ds = TrackingDataset::open(dir.path(), &opts, Mode::Training).unwrap();
     let l = Loader::new(
         Arc::new(ds),
         LoaderOptions {
@@ -423,8 +462,9 @@ fn chamber_dataset_has_one_output_channel() {
     let b = l.batch_at(0, 0).unwrap();
     assert_eq!(b.y.len(), 2 * 16 * 16);
     assert!(b.y.contains(&1.0));
-    let (train, val) = ChamberDataset::open_split(dir.path(), &opts, 0.34, 3).unwrap();
-    assert_eq!((train.len(), val.map(|v| v.len())), (2, Some(1)));
+    let s = ChamberDataset::open_split(dir.path(), &opts, 0.34, 0.0, 3).unwrap();
+    assert_eq!((s.train.len(), s.validation.map(|v| v.len())), (2, Some(1)));
+    assert!(s.test.is_none());
 }
 
 #[test]
@@ -463,11 +503,12 @@ fn determinism_across_worker_counts() {
     track_set(tdir.path(), &rect(100, 80, 40, 50, 30, 40), (100, 80));
     let topts = TrackOptions {
         target_size: (32, 32),
-        crop_windows: true,
+        crop: true,
         shift: 5,
         ..Default::default()
     };
-    let tds: Arc<dyn Dataset> = Arc::new(TrackingDataset::open(tdir.path(), &topts).unwrap());
+    let tds: Arc<dyn Dataset> =
+        Arc::new(TrackingDataset::open(tdir.path(), &topts, Mode::Training).unwrap());
     let trun = |workers: usize| {
         let mut l = Loader::new(
             Arc::clone(&tds),
@@ -635,7 +676,7 @@ fn split_sizes_round_half_to_even() {
     seg_set(dir.path(), 10, (20, 20), false);
     let opts = SegOptions {
         target_size: (16, 16),
-        weights: SegWeights::Ones,
+        weights: Weights::Ones,
         ..Default::default()
     };
     let sp = SegmentationDataset::open_split(dir.path(), &opts, 0.25, 0.0, 1).unwrap();

@@ -125,7 +125,7 @@ fn gettrackingboxes_matches_delta() {
 /// `create_windows` puts its windows.
 #[test]
 fn evaluation_tiles_start_at_create_windows_locations() {
-    use deltacell_data::dataset::{Dataset, Mode, SegOptions, SegWeights, SegmentationDataset};
+    use deltacell_data::dataset::{Dataset, Mode, SegOptions, SegmentationDataset, Weights};
     for (case, target) in [("create_windows_stitch", 512), ("create_windows_pad", 256)] {
         let mut npz = reference(case);
         let image: Array2<f32> = array(&mut npz, "in_img");
@@ -143,7 +143,7 @@ fn evaluation_tiles_start_at_create_windows_locations() {
         let opts = SegOptions {
             target_size: (target, target),
             crop: true,
-            weights: SegWeights::Ones,
+            weights: Weights::Ones,
             min_overlap: 24,
             ..Default::default()
         };

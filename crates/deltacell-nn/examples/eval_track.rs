@@ -61,7 +61,7 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
     //    [image t, that cell at t−1, image t−1, all cells at t], frames resized to the input.
     let options = TrackInputOptions {
         target: (h, w),
-        crop_windows: false, // true: full resolution, a window centred on each cell (2-D)
+        crop: false, // true: full resolution, a window centred on each cell (2-D)
         rescale: Rescale::DtypeMax,
     };
     let (inputs, samples) =

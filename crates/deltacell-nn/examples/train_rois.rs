@@ -52,8 +52,9 @@ pub fn run(dir: &Path, good_enough: f64) -> Result<Outcome> {
         augment: AugmentParams::rois_training(),
         ..ChamberOptions::default()
     };
-    let (train_set, val_set) = ChamberDataset::open_split(&data, &options, 1.0 / 3.0, SEED)?;
-    let val_set = val_set.context("no validation files")?;
+    let splits = ChamberDataset::open_split(&data, &options, 1.0 / 3.0, 0.0, SEED)?;
+    let train_set = splits.train;
+    let val_set = splits.validation.context("no validation files")?;
     println!(
         "{} training and {} validation fields",
         train_set.len(),

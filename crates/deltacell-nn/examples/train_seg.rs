@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
 use deltacell_data::augment::{AugmentParams, ElasticParams, GridPoints};
-use deltacell_data::dataset::{Loader, LoaderOptions, SegOptions, SegWeights, SegmentationDataset};
+use deltacell_data::dataset::{Loader, LoaderOptions, SegOptions, SegmentationDataset, Weights};
 use deltacell_data::synth::{self, SynthKind};
-use deltacell_data::weights::SegWeightParams;
+use deltacell_data::weights::{SegWeightParams, WeightRecipe};
 use deltacell_nn::history::History;
 use deltacell_nn::run_dir::RunDir;
 use deltacell_nn::train::{self, Control, Event, FitOptions, StopReason};
@@ -77,11 +77,11 @@ pub fn run(dir: &Path) -> Result<Outcome> {
     let options = SegOptions {
         target_size: TARGET,
         crop: false,
-        weights: SegWeights::Seg(SegWeightParams {
+        weights: Weights::Computed(WeightRecipe::Seg(SegWeightParams {
             classweights: (1.0, 1.0),
             w0: 12.0,
             sigma: 2.0,
-        }),
+        })),
         augment,
         ..SegOptions::default()
     };

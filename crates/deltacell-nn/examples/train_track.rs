@@ -12,13 +12,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use burn::module::Module;
 use deltacell_data::augment::AugmentParams;
-use deltacell_data::dataset::{
-    split_by_file, Loader, LoaderOptions, TrackFiles, TrackOptions, TrackWeights, TrackingDataset,
-};
+use deltacell_data::dataset::{Loader, LoaderOptions, TrackOptions, TrackingDataset, Weights};
 use deltacell_data::synth::{self, SynthKind};
+use deltacell_data::weights::WeightRecipe;
 use deltacell_nn::history::{EpochRecord, History};
 use deltacell_nn::run_dir::{ModelInfo, RunDir, CURVES_FILE, HISTORY_FILE};
 use deltacell_nn::{device, Kind, Trainer, UnetSpec};
@@ -52,27 +51,19 @@ pub fn run(dir: &Path) -> Result<Outcome> {
     //    computed per sample (`"online"`, halo 50 px); the current frame drifts by up to ±5 px.
     let options = TrackOptions {
         target_size: TARGET,
-        crop_windows: false,
+        crop: false,
         shift: 5,
-        weights: TrackWeights::Online {
+        weights: Weights::Computed(WeightRecipe::Track {
             halo_distance: 50.0,
-        },
+        }),
         augment: AugmentParams::track_training(), // DeLTA's DATA_AUGMENTATION_TRACK
         ..TrackOptions::default()
     };
-    // Hold out a quarter of the samples (by file) for validation, without augmentation.
-    let all = TrackingDataset::open(&data, &options)?;
-    let split = split_by_file(all.files().len(), 0.25, 0.0, SEED)?;
-    let pick = |idx: &[usize]| -> Vec<TrackFiles> {
-        idx.iter().map(|&i| all.files()[i].clone()).collect()
-    };
-    let train_set = TrackingDataset::from_files(pick(&split.train), &options)?;
-    let val_options = TrackOptions {
-        shift: 0,
-        augment: AugmentParams::default(),
-        ..options.clone()
-    };
-    let val_set = TrackingDataset::from_files(pick(&split.validation), &val_options)?;
+    // Hold out a quarter of the samples (by file) for validation: evaluation mode, without
+    // augmentation or drift.
+    let splits = TrackingDataset::open_split(&data, &options, 0.25, 0.0, SEED)?;
+    let train_set = splits.train;
+    let val_set = splits.validation.context("no validation samples")?;
 
     let mut train = Loader::new(
         Arc::new(train_set),

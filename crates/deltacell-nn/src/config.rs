@@ -31,37 +31,40 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use deltacell_data::weights::{SegWeightParams, WeightRecipe, DEFAULT_HALO_DISTANCE};
+
 use crate::unet::{Kind, UnetSpec};
 use crate::{Error, Result};
 
 /// The built-in presets.
 pub const PRESETS: [&str; 2] = ["mothermachine", "2D"];
 
-/// How pixel weights for the loss are obtained.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WeightsKind {
-    /// DeLTA `seg_weights` (mother machine: border and class weights from distance maps).
-    #[serde(rename = "seg_weights")]
-    SegWeights,
-    /// DeLTA `seg_weights_2D` (agar pads).
-    #[serde(rename = "seg_weights_2D")]
-    SegWeights2D,
-    /// DeLTA `tracking_weights` (halo around the tracked cell).
-    #[serde(rename = "tracking_weights")]
-    TrackingWeights,
-    /// No weights: plain labels (the chamber model).
-    #[serde(rename = "none")]
-    None,
-}
+/// The `weights` key of a model table: DeLTA's function name (`seg_weights`, `seg_weights_2D`,
+/// `tracking_weights`) with its default parameters, or `none` (plain labels, the chamber model).
+mod weights_name {
+    use deltacell_data::weights::WeightRecipe;
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl WeightsKind {
-    /// The TOML spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            WeightsKind::SegWeights => "seg_weights",
-            WeightsKind::SegWeights2D => "seg_weights_2D",
-            WeightsKind::TrackingWeights => "tracking_weights",
-            WeightsKind::None => "none",
+    /// The TOML spelling of a model's weights.
+    pub fn name(w: &Option<WeightRecipe>) -> &'static str {
+        w.as_ref().map_or("none", WeightRecipe::delta_name)
+    }
+
+    pub fn serialize<S: Serializer>(w: &Option<WeightRecipe>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(name(w))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<WeightRecipe>, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.as_str() {
+            "none" => Ok(None),
+            "seg_weights" | "seg_weights_2D" | "tracking_weights" => {
+                text.parse().map(Some).map_err(serde::de::Error::custom)
+            }
+            other => Err(serde::de::Error::custom(format!(
+                "unknown weights {other:?}: expected seg_weights, seg_weights_2D, \
+                 tracking_weights or none"
+            ))),
         }
     }
 }
@@ -91,8 +94,10 @@ pub struct ModelConfig {
     /// Explicit filters per level (overrides `levels`), e.g. `[8, 16]`; absent = 64·2^l.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<usize>>,
-    /// How the pixel weights of the loss are made when the set has no `wei/` folder.
-    pub weights: WeightsKind,
+    /// How the pixel weights of the loss are made when the set has no `wei/` folder: one of
+    /// DeLTA's functions with its default parameters, or `None` (TOML `"none"`: plain labels).
+    #[serde(with = "weights_name")]
+    pub weights: Option<WeightRecipe>,
     /// Tracking only: maximal random shift of the crop box in pixels (DeLTA `shift`, 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift: Option<usize>,
@@ -208,7 +213,7 @@ fn aug(pairs: &[(&str, toml::Value)]) -> toml::Table {
         .collect()
 }
 
-fn recipe_seg(target: [usize; 2], weights: WeightsKind) -> ModelConfig {
+fn recipe_seg(target: [usize; 2], weights: WeightRecipe) -> ModelConfig {
     use toml::Value::{Boolean as B, Float as F, Integer as I};
     ModelConfig {
         target_size: target,
@@ -220,7 +225,7 @@ fn recipe_seg(target: [usize; 2], weights: WeightsKind) -> ModelConfig {
         validation_split: 0.05,
         levels: 5,
         filters: None,
-        weights,
+        weights: Some(weights),
         shift: None,
         min_area: 20,
         tolerable_resizing_factor: 1.0,
@@ -250,7 +255,9 @@ fn recipe_track(target: [usize; 2]) -> ModelConfig {
         validation_split: 0.05,
         levels: 5,
         filters: None,
-        weights: WeightsKind::TrackingWeights,
+        weights: Some(WeightRecipe::Track {
+            halo_distance: DEFAULT_HALO_DISTANCE,
+        }),
         shift: Some(5),
         min_area: 0,
         tolerable_resizing_factor: 1.0,
@@ -277,7 +284,7 @@ fn recipe_rois() -> ModelConfig {
         validation_split: 0.05,
         levels: 5,
         filters: None,
-        weights: WeightsKind::None,
+        weights: None,
         shift: None,
         min_area: 500,
         tolerable_resizing_factor: 4.0,
@@ -309,7 +316,10 @@ impl Config {
                 whole_frame_drift: false,
                 models: Models {
                     rois: Some(recipe_rois()),
-                    seg: Some(recipe_seg([256, 32], WeightsKind::SegWeights)),
+                    seg: Some(recipe_seg(
+                        [256, 32],
+                        WeightRecipe::Seg(SegWeightParams::default()),
+                    )),
                     track: Some(recipe_track([256, 32])),
                 },
             }),
@@ -321,7 +331,12 @@ impl Config {
                 whole_frame_drift: false,
                 models: Models {
                     rois: None,
-                    seg: Some(recipe_seg([512, 512], WeightsKind::SegWeights2D)),
+                    seg: Some(recipe_seg(
+                        [512, 512],
+                        WeightRecipe::Seg2d {
+                            classweights: (1.0, 1.0),
+                        },
+                    )),
                     track: Some(recipe_track([256, 256])),
                 },
             }),
@@ -516,7 +531,7 @@ impl Config {
                     let _ = writeln!(s, "# Explicit filters per level, e.g. [8, 16, 32] for a small model\n# filters = [64, 128, 256, 512, 1024]");
                 }
             }
-            kv(&mut s, "Pixel weights when the set has no wei/ folder: seg_weights, seg_weights_2D, tracking_weights, none", "weights", &toml::Value::from(m.weights.name()));
+            kv(&mut s, "Pixel weights when the set has no wei/ folder: seg_weights, seg_weights_2D, tracking_weights, none", "weights", &toml::Value::from(weights_name::name(&m.weights)));
             if let Some(shift) = m.shift {
                 kv(
                     &mut s,

@@ -28,17 +28,14 @@ use std::sync::{Arc, Mutex};
 
 use deltacell_data::augment::AugmentParams;
 use deltacell_data::dataset::{
-    split_by_file, ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, LoaderStats,
-    Mode, SegOptions, SegWeights, SegmentationDataset, TrackOptions, TrackWeights, TrackingDataset,
+    ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, LoaderStats, Mode, SegOptions,
+    SegmentationDataset, Splits, TrackOptions, TrackingDataset, Weights,
 };
-use deltacell_data::weights::SegWeightParams;
+use deltacell_data::weights::{WeightRecipe, DEFAULT_HALO_DISTANCE};
 
-use crate::config::{Config, ModelConfig, WeightsKind};
+use crate::config::{Config, ModelConfig};
 use crate::unet::Kind;
 use crate::{Batch, Error, Result};
-
-/// DeLTA's default halo around the tracked cell for online tracking weights, pixels.
-const TRACK_HALO: f32 = 50.0;
 
 /// A batch source for [`crate::train::fit`]: `(epoch, step) -> Batch`.
 pub type Source = Box<dyn FnMut(usize, usize) -> Result<Batch> + Send>;
@@ -79,14 +76,11 @@ pub fn seg_options(
     augment: bool,
 ) -> Result<SegOptions> {
     let weights = if root.join("wei").is_dir() {
-        SegWeights::Folder
+        Weights::Folder
     } else {
         match m.weights {
-            WeightsKind::SegWeights => SegWeights::Seg(SegWeightParams::default()),
-            WeightsKind::SegWeights2D => SegWeights::Seg2d {
-                classweights: (1.0, 1.0),
-            },
-            WeightsKind::TrackingWeights | WeightsKind::None => SegWeights::Ones,
+            Some(r @ (WeightRecipe::Seg(_) | WeightRecipe::Seg2d { .. })) => Weights::Computed(r),
+            Some(WeightRecipe::Track { .. }) | None => Weights::Ones,
         }
     };
     Ok(SegOptions {
@@ -111,18 +105,20 @@ pub fn track_options(
     augment: bool,
 ) -> Result<TrackOptions> {
     let weights = if root.join("wei").is_dir() {
-        TrackWeights::Folder
+        Weights::Folder
     } else {
         match m.weights {
-            WeightsKind::None => TrackWeights::Ones,
-            _ => TrackWeights::Online {
-                halo_distance: TRACK_HALO,
-            },
+            None => Weights::Ones,
+            Some(r @ WeightRecipe::Track { .. }) => Weights::Computed(r),
+            // A segmentation recipe on a tracking set: DeLTA's online tracking weights.
+            Some(_) => Weights::Computed(WeightRecipe::Track {
+                halo_distance: DEFAULT_HALO_DISTANCE,
+            }),
         }
     };
     Ok(TrackOptions {
         target_size: (m.target_size[0], m.target_size[1]),
-        crop_windows: config.crop_windows,
+        crop: config.crop_windows,
         shift: if augment {
             m.shift.unwrap_or(0) as u32
         } else {
@@ -166,64 +162,66 @@ fn open_sets(
     } else {
         m.validation_split
     };
-    Ok(match kind {
-        Kind::Seg => {
-            let opts = seg_options(config, m, root, true)?;
-            let s = SegmentationDataset::open_split(root, &opts, split, 0.0, seed)?;
-            let storage = s.train.storage().to_string();
-            let val: Option<Arc<dyn Dataset>> = match val_dir {
-                Some(v) => Some(Arc::new(SegmentationDataset::open(
+    // Training and a held-out split of the same folder; `--val DIR` replaces the split.
+    fn parts<D: Dataset + 'static>(
+        splits: Splits<D>,
+        storage: impl Fn(&D) -> String,
+        val_dir: Option<Result<D>>,
+    ) -> Result<Opened> {
+        let storage = storage(&splits.train);
+        let val = match val_dir {
+            Some(v) => Some(Arc::new(v?) as Arc<dyn Dataset>),
+            None => splits.validation.map(|d| Arc::new(d) as Arc<dyn Dataset>),
+        };
+        Ok((Arc::new(splits.train), val, storage))
+    }
+    match kind {
+        Kind::Seg => parts(
+            SegmentationDataset::open_split(
+                root,
+                &seg_options(config, m, root, true)?,
+                split,
+                0.0,
+                seed,
+            )?,
+            |d| d.storage().to_string(),
+            val_dir.map(|v| -> Result<_> {
+                Ok(SegmentationDataset::open(
                     v,
                     &seg_options(config, m, v, false)?,
                     Mode::Evaluation,
-                )?)),
-                None => s.validation.map(|d| Arc::new(d) as Arc<dyn Dataset>),
-            };
-            (Arc::new(s.train), val, storage)
-        }
-        Kind::Rois => {
-            let (train, val) =
-                ChamberDataset::open_split(root, &rois_options(m, true)?, split, seed)?;
-            let storage = train.storage().to_string();
-            let val: Option<Arc<dyn Dataset>> = match val_dir {
-                Some(v) => Some(Arc::new(ChamberDataset::open(
+                )?)
+            }),
+        ),
+        Kind::Rois => parts(
+            ChamberDataset::open_split(root, &rois_options(m, true)?, split, 0.0, seed)?,
+            |d| d.storage().to_string(),
+            val_dir.map(|v| -> Result<_> {
+                Ok(ChamberDataset::open(
                     v,
                     &rois_options(m, false)?,
                     Mode::Evaluation,
-                )?)),
-                None => val.map(|d| Arc::new(d) as Arc<dyn Dataset>),
-            };
-            (Arc::new(train), val, storage)
-        }
-        Kind::Track => {
-            let opts = track_options(config, m, root, true)?;
-            // List the files cheaply (streamed), then split by file and open each part.
-            let listing = TrackingDataset::open(
+                )?)
+            }),
+        ),
+        Kind::Track => parts(
+            TrackingDataset::open_split(
                 root,
-                &TrackOptions {
-                    storage: deltacell_data::dataset::StorageChoice::Stream,
-                    ..opts.clone()
-                },
-            )?;
-            let files = listing.files().to_vec();
-            let sp = split_by_file(files.len(), split, 0.0, seed)?;
-            let pick = |idx: &[usize]| idx.iter().map(|&i| files[i].clone()).collect::<Vec<_>>();
-            let train = TrackingDataset::from_files(pick(&sp.train), &opts)?;
-            let storage = train.storage().to_string();
-            let val: Option<Arc<dyn Dataset>> = match val_dir {
-                Some(v) => Some(Arc::new(TrackingDataset::open(
+                &track_options(config, m, root, true)?,
+                split,
+                0.0,
+                seed,
+            )?,
+            |d| d.storage().to_string(),
+            val_dir.map(|v| -> Result<_> {
+                Ok(TrackingDataset::open(
                     v,
                     &track_options(config, m, v, false)?,
-                )?)),
-                None if !sp.validation.is_empty() => Some(Arc::new(TrackingDataset::from_files(
-                    pick(&sp.validation),
-                    &track_options(config, m, root, false)?,
-                )?)),
-                None => None,
-            };
-            (Arc::new(train), val, storage)
-        }
-    })
+                    Mode::Evaluation,
+                )?)
+            }),
+        ),
+    }
 }
 
 /// A cheap fingerprint of a training set: folder name, number of files and total bytes of the

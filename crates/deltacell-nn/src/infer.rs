@@ -401,7 +401,7 @@ pub fn predict_track_folder(
     output::prepare_dir(out, &inputs_of_run)?;
     let opts = TrackInputOptions {
         target: predictor.input_size(),
-        crop_windows: predictor.is_2d(),
+        crop: predictor.is_2d(),
         rescale: Rescale::DtypeMax,
     };
     let (all, samples) = predict::compile_tracking_inputs(images, segs, None, &opts)?;

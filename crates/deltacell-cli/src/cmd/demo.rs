@@ -155,7 +155,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )?;
     make_weights(
         &seg_set,
-        &WeightRecipe::SegWeights(SegWeightParams::default()),
+        &WeightRecipe::Seg(SegWeightParams::default()),
         true,
         &|_, _| {},
     )?;

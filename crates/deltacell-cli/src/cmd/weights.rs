@@ -5,30 +5,23 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
 use deltacell_data::wei::make_weights;
 use deltacell_data::weights::{SegWeightParams, WeightRecipe};
 use indicatif::{ProgressBar, ProgressStyle};
-
-/// Which weight function to apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
-    /// `seg_weights` on `seg/` (mother-machine segmentation; DeLTA's choice for "rois" presets).
-    Seg,
-    /// `seg_weights_2D` on `seg/` (2-D colonies).
-    Seg2d,
-    /// `tracking_weights` on `mot_dau/` with `segall/` (tracking sets).
-    Track,
-}
 
 /// Arguments of `deltacell weights`.
 #[derive(Args, Debug)]
 pub struct WeightsArgs {
     /// The training-set folder (holds `seg/`, or `mot_dau/` and `segall/` for `--kind track`).
     pub dir: PathBuf,
-    /// The weight function.
-    #[arg(long, value_enum)]
-    pub kind: Kind,
+    /// The weight function: `seg` (`seg_weights` on `seg/`, mother machine), `seg2d`
+    /// (`seg_weights_2D` on `seg/`, 2-D colonies) or `track` (`tracking_weights` on `mot_dau/`
+    /// with `segall/`); its parameters come from the options below.
+    #[arg(long, value_parser = PossibleValuesParser::new(["seg", "seg2d", "track"])
+        .try_map(|s| s.parse::<WeightRecipe>()))]
+    pub kind: WeightRecipe,
     /// Border-term amplitude of `seg` weights (DeLTA's w0).
     #[arg(long, default_value_t = 12.0, value_parser = crate::numbers::non_negative_f32)]
     pub w0: f32,
@@ -49,15 +42,15 @@ pub struct WeightsArgs {
 /// Runs the subcommand.
 pub fn run(args: WeightsArgs) -> anyhow::Result<ExitCode> {
     let recipe = match args.kind {
-        Kind::Seg => WeightRecipe::SegWeights(SegWeightParams {
+        WeightRecipe::Seg(_) => WeightRecipe::Seg(SegWeightParams {
             classweights: args.classweights,
             w0: args.w0,
             sigma: args.sigma,
         }),
-        Kind::Seg2d => WeightRecipe::SegWeights2d {
+        WeightRecipe::Seg2d { .. } => WeightRecipe::Seg2d {
             classweights: args.classweights,
         },
-        Kind::Track => WeightRecipe::TrackingWeights {
+        WeightRecipe::Track { .. } => WeightRecipe::Track {
             halo_distance: args.halo,
         },
     };

@@ -57,12 +57,102 @@ use crate::batch::SampleLayout;
 use crate::kind::Kind;
 use crate::layout::{Folders, SampleFiles, TrainingSet};
 use crate::random::SampleRng;
+use crate::weights::WeightRecipe;
 
 pub use loader::{Loader, LoaderOptions, LoaderStats};
 pub use rois::{ChamberDataset, ChamberOptions};
-pub use seg::{Mode, SegFiles, SegOptions, SegSplits, SegWeights, SegmentationDataset};
+pub use seg::{SegFiles, SegOptions, SegmentationDataset};
 pub use storage::{Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
-pub use track::{TrackFiles, TrackOptions, TrackWeights, TrackingDataset};
+pub use track::{TrackFiles, TrackOptions, TrackingDataset};
+
+/// Training (random crops, augmentation, shuffled) or evaluation (fixed tiles or resized files,
+/// no augmentation, in order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// DeLTA's `mode="training"`.
+    Training,
+    /// DeLTA's `mode="evaluation"`.
+    Evaluation,
+}
+
+/// The datasets of a training set split by file ([`split_by_file`]): training, and validation /
+/// test when asked for, in [`Mode::Evaluation`]. What every dataset's `open_split` returns.
+#[derive(Debug)]
+pub struct Splits<D> {
+    /// Training files, [`Mode::Training`].
+    pub train: D,
+    /// Validation files, [`Mode::Evaluation`]; `None` when the fraction is 0 (or rounds to no
+    /// file).
+    pub validation: Option<D>,
+    /// Test files, [`Mode::Evaluation`]; `None` when the fraction is 0 (or rounds to no file).
+    pub test: Option<D>,
+}
+
+impl<D> Splits<D> {
+    /// Splits `files` ([`split_by_file`]) and builds each part with `build(files, mode)`.
+    pub(crate) fn build<F: Clone>(
+        files: Vec<F>,
+        validation: f64,
+        test: f64,
+        seed: u64,
+        mut build: impl FnMut(Vec<F>, Mode) -> Result<D>,
+    ) -> Result<Self> {
+        let split = split_by_file(files.len(), validation, test, seed)?;
+        let pick = |idx: &[usize]| idx.iter().map(|&i| files[i].clone()).collect::<Vec<_>>();
+        let train = build(pick(&split.train), Mode::Training)?;
+        let mut part = |fraction: f64, idx: &[usize]| -> Result<Option<D>> {
+            if fraction > 0.0 && !idx.is_empty() {
+                build(pick(idx), Mode::Evaluation).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let validation = part(validation, &split.validation)?;
+        let test = part(test, &split.test)?;
+        Ok(Splits {
+            train,
+            validation,
+            test,
+        })
+    }
+}
+
+/// Whether a dataset with `weights` reads the set's `wei/` folder: `Auto` and `Folder` when the
+/// folder exists; `Folder` without one is an [`Error::Layout`] naming `root`.
+pub(crate) fn wants_weights_folder(root: &Path, weights: &Weights) -> Result<bool> {
+    let want = matches!(weights, Weights::Auto | Weights::Folder) && root.join("wei").is_dir();
+    if *weights == Weights::Folder && !want {
+        return Err(Error::Layout {
+            root: root.to_path_buf(),
+            problems: vec![format!(
+                "{}: weights = \"folder\" but there is no wei/ folder",
+                root.display()
+            )],
+        });
+    }
+    Ok(want)
+}
+
+/// Where a sample's pixel weights come from: one vocabulary for every dataset.
+///
+/// TOML: `weights = "auto"`, `"folder"`, `"ones"`, or the recipe itself, e.g.
+/// `weights = { seg2d = { classweights = [1.0, 1.0] } }` or
+/// `weights = { track = { halo_distance = 50.0 } }` ([`WeightRecipe`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weights {
+    /// `wei/` when the set has that folder, else all ones (DeLTA's behaviour).
+    #[default]
+    Auto,
+    /// Read from `wei/` (8-bit files are divided by 255); an error when the set has none.
+    Folder,
+    /// Every pixel weighs 1 (DeLTA's `weights_path=None`).
+    Ones,
+    /// Computed with one of DeLTA's weight functions: segmentation recipes when a file is
+    /// loaded, [`WeightRecipe::Track`] per tracking sample (DeLTA's `"online"`).
+    #[serde(untagged)]
+    Computed(WeightRecipe),
+}
 
 /// Dataset and loader options of every kind, as one TOML document with the optional tables
 /// `[seg]`, `[track]`, `[rois]` and `[loader]` (keys = the fields of [`SegOptions`],
@@ -116,7 +206,7 @@ impl DatasetConfig {
                 (std::sync::Arc::new(d), r)
             }
             Kind::Track => {
-                let d = TrackingDataset::open(root, &self.track)?;
+                let d = TrackingDataset::open(root, &self.track, Mode::Training)?;
                 let r = d.storage().clone();
                 (std::sync::Arc::new(d), r)
             }
@@ -360,22 +450,22 @@ mod tests {
         assert_eq!(cfg.seg.target_size, (512, 512));
         assert_eq!(
             cfg.seg.weights,
-            SegWeights::Seg2d {
+            Weights::Computed(WeightRecipe::Seg2d {
                 classweights: (1.0, 0.5)
-            }
+            })
         );
         assert_eq!(cfg.seg.storage, StorageChoice::Stream);
         assert_eq!(
             cfg.track.weights,
-            TrackWeights::Online {
+            Weights::Computed(WeightRecipe::Track {
                 halo_distance: 50.0
-            }
+            })
         );
         assert_eq!(cfg.track.target_size, (256, 32), "defaults fill the rest");
         assert_eq!(cfg.rois.target_size, (256, 256));
         assert_eq!(cfg.loader.steps_per_epoch, Some(300));
         let folder: SegOptions = toml::from_str("weights = \"folder\"").unwrap();
-        assert_eq!(folder.weights, SegWeights::Folder);
+        assert_eq!(folder.weights, Weights::Folder);
         assert!(toml::from_str::<DatasetConfig>("[seg]\ncrops = true").is_err());
     }
 

@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use super::seg::{discover, Mode, SegOptions, SegWeights, SegmentationDataset, WeightKind};
+use super::seg::{discover, SegOptions, SegmentationDataset, WeightKind};
 use super::storage::{StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
-use super::{split_by_file, Dataset};
+use super::Dataset;
+use super::{Mode, Splits, Weights};
 use crate::augment::AugmentParams;
 use crate::batch::SampleLayout;
 use crate::error::Result;
@@ -40,7 +41,7 @@ impl ChamberOptions {
         SegOptions {
             target_size: self.target_size,
             crop: false,
-            weights: SegWeights::Ones,
+            weights: Weights::Ones,
             augment: self.augment.clone(),
             storage: self.storage,
             preload_limit_bytes: self.preload_limit_bytes,
@@ -68,30 +69,20 @@ impl ChamberDataset {
         )?))
     }
 
-    /// Opens `root` split by file into training and validation ([`split_by_file`]).
+    /// Opens `root` and splits its files into training, validation and test datasets
+    /// ([`super::split_by_file`], seeded with `seed`); validation and test are in evaluation mode.
     pub fn open_split(
         root: impl AsRef<Path>,
         options: &ChamberOptions,
         validation: f64,
+        test: f64,
         seed: u64,
-    ) -> Result<(Self, Option<Self>)> {
+    ) -> Result<Splits<Self>> {
         let seg = options.seg();
         let files = discover(root.as_ref(), &seg)?;
-        let split = split_by_file(files.len(), validation, 0.0, seed)?;
-        let pick = |idx: &[usize]| idx.iter().map(|&i| files[i].clone()).collect::<Vec<_>>();
-        let train =
-            SegmentationDataset::build(pick(&split.train), &seg, Mode::Training, WeightKind::None)?;
-        let val = if split.validation.is_empty() {
-            None
-        } else {
-            Some(ChamberDataset(SegmentationDataset::build(
-                pick(&split.validation),
-                &seg,
-                Mode::Evaluation,
-                WeightKind::None,
-            )?))
-        };
-        Ok((ChamberDataset(train), val))
+        Splits::build(files, validation, test, seed, |f, mode| {
+            SegmentationDataset::build(f, &seg, mode, WeightKind::None).map(ChamberDataset)
+        })
     }
 
     /// How the files are kept and why.

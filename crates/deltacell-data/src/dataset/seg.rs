@@ -8,7 +8,10 @@ use rand::Rng;
 use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
-use super::{crop, interleave, matched_samples, split_by_file, Channel, Dataset};
+use super::{
+    crop, interleave, matched_samples, wants_weights_folder, Channel, Dataset, Mode, Splits,
+    Weights,
+};
 use crate::augment::resize::{resize_image, resize_mask, resize_weights};
 use crate::augment::{
     augment, augment_seg_into, AugmentParams, LabelChannels, LabelWindow, Sample, Target,
@@ -21,38 +24,7 @@ use crate::kind::Kind;
 use crate::layout::Role;
 use crate::random::SampleRng;
 use crate::tiles::{CroppingBox, Windows};
-use crate::weights::{seg_weights, seg_weights_2d, SegWeightParams};
-
-/// Where the pixel weights of a segmentation sample come from.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SegWeights {
-    /// `wei/` when the set has that folder, else all ones (DeLTA's behaviour).
-    #[default]
-    Auto,
-    /// Read from `wei/` (8-bit files are divided by 255).
-    Folder,
-    /// Every pixel weighs 1.
-    Ones,
-    /// Computed when a file is loaded with DeLTA's `seg_weights` (mother machine).
-    Seg(SegWeightParams),
-    /// Computed when a file is loaded with DeLTA's `seg_weights_2D`, `classweights` =
-    /// `(cells, borders)` (2-D pads).
-    Seg2d {
-        /// `(cells, borders)` class weights; DeLTA's default `(1, 1)`.
-        classweights: (f32, f32),
-    },
-}
-
-/// Training (random crops, augmentation, shuffled) or evaluation (fixed tiles or resized files,
-/// no augmentation, in order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// DeLTA's `mode="training"`.
-    Training,
-    /// DeLTA's `mode="evaluation"`.
-    Evaluation,
-}
+use crate::weights::WeightRecipe;
 
 /// Options of [`SegmentationDataset`]; TOML/JSON keys are the field names.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -64,8 +36,8 @@ pub struct SegOptions {
     /// Random crops of `target_size` (2-D pads) instead of resizing whole files to it (mother
     /// machine). Default false. In evaluation mode, crop tiles each file into overlapping windows.
     pub crop: bool,
-    /// Weight source. Default [`SegWeights::Auto`].
-    pub weights: SegWeights,
+    /// Weight source. Default [`Weights::Auto`].
+    pub weights: Weights,
     /// Augmentation, applied in training mode only (evaluation ignores it).
     pub augment: AugmentParams,
     /// Preload or stream. Default [`StorageChoice::Auto`].
@@ -81,7 +53,7 @@ impl Default for SegOptions {
         SegOptions {
             target_size: (256, 32),
             crop: false,
-            weights: SegWeights::Auto,
+            weights: Weights::Auto,
             augment: AugmentParams::default(),
             storage: StorageChoice::Auto,
             preload_limit_bytes: DEFAULT_PRELOAD_LIMIT,
@@ -90,25 +62,13 @@ impl Default for SegOptions {
     }
 }
 
-/// The datasets of a split training set: training, and validation / test when asked for.
-#[derive(Debug)]
-pub struct SegSplits {
-    /// Training files, [`Mode::Training`].
-    pub train: SegmentationDataset,
-    /// Validation files, [`Mode::Evaluation`]; `None` when the fraction is 0.
-    pub validation: Option<SegmentationDataset>,
-    /// Test files, [`Mode::Evaluation`]; `None` when the fraction is 0.
-    pub test: Option<SegmentationDataset>,
-}
-
 /// Resolved weight source (no `Auto`).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum WeightKind {
     None,
     Folder,
     Ones,
-    Seg(SegWeightParams),
-    Seg2d((f32, f32)),
+    Computed(WeightRecipe),
 }
 
 /// One decoded file: full size in crop mode, resized to the target otherwise.
@@ -156,43 +116,20 @@ impl SegmentationDataset {
         validation: f64,
         test: f64,
         seed: u64,
-    ) -> Result<SegSplits> {
+    ) -> Result<Splits<Self>> {
         let files = discover(root.as_ref(), options)?;
-        let split = split_by_file(files.len(), validation, test, seed)?;
-        let pick = |idx: &[usize]| idx.iter().map(|&i| files[i].clone()).collect::<Vec<_>>();
-        let train = Self::from_files(pick(&split.train), options, Mode::Training)?;
-        let validation = if validation > 0.0 && !split.validation.is_empty() {
-            Some(Self::from_files(
-                pick(&split.validation),
-                options,
-                Mode::Evaluation,
-            )?)
-        } else {
-            None
-        };
-        let test = if test > 0.0 && !split.test.is_empty() {
-            Some(Self::from_files(
-                pick(&split.test),
-                options,
-                Mode::Evaluation,
-            )?)
-        } else {
-            None
-        };
-        Ok(SegSplits {
-            train,
-            validation,
-            test,
+        Splits::build(files, validation, test, seed, |f, mode| {
+            Self::from_files(f, options, mode)
         })
     }
 
-    /// A dataset over explicit files. [`SegWeights::Auto`] reads weights when every file has a
+    /// A dataset over explicit files. [`Weights::Auto`] reads weights when every file has a
     /// weight file, else uses ones.
     pub fn from_files(files: Vec<SegFiles>, options: &SegOptions, mode: Mode) -> Result<Self> {
         let weights = match &options.weights {
-            SegWeights::Auto if files.iter().all(|f| f.weights.is_some()) => WeightKind::Folder,
-            SegWeights::Auto | SegWeights::Ones => WeightKind::Ones,
-            SegWeights::Folder => {
+            Weights::Auto if files.iter().all(|f| f.weights.is_some()) => WeightKind::Folder,
+            Weights::Auto | Weights::Ones => WeightKind::Ones,
+            Weights::Folder => {
                 let missing: Vec<String> = files
                     .iter()
                     .filter(|f| f.weights.is_none())
@@ -206,8 +143,15 @@ impl SegmentationDataset {
                 }
                 WeightKind::Folder
             }
-            SegWeights::Seg(p) => WeightKind::Seg(*p),
-            SegWeights::Seg2d { classweights } => WeightKind::Seg2d(*classweights),
+            Weights::Computed(WeightRecipe::Track { .. }) => {
+                return Err(Error::Config {
+                    source_name: "dataset options".into(),
+                    message: "weights = tracking_weights needs a tracking set; a segmentation \
+                              set takes seg or seg2d"
+                        .into(),
+                })
+            }
+            Weights::Computed(recipe) => WeightKind::Computed(*recipe),
         };
         Self::build(files, options, mode, weights)
     }
@@ -320,8 +264,7 @@ impl SegmentationDataset {
                 check_shape(path, image.shape(), w.shape())?;
                 Some(w)
             }
-            WeightKind::Seg(p) => Some(seg_weights(&mask, p)),
-            WeightKind::Seg2d(cw) => Some(seg_weights_2d(&mask, *cw)),
+            WeightKind::Computed(recipe) => Some(recipe.compute(&mask, None)?),
         };
         let target = self.options.target_size;
         if self.options.crop || image.shape() == target {
@@ -548,17 +491,7 @@ pub struct SegFiles {
 
 /// Lists `root/img`, `root/seg` and (when present and wanted) `root/wei`, matched by stem.
 pub(crate) fn discover(root: &Path, options: &SegOptions) -> Result<Vec<SegFiles>> {
-    let want_wei = matches!(options.weights, SegWeights::Auto | SegWeights::Folder)
-        && root.join("wei").is_dir();
-    if options.weights == SegWeights::Folder && !want_wei {
-        return Err(Error::Layout {
-            root: root.to_path_buf(),
-            problems: vec![format!(
-                "{}: weights = \"folder\" but there is no wei/ folder",
-                root.display()
-            )],
-        });
-    }
+    let want_wei = wants_weights_folder(root, &options.weights)?;
     let samples = matched_samples(root, Kind::Seg, want_wei)?;
     Ok(samples
         .into_iter()
@@ -804,12 +737,12 @@ mod tests {
         ];
         let mut checked = 0;
         for (root, size, crop, weights) in [
-            (&mm, (64, 16), false, SegWeights::Folder),
-            (&mm, (32, 16), false, SegWeights::Folder),
-            (&pads, (32, 32), true, SegWeights::Folder),
-            (&pads, (32, 32), true, SegWeights::Ones),
-            (&plain, (32, 32), true, SegWeights::Auto),
-            (&plain, (40, 40), false, SegWeights::Auto),
+            (&mm, (64, 16), false, Weights::Folder),
+            (&mm, (32, 16), false, Weights::Folder),
+            (&pads, (32, 32), true, Weights::Folder),
+            (&pads, (32, 32), true, Weights::Ones),
+            (&plain, (32, 32), true, Weights::Auto),
+            (&plain, (40, 40), false, Weights::Auto),
         ] {
             for (k, augment) in recipes.iter().enumerate() {
                 let mut ds = SegmentationDataset::open(

@@ -9,7 +9,10 @@ use super::seg::{check_shape, fit_to, ones_inside, zero_outside};
 use super::storage::{
     image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
 };
-use super::{crop, interleave, matched_samples, Channel, Dataset};
+use super::{
+    crop, interleave, matched_samples, wants_weights_folder, Channel, Dataset, Mode, Splits,
+    Weights,
+};
 use crate::augment::resize::{resize_image, resize_mask, resize_weights};
 use crate::augment::{augment, AugmentParams, Sample, Target};
 use crate::batch::SampleLayout;
@@ -20,41 +23,25 @@ use crate::kind::Kind;
 use crate::layout::Role;
 use crate::random::SampleRng;
 use crate::tiles::CroppingBox;
-use crate::weights::tracking_weights;
-
-/// Where the pixel weights of a tracking sample come from.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrackWeights {
-    /// `wei/` when the set has that folder, else all ones.
-    #[default]
-    Auto,
-    /// Read from `wei/` (8-bit files are divided by 255).
-    Folder,
-    /// DeLTA's `"online"`: `tracking_weights(mot_dau, segall, halo_distance)` per sample.
-    Online {
-        /// Halo around the tracked cell, pixels (DeLTA's default 50).
-        halo_distance: f32,
-    },
-    /// DeLTA's `weights_path=None`: every pixel weighs 1.
-    Ones,
-}
+use crate::weights::{tracking_weights, WeightRecipe};
 
 /// Options of [`TrackingDataset`]; TOML/JSON keys are the field names.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackOptions {
     /// `(height, width)` of a sample, pixels. Default `(256, 32)` (mother machine); 2-D pads use
-    /// `(256, 256)` with `crop_windows`.
+    /// `(256, 256)` with `crop`.
     pub target_size: (usize, usize),
-    /// Crop a `target_size` window centred on the seed cell (2-D) instead of resizing the whole
-    /// frame (mother machine). Default false.
-    pub crop_windows: bool,
+    /// Crop a `target_size` window centred on the seed cell (2-D; DeLTA's `crop_windows`, also
+    /// accepted as the key) instead of resizing the whole frame (mother machine). Default false.
+    #[serde(alias = "crop_windows")]
+    pub crop: bool,
     /// Random drift of the window, pixels: `(dy, dx)` uniform in `[−shift, shift]` (inclusive),
     /// applied to the current frame's channels. DeLTA's training scripts use 5; default 0.
     pub shift: u32,
-    /// Weight source. Default [`TrackWeights::Auto`].
-    pub weights: TrackWeights,
+    /// Weight source. Default [`Weights::Auto`]; DeLTA's `"online"` is
+    /// `Weights::Computed(WeightRecipe::Track { halo_distance: 50.0 })`.
+    pub weights: Weights,
     /// Augmentation (DeLTA's `DATA_AUGMENTATION_TRACK`), the same on all six rasters.
     pub augment: AugmentParams,
     /// Preload or stream. Default [`StorageChoice::Auto`].
@@ -67,9 +54,9 @@ impl Default for TrackOptions {
     fn default() -> Self {
         TrackOptions {
             target_size: (256, 32),
-            crop_windows: false,
+            crop: false,
             shift: 0,
-            weights: TrackWeights::Auto,
+            weights: Weights::Auto,
             augment: AugmentParams::default(),
             storage: StorageChoice::Auto,
             preload_limit_bytes: DEFAULT_PRELOAD_LIMIT,
@@ -126,14 +113,14 @@ struct TrackItem {
     /// Folder weights, or online weights already computed (resize mode); `None` otherwise.
     weights: Option<WeightMap>,
     /// The window centred on the seed ([`CroppingBox::tracking_box`]), or the whole frame
-    /// without `crop_windows`: computed once per file (it scans the whole seed mask).
+    /// without `crop`: computed once per file (it scans the whole seed mask).
     seed_box: CroppingBox,
 }
 
 /// DeLTA's tracking training set as samples of four input channels — `[current image, seed cell
 /// at t−1, previous image, all cells at t]` — and a stacked target `[mot_dau, weight]`.
 ///
-/// With `crop_windows`, the window is [`CroppingBox::tracking_box`] on the seed (centred on its
+/// With `crop`, the window is [`CroppingBox::tracking_box`] on the seed (centred on its
 /// centroid); the seed and previous image use that box, the current image, `segall`, `mot_dau`
 /// and the weights use it moved by the random drift; outside the image everything is zero.
 /// Without it, every raster is resized to the target. Then [`augment`] runs on `[img, seg,
@@ -142,46 +129,38 @@ struct TrackItem {
 pub struct TrackingDataset {
     files: Vec<TrackFiles>,
     options: TrackOptions,
+    mode: Mode,
     weights: WeightKind,
     cache: Option<Vec<TrackItem>>,
     report: StorageReport,
 }
 
 impl TrackingDataset {
-    /// Opens the tracking set at `root` (`img/ seg/ previmg/ segall/ mot_dau/`, optional `wei/`).
-    pub fn open(root: impl AsRef<Path>, options: &TrackOptions) -> Result<Self> {
-        let root = root.as_ref();
-        let want_wei = matches!(options.weights, TrackWeights::Auto | TrackWeights::Folder)
-            && root.join("wei").is_dir();
-        if options.weights == TrackWeights::Folder && !want_wei {
-            return Err(Error::Layout {
-                root: root.to_path_buf(),
-                problems: vec![format!(
-                    "{}: weights = \"folder\" but there is no wei/ folder",
-                    root.display()
-                )],
-            });
-        }
-        let files = matched_samples(root, Kind::Track, want_wei)?
-            .into_iter()
-            .map(|s| {
-                let file = |role| s.path(role).map(Path::to_path_buf).unwrap_or_default();
-                TrackFiles {
-                    image: file(Role::Img),
-                    seed: file(Role::Seg),
-                    previous: file(Role::PrevImg),
-                    segall: file(Role::SegAll),
-                    mot_dau: file(Role::MotDau),
-                    weights: s.path(Role::Wei).map(Path::to_path_buf),
-                }
-            })
-            .collect();
-        Self::from_files(files, options)
+    /// Opens the tracking set at `root` (`img/ seg/ previmg/ segall/ mot_dau/`, optional `wei/`),
+    /// every file; [`Mode::Evaluation`] drops the augmentation and the random shift.
+    pub fn open(root: impl AsRef<Path>, options: &TrackOptions, mode: Mode) -> Result<Self> {
+        Self::from_files(discover(root.as_ref(), options)?, options, mode)
     }
 
-    /// A dataset over explicit files; [`TrackWeights::Auto`] reads weights when every sample has
-    /// a weight file, else uses ones.
-    pub fn from_files(files: Vec<TrackFiles>, options: &TrackOptions) -> Result<Self> {
+    /// Opens `root` and splits its samples by file into training, validation and test datasets
+    /// ([`split_by_file`], seeded with `seed`); validation and test are in evaluation mode (no
+    /// augmentation, no random shift, in order).
+    pub fn open_split(
+        root: impl AsRef<Path>,
+        options: &TrackOptions,
+        validation: f64,
+        test: f64,
+        seed: u64,
+    ) -> Result<Splits<Self>> {
+        let files = discover(root.as_ref(), options)?;
+        Splits::build(files, validation, test, seed, |f, mode| {
+            Self::from_files(f, options, mode)
+        })
+    }
+
+    /// A dataset over explicit files in `mode` (evaluation: no augmentation, no shift);
+    /// [`Weights::Auto`] reads weights when every sample has a weight file, else uses ones.
+    pub fn from_files(files: Vec<TrackFiles>, options: &TrackOptions, mode: Mode) -> Result<Self> {
         let (th, tw) = options.target_size;
         if th == 0 || tw == 0 {
             return Err(Error::Config {
@@ -196,10 +175,10 @@ impl TrackingDataset {
         }
         let all_wei = files.iter().all(|f| f.weights.is_some());
         let weights = match options.weights {
-            TrackWeights::Auto if all_wei => WeightKind::Folder,
-            TrackWeights::Auto | TrackWeights::Ones => WeightKind::Ones,
-            TrackWeights::Folder if all_wei => WeightKind::Folder,
-            TrackWeights::Folder => {
+            Weights::Auto if all_wei => WeightKind::Folder,
+            Weights::Auto | Weights::Ones => WeightKind::Ones,
+            Weights::Folder if all_wei => WeightKind::Folder,
+            Weights::Folder => {
                 return Err(Error::Layout {
                     root: files[0].image.clone(),
                     problems: files
@@ -209,15 +188,27 @@ impl TrackingDataset {
                         .collect(),
                 })
             }
-            TrackWeights::Online { halo_distance } => WeightKind::Online(halo_distance),
+            Weights::Computed(WeightRecipe::Track { halo_distance }) => {
+                WeightKind::Online(halo_distance)
+            }
+            Weights::Computed(other) => {
+                return Err(Error::Config {
+                    source_name: "dataset options".into(),
+                    message: format!(
+                        "weights = {}: a tracking set takes tracking_weights (track), a folder \
+                         or ones",
+                        other.delta_name()
+                    ),
+                })
+            }
         };
         // Two images (f32) + three masks (u8) + optional weights (f32) per pixel.
         let stored_weights = weights == WeightKind::Folder
-            || (matches!(weights, WeightKind::Online(_)) && !options.crop_windows);
+            || (matches!(weights, WeightKind::Online(_)) && !options.crop);
         let per_pixel: u64 = 2 * 4 + 3 + if stored_weights { 4 } else { 0 };
         let mut bytes = 0u64;
         for f in &files {
-            let (h, w) = if options.crop_windows {
+            let (h, w) = if options.crop {
                 image_shape(&f.image)?
             } else {
                 (th, tw)
@@ -230,9 +221,16 @@ impl TrackingDataset {
             bytes,
             options.preload_limit_bytes,
         );
+        let mut options = options.clone();
+        if mode == Mode::Evaluation {
+            // Evaluation samples are the data as they are: no augmentation, no random drift.
+            options.augment = AugmentParams::default();
+            options.shift = 0;
+        }
         let mut ds = TrackingDataset {
             files,
-            options: options.clone(),
+            options,
+            mode,
             weights,
             cache: None,
             report,
@@ -278,7 +276,7 @@ impl TrackingDataset {
             }
             _ => None,
         };
-        let seed_box = if self.options.crop_windows {
+        let seed_box = if self.options.crop {
             CroppingBox::tracking_box(&seed, self.options.target_size)
         } else {
             CroppingBox::full(shape.0, shape.1)
@@ -292,7 +290,7 @@ impl TrackingDataset {
             weights,
             seed_box,
         };
-        if !self.options.crop_windows {
+        if !self.options.crop {
             let t = self.options.target_size;
             if shape != t {
                 item = TrackItem {
@@ -323,12 +321,32 @@ impl TrackingDataset {
     /// The two windows of `item` for a drift `(dy, dx)`: `(seed box, shifted box)`.
     fn boxes(&self, item: &TrackItem, shift: (i64, i64)) -> (CroppingBox, CroppingBox) {
         let b = item.seed_box;
-        if self.options.crop_windows {
+        if self.options.crop {
             (b, b.shifted(shift.0, shift.1))
         } else {
             (b, b)
         }
     }
+}
+
+/// Lists the samples of the tracking set at `root`, matched by stem; `wei/` when present and
+/// wanted.
+fn discover(root: &Path, options: &TrackOptions) -> Result<Vec<TrackFiles>> {
+    let want_wei = wants_weights_folder(root, &options.weights)?;
+    Ok(matched_samples(root, Kind::Track, want_wei)?
+        .into_iter()
+        .map(|s| {
+            let file = |role| s.path(role).map(Path::to_path_buf).unwrap_or_default();
+            TrackFiles {
+                image: file(Role::Img),
+                seed: file(Role::Seg),
+                previous: file(Role::PrevImg),
+                segall: file(Role::SegAll),
+                mot_dau: file(Role::MotDau),
+                weights: s.path(Role::Wei).map(Path::to_path_buf),
+            }
+        })
+        .collect())
 }
 
 impl Dataset for TrackingDataset {
@@ -346,7 +364,7 @@ impl Dataset for TrackingDataset {
     }
 
     fn is_training(&self) -> bool {
-        true
+        self.mode == Mode::Training
     }
 
     fn write_sample(
@@ -364,7 +382,7 @@ impl Dataset for TrackingDataset {
         }
         let item = self.item(index)?;
         let full = item.image.shape();
-        let shift = if self.options.crop_windows && self.options.shift > 0 {
+        let shift = if self.options.crop && self.options.shift > 0 {
             let s = i64::from(self.options.shift);
             (rng.random_range(-s..=s), rng.random_range(-s..=s))
         } else {
