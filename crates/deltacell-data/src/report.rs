@@ -13,9 +13,10 @@
 use std::path::Path;
 
 use crate::batch::Batch;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::image::{Image, Labels, Mask, Plane};
-use crate::metrics::SegMatch;
+use crate::metrics::{images_by_stem, SegEvaluation, SegMatch, SegPair, TrackPair, TrackScores};
+use rayon::prelude::*;
 
 /// An 8-bit RGB colour.
 pub type Rgb = [u8; 3];
@@ -483,6 +484,181 @@ pub fn contact_sheet(batches: &[Batch]) -> RgbImage {
         y0 += BATCH_GAP;
     }
     sheet
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation reports: a folder with index.html and one picture per row
+// ---------------------------------------------------------------------------------------------
+
+fn write_page(dir: &Path, page: &str) -> Result<()> {
+    crate::output::write_bytes(dir.join("index.html"), page.as_bytes())
+}
+
+/// Writes `dir/index.html` and `dir/overlays/` for a segmentation evaluation
+/// ([`crate::metrics::evaluate_seg_folders`]): one row and one overlay per image, worst first (by
+/// F1 at IoU 0.5, then AP at 0.75, then name), drawn on the raw image of the same stem in
+/// `images` when given.
+pub fn write_seg_report(
+    dir: &Path,
+    items: &[SegPair],
+    ev: &SegEvaluation,
+    images: Option<&Path>,
+) -> Result<()> {
+    let pics = dir.join("overlays");
+    std::fs::create_dir_all(&pics).map_err(|e| Error::io(&pics, e))?;
+    let raw = match images {
+        Some(d) => images_by_stem(d)?,
+        None => std::collections::BTreeMap::new(),
+    };
+    // Worst first: by F1 at 0.5, then AP at 0.75, then name.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (sa, sb) = (&items[a].matched.scores, &items[b].matched.scores);
+        sa.f1_50
+            .total_cmp(&sb.f1_50)
+            .then(sa.ap_75.total_cmp(&sb.ap_75))
+            .then(items[a].name.cmp(&items[b].name))
+    });
+    order.par_iter().enumerate().try_for_each(|(k, &i)| {
+        let it = &items[i];
+        let img = match raw.get(&it.name) {
+            Some(p) => Some(crate::io::read_image(p, crate::io::Rescale::MinMax)?),
+            None => None,
+        };
+        segmentation_overlay(img.as_ref(), &it.pred, &it.truth, &it.matched)
+            .save(pics.join(format!("{k:05}.png")))?;
+        Ok::<(), Error>(())
+    })?;
+    let o = &ev.overall;
+    let intro = format!(
+        "<p>{} image(s), {} true cell(s), {} predicted. Overall: pixel IoU {:.4}, Dice {:.4}, \
+         precision@0.5 {:.4}, recall@0.5 {:.4}, F1@0.5 {:.4}, AP@0.5 {:.4}, AP@0.75 {:.4}, \
+         AP@0.9 {:.4}, AJI {:.4}.</p><p>Overlays: {} matched prediction, {} false positive, \
+         {} false negative; outlines of true cells white (found) or light blue (missed). \
+         Worst images first.</p>",
+        ev.per_image.len(),
+        o.sums.n_true,
+        o.sums.n_pred,
+        o.pixel_iou,
+        o.dice,
+        o.precision_50,
+        o.recall_50,
+        o.f1_50,
+        o.ap_50,
+        o.ap_75,
+        o.ap_90,
+        o.aji,
+        html_colour_key(TRUE_POSITIVE),
+        html_colour_key(FALSE_POSITIVE),
+        html_colour_key(FALSE_NEGATIVE),
+    );
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let s = &items[i].matched.scores;
+            let mut row = vec![
+                (k + 1).to_string(),
+                html_escape(&items[i].name),
+                format!("{}/{}", s.sums.n_true, s.sums.n_pred),
+            ];
+            row.extend(
+                [
+                    s.pixel_iou,
+                    s.dice,
+                    s.precision_50,
+                    s.recall_50,
+                    s.f1_50,
+                    s.ap_50,
+                    s.ap_75,
+                    s.ap_90,
+                    s.aji,
+                ]
+                .iter()
+                .map(|v| format!("{v:.3}")),
+            );
+            row.push(format!("<img src=\"overlays/{k:05}.png\">"));
+            row
+        })
+        .collect();
+    let columns = [
+        "#",
+        "image",
+        "cells true/pred",
+        "pixel IoU",
+        "Dice",
+        "P@0.5",
+        "R@0.5",
+        "F1@0.5",
+        "AP@0.5",
+        "AP@0.75",
+        "AP@0.9",
+        "AJI",
+        "overlay",
+    ];
+    write_page(
+        dir,
+        &html_page("Segmentation evaluation", &intro, &columns, &rows),
+    )
+}
+
+/// Writes `dir/index.html` and `dir/overlays/` for a tracking evaluation
+/// ([`crate::metrics::evaluate_track_folders`]): one row and one picture per seed cell, wrong
+/// seeds first.
+pub fn write_track_report(dir: &Path, results: &[TrackPair], scores: &TrackScores) -> Result<()> {
+    let pics = dir.join("overlays");
+    std::fs::create_dir_all(&pics).map_err(|e| Error::io(&pics, e))?;
+    // Wrong seeds first, then by name.
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (&results[a].result, &results[b].result);
+        ra.correct.cmp(&rb.correct).then(ra.name.cmp(&rb.name))
+    });
+    order.par_iter().enumerate().try_for_each(|(k, &i)| {
+        let r = &results[i];
+        tracking_overlay(&r.pred, &r.truth).save(pics.join(format!("{k:05}.png")))?;
+        Ok::<(), Error>(())
+    })?;
+    let intro = format!(
+        "<p>{} seed cell(s). Accuracy {:.4}, cell found {:.4}, daughter found {:.4}, link \
+         precision {:.4}, link recall {:.4}, division precision {:.4}, division recall {:.4}.\
+         </p><p>Pictures: prediction yellow, truth blue, both white. Wrong seeds first.</p>",
+        scores.n_seeds,
+        scores.accuracy,
+        scores.cell_found,
+        scores.daughter_found,
+        scores.link_precision,
+        scores.link_recall,
+        scores.division_precision,
+        scores.division_recall
+    );
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let s = &results[i].result;
+            vec![
+                (k + 1).to_string(),
+                html_escape(&s.name),
+                format!("{}/{}", s.true_cells, s.pred_cells),
+                s.matched.to_string(),
+                if s.correct { "yes" } else { "no" }.to_string(),
+                format!("<img src=\"overlays/{k:05}.png\">"),
+            ]
+        })
+        .collect();
+    let columns = [
+        "#",
+        "seed",
+        "cells true/pred",
+        "matched",
+        "correct",
+        "picture",
+    ];
+    write_page(
+        dir,
+        &html_page("Tracking evaluation", &intro, &columns, &rows),
+    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Segment a movie with a trained model, post-process, save under DeLTA's names and score
 //! against the ground truth: the counterpart of DeLTA's segmentation evaluation scripts
-//! (`predict_generator_seg` → `model.predict` → `postprocess` → `save_result_seg`).
+//! (`predict_generator_seg` → `model.predict` → `postprocess` → `save_result_seg`, one library
+//! call: `deltacell_nn::infer::predict_seg_folder`).
 //!
 //! ```sh
 //! cargo run --release -p deltacell-nn --example train_seg      # writes the model first
@@ -14,15 +15,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{Context, Result};
 use deltacell_data::io::{self, Rescale};
-use deltacell_data::metrics::{evaluate_seg, instances, ImageScores, SegEvaluation, SegMatch};
-use deltacell_data::postprocess::{postprocess, PostprocessParams};
-use deltacell_data::predict::{self, Fit};
+use deltacell_data::metrics::{evaluate_seg_folders, SegEvaluation};
+use deltacell_data::predict;
 use deltacell_data::report;
 use deltacell_data::synth::{self, SynthKind};
-use deltacell_data::Labels;
-use deltacell_nn::infer::Predictor;
+use deltacell_nn::infer::{predict_seg_folder, Predictor, SegOutput, SegPrediction};
 use deltacell_nn::{device, Kind};
 
 /// What the evaluation produced.
@@ -42,81 +41,34 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
     synth::generate(SynthKind::Movie, 1, 1001, &movie, &|_, _| {})?;
     let frames_dir = movie.join("mm/img");
 
-    // 2. The model and the input size it was trained at (from `model.toml`).
-    let model = Predictor::load(run_dir, &device::cpu()).with_context(|| {
+    // 2. The model (`Predictor::load_kind` refuses a run folder of another kind).
+    let model = Predictor::load_kind(run_dir, Kind::Seg, &device::cpu()).with_context(|| {
         format!(
             "loading {} (run the train_seg example first)",
             run_dir.display()
         )
     })?;
-    ensure!(
-        model.info().architecture.kind == Kind::Seg,
-        "{} is not a segmentation model",
-        run_dir.display()
-    );
-    let [h, w] = model.info().input_size;
 
-    // 3. `predict_generator_seg`: the frames in sorted order, scaled to [0, 1] by the pixel
-    //    type's maximum (as the training set was read), resized to the network input.
-    //    (`Fit::Windows { min_overlap: 24 }` cuts large 2-D frames into overlapping tiles.)
-    let files = predict::list_images(&frames_dir)?;
-    let inputs = predict::read_seg_inputs(&files, (h, w), Fit::Resize, Rescale::DtypeMax)?;
-
-    // 4. The network, batch by batch; channel 0 of the output, one plane per tile.
-    let mut outputs = Vec::new();
-    for batch in predict::seg_batches(&inputs, 8) {
-        let logits = model.predict_logits(&batch)?;
-        outputs.extend(predict::split_output(
-            &logits,
-            batch.n,
-            (batch.height, batch.width),
-            1,
-            0,
-        )?);
-    }
-    // Undo the fit: one logit plane per frame, of the frame's own size.
-    let logits = predict::restore_seg_outputs(&inputs, outputs)?;
-
-    // 5. DeLTA's `postprocess` (newest line, on logits): threshold at 0, opening with a 5×5
-    //    square, objects under 20 px removed. Then `save_result_seg`'s names: the frame's stem,
-    //    `.png`, here as 0/255 masks (`predict::save_seg` saves the probabilities instead).
+    // 3. DeLTA's `predict_generator_seg` → `model.predict` → `postprocess` → `save_result_seg`
+    //    in one call: frames in sorted order scaled by the pixel type's maximum, fitted to the
+    //    network (resized here; windows for 2-D models), predicted in batches, stitched back,
+    //    thresholded at 0.5, opened with a 5×5 square, objects under 20 px removed, saved as
+    //    0/255 masks under the frames' names. `SegOutput::Probabilities` saves DeLTA's raw output.
     let out = dir.join("seg");
-    std::fs::create_dir_all(&out)?;
-    let params = PostprocessParams::logits(5, Some(20));
-    let mut masks = Vec::new();
-    for (input, logit) in inputs.iter().zip(&logits) {
-        masks.push(predict::save_seg_mask(
-            &out,
-            &input.path,
-            &postprocess(logit, &params),
-        )?);
-    }
+    let options = SegPrediction {
+        output: SegOutput::Masks {
+            threshold: 0.5,
+            opening: Some(5),
+            min_size: 20,
+        },
+        ..SegPrediction::default()
+    };
+    predict_seg_folder(&model, &frames_dir, &out, &options, &mut |_| {})?;
+    let masks = predict::list_images(&out)?;
 
-    // 6. Score each frame against the true instance labels: cells are matched one-to-one by
+    // 4. Score each frame against the true instance labels: cells are matched one-to-one by
     //    IoU; precision, recall, F1 and AP at IoU 0.5/0.75/0.9, pixel IoU, Dice, AJI.
-    let mut per_image = Vec::new();
-    let mut worst: Option<(f64, PathBuf, Labels, Labels, SegMatch)> = None;
-    for (mask, frame) in masks.iter().zip(&files) {
-        let name = predict::seg_output_name(frame);
-        let pred = instances(&io::read_labels(mask)?);
-        let truth = instances(&io::read_labels(movie.join("mm/labels").join(&name))?);
-        let matched = evaluate_seg(&pred, &truth)?;
-        let f1 = matched.scores.f1_50;
-        if worst.as_ref().is_none_or(|(w, ..)| f1 < *w) {
-            worst = Some((
-                f1,
-                frame.clone(),
-                pred.clone(),
-                truth.clone(),
-                matched.clone(),
-            ));
-        }
-        per_image.push(ImageScores {
-            name: name.to_string_lossy().into_owned(),
-            scores: matched.scores,
-        });
-    }
-    let evaluation = SegEvaluation::from_images(per_image);
+    let (evaluation, pairs) = evaluate_seg_folders(&out, &movie.join("mm/labels"))?;
     let o = &evaluation.overall;
     println!(
         "{} frames: F1@0.5 {:.3}  precision {:.3}  recall {:.3}  pixel IoU {:.3}",
@@ -127,10 +79,14 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
         o.pixel_iou
     );
 
-    // 7. A picture of the worst frame (the report module draws what `deltacell eval` shows).
-    if let Some((_, frame, pred, truth, matched)) = worst {
-        let image = io::read_image(&frame, Rescale::MinMax)?;
-        report::segmentation_overlay(Some(&image), &pred, &truth, &matched)
+    // 5. A picture of the worst frame (the report module draws what `deltacell eval` shows).
+    let worst = pairs.iter().min_by(|a, b| {
+        let (fa, fb) = (a.matched.scores.f1_50, b.matched.scores.f1_50);
+        fa.total_cmp(&fb)
+    });
+    if let Some(w) = worst {
+        let image = io::read_image(frames_dir.join(format!("{}.png", w.name)), Rescale::MinMax)?;
+        report::segmentation_overlay(Some(&image), &w.pred, &w.truth, &w.matched)
             .save(dir.join("overlay.png"))?;
     }
     Ok(Outcome { masks, evaluation })

@@ -15,14 +15,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Context, Result};
-use deltacell_data::io::{self, Rescale};
-use deltacell_data::metrics::{compare_track, TrackScores};
-use deltacell_data::predict::{self, TrackInputOptions};
+use anyhow::{Context, Result};
+use deltacell_data::metrics::{evaluate_track_folders, TrackScores};
+use deltacell_data::predict;
 use deltacell_data::synth::{self, SynthKind};
-use deltacell_data::Mask;
-use deltacell_nn::infer::Predictor;
-use deltacell_nn::{device, Batch, Kind};
+use deltacell_nn::infer::{predict_track_folder, Predictor, TrackOutput, TrackPrediction};
+use deltacell_nn::{device, Kind};
 
 /// What the evaluation produced.
 #[derive(Debug)]
@@ -43,59 +41,37 @@ pub fn run(dir: &Path, run_dir: &Path) -> Result<Outcome> {
     synth::generate(SynthKind::Movie, 1, 1002, &movie, &|_, _| {})?;
     let mm = movie.join("mm");
 
-    let model = Predictor::load(run_dir, &device::cpu()).with_context(|| {
+    let model = Predictor::load_kind(run_dir, Kind::Track, &device::cpu()).with_context(|| {
         format!(
             "loading {} (run the train_track example first)",
             run_dir.display()
         )
     })?;
-    ensure!(
-        model.info().architecture.kind == Kind::Track,
-        "{} is not a tracking model",
-        run_dir.display()
-    );
-    let [h, w] = model.info().input_size;
 
-    // 2. `predict_compile_from_seg_track`: for every frame t > 1 and every cell of frame t−1
-    //    (numbered as DeLTA does: 4-connected labels in raster order), one 4-channel input
-    //    [image t, that cell at t−1, image t−1, all cells at t], frames resized to the input.
-    let options = TrackInputOptions {
-        target: (h, w),
-        crop: false, // true: full resolution, a window centred on each cell (2-D)
-        rescale: Rescale::DtypeMax,
-    };
-    let (inputs, samples) =
-        predict::compile_tracking_inputs(&mm.join("img"), &mm.join("seg"), None, &options)?;
-    println!("{} seed cells to track", samples.len());
-
-    // 3. Predict in batches of 8 and save each output under the sample's per-cell name.
+    // 2. DeLTA's `predict_compile_from_seg_track` → `model.predict` → `save_result_track`, one
+    //    call each way: for every frame t > 1 and every cell of frame t−1 (numbered as DeLTA
+    //    does: 4-connected labels in raster order), one 4-channel input [image t, that cell at
+    //    t−1, image t−1, all cells at t] (frames resized to the input; windows centred on each
+    //    cell for 2-D models), predicted in batches of 8 and saved under the per-cell name:
+    //    the raw probability (DeLTA's file) and the cells of frame t it attributes to the seed
+    //    (mean probability ≥ 0.5, as DeLTA's pipeline reads it).
     let (track_dir, mask_dir) = (dir.join("track"), dir.join("masks"));
-    std::fs::create_dir_all(&track_dir)?;
-    std::fs::create_dir_all(&mask_dir)?;
-    let per_sample = h * w * inputs.in_channels;
-    let mut outputs = Vec::new();
-    let mut seeds = Vec::new();
-    for (k, chunk) in samples.chunks(8).enumerate() {
-        let mut batch = Batch::zeros(chunk.len(), h, w, inputs.in_channels, 0);
-        let start = k * 8 * per_sample;
-        batch
-            .x
-            .copy_from_slice(&inputs.x[start..start + chunk.len() * per_sample]);
-        let probabilities = model.predict_probabilities(&batch)?;
-        let planes = predict::split_output(&probabilities, batch.n, (h, w), 1, 0)?;
-        for (sample, plane) in chunk.iter().zip(&planes) {
-            // DeLTA's `save_result_track`: the raw probability as an 8-bit PNG.
-            outputs.push(predict::save_track(&track_dir, sample, plane)?);
-            // The tracked cell (and its daughter, if it divided): probability above 0.5.
-            let mask = Mask::from_plane(plane.map(|p| u8::from(p > 0.5)));
-            let name = predict::seg_output_name(Path::new(&sample.name));
-            io::write_mask(mask_dir.join(&name), &mask)?;
-            // 4. Score: are the cell and its daughter found (IoU ≥ 0.5 with the truth)?
-            let truth = io::read_mask(mm.join("mot_dau").join(&name))?;
-            seeds.push(compare_track(&name.to_string_lossy(), &mask, &truth)?);
-        }
+    let (images, segs) = (mm.join("img"), mm.join("seg"));
+    for (out, output) in [
+        (&track_dir, TrackOutput::Probabilities),
+        (&mask_dir, TrackOutput::Cells { min_score: 0.5 }),
+    ] {
+        let options = TrackPrediction {
+            output,
+            ..TrackPrediction::default()
+        };
+        predict_track_folder(&model, &images, &segs, out, &options, &mut |_, _| {})?;
     }
-    let scores = TrackScores::from_seeds(seeds);
+    let outputs = predict::list_images(&track_dir)?;
+    println!("{} seed cells tracked", outputs.len());
+
+    // 3. Score: are the cell and its daughter found (IoU ≥ 0.5 with the truth)?
+    let (scores, _) = evaluate_track_folders(&mask_dir, &mm.join("mot_dau"))?;
     println!(
         "{} seeds: accuracy {:.3}  link precision {:.3}  recall {:.3}  division recall {:.3}",
         scores.n_seeds,

@@ -34,6 +34,8 @@ use deltacell_data::dataset::{
 use deltacell_data::weights::{WeightRecipe, DEFAULT_HALO_DISTANCE};
 
 use crate::config::{Config, ModelConfig};
+use crate::history::History;
+use crate::train::{Control, Event, FitOptions, StopReason, Trainer};
 use crate::unet::Kind;
 use crate::{Batch, Error, Result};
 
@@ -339,6 +341,30 @@ impl TrainingData {
     /// Batches of one validation pass (all validation items once), `None` without validation.
     pub fn validation_steps(&self) -> Option<usize> {
         self.val.as_ref().map(Loader::steps_per_epoch)
+    }
+
+    /// [`crate::train::fit`] on these loaders: the training batches, and the validation batches
+    /// when there is validation data (`options.validation_steps` of them per epoch, or one pass
+    /// over the validation set when it is 0).
+    pub fn fit(
+        self,
+        trainer: &mut Trainer,
+        options: &FitOptions,
+        callback: impl FnMut(&Event<'_>) -> Control,
+    ) -> Result<(History, StopReason)> {
+        let mut options = options.clone();
+        if options.validation_steps == 0 {
+            options.validation_steps = self.validation_steps().unwrap_or(0);
+        }
+        let (train, mut val) = self.into_sources();
+        crate::train::fit(
+            trainer,
+            train,
+            val.as_deref_mut()
+                .map(|v| v as &mut crate::train::BatchSource<'_>),
+            &options,
+            callback,
+        )
     }
 
     /// Splits into the training source (the prefetching loader; asked for `(epoch, step)`, it

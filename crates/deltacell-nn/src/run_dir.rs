@@ -206,7 +206,7 @@ impl RunDir {
 
     /// Saves `model` as the best model, with its metadata.
     pub fn save_best(&self, model: &Unet, info: &ModelInfo) -> Result<()> {
-        write_bytes(&self.file(MODEL_FILE), &model_bytes(model)?)?;
+        write_bytes(self.file(MODEL_FILE), &model_bytes(model)?)?;
         write_toml(&self.file(MODEL_INFO_FILE), info)
     }
 
@@ -232,8 +232,8 @@ impl RunDir {
         let old = self.checkpoint_state().ok().map(|s| s.dir);
         let dir = self.root.join(&state.dir);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        write_bytes(&dir.join(MODEL_FILE), &model_bytes(model)?)?;
-        write_bytes(&dir.join("optimizer.bpk"), optimizer_bytes)?;
+        write_bytes(dir.join(MODEL_FILE), &model_bytes(model)?)?;
+        write_bytes(dir.join("optimizer.bpk"), optimizer_bytes)?;
         write_toml(&self.file(CHECKPOINT_FILE), state)?;
         if let Some(old) = old.filter(|o| *o != state.dir) {
             // Best effort: a stale folder wastes space but is never read.

@@ -134,6 +134,13 @@ impl Trainer {
         Self::from_model(model, spec, learning_rate, device)
     }
 
+    /// The network and learning rate of the model `kind` of `config` (its `levels` or `filters`,
+    /// its `learning_rate`), freshly initialised from `seed`.
+    pub fn from_config(config: &Config, kind: Kind, seed: u64, device: &Device) -> Result<Self> {
+        let m = config.model(kind)?;
+        Self::new(m.unet_spec(kind), seed, Some(m.learning_rate), device)
+    }
+
     /// Wraps an existing model (e.g. loaded from a checkpoint) with a fresh optimizer.
     ///
     /// The model's parameters are renumbered 0, 1, … in module order (their [`ParamId`]s), so
@@ -366,6 +373,26 @@ pub enum Control {
 /// The [`fit`] callback that logs nothing and never stops (the default of a script that needs
 /// no hook): `fit(&mut trainer, train, None, &options, train::ignore_events)`.
 pub fn ignore_events(_event: &Event<'_>) -> Control {
+    Control::Continue
+}
+
+/// The [`fit`] callback of a script that wants DeLTA's per-epoch log: one line per epoch on
+/// standard error (`epoch 3/20: loss 0.1234  acc 0.912  val_loss 0.2001  val_acc 0.905
+/// (best, saved)`), nothing per step, never stops.
+pub fn log_epochs(event: &Event<'_>) -> Control {
+    if let Event::Epoch { record, improved } = event {
+        let mut line = format!(
+            "epoch {}: loss {:.4}  acc {:.3}",
+            record.epoch, record.loss, record.acc
+        );
+        if let (Some(l), Some(a)) = (record.val_loss, record.val_acc) {
+            line.push_str(&format!("  val_loss {l:.4}  val_acc {a:.3}"));
+        }
+        if *improved {
+            line.push_str("  (best, saved)");
+        }
+        eprintln!("{line}");
+    }
     Control::Continue
 }
 

@@ -9,6 +9,8 @@ mod eval_track;
 mod train_rois;
 #[path = "../examples/train_seg.rs"]
 mod train_seg;
+#[path = "../examples/train_seg_custom.rs"]
+mod train_seg_custom;
 #[path = "../examples/train_track.rs"]
 mod train_track;
 
@@ -40,9 +42,30 @@ fn assert_png_names(files: &[std::path::PathBuf], dir: &Path, pattern_cell: bool
 }
 
 #[test]
-fn train_seg_then_eval_seg() {
+fn train_seg_short_script_trains_predicts_and_scores() {
     let tmp = tempfile::tempdir().unwrap();
-    let trained = train_seg::run(&tmp.path().join("train")).unwrap();
+    let (run_dir, f1) = train_seg::run(tmp.path()).unwrap();
+    assert_run_dir(&run_dir);
+    assert!((0.0..=1.0).contains(&f1), "F1 {f1}");
+    let masks = deltacell_data::predict::list_images(&tmp.path().join("seg")).unwrap();
+    assert_eq!(masks.len(), deltacell_data::synth::MOVIE_FRAMES);
+    // The script stays as short as DeLTA's train_seg.py (about 40 lines of code).
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/train_seg.rs"),
+    )
+    .unwrap();
+    let code = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .count();
+    assert!(code <= 45, "examples/train_seg.rs has {code} lines of code");
+}
+
+#[test]
+fn train_seg_custom_then_eval_seg() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trained = train_seg_custom::run(&tmp.path().join("train")).unwrap();
     assert_eq!(trained.reason, StopReason::Completed);
     assert_eq!(trained.history.epochs.len(), 3);
     assert_eq!(trained.steps_logged, 3 * 8);

@@ -23,10 +23,7 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context};
 use clap::{Args, Parser};
-use deltacell_data::io;
-use deltacell_data::metrics::{
-    compare_track, evaluate_seg, instances, ImageScores, SegEvaluation, TrackScores,
-};
+use deltacell_data::metrics::{self, SegEvaluation, TrackScores};
 use deltacell_data::synth::{self, SynthKind};
 use deltacell_data::wei::make_weights;
 use deltacell_data::weights::{SegWeightParams, WeightRecipe};
@@ -242,8 +239,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )?;
 
     stage(5, "evaluating");
-    let seg = score_seg(&pred_seg, &mm.join("seg"))?;
-    let track = score_track(&pred_track, &mm.join("mot_dau"))?;
+    let (seg, _) = metrics::evaluate_seg_folders(&pred_seg, &mm.join("seg"))?;
+    let (track, _) = metrics::evaluate_track_folders(&pred_track, &mm.join("mot_dau"))?;
 
     stage(6, "writing the report");
     let report = out.join("report");
@@ -452,55 +449,6 @@ fn train_small(
         "training the {kind} model ran no epoch"
     );
     Ok(())
-}
-
-/// Segmentation scores of the predicted masks against the true masks (matched by name).
-fn score_seg(pred: &Path, truth: &Path) -> anyhow::Result<SegEvaluation> {
-    let mut per_image = Vec::new();
-    for t in deltacell_data::predict::list_images(truth)? {
-        let name = t.file_name().unwrap_or_default();
-        let p = pred.join(name);
-        ensure!(p.is_file(), "no prediction {}", p.display());
-        let m = evaluate_seg(
-            &instances(&io::read_labels(&p)?),
-            &instances(&io::read_labels(&t)?),
-        )?;
-        per_image.push(ImageScores {
-            name: name.to_string_lossy().into_owned(),
-            scores: m.scores,
-        });
-    }
-    ensure!(
-        !per_image.is_empty(),
-        "no frames to evaluate in {}",
-        truth.display()
-    );
-    Ok(SegEvaluation::from_images(per_image))
-}
-
-/// Tracking scores of the per-cell predictions against the movie's `mot_dau/`.
-fn score_track(pred: &Path, truth: &Path) -> anyhow::Result<TrackScores> {
-    let mut seeds = Vec::new();
-    for t in deltacell_data::predict::list_images(truth)? {
-        let name = t
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let p = pred.join(&name);
-        ensure!(p.is_file(), "no tracking prediction {}", p.display());
-        seeds.push(compare_track(
-            &name,
-            &io::read_mask(&p)?,
-            &io::read_mask(&t)?,
-        )?);
-    }
-    ensure!(
-        !seeds.is_empty(),
-        "no seed cells to evaluate in {}",
-        truth.display()
-    );
-    Ok(TrackScores::from_seeds(seeds))
 }
 
 /// Runs `deltacell eval …` in-process (its table goes to stdout, its report to disk).

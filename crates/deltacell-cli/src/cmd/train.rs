@@ -227,7 +227,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     // Keep the exact configuration next to the results.
     write_bytes(
-        &run.file("config.toml"),
+        run.file("config.toml"),
         config.to_commented_toml().as_bytes(),
     )?;
 

@@ -750,7 +750,7 @@ mod tests {
                     &SegOptions {
                         target_size: size,
                         crop,
-                        weights: weights.clone(),
+                        weights,
                         augment: augment.clone(),
                         ..Default::default()
                     },
