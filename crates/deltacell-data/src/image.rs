@@ -310,23 +310,16 @@ impl WeightMap {
     }
 }
 
-/// `(min, max)` of a float slice, ignoring NaN; `(0, 0)` when empty.
-pub(crate) fn min_max(values: &[f32]) -> (f32, f32) {
-    let mut lo = f32::INFINITY;
-    let mut hi = f32::NEG_INFINITY;
-    for &v in values {
-        if v < lo {
-            lo = v;
-        }
-        if v > hi {
-            hi = v;
-        }
-    }
-    if lo > hi {
-        (0.0, 0.0)
-    } else {
-        (lo, hi)
-    }
+/// `(min, max)` of a float slice (`f32` or `f64`), ignoring NaN; `(0, 0)` when empty.
+pub(crate) fn min_max<T: Copy + PartialOrd + From<u8>>(values: &[T]) -> (T, T) {
+    #[allow(clippy::eq_op)] // `v == v` is false exactly for NaN.
+    let mut finite = values.iter().copied().filter(|v| v == v);
+    let Some(first) = finite.next() else {
+        return (T::from(0), T::from(0));
+    };
+    finite.fold((first, first), |(lo, hi), v| {
+        (if v < lo { v } else { lo }, if v > hi { v } else { hi })
+    })
 }
 
 #[cfg(test)]

@@ -290,29 +290,28 @@ impl Prototype {
 /// The extension is what follows the last `.` of the base name (Python's `os.path.splitext`,
 /// which ignores leading dots); a name without one gets the suffix at the end.
 pub fn cell_file_name(name: &str, cell: u64) -> String {
+    let split = extension_start(name);
+    format!("{}Cell{cell:06}{}", &name[..split], &name[split..])
+}
+
+/// Where the extension of `name` starts: at the last `.` of its base name, ignoring leading dots
+/// (Python's `os.path.splitext`); `name.len()` without one.
+fn extension_start(name: &str) -> usize {
     let base_start = name.len() - base_name(name).len();
     let base = &name[base_start..];
     let trimmed = base.trim_start_matches('.');
     let lead = base.len() - trimmed.len();
-    let split = match trimmed.rfind('.') {
+    match trimmed.rfind('.') {
         Some(i) => base_start + lead + i,
         None => name.len(),
-    };
-    format!("{}Cell{cell:06}{}", &name[..split], &name[split..])
+    }
 }
 
 /// Splits a per-cell file name back into the frame's name and the cell number:
 /// `..Frame004Cell000002.png` → (`..Frame004.png`, 2). `None` when there is no `Cell` + 6 digits
 /// right before the extension.
 pub fn split_cell_file_name(name: &str) -> Option<(String, u64)> {
-    let base_start = name.len() - base_name(name).len();
-    let base = &name[base_start..];
-    let trimmed = base.trim_start_matches('.');
-    let lead = base.len() - trimmed.len();
-    let split = match trimmed.rfind('.') {
-        Some(i) => base_start + lead + i,
-        None => name.len(),
-    };
+    let split = extension_start(name);
     let stem = &name[..split];
     if stem.len() < 10 || !stem.is_char_boundary(stem.len() - 10) {
         return None;

@@ -64,16 +64,7 @@ impl CroppingBox {
     /// the image. An empty seed gives the box centred on the image.
     pub fn tracking_box(seed: &Mask, target: (usize, usize)) -> Self {
         let (h, w) = seed.shape();
-        let (mut m00, mut m10, mut m01) = (0f64, 0f64, 0f64);
-        for r in 0..h {
-            for (c, &v) in seed.row(r).iter().enumerate() {
-                if v != 0 {
-                    m00 += 1.0;
-                    m10 += c as f64;
-                    m01 += r as f64;
-                }
-            }
-        }
+        let (m00, m10, m01) = moments(seed);
         let (cx, cy) = if m00 > 0.0 {
             ((m10 / m00) as i64, (m01 / m00) as i64)
         } else {
@@ -380,6 +371,22 @@ fn stitch_into<T: Copy + Default>(
         }
     }
     Ok(out)
+}
+
+/// The image moments `(m00, m10, m01)` of a mask: its pixel count and the sums of its pixels'
+/// columns and rows (OpenCV's `moments` of a binary image).
+pub(crate) fn moments(mask: &Mask) -> (f64, f64, f64) {
+    let (mut m00, mut m10, mut m01) = (0f64, 0f64, 0f64);
+    for r in 0..mask.height() {
+        for (c, &v) in mask.row(r).iter().enumerate() {
+            if v != 0 {
+                m00 += 1.0;
+                m10 += c as f64;
+                m01 += r as f64;
+            }
+        }
+    }
+    (m00, m10, m01)
 }
 
 #[cfg(test)]

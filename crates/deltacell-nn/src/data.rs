@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex};
 
 use deltacell_data::augment::AugmentParams;
 use deltacell_data::dataset::{
-    ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, LoaderStats, Mode, SegOptions,
-    SegmentationDataset, Splits, TrackOptions, TrackingDataset, Weights,
+    ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, LoaderStats, Mode, OpenDataset,
+    SegOptions, SegmentationDataset, TrackOptions, TrackingDataset, Weights,
 };
 use deltacell_data::weights::{WeightRecipe, DEFAULT_HALO_DISTANCE};
 
@@ -165,63 +165,50 @@ fn open_sets(
         m.validation_split
     };
     // Training and a held-out split of the same folder; `--val DIR` replaces the split.
-    fn parts<D: Dataset + 'static>(
-        splits: Splits<D>,
-        storage: impl Fn(&D) -> String,
-        val_dir: Option<Result<D>>,
+    fn open<D: OpenDataset + 'static>(
+        root: &Path,
+        train: D::Options,
+        val_dir: Option<(&Path, D::Options)>,
+        split: f64,
+        seed: u64,
     ) -> Result<Opened> {
-        let storage = storage(&splits.train);
+        let splits = D::open_set_split(root, &train, split, 0.0, seed)?;
+        let storage = splits.train.storage_report().to_string();
         let val = match val_dir {
-            Some(v) => Some(Arc::new(v?) as Arc<dyn Dataset>),
-            None => splits.validation.map(|d| Arc::new(d) as Arc<dyn Dataset>),
+            Some((v, options)) => Some(D::open_set(v, &options, Mode::Evaluation)?),
+            None => splits.validation,
         };
+        let val = val.map(|d| Arc::new(d) as Arc<dyn Dataset>);
         Ok((Arc::new(splits.train), val, storage))
     }
+    // The `--val` folder with its options (no augmentation).
+    fn val<O>(
+        dir: Option<&Path>,
+        options: impl Fn(&Path) -> Result<O>,
+    ) -> Result<Option<(&Path, O)>> {
+        dir.map(|v| Ok((v, options(v)?))).transpose()
+    }
     match kind {
-        Kind::Seg => parts(
-            SegmentationDataset::open_split(
-                root,
-                &seg_options(config, m, root, true)?,
-                split,
-                0.0,
-                seed,
-            )?,
-            |d| d.storage().to_string(),
-            val_dir.map(|v| -> Result<_> {
-                Ok(SegmentationDataset::open(
-                    v,
-                    &seg_options(config, m, v, false)?,
-                    Mode::Evaluation,
-                )?)
-            }),
+        Kind::Seg => open::<SegmentationDataset>(
+            root,
+            seg_options(config, m, root, true)?,
+            val(val_dir, |v| seg_options(config, m, v, false))?,
+            split,
+            seed,
         ),
-        Kind::Rois => parts(
-            ChamberDataset::open_split(root, &rois_options(m, true)?, split, 0.0, seed)?,
-            |d| d.storage().to_string(),
-            val_dir.map(|v| -> Result<_> {
-                Ok(ChamberDataset::open(
-                    v,
-                    &rois_options(m, false)?,
-                    Mode::Evaluation,
-                )?)
-            }),
+        Kind::Rois => open::<ChamberDataset>(
+            root,
+            rois_options(m, true)?,
+            val(val_dir, |_| rois_options(m, false))?,
+            split,
+            seed,
         ),
-        Kind::Track => parts(
-            TrackingDataset::open_split(
-                root,
-                &track_options(config, m, root, true)?,
-                split,
-                0.0,
-                seed,
-            )?,
-            |d| d.storage().to_string(),
-            val_dir.map(|v| -> Result<_> {
-                Ok(TrackingDataset::open(
-                    v,
-                    &track_options(config, m, v, false)?,
-                    Mode::Evaluation,
-                )?)
-            }),
+        Kind::Track => open::<TrackingDataset>(
+            root,
+            track_options(config, m, root, true)?,
+            val(val_dir, |v| track_options(config, m, v, false))?,
+            split,
+            seed,
         ),
     }
 }

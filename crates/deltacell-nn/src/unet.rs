@@ -374,27 +374,16 @@ mod tests {
         let a = spec.init(7, &device).unwrap();
         let b = spec.init(7, &device).unwrap();
         let c = spec.init(8, &device).unwrap();
-        let wa = a.down[1]
-            .conv1
-            .weight
-            .val()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let wb = b.down[1]
-            .conv1
-            .weight
-            .val()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let wc = c.down[1]
-            .conv1
-            .weight
-            .val()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let first_conv = |u: &Unet| {
+            u.down[1]
+                .conv1
+                .weight
+                .val()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        let (wa, wb, wc) = (first_conv(&a), first_conv(&b), first_conv(&c));
         assert_eq!(wa, wb);
         assert_ne!(wa, wc);
         // fan_in = 8·9 = 72: σ = √(2/72) ≈ 0.1667 after the truncation correction.

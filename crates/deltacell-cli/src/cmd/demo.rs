@@ -31,7 +31,7 @@ use deltacell_nn::config::Config;
 use deltacell_nn::data::TrainingData;
 use deltacell_nn::infer::{self, Predictor, SegOutput, SegPrediction, TrackPrediction};
 use deltacell_nn::run_dir::RunDir;
-use deltacell_nn::train::{self, Control, Event};
+use deltacell_nn::train::{Control, Event};
 use deltacell_nn::{FitOptions, Kind, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -376,7 +376,6 @@ fn train_small(
     let data = TrainingData::open(kind, &config, set, None, seed)?;
     let val_steps = data.validation_steps().unwrap_or(0);
     let fingerprint = data.fingerprint().to_string();
-    let (train_src, val_src) = data.into_sources();
     let mut trainer = Trainer::new(spec.clone(), seed, Some(lr), &device)?;
     let dir = RunDir::create(run)?;
     let mut options = FitOptions::from_config(&config, kind)?;
@@ -402,7 +401,6 @@ fn train_small(
         );
         b
     };
-    let mut val_src = val_src;
     // A hidden bar swallows `println`: log epoch lines straight to stderr then.
     let log = |line: String| {
         if quiet {
@@ -411,38 +409,30 @@ fn train_small(
             bar.println(line);
         }
     };
-    let (history, _) = train::fit(
-        &mut trainer,
-        train_src,
-        val_src
-            .as_deref_mut()
-            .map(|v| v as &mut train::BatchSource<'_>),
-        &options,
-        |ev| {
-            match ev {
-                Event::Step {
-                    epoch, mean_acc, ..
-                } => {
-                    bar.inc(1);
-                    bar.set_message(format!("epoch {} acc {mean_acc:.3}", epoch + 1));
-                }
-                Event::Epoch { record, .. } => log(format!(
-                    "      epoch {}: loss {:.4} acc {:.4}{} ({:.1} s, {:.1}% waiting for data)",
-                    record.epoch,
-                    record.loss,
-                    record.acc,
-                    record
-                        .val_acc
-                        .map(|a| format!(" val_acc {a:.4}"))
-                        .unwrap_or_default(),
-                    record.seconds,
-                    100.0 * record.data_seconds / record.seconds.max(1e-9)
-                )),
-                Event::Validating { .. } => {}
+    let (history, _) = data.fit(&mut trainer, &options, |ev| {
+        match ev {
+            Event::Step {
+                epoch, mean_acc, ..
+            } => {
+                bar.inc(1);
+                bar.set_message(format!("epoch {} acc {mean_acc:.3}", epoch + 1));
             }
-            Control::Continue
-        },
-    )?;
+            Event::Epoch { record, .. } => log(format!(
+                "      epoch {}: loss {:.4} acc {:.4}{} ({:.1} s, {:.1}% waiting for data)",
+                record.epoch,
+                record.loss,
+                record.acc,
+                record
+                    .val_acc
+                    .map(|a| format!(" val_acc {a:.4}"))
+                    .unwrap_or_default(),
+                record.seconds,
+                100.0 * record.data_seconds / record.seconds.max(1e-9)
+            )),
+            Event::Validating { .. } => {}
+        }
+        Control::Continue
+    })?;
     bar.finish_and_clear();
     ensure!(
         !history.epochs.is_empty(),

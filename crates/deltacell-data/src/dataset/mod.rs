@@ -133,6 +133,57 @@ pub(crate) fn wants_weights_folder(root: &Path, weights: &Weights) -> Result<boo
     Ok(want)
 }
 
+/// What the three datasets share beyond [`Dataset`]: opening a training-set folder, whole or split
+/// by file, with the dataset's options, and reporting how its files are kept. Lets code that
+/// handles every kind (`deltacell_nn::data`, the bindings) open any of them the same way.
+pub trait OpenDataset: Dataset + Sized {
+    /// The dataset's options ([`SegOptions`], [`TrackOptions`], [`ChamberOptions`]).
+    type Options;
+
+    /// Opens every file of the set at `root` in `mode`.
+    fn open_set(root: &Path, options: &Self::Options, mode: Mode) -> Result<Self>;
+
+    /// Opens `root` split by file ([`split_by_file`]); validation and test in evaluation mode.
+    fn open_set_split(
+        root: &Path,
+        options: &Self::Options,
+        validation: f64,
+        test: f64,
+        seed: u64,
+    ) -> Result<Splits<Self>>;
+
+    /// How the files are kept (preloaded or streamed) and why.
+    fn storage_report(&self) -> &StorageReport;
+}
+
+macro_rules! open_dataset {
+    ($($t:ty => $o:ty),*) => {$(
+        impl OpenDataset for $t {
+            type Options = $o;
+            fn open_set(root: &Path, options: &$o, mode: Mode) -> Result<Self> {
+                <$t>::open(root, options, mode)
+            }
+            fn open_set_split(
+                root: &Path,
+                options: &$o,
+                validation: f64,
+                test: f64,
+                seed: u64,
+            ) -> Result<Splits<Self>> {
+                <$t>::open_split(root, options, validation, test, seed)
+            }
+            fn storage_report(&self) -> &StorageReport {
+                self.storage()
+            }
+        }
+    )*};
+}
+open_dataset!(
+    SegmentationDataset => SegOptions,
+    TrackingDataset => TrackOptions,
+    ChamberDataset => ChamberOptions
+);
+
 /// Where a sample's pixel weights come from: one vocabulary for every dataset.
 ///
 /// TOML: `weights = "auto"`, `"folder"`, `"ones"`, or the recipe itself, e.g.

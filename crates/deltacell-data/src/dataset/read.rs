@@ -15,9 +15,9 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::image::{Mask, Plane};
+use crate::image::{min_max, Mask, Plane};
 use crate::io::{self, RawPixels};
-use crate::tiles::CroppingBox;
+use crate::tiles::{moments, CroppingBox};
 
 /// Interpolation of [`readreshape`]: DeLTA's `order` 0 (masks, weights) or 1 (images).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,16 +131,7 @@ pub fn binarize_range(plane: &Plane<f64>) -> Plane<f64> {
 /// zero padding, which the tracking dataset uses.
 pub fn tracking_boxes(seed: &Mask, target: (usize, usize)) -> Result<(CroppingBox, CroppingBox)> {
     let (h, w) = seed.shape();
-    let (mut m00, mut m10, mut m01) = (0f64, 0f64, 0f64);
-    for r in 0..h {
-        for (c, &v) in seed.row(r).iter().enumerate() {
-            if v != 0 {
-                m00 += 1.0;
-                m10 += c as f64;
-                m01 += r as f64;
-            }
-        }
-    }
+    let (m00, m10, m01) = moments(seed);
     if m00 == 0.0 {
         return Err(Error::InvalidArgument(
             "gettrackingboxes: the seed mask is empty".into(),
@@ -295,20 +286,6 @@ fn zoom(src: &Plane<f64>, target: (usize, usize), interpolation: Interpolation) 
             let bottom = src.get(yb, xa) * (1.0 - fx) + src.get(yb, xb) * fx;
             top * (1.0 - fy) + bottom * fy
         }),
-    }
-}
-
-fn min_max(values: &[f64]) -> (f64, f64) {
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    for &v in values {
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    if lo > hi {
-        (0.0, 0.0)
-    } else {
-        (lo, hi)
     }
 }
 

@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rand::Rng;
 
-use super::storage::{
-    image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
-};
+use super::storage::{image_shape, preload, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
 use super::{
     crop, interleave, matched_samples, wants_weights_folder, Channel, Dataset, Mode, Splits,
     Weights,
@@ -217,14 +215,7 @@ impl SegmentationDataset {
             cache: None,
             report,
         };
-        if ds.report.storage == Storage::Preload {
-            crate::memory::ensure_fits(
-                ds.report.estimated_bytes,
-                &format!("preloading {} files", ds.report.files),
-                "set storage = \"stream\" or lower target_size",
-            )?;
-            ds.cache = Some(load_all(ds.files.len(), |i| ds.load(i))?);
-        }
+        ds.cache = preload(&ds.report, ds.files.len(), |i| ds.load(i))?;
         Ok(ds)
     }
 

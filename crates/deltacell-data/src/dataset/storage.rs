@@ -107,12 +107,26 @@ pub(crate) fn image_shape(path: &Path) -> Result<(usize, usize)> {
     }
 }
 
-/// Loads every item in parallel (rayon), keeping the order.
-pub(crate) fn load_all<T: Send>(
+/// The decoded items of a dataset of `n` files when `report` says to preload them (after checking
+/// that they fit in memory; in parallel), `None` to stream them.
+pub(crate) fn preload<T: Send>(
+    report: &StorageReport,
     n: usize,
     load: impl Fn(usize) -> Result<T> + Sync,
-) -> Result<Vec<T>> {
-    (0..n).into_par_iter().map(&load).collect()
+) -> Result<Option<Vec<T>>> {
+    if report.storage != Storage::Preload {
+        return Ok(None);
+    }
+    crate::memory::ensure_fits(
+        report.estimated_bytes,
+        &format!("preloading {} files", report.files),
+        "set storage = \"stream\" or lower target_size",
+    )?;
+    (0..n)
+        .into_par_iter()
+        .map(&load)
+        .collect::<Result<_>>()
+        .map(Some)
 }
 
 #[cfg(test)]

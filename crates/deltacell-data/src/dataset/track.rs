@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use rand::Rng;
 
 use super::seg::{check_shape, fit_to, ones_inside, zero_outside};
-use super::storage::{
-    image_shape, load_all, Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT,
-};
+use super::storage::{image_shape, preload, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
 use super::{
     crop, interleave, matched_samples, wants_weights_folder, Channel, Dataset, Mode, Splits,
     Weights,
@@ -235,14 +233,7 @@ impl TrackingDataset {
             cache: None,
             report,
         };
-        if ds.report.storage == Storage::Preload {
-            crate::memory::ensure_fits(
-                ds.report.estimated_bytes,
-                &format!("preloading {} files", ds.report.files),
-                "set storage = \"stream\" or lower target_size",
-            )?;
-            ds.cache = Some(load_all(ds.files.len(), |i| ds.load(i))?);
-        }
+        ds.cache = preload(&ds.report, ds.files.len(), |i| ds.load(i))?;
         Ok(ds)
     }
 
