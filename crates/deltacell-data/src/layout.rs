@@ -14,7 +14,8 @@
 //! any letter case. Samples are sorted by the name of their `img/` file, as DeLTA's newest line
 //! iterates `img/` sorted.
 //!
-//! [`check`] decodes every file (in parallel) and returns a [`CheckReport`]: sizes, bit depths,
+//! [`crate::check::check`] decodes every file (in parallel) and returns a
+//! [`crate::check::CheckReport`]: sizes, bit depths,
 //! fraction of cell pixels, empty masks, and every problem: a file without its partner, two
 //! partners for one stem, different sizes inside one sample, an unreadable or truncated file, a
 //! mask with more than two values. [`TrainingSet::open`] is the strict entry point: it fails with
@@ -65,7 +66,8 @@ impl Kind {
     }
 
     /// The mask the model learns to predict: `seg/` for segmentation and chambers, `mot_dau/`
-    /// for tracking. Its cell fraction is the headline figure of a [`CheckReport`].
+    /// for tracking. Its cell fraction is the headline figure of a
+    /// [`crate::check::CheckReport`].
     pub fn target_role(self) -> Role {
         match self {
             Kind::Seg | Kind::Rois => Role::Seg,
@@ -91,7 +93,7 @@ pub enum Role {
     Wei,
 }
 
-/// What a folder's files contain, which decides how [`check`] inspects them.
+/// What a folder's files contain, which decides how [`crate::check::check`] inspects them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Content {
     /// Microscopy frames: any supported pixel type.
@@ -206,6 +208,14 @@ impl Folders {
     }
 
     /// DeLTA's folder names under `root` for `kind`; `wei/` only when it exists.
+    ///
+    /// ```
+    /// use deltacell_data::layout::{Folders, Role};
+    /// use deltacell_data::Kind;
+    /// let f = Folders::standard("set", Kind::Track);
+    /// assert_eq!(f.get(Role::MotDau), Some(std::path::Path::new("set/mot_dau")));
+    /// assert_eq!(Kind::Track.required_roles().len(), 5);
+    /// ```
     pub fn standard(root: impl AsRef<Path>, kind: Kind) -> Folders {
         let root = root.as_ref();
         let mut folders = Folders::default();
@@ -297,6 +307,22 @@ impl TrainingSet {
     ///
     /// Fails when `root` is not a folder, a required folder is missing, or no folder holds any
     /// image ([`Error::NotATrainingSet`]).
+    ///
+    /// ```
+    /// use deltacell_data::layout::TrainingSet;
+    /// use deltacell_data::{io, Kind, Mask, Plane};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// for (folder, ext) in [("img", "tif"), ("seg", "png")] {
+    ///     std::fs::create_dir(dir.path().join(folder)).unwrap();
+    ///     let m = Mask::from_fn(4, 3, |r, _| r < 2);
+    ///     io::write_mask(dir.path().join(folder).join(format!("a.{ext}")), &m)?;
+    /// }
+    /// // Matched by stem: img/a.tif pairs with seg/a.png.
+    /// let set = TrainingSet::discover(dir.path(), None)?;
+    /// assert_eq!((set.kind, set.len()), (Kind::Seg, 1));
+    /// assert_eq!(set.samples[0].stem(), "a");
+    /// # Ok::<(), deltacell_data::Error>(())
+    /// ```
     pub fn discover(root: impl AsRef<Path>, kind: Option<Kind>) -> Result<TrainingSet> {
         let root = root.as_ref();
         let meta = std::fs::metadata(root).map_err(|e| Error::io(root, e))?;

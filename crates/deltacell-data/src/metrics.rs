@@ -54,12 +54,28 @@ fn ratio(num: f64, den: f64) -> f64 {
 }
 
 /// Pixel IoU of two masks (`|P∩T| / |P∪T|`); 1 when both are empty. Shapes must agree.
+///
+/// ```
+/// use deltacell_data::{metrics::pixel_iou, Mask, Plane};
+/// let pred = Mask::from_plane(Plane::from_vec(1, 4, vec![1, 1, 0, 0])?);
+/// let truth = Mask::from_plane(Plane::from_vec(1, 4, vec![0, 1, 1, 0])?);
+/// assert_eq!(pixel_iou(&pred, &truth), 1.0 / 3.0); // 1 shared pixel of 3 in the union
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn pixel_iou(pred: &Mask, truth: &Mask) -> f64 {
     let (i, u, _, _) = pixel_counts(pred, truth);
     ratio(i as f64, u as f64)
 }
 
 /// Dice coefficient of two masks (`2|P∩T| / (|P|+|T|)`); 1 when both are empty.
+///
+/// ```
+/// use deltacell_data::{metrics::dice, Mask, Plane};
+/// let pred = Mask::from_plane(Plane::from_vec(1, 4, vec![1, 1, 0, 0])?);
+/// let truth = Mask::from_plane(Plane::from_vec(1, 4, vec![0, 1, 1, 0])?);
+/// assert_eq!(dice(&pred, &truth), 0.5); // 2·1 / (2 + 2)
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn dice(pred: &Mask, truth: &Mask) -> f64 {
     let (i, _, p, t) = pixel_counts(pred, truth);
     ratio(2.0 * i as f64, (p + t) as f64)
@@ -471,6 +487,18 @@ pub struct SegMatch {
 /// Scores one image. `pred` and `truth` are instance labels (see [`instances`]) of the same
 /// shape; a shape mismatch is an [`crate::Error::ShapeMismatch`]. Labels are renumbered in
 /// order of first appearance: the `*_matched` vectors follow that numbering.
+///
+/// ```
+/// use deltacell_data::metrics::{evaluate_seg, instances};
+/// use deltacell_data::{Labels, Plane};
+/// // Two true cells; the prediction finds the first exactly and misses the second.
+/// let truth = instances(&Labels::from_plane(Plane::from_vec(1, 6, vec![1, 1, 0, 0, 2, 2])?));
+/// let pred = instances(&Labels::from_plane(Plane::from_vec(1, 6, vec![1, 1, 0, 0, 0, 0])?));
+/// let m = evaluate_seg(&pred, &truth)?;
+/// assert_eq!((m.scores.precision_50, m.scores.recall_50), (1.0, 0.5));
+/// assert!((m.scores.f1_50 - 2.0 / 3.0).abs() < 1e-12);
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn evaluate_seg(pred: &Labels, truth: &Labels) -> crate::Result<SegMatch> {
     if pred.shape() != truth.shape() {
         return Err(crate::Error::ShapeMismatch {
@@ -610,6 +638,16 @@ pub struct SeedResult {
 }
 
 /// Compares one seed's predicted and true `mot_dau` masks (see the module docs).
+///
+/// ```
+/// use deltacell_data::{metrics::compare_track, Mask, Plane};
+/// // The tracked cell divided: mother and daughter, both found.
+/// let truth = Mask::from_plane(Plane::from_vec(1, 5, vec![1, 1, 0, 1, 1])?);
+/// let r = compare_track("a.png", &truth, &truth)?;
+/// assert!(r.correct);
+/// assert_eq!((r.true_cells, r.pred_cells), (2, 2));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn compare_track(name: &str, pred: &Mask, truth: &Mask) -> crate::Result<SeedResult> {
     if pred.shape() != truth.shape() {
         return Err(crate::Error::ShapeMismatch {

@@ -97,6 +97,20 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Fits one image to `target` = `(height, width)`.
+///
+/// ```
+/// use std::path::Path;
+/// use deltacell_data::predict::{fit_image, restore_seg_outputs, Fit};
+/// use deltacell_data::{Image, Plane};
+/// // A 3×5 image padded into one 4×8 network input; the output is cropped back to 3×5.
+/// let image = Image::from_plane(Plane::from_fn(3, 5, |r, c| (r * 5 + c) as f32 / 15.0));
+/// let input = fit_image(Path::new("a.png"), image.clone(), (4, 8), Fit::Pad)?;
+/// assert_eq!(input.tiles.len(), 1);
+/// assert_eq!(input.tiles[0].shape(), (4, 8));
+/// let back = restore_seg_outputs(&[input.clone()], vec![input.tiles[0].plane().clone()])?;
+/// assert_eq!(&back[0], image.plane());
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn fit_image(path: &Path, image: Image, target: (usize, usize), fit: Fit) -> Result<SegInput> {
     let shape = image.shape();
     let (layout, tiles) = match fit {
@@ -397,6 +411,12 @@ fn to_u8(p: &Plane<f32>) -> Plane<u8> {
 }
 
 /// The name a segmentation output of `input` is saved under: its stem with `.png`.
+///
+/// ```
+/// use std::path::Path;
+/// use deltacell_data::predict::seg_output_name;
+/// assert_eq!(seg_output_name(Path::new("movie/Position000001_Frame000002.tif")), "Position000001_Frame000002.png");
+/// ```
 pub fn seg_output_name(input: &Path) -> std::ffi::OsString {
     // The stem is kept byte for byte, also when it is not UTF-8.
     let mut name = input

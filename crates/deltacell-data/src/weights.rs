@@ -17,7 +17,7 @@
 //!   a window around it, as far as the border term can still exceed 1e-9 (see the function's
 //!   docs for why this is exact to that bound).
 //! * Masks are binary by type ([`Mask`] is 0/1): a mask file is read with
-//!   [`io::read_binary_mask`], the one rule every command shares (`check`, `weights`, `augment`,
+//!   [`crate::io::read_binary_mask`], the one rule every command shares (`check`, `weights`, `augment`,
 //!   `batches`, `train`): at most two distinct values, the larger is the cell (0/1, 0/255,
 //!   0/65535, 1/2). A file with more values (an anti-aliased mask, a label image, a photograph
 //!   saved in `seg/` by mistake) is refused naming the file ([`Error::NotBinary`]). DeLTA
@@ -30,8 +30,8 @@
 //!   ~30 000, so
 //!   parity with DeLTA's float64 output is checked after normalising by the maximum (as `wei/`
 //!   files store them).
-//! * [`make_weights`] also writes `wei/manifest.json` (function, parameters, SHA-256 of every
-//!   source mask) so that stale weights can be detected ([`stale_weights`]), and refuses to
+//! * [`crate::wei::make_weights`] also writes `wei/manifest.json` (function, parameters, SHA-256
+//!   of every source mask) so that stale weights can be detected ([`crate::wei::stale_weights`]), and refuses to
 //!   overwrite an existing `wei/` unless forced (DeLTA refuses always).
 
 use rand::seq::SliceRandom;

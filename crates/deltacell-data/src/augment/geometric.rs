@@ -7,6 +7,14 @@
 use crate::image::Plane;
 
 /// Mirrors every row (left ↔ right), numpy `fliplr`.
+///
+/// ```
+/// use deltacell_data::{augment::geometric::flip_horizontal, Plane};
+/// let mut p = Plane::from_vec(2, 3, vec![1, 2, 3, 4, 5, 6])?;
+/// flip_horizontal(&mut p);
+/// assert_eq!(p.as_slice(), &[3, 2, 1, 6, 5, 4]);
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn flip_horizontal<T: Copy>(plane: &mut Plane<T>) {
     let w = plane.width();
     if w == 0 {
@@ -18,6 +26,14 @@ pub fn flip_horizontal<T: Copy>(plane: &mut Plane<T>) {
 }
 
 /// Mirrors the row order (top ↔ bottom), numpy `flipud`.
+///
+/// ```
+/// use deltacell_data::{augment::geometric::flip_vertical, Plane};
+/// let mut p = Plane::from_vec(2, 3, vec![1, 2, 3, 4, 5, 6])?;
+/// flip_vertical(&mut p);
+/// assert_eq!(p.as_slice(), &[4, 5, 6, 1, 2, 3]);
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn flip_vertical<T: Copy>(plane: &mut Plane<T>) {
     let (h, w) = plane.shape();
     let data = plane.as_mut_slice();
@@ -29,6 +45,19 @@ pub fn flip_vertical<T: Copy>(plane: &mut Plane<T>) {
 
 /// Rotates by `k·90°` counter-clockwise, exactly (numpy `rot90(plane, k)`); odd `k` swap the
 /// height and width.
+///
+/// ```
+/// use deltacell_data::{augment::geometric::rot90, Plane};
+/// // 1 2 3        3 6
+/// // 4 5 6   →    2 5
+/// //              1 4
+/// let p = Plane::from_vec(2, 3, vec![1, 2, 3, 4, 5, 6])?;
+/// let r = rot90(&p, 1);
+/// assert_eq!((r.height(), r.width()), (3, 2));
+/// assert_eq!(r.as_slice(), &[3, 6, 2, 5, 1, 4]);
+/// assert_eq!(rot90(&p, 4), p);
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn rot90<T: Copy>(plane: &Plane<T>, k: u32) -> Plane<T> {
     let (h, w) = plane.shape();
     let src = plane.as_slice();
@@ -437,6 +466,16 @@ pub fn gather<T: Copy>(plane: &Plane<T>, index: &[u32]) -> Plane<T> {
 /// Nearest-neighbour resampling through `affine` (OpenCV `warpAffine`, `INTER_NEAREST`,
 /// `BORDER_REPLICATE`): the source coordinate is rounded half up and clamped to the image.
 /// Values are copied, never mixed, so a binary mask stays binary.
+///
+/// ```
+/// use deltacell_data::augment::geometric::{warp_nearest, Affine};
+/// use deltacell_data::Plane;
+/// let mask = Plane::from_vec(2, 2, vec![0u8, 1, 1, 0])?;
+/// // DeLTA's affine with no rotation, zoom 1 and no shift is the identity.
+/// let same = warp_nearest(&mask, &Affine::delta((2, 2), 0.0, 1.0, (0.0, 0.0)));
+/// assert_eq!(same, mask);
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn warp_nearest<T: Copy>(plane: &Plane<T>, affine: &Affine) -> Plane<T> {
     gather(plane, &nearest_index_map(plane.shape(), affine))
 }

@@ -503,6 +503,25 @@ fn check_key(key: &str, valid: &[&str], source: &str, prefix: &str) -> Result<()
 ///
 /// All targets must have the same shape (else [`Error::ShapeMismatch`]); the output shape
 /// differs from the input only with `rotations_90d` (odd k on non-square samples) or `resize`.
+///
+/// ```
+/// use deltacell_data::augment::{augment, AugmentParams, Sample, Target};
+/// use deltacell_data::{random, Image, Mask, Plane};
+/// let image = Image::from_plane(Plane::from_vec(2, 2, vec![0.1, 0.2, 0.3, 0.4])?);
+/// let mask = Mask::from_plane(Plane::from_vec(2, 2, vec![0, 1, 0, 1])?);
+/// let mut sample = Sample {
+///     targets: vec![Target::Image(image), Target::Mask(mask)],
+/// };
+/// // Flips are drawn per sample; the image and the mask always move together.
+/// let params = AugmentParams::from_toml_str("horizontal_flip = true\nvertical_flip = true")?;
+/// augment(&mut sample, &params, &mut random::stream(1, 0, 0))?;
+/// let [Target::Image(i), Target::Mask(m)] = &sample.targets[..] else { unreachable!() };
+/// for (v, cell) in i.as_slice().iter().zip(m.as_slice()) {
+///     // Right-column pixels (0.2, 0.4) are the cells wherever the flips put them.
+///     assert_eq!(*cell == 1, (*v - 0.2).abs() < 1e-6 || (*v - 0.4).abs() < 1e-6);
+/// }
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn augment(sample: &mut Sample, params: &AugmentParams, rng: &mut SampleRng) -> Result<()> {
     let Some(_) = sample.shape()? else {
         return Ok(());

@@ -80,6 +80,16 @@ fn nearest_centres<T: Copy + Default>(p: &Plane<T>, (h, w): (usize, usize)) -> P
 
 /// Bilinear resize of an image to `shape` = `(height, width)` (OpenCV `INTER_LINEAR`
 /// conventions, DeLTA's `resize_image`). Values stay in `[0, 1]`.
+///
+/// ```
+/// use deltacell_data::augment::resize::resize_image;
+/// use deltacell_data::{Image, Plane};
+/// let flat = Image::from_plane(Plane::from_vec(2, 2, vec![0.5; 4])?);
+/// let big = resize_image(&flat, (4, 6));
+/// assert_eq!(big.shape(), (4, 6));
+/// assert!(big.as_slice().iter().all(|&v| (v - 0.5).abs() < 1e-6));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn resize_image(image: &Image, shape: (usize, usize)) -> Image {
     Image::from_plane_unchecked(bilinear(image.plane(), shape))
 }
@@ -92,6 +102,17 @@ pub fn resize_weights(weights: &WeightMap, shape: (usize, usize)) -> WeightMap {
 
 /// Resize of a mask to `shape` = `(height, width)` that keeps touching cells separated (DeLTA's
 /// `resize_mask(prevent_touching=True)`; see the module docs for the method).
+///
+/// ```
+/// use deltacell_data::augment::resize::resize_mask;
+/// use deltacell_data::Mask;
+/// // A 4×4 cell in the middle of 8×8, halved: a 2×2 cell in the middle of 4×4.
+/// let m = Mask::from_fn(8, 8, |r, c| (2..6).contains(&r) && (2..6).contains(&c));
+/// let small = resize_mask(&m, (4, 4));
+/// assert_eq!(small.shape(), (4, 4));
+/// assert_eq!(small.as_slice().iter().filter(|&&v| v == 1).count(), 4);
+/// assert_eq!(small.get(1, 1), 1);
+/// ```
 pub fn resize_mask(mask: &Mask, shape: (usize, usize)) -> Mask {
     if mask.shape() == shape {
         return mask.clone();

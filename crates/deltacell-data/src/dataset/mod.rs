@@ -1,6 +1,6 @@
 //! Training datasets and batch generators (segmentation, tracking, chambers).
 //!
-//! A [`Batch`] is the hand-over point to the neural-network crate: contiguous `f32` buffers in
+//! A [`crate::Batch`] is the hand-over point to the neural-network crate: contiguous `f32` buffers in
 //! `N×H×W×C` (channels-last) order.
 //!
 //! # Pieces
@@ -317,6 +317,15 @@ pub struct Split {
 /// labels assigns each file. Indices within each split are increasing.
 ///
 /// `validation` and `test` are fractions in `[0, 1]` whose sum is at most 1.
+///
+/// ```
+/// use deltacell_data::dataset::split_by_file;
+/// let s = split_by_file(10, 0.25, 0.25, 3)?;
+/// // 10 files: boundaries 5 and 7.5 → 8 (half to even), so 5 / 3 / 2.
+/// assert_eq!((s.train.len(), s.validation.len(), s.test.len()), (5, 3, 2));
+/// assert_eq!(split_by_file(10, 0.25, 0.25, 3)?, s); // seeded
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn split_by_file(n: usize, validation: f64, test: f64, seed: u64) -> Result<Split> {
     let ok = |f: f64| (0.0..=1.0).contains(&f);
     if !ok(validation) || !ok(test) || validation + test > 1.0 + 1e-12 {

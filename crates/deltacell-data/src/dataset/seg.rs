@@ -107,7 +107,7 @@ impl SegmentationDataset {
     }
 
     /// Opens `root` and splits its files into training, validation and test datasets
-    /// ([`split_by_file`], seeded with `seed`); validation and test are in evaluation mode.
+    /// ([`super::split_by_file`], seeded with `seed`); validation and test are in evaluation mode.
     pub fn open_split(
         root: impl AsRef<Path>,
         options: &SegOptions,

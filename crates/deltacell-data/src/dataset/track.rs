@@ -141,7 +141,7 @@ impl TrackingDataset {
     }
 
     /// Opens `root` and splits its samples by file into training, validation and test datasets
-    /// ([`split_by_file`], seeded with `seed`); validation and test are in evaluation mode (no
+    /// ([`super::split_by_file`], seeded with `seed`); validation and test are in evaluation mode (no
     /// augmentation, no random shift, in order).
     pub fn open_split(
         root: impl AsRef<Path>,
