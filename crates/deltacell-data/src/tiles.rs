@@ -42,11 +42,23 @@ pub struct CroppingBox {
 impl CroppingBox {
     /// The whole image of shape `(height, width)`.
     pub fn full(height: usize, width: usize) -> Self {
+        Self::at(0, 0, (height, width))
+    }
+
+    /// The box of `shape` = `(height, width)` whose top-left corner is `(ytl, xtl)` (may lie
+    /// outside the image).
+    ///
+    /// ```
+    /// use deltacell_data::tiles::CroppingBox;
+    /// let b = CroppingBox::at(-2, 3, (4, 5));
+    /// assert_eq!((b.ytl, b.xtl, b.ybr, b.xbr), (-2, 3, 2, 8));
+    /// ```
+    pub fn at(ytl: i64, xtl: i64, shape: (usize, usize)) -> Self {
         CroppingBox {
-            ytl: 0,
-            xtl: 0,
-            ybr: height as i64,
-            xbr: width as i64,
+            ytl,
+            xtl,
+            ybr: ytl + shape.0 as i64,
+            xbr: xtl + shape.1 as i64,
         }
     }
 
@@ -71,14 +83,7 @@ impl CroppingBox {
             ((w / 2) as i64, (h / 2) as i64)
         };
         let (th, tw) = (target.0 as i64, target.1 as i64);
-        let xtl = cx - tw / 2;
-        let ytl = cy - th / 2;
-        CroppingBox {
-            ytl,
-            xtl,
-            ybr: ytl + th,
-            xbr: xtl + tw,
-        }
+        Self::at(cy - th / 2, cx - tw / 2, target)
     }
 
     /// The box moved by `(dy, dx)` pixels.

@@ -531,26 +531,13 @@ pub(crate) fn random_crop_box(
         }
     };
     let ytl = axis(shape.0, target.0);
-    let xtl = axis(shape.1, target.1);
-    CroppingBox {
-        ytl,
-        xtl,
-        ybr: ytl + target.0 as i64,
-        xbr: xtl + target.1 as i64,
-    }
+    CroppingBox::at(ytl, axis(shape.1, target.1), target)
 }
 
 /// The box of `target` centred on a raster of `shape` (crops or zero-pads evenly).
 pub(crate) fn centre_box(shape: (usize, usize), target: (usize, usize)) -> CroppingBox {
     let start = |s: usize, t: usize| (s as i64 - t as i64).div_euclid(2);
-    let ytl = start(shape.0, target.0);
-    let xtl = start(shape.1, target.1);
-    CroppingBox {
-        ytl,
-        xtl,
-        ybr: ytl + target.0 as i64,
-        xbr: xtl + target.1 as i64,
-    }
+    CroppingBox::at(start(shape.0, target.0), start(shape.1, target.1), target)
 }
 
 /// `plane` centre-cropped / zero-padded to `target` when augmentation changed its shape.

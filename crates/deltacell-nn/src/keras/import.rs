@@ -454,15 +454,7 @@ fn legacy_layers(file: &hdf5_pure::File) -> Checked<(Layers, Option<Value>)> {
         }
         match (kernel, bias) {
             (None, None) => {} // pooling, upsampling, concatenation, dropout, input
-            (Some((kernel_shape, kernel)), Some((bshape, bias))) => {
-                check_conv(&name, &kernel_shape, &bshape)?;
-                layers.push(ConvWeights {
-                    name,
-                    kernel_shape,
-                    kernel,
-                    bias,
-                });
-            }
+            (Some(kernel), Some(bias)) => layers.push(conv_layer(name, kernel, bias)?),
             _ => return Err(format!("layer {name}: a kernel without a bias or vice versa").into()),
         }
     }
@@ -516,15 +508,11 @@ fn keras3_layers(config: &Value, weights: Vec<u8>) -> Checked<Layers> {
             )
             .into());
         }
-        let (kernel_shape, kernel) = read_f32(&vars, "0")?;
-        let (bshape, bias) = read_f32(&vars, "1")?;
-        check_conv(&name, &kernel_shape, &bshape)?;
-        layers.push(ConvWeights {
+        layers.push(conv_layer(
             name,
-            kernel_shape,
-            kernel,
-            bias,
-        });
+            read_f32(&vars, "0")?,
+            read_f32(&vars, "1")?,
+        )?);
     }
     if layers.is_empty() {
         return Err("no convolution weights found (not a DeLTA U-Net?)".into());
@@ -551,15 +539,26 @@ pub(super) fn snake_case(class: &str) -> String {
     out
 }
 
-fn check_conv(name: &str, kernel: &[usize], bias: &[usize]) -> Checked<()> {
-    if kernel.len() != 4 || bias.len() != 1 || bias[0] != kernel[3] {
+/// The convolution `name` from its kernel and bias datasets `(shape, values)`, checked to be a
+/// 2-D convolution (HWIO kernel, one bias per output channel).
+fn conv_layer(
+    name: String,
+    (kernel_shape, kernel): (Vec<usize>, Vec<f32>),
+    (bias_shape, bias): (Vec<usize>, Vec<f32>),
+) -> Checked<ConvWeights> {
+    let (k, b) = (&kernel_shape, &bias_shape);
+    if k.len() != 4 || b.len() != 1 || b[0] != k[3] {
         return Err(format!(
-            "not a DeLTA U-Net: layer {name} is not a 2-D convolution (kernel {kernel:?}, bias \
-             {bias:?})"
+            "not a DeLTA U-Net: layer {name} is not a 2-D convolution (kernel {k:?}, bias {b:?})"
         )
         .into());
     }
-    Ok(())
+    Ok(ConvWeights {
+        name,
+        kernel_shape,
+        kernel,
+        bias,
+    })
 }
 
 /// Parses `Level{l}_{rest}`.
