@@ -249,6 +249,133 @@ fn equivalence(args: &[String]) {
     }
 }
 
+/// `layers [half|full] [CASE]`: every convolution of the network at the case's shapes, timed
+/// alone (forward, weight gradient, input gradient; fastest of three), with its GFLOPS counted
+/// as a direct convolution (`2 · n · cout · cin · kh · kw · out_h · out_w` per pass), so that
+/// the kernels can be compared with the machine's peak (`peak`).
+fn layers(args: &[String]) {
+    use deltacell_nn::conv::{self, Geometry};
+    let net = if args.iter().any(|a| a == "half") {
+        "half"
+    } else {
+        "full"
+    };
+    let case = CASES
+        .iter()
+        .find(|c| args.iter().any(|a| a == c.key))
+        .copied()
+        .unwrap_or(CASES[0]);
+    let f: Vec<usize> = if net == "half" {
+        vec![32, 64, 128, 256, 512]
+    } else {
+        vec![64, 128, 256, 512, 1024]
+    };
+    let values = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+            .collect()
+    };
+    let time = |f: &mut dyn FnMut()| -> f64 {
+        f();
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    println!(
+        "{net} network, {}: ms per pass (GFLOPS as direct convolution)",
+        case.label()
+    );
+    conv::tune_allocator();
+    println!("| layer | forward | weight grad | input grad |");
+    println!("|---|---|---|---|");
+    let (n, h, w) = (case.n, case.h, case.w);
+    let mut total = 0.0;
+    let cell = |ms: f64, flops: f64| format!("{ms:.1} ({:.0})", flops / ms / 1e6);
+    // 3×3 convolutions: (level, cin, cout, skip channels for the concatenated ones).
+    let mut convs = vec![(0, 1, f[0], 0), (0, f[0], f[0], 0)];
+    for l in 1..f.len() {
+        convs.push((l, f[l - 1], f[l], 0));
+        convs.push((l, f[l], f[l], 0));
+    }
+    for l in (0..f.len() - 1).rev() {
+        convs.push((l, 2 * f[l], f[l], f[l]));
+        convs.push((l, f[l], f[l], 0));
+    }
+    for &(l, cin, cout, skip) in &convs {
+        let g = Geometry {
+            n,
+            cin,
+            h: h >> l,
+            w: w >> l,
+            cout,
+            kh: 3,
+            kw: 3,
+            pad: [1; 4],
+        };
+        let flops = 2.0 * (n * cin * cout * 9 * g.h * g.w) as f64;
+        let x = values(n * cin * g.h * g.w);
+        let wt = values(cout * cin * 9);
+        let b = values(cout);
+        let dz = values(n * cout * g.h * g.w);
+        let (fw, wg, ig) = if skip > 0 {
+            let (x0, x1) = x.split_at(n * skip * g.h * g.w);
+            (
+                time(&mut || drop(conv::forward_cat(&g, [x0, x1], skip, &wt, Some(&b), true))),
+                time(&mut || drop(conv::weight_grad_cat(&g, [x0, x1], skip, &dz))),
+                time(&mut || drop(conv::input_grad_cat(&g, &wt, &dz, skip))),
+            )
+        } else {
+            (
+                time(&mut || drop(conv::forward(&g, &x, &wt, Some(&b), true))),
+                time(&mut || drop(conv::weight_grad(&g, &x, &dz))),
+                time(&mut || drop(conv::input_grad(&g, &wt, &dz))),
+            )
+        };
+        total += fw + wg + ig;
+        println!(
+            "| L{l} 3×3 {cin}→{cout} at {}×{} | {} | {} | {} |",
+            g.h,
+            g.w,
+            cell(fw, flops),
+            cell(wg, flops),
+            cell(ig, flops)
+        );
+    }
+    for l in (0..f.len() - 1).rev() {
+        let (c, cout, lh, lw) = (f[l + 1], f[l], h >> (l + 1), w >> (l + 1));
+        let flops = 2.0 * (n * c * cout * 4 * 4 * lh * lw) as f64;
+        let x = values(n * c * lh * lw);
+        let wt = values(cout * c * 4);
+        let b = values(cout);
+        let dz = values(n * cout * 4 * lh * lw);
+        let fw = time(&mut || drop(conv::up_forward([n, c, lh, lw], &x, &wt, Some(&b), true)));
+        let bw = time(&mut || drop(conv::up_backward([n, c, lh, lw], &x, &wt, &dz, true)));
+        total += fw + bw;
+        println!(
+            "| L{l} up 2×2 {c}→{cout} at {}×{} | {} | {} (both) | |",
+            2 * lh,
+            2 * lw,
+            cell(fw, flops),
+            cell(bw, 2.0 * flops)
+        );
+    }
+    println!("sum of the passes: {total:.0} ms");
+}
+
+/// `peak`: the machine's single-precision FMA throughput, one and all threads, with the widest
+/// vectors the CPU has (independent FMA chains, nothing from memory).
+fn peak() {
+    let threads = rayon::current_num_threads();
+    for t in [1, threads] {
+        let (gflops, isa) = deltacell_nn::conv::fma_peak_gflops(t);
+        println!("FMA peak, {t} thread(s), {isa}: {gflops:.1} GFLOPS");
+    }
+}
+
 /// A measured side: median ms and peak RSS in MB.
 struct Measured {
     ms: f64,
@@ -364,6 +491,14 @@ fn main() {
     }
     if args.iter().any(|a| a == "equiv") {
         equivalence(&args);
+        return;
+    }
+    if args.iter().any(|a| a == "layers") {
+        layers(&args);
+        return;
+    }
+    if args.iter().any(|a| a == "peak") {
+        peak();
         return;
     }
     let repeats: usize = args

@@ -83,6 +83,7 @@ fn flex_forward(
     relu: bool,
     upsample: bool,
 ) -> burn::backend::flex::FlexTensor {
+    super::tune_allocator();
     let g = geometry(&flex_shape(x), &flex_shape(weight), padding);
     let xc = x.to_contiguous();
     let wc = weight.to_contiguous();

@@ -45,11 +45,13 @@
 use rayon::prelude::*;
 
 mod burn_ext;
+mod simd;
 #[cfg(test)]
 mod tests;
 mod winograd;
 
 pub use burn_ext::{conv2d, conv2d_cat, max_pool2d, up_conv2d, use_burn_kernels, ConvBackend};
+pub use simd::{fma_peak_gflops, force_isa, isa, Isa};
 
 /// From this many input channels on, convolutions run as one product per kernel tap on shifted
 /// views of a padded input; below it, as one product on an im2col tile.
@@ -67,6 +69,53 @@ static WINOGRAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// tests that compare the two.
 pub fn use_winograd(on: bool) {
     WINOGRAD.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Makes glibc's `malloc` keep freed memory for reuse instead of returning it to the system,
+/// once per process (on Linux with glibc; nothing elsewhere, or when the environment variable
+/// `DELTACELL_SYSTEM_MALLOC` is set).
+///
+/// A training step allocates and frees gigabytes of tensors larger than glibc's `mmap`
+/// threshold (32 MiB at most): each is a fresh mapping whose pages the kernel faults in and
+/// zeroes on first touch, which cost a quarter of a step's time. With `mmap` off for
+/// allocations (`M_MMAP_MAX = 0`) and no trimming of the heap's top (`M_TRIM_THRESHOLD`), the
+/// freed tensors' memory is reused without faults; the process keeps its peak heap until it
+/// exits (the peak resident set grows a little: fragmentation). Called by the CPU kernels on
+/// first use.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if std::env::var_os("DELTACELL_SYSTEM_MALLOC").is_some() {
+                return;
+            }
+            extern "C" {
+                fn mallopt(param: i32, value: i32) -> i32;
+            }
+            const M_TRIM_THRESHOLD: i32 = -1;
+            const M_MMAP_MAX: i32 = -4;
+            // SAFETY: glibc's documented tuning call, with valid parameters; it only changes
+            // how later allocations are served.
+            unsafe {
+                mallopt(M_MMAP_MAX, 0);
+                mallopt(M_TRIM_THRESHOLD, i32::MAX);
+            }
+        });
+    }
+}
+
+/// A vector of `len` values written by `fill` (through the pointer to its storage) without a
+/// zeroing pass first.
+///
+/// # Safety
+/// `fill` must write every one of the `len` values.
+unsafe fn filled(len: usize, fill: impl FnOnce(SharedMut)) -> Vec<f32> {
+    let mut v = Vec::<f32>::with_capacity(len);
+    fill(SharedMut(v.as_mut_ptr()));
+    // SAFETY: `fill` initialised all `len` values (the caller's contract).
+    unsafe { v.set_len(len) };
+    v
 }
 
 /// Zero padding of a convolution's input, in pixels: `[top, left, bottom, right]`.
@@ -228,7 +277,7 @@ impl Geometry {
     /// Whether this convolution runs as Winograd F(2×2, 3×3) ([`use_winograd`] on and a 3×3
     /// kernel with at least 16 channels on both sides).
     fn use_winograd(&self) -> bool {
-        WINOGRAD.load(std::sync::atomic::Ordering::Relaxed) && winograd::applies(self)
+        WINOGRAD.load(std::sync::atomic::Ordering::Relaxed) && winograd::choose(self).is_some()
     }
 
     /// A 1×1 kernel without padding reads the input as its own im2col matrix.
@@ -772,7 +821,20 @@ fn weight_grad_shifted(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
 /// Input gradient: the forward convolution of `dz` with the kernel flipped and its channels
 /// swapped, padding mirrored. Returns `n × cin × h × w`.
 pub fn input_grad(g: &Geometry, weight: &[f32], dz: &[f32]) -> Vec<f32> {
-    forward(&g.transposed(), dz, &flip_kernel(g, weight), None, false)
+    let t = g.transposed();
+    if !t.use_winograd() {
+        return forward(&t, dz, &flip_kernel(g, weight), None, false);
+    }
+    let plane = g.h * g.w;
+    let dzs = winograd::Split::whole(dz, t.cin, t.h * t.w);
+    let o = winograd::Opts::for_geometry(&t);
+    // SAFETY: the forward pass writes every output value.
+    unsafe {
+        filled(g.n * g.cin * plane, |p| {
+            let dst = winograd::Split::whole_ptr(p, g.cin, plane);
+            winograd::forward_split(o, &t, &dzs, (weight, true), None, false, dst);
+        })
+    }
 }
 
 /// The kernel of [`Geometry::transposed`]: flipped, input and output channels swapped.
@@ -833,14 +895,6 @@ pub fn forward_cat(
         let x = concat(g.n, [c0, g.cin - c0], plane, x0, x1);
         return forward(g, &x, weight, bias, relu);
     }
-    let mut out = vec![0f32; g.n * g.cout * g.out_h() * g.out_w()];
-    let dst = winograd::Split {
-        first: SharedMut(out.as_mut_ptr()),
-        second: SharedMut(std::ptr::null_mut()),
-        c0: g.cout,
-        c: g.cout,
-        plane: g.out_h() * g.out_w(),
-    };
     let x = winograd::Split {
         first: x0,
         second: x1,
@@ -848,8 +902,15 @@ pub fn forward_cat(
         c: g.cin,
         plane,
     };
-    winograd::forward_split(g, &x, weight, bias, relu, dst);
-    out
+    let o = winograd::Opts::for_geometry(g);
+    let oplane = g.out_h() * g.out_w();
+    // SAFETY: the forward pass writes every output value.
+    unsafe {
+        filled(g.n * g.cout * oplane, |p| {
+            let dst = winograd::Split::whole_ptr(p, g.cout, oplane);
+            winograd::forward_split(o, g, &x, (weight, false), bias, relu, dst);
+        })
+    }
 }
 
 /// [`weight_grad`] of the convolution of `[x0, x1]` (see [`forward_cat`]).
@@ -877,8 +938,8 @@ pub fn input_grad_cat(g: &Geometry, weight: &[f32], dz: &[f32], c0: usize) -> (V
     if !t.use_winograd() {
         return split(g.n, [g.cin, c0], plane, &input_grad(g, weight, dz));
     }
-    let mut dx0 = vec![0f32; g.n * c0 * plane];
-    let mut dx1 = vec![0f32; g.n * (g.cin - c0) * plane];
+    let (len0, len1) = (g.n * c0 * plane, g.n * (g.cin - c0) * plane);
+    let (mut dx0, mut dx1) = (Vec::with_capacity(len0), Vec::with_capacity(len1));
     let dst = winograd::Split {
         first: SharedMut(dx0.as_mut_ptr()),
         second: SharedMut(dx1.as_mut_ptr()),
@@ -887,7 +948,13 @@ pub fn input_grad_cat(g: &Geometry, weight: &[f32], dz: &[f32], c0: usize) -> (V
         plane,
     };
     let dzs = winograd::Split::whole(dz, t.cin, t.h * t.w);
-    winograd::forward_split(&t, &dzs, &flip_kernel(g, weight), None, false, dst);
+    let o = winograd::Opts::for_geometry(&t);
+    winograd::forward_split(o, &t, &dzs, (weight, true), None, false, dst);
+    // SAFETY: the forward pass wrote every value of both parts.
+    unsafe {
+        dx0.set_len(len0);
+        dx1.set_len(len1);
+    }
     (dx0, dx1)
 }
 
