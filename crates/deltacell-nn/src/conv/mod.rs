@@ -48,6 +48,7 @@ mod burn_ext;
 mod simd;
 #[cfg(test)]
 mod tests;
+mod up;
 mod winograd;
 
 pub use burn_ext::{conv2d, conv2d_cat, max_pool2d, up_conv2d, use_burn_kernels, ConvBackend};
@@ -958,80 +959,6 @@ pub fn input_grad_cat(g: &Geometry, weight: &[f32], dz: &[f32], c0: usize) -> (V
     (dx0, dx1)
 }
 
-/// The four output parities `(a, b)` of DeLTA's decoder up-convolution (nearest 2× upsampling,
-/// then a 2×2 convolution padded at the bottom and right): output pixel `(2i + a, 2j + b)` is a
-/// small convolution of the low-resolution input at `(i, j)`, whose taps are the 2×2 kernel's
-/// taps that read the same input pixel, summed. Parity (0, 0) is 1×1, (0, 1) is 1×2 padded
-/// right, (1, 0) is 2×1 padded below, (1, 1) the 2×2 kernel itself padded below and right.
-fn up_parities(
-    n: usize,
-    c: usize,
-    h: usize,
-    w: usize,
-    cout: usize,
-) -> [(Geometry, usize, usize); 4] {
-    let g = |a: usize, b: usize| Geometry {
-        n,
-        cin: c,
-        h,
-        w,
-        cout,
-        kh: 1 + a,
-        kw: 1 + b,
-        pad: [0, 0, a, b],
-    };
-    [
-        (g(0, 0), 0, 0),
-        (g(0, 1), 0, 1),
-        (g(1, 0), 1, 0),
-        (g(1, 1), 1, 1),
-    ]
-}
-
-/// The parity `(a, b)` kernel (`cout × c × (1 + a) × (1 + b)`) from the 2×2 kernel: tap
-/// `(dy, dx)` lands on row `dy` when `a = 1` (else row 0), column `dx` when `b = 1` (else 0).
-fn up_kernel(weight: &[f32], a: usize, b: usize) -> Vec<f32> {
-    let (kh, kw) = (1 + a, 1 + b);
-    let mut k = vec![0f32; weight.len() / 4 * kh * kw];
-    for (pair, taps) in weight.chunks_exact(4).enumerate() {
-        for (tap, &v) in taps.iter().enumerate() {
-            let (dy, dx) = (tap / 2, tap % 2);
-            k[pair * kh * kw + (dy * a) * kw + dx * b] += v;
-        }
-    }
-    k
-}
-
-/// Writes parity `(a, b)` planes (`planes × h × w`) into full-resolution planes
-/// (`planes × 2h × 2w`): `full[2i + a, 2j + b] = part[i, j]`.
-fn scatter_parity(full: &mut [f32], part: &[f32], [h, w]: [usize; 2], [a, b]: [usize; 2]) {
-    full.par_chunks_mut(4 * h * w)
-        .zip(part.par_chunks(h * w))
-        .for_each(|(full, part)| {
-            for (i, prow) in part.chunks_exact(w).enumerate() {
-                let row = &mut full[(2 * i + a) * 2 * w..][..2 * w];
-                for (j, &v) in prow.iter().enumerate() {
-                    row[2 * j + b] = v;
-                }
-            }
-        });
-}
-
-/// Reads parity `(a, b)` planes out of full-resolution planes: `part[i, j] = full[2i + a,
-/// 2j + b]`.
-fn gather_parity(full: &[f32], part: &mut [f32], [h, w]: [usize; 2], [a, b]: [usize; 2]) {
-    part.par_chunks_mut(h * w)
-        .zip(full.par_chunks(4 * h * w))
-        .for_each(|(part, full)| {
-            for (i, prow) in part.chunks_exact_mut(w).enumerate() {
-                let row = &full[(2 * i + a) * 2 * w..][..2 * w];
-                for (j, v) in prow.iter_mut().enumerate() {
-                    *v = row[2 * j + b];
-                }
-            }
-        });
-}
-
 /// 2×2 max-pooling with stride 2 of `planes` planes of `h × w` (a trailing odd row or column is
 /// dropped): `planes × h/2 × w/2`.
 pub fn max_pool2(planes: usize, [h, w]: [usize; 2], x: &[f32]) -> Vec<f32> {
@@ -1089,49 +1016,24 @@ pub fn max_pool2_backward(
 /// input's resolution (no upsampled tensor, 9 multiplications per pixel pair instead of 16):
 /// `x` is `n × c × h × w`, `weight` `cout × c × 2 × 2`; returns `n × cout × 2h × 2w`.
 pub fn up_forward(
-    [n, c, h, w]: [usize; 4],
+    shape: [usize; 4],
     x: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
     relu: bool,
 ) -> Vec<f32> {
-    let cout = weight.len() / (4 * c);
-    let mut out = vec![0f32; n * cout * 4 * h * w];
-    for (g, a, b) in up_parities(n, c, h, w, cout) {
-        let part = forward(&g, x, &up_kernel(weight, a, b), bias, relu);
-        scatter_parity(&mut out, &part, [h, w], [a, b]);
-    }
-    out
+    up::forward(simd::isa(), shape, x, weight, bias, relu)
 }
 
 /// Backward pass of [`up_forward`] from `dz` (the output gradient through the ReLU,
 /// `n × cout × 2h × 2w`): the kernel's gradient (`cout × c × 2 × 2`) and, when `need_input`,
 /// the input's (`n × c × h × w`).
 pub fn up_backward(
-    [n, c, h, w]: [usize; 4],
+    shape: [usize; 4],
     x: &[f32],
     weight: &[f32],
     dz: &[f32],
     need_input: bool,
 ) -> (Vec<f32>, Option<Vec<f32>>) {
-    let cout = weight.len() / (4 * c);
-    let mut dw = vec![0f32; weight.len()];
-    let mut dx = need_input.then(|| vec![0f32; n * c * h * w]);
-    for (g, a, b) in up_parities(n, c, h, w, cout) {
-        let mut part = vec![0f32; n * cout * h * w];
-        gather_parity(dz, &mut part, [h, w], [a, b]);
-        let dk = weight_grad(&g, x, &part);
-        let (kh, kw) = (1 + a, 1 + b);
-        for (pair, taps) in dw.chunks_exact_mut(4).enumerate() {
-            for (tap, v) in taps.iter_mut().enumerate() {
-                let (dy, dx) = (tap / 2, tap % 2);
-                *v += dk[pair * kh * kw + (dy * a) * kw + dx * b];
-            }
-        }
-        if let Some(dx) = dx.as_mut() {
-            let part_dx = input_grad(&g, &up_kernel(weight, a, b), &part);
-            dx.iter_mut().zip(&part_dx).for_each(|(d, v)| *d += v);
-        }
-    }
-    (dw, dx)
+    up::backward(simd::isa(), shape, x, weight, dz, need_input)
 }

@@ -187,6 +187,8 @@ fn up_convolution_matches_upsample_then_conv() {
         (1, 9, 6, 3, 2),
         (3, 8, 2, 2, 8),
         (1, 1, 9, 16, 3),
+        (2, 37, 7, 11, 35),
+        (1, 20, 13, 30, 67),
     ] {
         let x = values(n * c * h * w, 11);
         let wts = values(cout * c * 4, 12);
@@ -203,22 +205,11 @@ fn up_convolution_matches_upsample_then_conv() {
             pad: [0, 0, 1, 1],
         };
         let want = naive(&g, &up, &wts, &b);
-        close(
-            &up_forward([n, c, h, w], &x, &wts, Some(&b), false),
-            &want,
-            "up forward",
-        );
         let relu: Vec<f32> = want.iter().map(|v| v.max(0.0)).collect();
-        close(
-            &up_forward([n, c, h, w], &x, &wts, Some(&b), true),
-            &relu,
-            "up forward+relu",
-        );
         // Gradients of Σ cw ⊙ out: the weight's as for the upsampled input, the input's
         // summed over each 2×2 block of the upsampled input's gradient.
         let cw = values(n * cout * 4 * h * w, 14);
-        let (dw, dx) = up_backward([n, c, h, w], &x, &wts, &cw, true);
-        close(&dw, &weight_grad(&g, &up, &cw), "up dw");
+        let want_dw = weight_grad(&g, &up, &cw);
         let dup = input_grad(&g, &wts, &cw);
         let mut want_dx = vec![0f32; n * c * h * w];
         for p in 0..n * c {
@@ -228,7 +219,28 @@ fn up_convolution_matches_upsample_then_conv() {
                 }
             }
         }
-        close(&dx.expect("input gradient"), &want_dx, "up dx");
+        for isa in Isa::available() {
+            let shape = [n, c, h, w];
+            close(
+                &up::forward(isa, shape, &x, &wts, Some(&b), false),
+                &want,
+                "up forward",
+            );
+            close(
+                &up::forward(isa, shape, &x, &wts, Some(&b), true),
+                &relu,
+                "up forward+relu",
+            );
+            let (dw, dx) = up::backward(isa, shape, &x, &wts, &cw, true);
+            close(&dw, &want_dw, "up dw");
+            close(&dx.expect("input gradient"), &want_dx, "up dx");
+            assert!(up::backward(isa, shape, &x, &wts, &cw, false).1.is_none());
+        }
+        close(
+            &up_forward([n, c, h, w], &x, &wts, Some(&b), true),
+            &relu,
+            "up forward (public)",
+        );
     }
 }
 

@@ -409,31 +409,32 @@ fn gk_t<T: Num, const A: usize>(u: [T; A]) -> [T; 3] {
     }
 }
 
-/// `T X Tᵀ` for a square `X` (`N × N`, row-major) and a 1-D transform `f` (`N → K`): `K × K`.
-#[inline(always)]
-fn two_d<T: Num, const N: usize, const K: usize>(
-    x: &[[T; N]; N],
-    f: impl Fn([T; N]) -> [T; K],
-) -> [[T; K]; K] {
-    // Columns first: cols[l] = f(column l of X).
-    let mut cols = [[T::zero(); K]; N];
-    for (l, col) in cols.iter_mut().enumerate() {
-        let mut c = [T::zero(); N];
-        for (k, v) in c.iter_mut().enumerate() {
-            *v = x[k][l];
+/// `T X Tᵀ` for a square `X` (`[[T; N]; N]`, row-major) and a 1-D transform `f` (`N → K`, an
+/// `#[inline(always)]` function, called directly so that it is inlined into the caller compiled
+/// for the chosen instruction set): `[[T; K]; K]`.
+macro_rules! two_d {
+    ($x:expr, $f:expr, $t:ty, $n:expr, $k:expr) => {{
+        let x = $x;
+        // Columns first: cols[l] = f(column l of X).
+        let mut cols = [[<$t>::zero(); $k]; $n];
+        for (l, col) in cols.iter_mut().enumerate() {
+            let mut c = [<$t>::zero(); $n];
+            for (k, v) in c.iter_mut().enumerate() {
+                *v = x[k][l];
+            }
+            *col = $f(c);
         }
-        *col = f(c);
-    }
-    // Then rows: row i of the result = f(row i of the column-transformed matrix).
-    let mut out = [[T::zero(); K]; K];
-    for (i, row) in out.iter_mut().enumerate() {
-        let mut r = [T::zero(); N];
-        for (l, v) in r.iter_mut().enumerate() {
-            *v = cols[l][i];
+        // Then rows: row i of the result = f(row i of the column-transformed matrix).
+        let mut out = [[<$t>::zero(); $k]; $k];
+        for (i, row) in out.iter_mut().enumerate() {
+            let mut r = [<$t>::zero(); $n];
+            for (l, v) in r.iter_mut().enumerate() {
+                *v = cols[l][i];
+            }
+            *row = $f(r);
         }
-        *row = f(r);
-    }
-    out
+        out
+    }};
 }
 
 /// `dst[..len]` = row `y` of `plane` (`h × w`) from column `x0` on, zeros outside the plane.
@@ -547,7 +548,7 @@ fn kernel_grad_body<const A: usize>(
     for (pos, v) in d.iter_mut().flatten().enumerate() {
         v.0.copy_from_slice(&du[((pos * cpanels + cp) * cin + ci) * LANES..][..LANES]);
     }
-    let k = two_d::<L, A, 3>(&d, gk_t::<L, A>);
+    let k = two_d!(&d, gk_t::<L, A>, L, A, 3);
     for j in 0..LANES.min(cout - cp * LANES) {
         let co = cp * LANES + j;
         for (i, v) in k.iter().flatten().enumerate() {
@@ -647,7 +648,7 @@ fn input_panel_body<const A: usize>(
             v.0[j..].fill(0.0);
         }
     }
-    let t = two_d::<L, A, A>(&patch, bt::<L, A>);
+    let t = two_d!(&patch, bt::<L, A>, L, A, A);
     for (p, v) in t.iter().flatten().enumerate() {
         // SAFETY: the 32 values of the panel's lanes at ξ = p: this task's part of V.
         unsafe { std::slice::from_raw_parts_mut(dst.at(p * xs), LANES) }.copy_from_slice(&v.0);
@@ -705,7 +706,7 @@ fn output_panel_body<const A: usize, const M: usize>(
         // SAFETY: 32 values of M at ξ = p, inside this chunk's M.
         v.0.copy_from_slice(unsafe { std::slice::from_raw_parts(src.add(p * xs), LANES) });
     }
-    let mut y = two_d::<L, A, M>(&m, at::<L, A, M>);
+    let mut y = two_d!(&m, at::<L, A, M>, L, A, M);
     for v in y.iter_mut().flatten() {
         for e in v.0.iter_mut() {
             *e = if relu {
@@ -815,7 +816,7 @@ fn grad_tile_body<const A: usize, const M: usize>(
             }
         }
     }
-    let z = two_d::<L, M, A>(&d, at_t::<L, A, M>);
+    let z = two_d!(&d, at_t::<L, A, M>, L, M, A);
     for (p, v) in z.iter().flatten().enumerate() {
         // SAFETY: this tile's 32 values at ξ = p of its Z panel, written by this task only.
         unsafe { std::slice::from_raw_parts_mut(dst.at(p * xs), LANES) }.copy_from_slice(&v.0);
