@@ -309,10 +309,168 @@ unsafe fn kernel_avx2<const R: usize>(
     }
 }
 
-/// Defines `fn $name(isa: Isa, args…)` that runs the `#[inline(always)]` function `$body`
-/// compiled for `isa`: the same code vectorised by the compiler for AVX-512, AVX2/FMA or the
-/// baseline target. For the transforms, whose loops over the 32 lanes of a panel the compiler
-/// vectorises.
+/// A vector of `f32` lanes of one instruction set, for the transforms: written once, generic
+/// over this trait, and compiled for each level by [`multiversion!`] (the intrinsics are inlined
+/// into the level's `#[target_feature]` function that calls the generic code).
+pub(crate) trait Simd: Copy {
+    /// Lanes per vector.
+    const W: usize;
+    /// The vector.
+    type V: Copy;
+    fn zero() -> Self::V;
+    /// # Safety
+    /// `p` must address `W` values.
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// # Safety
+    /// `p` must address `W` writable values.
+    unsafe fn store(p: *mut f32, v: Self::V);
+    fn add(a: Self::V, b: Self::V) -> Self::V;
+    fn sub(a: Self::V, b: Self::V) -> Self::V;
+    fn scale(a: Self::V, s: f32) -> Self::V;
+    /// `max(a + s, 0)` when `relu`, else `a + s`.
+    fn bias_relu(a: Self::V, s: f32, relu: bool) -> Self::V;
+}
+
+/// The baseline target's vectors: four lanes the compiler maps to SSE.
+#[derive(Clone, Copy)]
+pub(crate) struct Portable;
+
+impl Simd for Portable {
+    const W: usize = 4;
+    type V = [f32; 4];
+    #[inline(always)]
+    fn zero() -> [f32; 4] {
+        [0.0; 4]
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> [f32; 4] {
+        // SAFETY: the caller's contract.
+        unsafe { p.cast::<[f32; 4]>().read_unaligned() }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: [f32; 4]) {
+        // SAFETY: the caller's contract.
+        unsafe { p.cast::<[f32; 4]>().write_unaligned(v) }
+    }
+    #[inline(always)]
+    fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        std::array::from_fn(|i| a[i] + b[i])
+    }
+    #[inline(always)]
+    fn sub(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        std::array::from_fn(|i| a[i] - b[i])
+    }
+    #[inline(always)]
+    fn scale(a: [f32; 4], s: f32) -> [f32; 4] {
+        std::array::from_fn(|i| a[i] * s)
+    }
+    #[inline(always)]
+    fn bias_relu(a: [f32; 4], s: f32, relu: bool) -> [f32; 4] {
+        std::array::from_fn(|i| if relu { (a[i] + s).max(0.0) } else { a[i] + s })
+    }
+}
+
+/// AVX-512 vectors (16 lanes). Only used inside functions compiled with `avx512f`.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(crate) struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl Simd for Avx512 {
+    const W: usize = 16;
+    type V = std::arch::x86_64::__m512;
+    // SAFETY (every method): only called from code compiled for AVX-512 (`multiversion!`
+    // instantiates it in its `avx512f` function alone, for a CPU that has it).
+    #[inline(always)]
+    fn zero() -> Self::V {
+        unsafe { std::arch::x86_64::_mm512_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        unsafe { std::arch::x86_64::_mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        unsafe { std::arch::x86_64::_mm512_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    fn add(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { std::arch::x86_64::_mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn sub(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { std::arch::x86_64::_mm512_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    fn scale(a: Self::V, s: f32) -> Self::V {
+        unsafe { std::arch::x86_64::_mm512_mul_ps(a, std::arch::x86_64::_mm512_set1_ps(s)) }
+    }
+    #[inline(always)]
+    fn bias_relu(a: Self::V, s: f32, relu: bool) -> Self::V {
+        use std::arch::x86_64::*;
+        unsafe {
+            let v = _mm512_add_ps(a, _mm512_set1_ps(s));
+            if relu {
+                _mm512_max_ps(v, _mm512_setzero_ps())
+            } else {
+                v
+            }
+        }
+    }
+}
+
+/// AVX2 vectors (8 lanes). Only used inside functions compiled with `avx2,fma`.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl Simd for Avx2 {
+    const W: usize = 8;
+    type V = std::arch::x86_64::__m256;
+    // SAFETY (every method): only called from code compiled for AVX2 (`multiversion!`
+    // instantiates it in its `avx2` function alone, for a CPU that has it).
+    #[inline(always)]
+    fn zero() -> Self::V {
+        unsafe { std::arch::x86_64::_mm256_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        unsafe { std::arch::x86_64::_mm256_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    fn add(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { std::arch::x86_64::_mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn sub(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { std::arch::x86_64::_mm256_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    fn scale(a: Self::V, s: f32) -> Self::V {
+        unsafe { std::arch::x86_64::_mm256_mul_ps(a, std::arch::x86_64::_mm256_set1_ps(s)) }
+    }
+    #[inline(always)]
+    fn bias_relu(a: Self::V, s: f32, relu: bool) -> Self::V {
+        use std::arch::x86_64::*;
+        unsafe {
+            let v = _mm256_add_ps(a, _mm256_set1_ps(s));
+            if relu {
+                _mm256_max_ps(v, _mm256_setzero_ps())
+            } else {
+                v
+            }
+        }
+    }
+}
+
+/// Defines `fn $name(isa: Isa, args…)` that runs the `#[inline(always)]` function
+/// `$body::<S>` (generic over [`Simd`]) compiled for `isa`: with [`Avx512`] in a function
+/// compiled for AVX-512, [`Avx2`] in one for AVX2/FMA, [`Portable`] for the baseline target.
 macro_rules! multiversion {
     ($(#[$meta:meta])* $vis:vis fn $name:ident = $body:ident ($($arg:ident : $ty:ty),* $(,)?)) => {
         $(#[$meta])*
@@ -322,13 +480,13 @@ macro_rules! multiversion {
             #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
             #[allow(clippy::too_many_arguments)]
             unsafe fn on_avx512($($arg: $ty),*) {
-                $body($($arg),*)
+                $body::<$crate::conv::simd::Avx512>($($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
             #[allow(clippy::too_many_arguments)]
             unsafe fn on_avx2($($arg: $ty),*) {
-                $body($($arg),*)
+                $body::<$crate::conv::simd::Avx2>($($arg),*)
             }
             match isa {
                 // SAFETY: the level is one the CPU supports (`isa()` and `Isa::available`
@@ -337,7 +495,7 @@ macro_rules! multiversion {
                 $crate::conv::simd::Isa::Avx512 => unsafe { on_avx512($($arg),*) },
                 #[cfg(target_arch = "x86_64")]
                 $crate::conv::simd::Isa::Avx2 => unsafe { on_avx2($($arg),*) },
-                _ => $body($($arg),*),
+                _ => $body::<$crate::conv::simd::Portable>($($arg),*),
             }
         }
     };

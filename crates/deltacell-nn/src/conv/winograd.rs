@@ -32,7 +32,7 @@
 
 use rayon::prelude::*;
 
-use super::simd::{self, multiversion, Isa, LANES};
+use super::simd::{self, multiversion, Isa, Simd, LANES};
 use super::{Geometry, SharedMut};
 
 /// The tile size: F(4×4, 3×3) or F(2×2, 3×3).
@@ -243,11 +243,10 @@ fn each(par: bool, n: usize, f: impl Fn(usize) + Sync + Send) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The transforms, one dimension at a time (α = 4 for F(2×2), 6 for F(4×4)), on scalars or on
-// the 32 lanes of a panel at once ([`L`]: each operation a loop the compiler turns into two
-// AVX-512 or four AVX2 instructions).
+// The transforms, one dimension at a time (α = 4 for F(2×2), 6 for F(4×4)), on vectors of the
+// instruction set chosen at run time ([`Vx`]), a panel's 32 lanes a vector at a time.
 
-/// What the transforms compute with: `f32`, or 32 lanes of them.
+/// What the transforms compute with: `f32`, or vectors of lanes.
 trait Num:
     Copy
     + std::ops::Add<Output = Self>
@@ -264,47 +263,38 @@ impl Num for f32 {
     }
 }
 
-/// The values of the 32 lanes of a panel.
+/// A vector of the instruction set `S`.
 #[derive(Clone, Copy)]
-struct L([f32; LANES]);
+struct Vx<S: Simd>(S::V);
 
-impl Num for L {
+impl<S: Simd> Num for Vx<S> {
     #[inline(always)]
     fn zero() -> Self {
-        L([0.0; LANES])
+        Vx(S::zero())
     }
 }
 
-impl std::ops::Add for L {
-    type Output = L;
+impl<S: Simd> std::ops::Add for Vx<S> {
+    type Output = Self;
     #[inline(always)]
-    fn add(mut self, o: L) -> L {
-        for (a, b) in self.0.iter_mut().zip(o.0) {
-            *a += b;
-        }
-        self
+    fn add(self, o: Self) -> Self {
+        Vx(S::add(self.0, o.0))
     }
 }
 
-impl std::ops::Sub for L {
-    type Output = L;
+impl<S: Simd> std::ops::Sub for Vx<S> {
+    type Output = Self;
     #[inline(always)]
-    fn sub(mut self, o: L) -> L {
-        for (a, b) in self.0.iter_mut().zip(o.0) {
-            *a -= b;
-        }
-        self
+    fn sub(self, o: Self) -> Self {
+        Vx(S::sub(self.0, o.0))
     }
 }
 
-impl std::ops::Mul<f32> for L {
-    type Output = L;
+impl<S: Simd> std::ops::Mul<f32> for Vx<S> {
+    type Output = Self;
     #[inline(always)]
-    fn mul(mut self, s: f32) -> L {
-        for a in self.0.iter_mut() {
-            *a *= s;
-        }
-        self
+    fn mul(self, s: f32) -> Self {
+        Vx(S::scale(self.0, s))
     }
 }
 
@@ -463,7 +453,7 @@ fn read_row(plane: &[f32], [h, w]: [usize; 2], y: isize, x0: isize, dst: &mut [f
 /// `g_j = weight[r][c]` (`rows × cols × 3 × 3`) or, when `flipped`, `flip(weight[c][r])`
 /// (`cols × rows × 3 × 3`: the kernel of the input gradient).
 #[inline(always)]
-fn kernel_block_body<const A: usize>(
+fn kernel_block_body<S: Simd, const A: usize>(
     weight: &[f32],
     [rows, cols]: [usize; 2],
     flipped: bool,
@@ -471,42 +461,67 @@ fn kernel_block_body<const A: usize>(
     u: SharedMut,
 ) {
     let n = LANES.min(cols - c0);
-    let mut g = [[L::zero(); 3]; 3];
+    let mut g = [[0f32; LANES]; 9];
     for j in 0..n {
         let c = c0 + j;
-        for i in 0..9 {
-            let v = if flipped {
+        for (i, gi) in g.iter_mut().enumerate() {
+            gi[j] = if flipped {
                 weight[(c * rows + r) * 9 + 8 - i]
             } else {
                 weight[(r * cols + c) * 9 + i]
             };
-            g[i / 3][i % 3].0[j] = v;
         }
     }
-    let cols_t: [[L; A]; 3] = [
-        gk::<L, A>([g[0][0], g[1][0], g[2][0]]),
-        gk::<L, A>([g[0][1], g[1][1], g[2][1]]),
-        gk::<L, A>([g[0][2], g[1][2], g[2][2]]),
-    ];
     let pairs = rows * cols;
-    for i in 0..A {
-        let row = gk::<L, A>([cols_t[0][i], cols_t[1][i], cols_t[2][i]]);
-        for (l, v) in row.iter().enumerate() {
-            // SAFETY: columns c0.. of row r at ξ = (i, l): this task's part of U.
-            unsafe { std::slice::from_raw_parts_mut(u.at((i * A + l) * pairs + r * cols + c0), n) }
-                .copy_from_slice(&v.0[..n]);
+    let mut out = [[0f32; LANES]; 36];
+    for h in (0..LANES).step_by(S::W) {
+        let mut k = [[Vx::<S>::zero(); 3]; 3];
+        for (i, v) in k.iter_mut().flatten().enumerate() {
+            // SAFETY: lanes h.. of a 32-lane row.
+            *v = Vx(unsafe { S::load(g[i].as_ptr().add(h)) });
+        }
+        let t = two_d!(&k, gk::<Vx<S>, A>, Vx<S>, 3, A);
+        for (p, v) in t.iter().flatten().enumerate() {
+            // SAFETY: a whole block writes lanes h.. of columns c0.. of row r at ξ = p (this
+            // task's part of U) directly; a partial one, lanes h.. of a 32-lane row.
+            unsafe {
+                if n == LANES {
+                    S::store(u.at(p * pairs + r * cols + c0 + h), v.0);
+                } else {
+                    S::store(out[p].as_mut_ptr().add(h), v.0);
+                }
+            }
+        }
+    }
+    if n < LANES {
+        for (p, row) in out.iter().take(A * A).enumerate() {
+            // SAFETY: columns c0.. of row r at ξ = p: this task's part of U.
+            unsafe { std::slice::from_raw_parts_mut(u.at(p * pairs + r * cols + c0), n) }
+                .copy_from_slice(&row[..n]);
         }
     }
 }
 
 #[inline(always)]
-fn kernel_block_f2(w: &[f32], size: [usize; 2], flipped: bool, at: [usize; 2], u: SharedMut) {
-    kernel_block_body::<4>(w, size, flipped, at, u)
+fn kernel_block_f2<S: Simd>(
+    w: &[f32],
+    size: [usize; 2],
+    flipped: bool,
+    at: [usize; 2],
+    u: SharedMut,
+) {
+    kernel_block_body::<S, 4>(w, size, flipped, at, u)
 }
 
 #[inline(always)]
-fn kernel_block_f4(w: &[f32], size: [usize; 2], flipped: bool, at: [usize; 2], u: SharedMut) {
-    kernel_block_body::<6>(w, size, flipped, at, u)
+fn kernel_block_f4<S: Simd>(
+    w: &[f32],
+    size: [usize; 2],
+    flipped: bool,
+    at: [usize; 2],
+    u: SharedMut,
+) {
+    kernel_block_body::<S, 6>(w, size, flipped, at, u)
 }
 
 multiversion!(fn kernel_f2 = kernel_block_f2(
@@ -524,8 +539,14 @@ fn kernel_transform(o: Opts, weight: &[f32], [rows, cols]: [usize; 2], flipped: 
     // SAFETY: the tasks write every (ξ, row, column).
     unsafe {
         super::filled(o.tile.xi() * rows * cols, |up| {
+            // Flipped, a block's 32 columns read 32 kernels `rows · 9` values apart: consecutive
+            // tasks take consecutive rows of the same block, whose kernels lie next to those.
             (0..rows * blocks).into_par_iter().for_each(|task| {
-                let at = [task / blocks, task % blocks * LANES];
+                let at = if flipped {
+                    [task % rows, task / rows * LANES]
+                } else {
+                    [task / blocks, task % blocks * LANES]
+                };
                 match o.tile {
                     Tile::F2 => kernel_f2(o.isa, weight, [rows, cols], flipped, at, up),
                     Tile::F4 => kernel_f4(o.isa, weight, [rows, cols], flipped, at, up),
@@ -538,34 +559,43 @@ fn kernel_transform(o: Opts, weight: &[f32], [rows, cols]: [usize; 2], flipped: 
 /// `dW[co0 + j][ci] = Gᵀ dU_j G` for a panel of 32 output channels and input channel `ci`, from
 /// `dUᵀ[ξ][co / 32][ci][co % 32]` (`du`, `cpanels` panels); `dw` is `cout × cin × 3 × 3`.
 #[inline(always)]
-fn kernel_grad_body<const A: usize>(
+fn kernel_grad_body<S: Simd, const A: usize>(
     du: &[f32],
     [cout, cin, cpanels]: [usize; 3],
     [cp, ci]: [usize; 2],
     dw: SharedMut,
 ) {
-    let mut d = [[L::zero(); A]; A];
-    for (pos, v) in d.iter_mut().flatten().enumerate() {
-        v.0.copy_from_slice(&du[((pos * cpanels + cp) * cin + ci) * LANES..][..LANES]);
+    let mut k = [[0f32; LANES]; 9];
+    for h in (0..LANES).step_by(S::W) {
+        let mut d = [[Vx::<S>::zero(); A]; A];
+        for (pos, v) in d.iter_mut().flatten().enumerate() {
+            let row = &du[((pos * cpanels + cp) * cin + ci) * LANES..][..LANES];
+            // SAFETY: lanes h.. of a 32-lane row.
+            *v = Vx(unsafe { S::load(row.as_ptr().add(h)) });
+        }
+        let t = two_d!(&d, gk_t::<Vx<S>, A>, Vx<S>, A, 3);
+        for (i, v) in t.iter().flatten().enumerate() {
+            // SAFETY: lanes h.. of a 32-lane row.
+            unsafe { S::store(k[i].as_mut_ptr().add(h), v.0) };
+        }
     }
-    let k = two_d!(&d, gk_t::<L, A>, L, A, 3);
     for j in 0..LANES.min(cout - cp * LANES) {
         let co = cp * LANES + j;
-        for (i, v) in k.iter().flatten().enumerate() {
+        for (i, ki) in k.iter().enumerate() {
             // SAFETY: entry (co, ci) of dW: this task's alone.
-            unsafe { *dw.at((co * cin + ci) * 9 + i) = v.0[j] };
+            unsafe { *dw.at((co * cin + ci) * 9 + i) = ki[j] };
         }
     }
 }
 
 #[inline(always)]
-fn kernel_grad_f2(du: &[f32], size: [usize; 3], at: [usize; 2], dw: SharedMut) {
-    kernel_grad_body::<4>(du, size, at, dw)
+fn kernel_grad_f2<S: Simd>(du: &[f32], size: [usize; 3], at: [usize; 2], dw: SharedMut) {
+    kernel_grad_body::<S, 4>(du, size, at, dw)
 }
 
 #[inline(always)]
-fn kernel_grad_f4(du: &[f32], size: [usize; 3], at: [usize; 2], dw: SharedMut) {
-    kernel_grad_body::<6>(du, size, at, dw)
+fn kernel_grad_f4<S: Simd>(du: &[f32], size: [usize; 3], at: [usize; 2], dw: SharedMut) {
+    kernel_grad_body::<S, 6>(du, size, at, dw)
 }
 
 multiversion!(fn kgrad_f2 = kernel_grad_f2(
@@ -599,91 +629,103 @@ type Lanes = [Option<(usize, usize, usize)>; LANES];
 /// The patches are read by runs of tiles along a tile row: each of the α input rows of a run
 /// is copied once (zeros outside the plane), then spread over the lanes.
 #[inline(always)]
-fn input_panel_body<const A: usize>(
+fn input_panel_body<S: Simd, const A: usize>(
     x: &Split<&[f32]>,
     ci: usize,
     fr: Frame,
-    lanes: &Lanes,
+    panels: &[Lanes],
     dst: SharedMut,
     xs: usize,
 ) {
     let m = A - 2;
-    let mut patch = [[L::zero(); A]; A];
+    let mut patch = [[[0f32; LANES]; A]; A];
     let mut buf = [0f32; LANES * 4 + 2];
-    let mut j = 0;
-    while j < LANES {
-        let Some((b, y, x0)) = lanes[j] else { break };
-        let mut run = 1;
-        while j + run < LANES && lanes[j + run] == Some((b, y, x0 + m * run)) {
-            run += 1;
-        }
-        let plane = x.plane(b, ci);
-        let len = m * run + 2;
-        let lo = x0 as isize + fr.left;
-        let inside = lo >= 0 && lo as usize + len <= fr.w;
-        for (k, prow) in patch.iter_mut().enumerate() {
-            let yy = y as isize + fr.top + k as isize;
-            if yy < 0 || yy >= fr.h as isize {
-                for v in prow.iter_mut() {
-                    v.0[j..j + run].fill(0.0);
-                }
-                continue;
+    for (q, lanes) in panels.iter().enumerate() {
+        let dst = SharedMut(dst.at(q * LANES));
+        let mut j = 0;
+        while j < LANES {
+            let Some((b, y, x0)) = lanes[j] else { break };
+            let mut run = 1;
+            while j + run < LANES && lanes[j + run] == Some((b, y, x0 + m * run)) {
+                run += 1;
             }
-            let seg = if inside {
-                &plane[yy as usize * fr.w + lo as usize..][..len]
-            } else {
-                read_row(plane, [fr.h, fr.w], yy, lo, &mut buf[..len]);
-                &buf[..len]
-            };
-            for (l, v) in prow.iter_mut().enumerate() {
-                for jj in 0..run {
-                    v.0[j + jj] = seg[m * jj + l];
+            let plane = x.plane(b, ci);
+            let len = m * run + 2;
+            let lo = x0 as isize + fr.left;
+            let inside = lo >= 0 && lo as usize + len <= fr.w;
+            for (k, prow) in patch.iter_mut().enumerate() {
+                let yy = y as isize + fr.top + k as isize;
+                if yy < 0 || yy >= fr.h as isize {
+                    for v in prow.iter_mut() {
+                        v[j..j + run].fill(0.0);
+                    }
+                    continue;
+                }
+                let seg = if inside {
+                    &plane[yy as usize * fr.w + lo as usize..][..len]
+                } else {
+                    read_row(plane, [fr.h, fr.w], yy, lo, &mut buf[..len]);
+                    &buf[..len]
+                };
+                for (l, v) in prow.iter_mut().enumerate() {
+                    for jj in 0..run {
+                        v[j + jj] = seg[m * jj + l];
+                    }
                 }
             }
+            j += run;
         }
-        j += run;
-    }
-    for prow in patch.iter_mut() {
-        for v in prow.iter_mut() {
-            v.0[j..].fill(0.0);
+        for prow in patch.iter_mut() {
+            for v in prow.iter_mut() {
+                v[j..].fill(0.0);
+            }
         }
-    }
-    let t = two_d!(&patch, bt::<L, A>, L, A, A);
-    for (p, v) in t.iter().flatten().enumerate() {
-        // SAFETY: the 32 values of the panel's lanes at ξ = p: this task's part of V.
-        unsafe { std::slice::from_raw_parts_mut(dst.at(p * xs), LANES) }.copy_from_slice(&v.0);
+        for h in (0..LANES).step_by(S::W) {
+            let mut d = [[Vx::<S>::zero(); A]; A];
+            for (k, row) in d.iter_mut().enumerate() {
+                for (l, v) in row.iter_mut().enumerate() {
+                    // SAFETY: lanes h.. of a 32-lane row.
+                    *v = Vx(unsafe { S::load(patch[k][l].as_ptr().add(h)) });
+                }
+            }
+            let t = two_d!(&d, bt::<Vx<S>, A>, Vx<S>, A, A);
+            for (p, v) in t.iter().flatten().enumerate() {
+                // SAFETY: lanes h.. of the panel at ξ = p: this task's part of V.
+                unsafe { S::store(dst.at(p * xs + h), v.0) };
+            }
+        }
     }
 }
 
 #[inline(always)]
-fn input_panel_f2(
+fn input_panel_f2<S: Simd>(
     x: &Split<&[f32]>,
     ci: usize,
     fr: Frame,
-    lanes: &Lanes,
+    lanes: &[Lanes],
     dst: SharedMut,
     xs: usize,
 ) {
-    input_panel_body::<4>(x, ci, fr, lanes, dst, xs)
+    input_panel_body::<S, 4>(x, ci, fr, lanes, dst, xs)
 }
 
 #[inline(always)]
-fn input_panel_f4(
+fn input_panel_f4<S: Simd>(
     x: &Split<&[f32]>,
     ci: usize,
     fr: Frame,
-    lanes: &Lanes,
+    lanes: &[Lanes],
     dst: SharedMut,
     xs: usize,
 ) {
-    input_panel_body::<6>(x, ci, fr, lanes, dst, xs)
+    input_panel_body::<S, 6>(x, ci, fr, lanes, dst, xs)
 }
 
 multiversion!(fn input_f2 = input_panel_f2(
-    x: &Split<&[f32]>, ci: usize, fr: Frame, lanes: &Lanes, dst: SharedMut, xs: usize,
+    x: &Split<&[f32]>, ci: usize, fr: Frame, lanes: &[Lanes], dst: SharedMut, xs: usize,
 ));
 multiversion!(fn input_f4 = input_panel_f4(
-    x: &Split<&[f32]>, ci: usize, fr: Frame, lanes: &Lanes, dst: SharedMut, xs: usize,
+    x: &Split<&[f32]>, ci: usize, fr: Frame, lanes: &[Lanes], dst: SharedMut, xs: usize,
 ));
 
 /// The output of a panel of channel `co`: `Y_j = Aᵀ M_j A` from `M[ξ][j]` at `src + ξ·xs + j`,
@@ -691,89 +733,97 @@ multiversion!(fn input_f4 = input_panel_f4(
 /// (`oh × ow`) where inside it.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn output_panel_body<const A: usize, const M: usize>(
+fn output_panel_body<S: Simd, const A: usize, const M: usize>(
     src: *const f32,
     xs: usize,
-    lanes: &Lanes,
+    panels: &[Lanes],
     dst: &Split<SharedMut>,
     co: usize,
     [oh, ow]: [usize; 2],
     bias: f32,
     relu: bool,
 ) {
-    let mut m = [[L::zero(); A]; A];
-    for (p, v) in m.iter_mut().flatten().enumerate() {
-        // SAFETY: 32 values of M at ξ = p, inside this chunk's M.
-        v.0.copy_from_slice(unsafe { std::slice::from_raw_parts(src.add(p * xs), LANES) });
-    }
-    let mut y = two_d!(&m, at::<L, A, M>, L, A, M);
-    for v in y.iter_mut().flatten() {
-        for e in v.0.iter_mut() {
-            *e = if relu {
-                (*e + bias).max(0.0)
-            } else {
-                *e + bias
-            };
-        }
-    }
-    let mut j = 0;
-    while j < LANES {
-        let Some((b, y0, x0)) = lanes[j] else { break };
-        let mut run = 1;
-        while j + run < LANES && lanes[j + run] == Some((b, y0, x0 + M * run)) {
-            run += 1;
-        }
-        let plane = dst.plane_ptr(b, co);
-        let cols = (M * run).min(ow - x0);
-        let mut buf = [0f32; LANES * 4];
-        for (i, row) in y.iter().enumerate().take(oh - y0) {
-            for (l, v) in row.iter().enumerate() {
-                for jj in 0..run {
-                    buf[M * jj + l] = v.0[j + jj];
+    let mut y = [[[0f32; LANES]; M]; M];
+    for (q, lanes) in panels.iter().enumerate() {
+        for h in (0..LANES).step_by(S::W) {
+            let mut d = [[Vx::<S>::zero(); A]; A];
+            for (p, v) in d.iter_mut().flatten().enumerate() {
+                // SAFETY: lanes h.. of panel q of M at ξ = p, inside this chunk's M.
+                *v = Vx(unsafe { S::load(src.add(p * xs + q * LANES + h)) });
+            }
+            let t = two_d!(&d, at::<Vx<S>, A, M>, Vx<S>, A, M);
+            for (i, row) in t.iter().enumerate() {
+                for (l, v) in row.iter().enumerate() {
+                    let v = S::bias_relu(v.0, bias, relu);
+                    // SAFETY: lanes h.. of a 32-lane row.
+                    unsafe { S::store(y[i][l].as_mut_ptr().add(h), v) };
                 }
             }
-            // SAFETY: these pixels of plane (b, co) belong to this run of tiles only.
-            let out = unsafe { std::slice::from_raw_parts_mut(plane.at((y0 + i) * ow + x0), cols) };
-            out.copy_from_slice(&buf[..cols]);
         }
-        j += run;
+        let mut j = 0;
+        while j < LANES {
+            let Some((b, y0, x0)) = lanes[j] else { break };
+            let mut run = 1;
+            while j + run < LANES && lanes[j + run] == Some((b, y0, x0 + M * run)) {
+                run += 1;
+            }
+            let plane = dst.plane_ptr(b, co);
+            let cols = (M * run).min(ow - x0);
+            for (i, row) in y.iter().enumerate().take(oh - y0) {
+                // SAFETY: these pixels of plane (b, co) belong to this run of tiles only.
+                let out =
+                    unsafe { std::slice::from_raw_parts_mut(plane.at((y0 + i) * ow + x0), cols) };
+                if cols == M * run {
+                    for (jj, o) in out.chunks_exact_mut(M).enumerate() {
+                        for (l, v) in o.iter_mut().enumerate() {
+                            *v = row[l][j + jj];
+                        }
+                    }
+                } else {
+                    for (k, o) in out.iter_mut().enumerate() {
+                        *o = row[k % M][j + k / M];
+                    }
+                }
+            }
+            j += run;
+        }
     }
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn output_panel_f2(
+fn output_panel_f2<S: Simd>(
     src: *const f32,
     xs: usize,
-    lanes: &Lanes,
+    lanes: &[Lanes],
     dst: &Split<SharedMut>,
     co: usize,
     size: [usize; 2],
     bias: f32,
     relu: bool,
 ) {
-    output_panel_body::<4, 2>(src, xs, lanes, dst, co, size, bias, relu)
+    output_panel_body::<S, 4, 2>(src, xs, lanes, dst, co, size, bias, relu)
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn output_panel_f4(
+fn output_panel_f4<S: Simd>(
     src: *const f32,
     xs: usize,
-    lanes: &Lanes,
+    lanes: &[Lanes],
     dst: &Split<SharedMut>,
     co: usize,
     size: [usize; 2],
     bias: f32,
     relu: bool,
 ) {
-    output_panel_body::<6, 4>(src, xs, lanes, dst, co, size, bias, relu)
+    output_panel_body::<S, 6, 4>(src, xs, lanes, dst, co, size, bias, relu)
 }
 
 multiversion!(fn output_f2 = output_panel_f2(
     src: *const f32,
     xs: usize,
-    lanes: &Lanes,
+    lanes: &[Lanes],
     dst: &Split<SharedMut>,
     co: usize,
     size: [usize; 2],
@@ -783,7 +833,7 @@ multiversion!(fn output_f2 = output_panel_f2(
 multiversion!(fn output_f4 = output_panel_f4(
     src: *const f32,
     xs: usize,
-    lanes: &Lanes,
+    lanes: &[Lanes],
     dst: &Split<SharedMut>,
     co: usize,
     size: [usize; 2],
@@ -796,62 +846,77 @@ multiversion!(fn output_f4 = output_panel_f4(
 /// `(b, co0 + c)` of `dz` (zeros outside the output and past `cout`), written to
 /// `dst + ξ·xs + c`.
 #[inline(always)]
-fn grad_tile_body<const A: usize, const M: usize>(
+fn grad_tile_body<S: Simd, const A: usize, const M: usize>(
     dz: &[f32],
     [cout, co0]: [usize; 2],
     [oh, ow]: [usize; 2],
-    (b, y0, x0): (usize, usize, usize),
+    tiles: &[(usize, usize, usize)],
     dst: SharedMut,
     xs: usize,
 ) {
     let plane = oh * ow;
-    let mut d = [[L::zero(); M]; M];
-    let (rows, cols) = (M.min(oh - y0), M.min(ow - x0));
-    for (c, co) in (co0..(co0 + LANES).min(cout)).enumerate() {
-        let src = &dz[(b * cout + co) * plane..][..plane];
-        for (i, row) in d.iter_mut().enumerate().take(rows) {
-            let line = &src[(y0 + i) * ow + x0..][..cols];
-            for (v, &s) in row.iter_mut().zip(line) {
-                v.0[c] = s;
+    let mut d = [[[0f32; LANES]; M]; M];
+    let chans = (co0..(co0 + LANES).min(cout)).len();
+    for (t, &(b, y0, x0)) in tiles.iter().enumerate() {
+        let (rows, cols) = (M.min(oh - y0), M.min(ow - x0));
+        if rows < M || cols < M || chans < LANES {
+            d = [[[0f32; LANES]; M]; M];
+        }
+        for c in 0..chans {
+            let src = &dz[(b * cout + co0 + c) * plane..][..plane];
+            for (i, row) in d.iter_mut().enumerate().take(rows) {
+                let line = &src[(y0 + i) * ow + x0..][..cols];
+                for (v, &s) in row.iter_mut().zip(line) {
+                    v[c] = s;
+                }
+            }
+        }
+        for h in (0..LANES).step_by(S::W) {
+            let mut m = [[Vx::<S>::zero(); M]; M];
+            for (i, row) in m.iter_mut().enumerate() {
+                for (l, v) in row.iter_mut().enumerate() {
+                    // SAFETY: lanes h.. of a 32-lane row.
+                    *v = Vx(unsafe { S::load(d[i][l].as_ptr().add(h)) });
+                }
+            }
+            let z = two_d!(&m, at_t::<Vx<S>, A, M>, Vx<S>, M, A);
+            for (p, v) in z.iter().flatten().enumerate() {
+                // SAFETY: lanes h.. of tile t's Z panel at ξ = p, written by this task only.
+                unsafe { S::store(dst.at(p * xs + t * LANES + h), v.0) };
             }
         }
     }
-    let z = two_d!(&d, at_t::<L, A, M>, L, M, A);
-    for (p, v) in z.iter().flatten().enumerate() {
-        // SAFETY: this tile's 32 values at ξ = p of its Z panel, written by this task only.
-        unsafe { std::slice::from_raw_parts_mut(dst.at(p * xs), LANES) }.copy_from_slice(&v.0);
-    }
 }
 
 #[inline(always)]
-fn grad_tile_f2(
+fn grad_tile_f2<S: Simd>(
     dz: &[f32],
     ch: [usize; 2],
     size: [usize; 2],
-    at: (usize, usize, usize),
+    at: &[(usize, usize, usize)],
     dst: SharedMut,
     xs: usize,
 ) {
-    grad_tile_body::<4, 2>(dz, ch, size, at, dst, xs)
+    grad_tile_body::<S, 4, 2>(dz, ch, size, at, dst, xs)
 }
 
 #[inline(always)]
-fn grad_tile_f4(
+fn grad_tile_f4<S: Simd>(
     dz: &[f32],
     ch: [usize; 2],
     size: [usize; 2],
-    at: (usize, usize, usize),
+    at: &[(usize, usize, usize)],
     dst: SharedMut,
     xs: usize,
 ) {
-    grad_tile_body::<6, 4>(dz, ch, size, at, dst, xs)
+    grad_tile_body::<S, 6, 4>(dz, ch, size, at, dst, xs)
 }
 
 multiversion!(fn grad_f2 = grad_tile_f2(
     dz: &[f32],
     ch: [usize; 2],
     size: [usize; 2],
-    at: (usize, usize, usize),
+    at: &[(usize, usize, usize)],
     dst: SharedMut,
     xs: usize,
 ));
@@ -859,7 +924,7 @@ multiversion!(fn grad_f4 = grad_tile_f4(
     dz: &[f32],
     ch: [usize; 2],
     size: [usize; 2],
-    at: (usize, usize, usize),
+    at: &[(usize, usize, usize)],
     dst: SharedMut,
     xs: usize,
 ));
@@ -889,12 +954,10 @@ fn transform_input(
     let xs = g.cin * tp;
     let lanes: Vec<_> = (0..panels).map(|q| p.panel(chunk, q)).collect();
     each(par, g.cin, |ci| {
-        for (q, lanes) in lanes.iter().enumerate() {
-            let dst = SharedMut(v.at(ci * tp + q * LANES));
-            match p.tile {
-                Tile::F2 => input_f2(isa, x, ci, fr, lanes, dst, xs),
-                Tile::F4 => input_f4(isa, x, ci, fr, lanes, dst, xs),
-            }
+        let dst = SharedMut(v.at(ci * tp));
+        match p.tile {
+            Tile::F2 => input_f2(isa, x, ci, fr, &lanes, dst, xs),
+            Tile::F4 => input_f4(isa, x, ci, fr, &lanes, dst, xs),
         }
     });
 }
@@ -993,13 +1056,11 @@ pub(super) fn forward_split(
         let lanes: Vec<_> = (0..panels).map(|q| p.panel(chunk, q)).collect();
         each(par, g.cout, |co| {
             let bv = bias.map_or(0.0, |b| b[co]);
-            for (q, lanes) in lanes.iter().enumerate() {
-                let src = mp.at(co * tp + q * LANES) as *const f32;
-                let xs = g.cout * tp;
-                match o.tile {
-                    Tile::F2 => output_f2(o.isa, src, xs, lanes, &dst, co, [oh, ow], bv, relu),
-                    Tile::F4 => output_f4(o.isa, src, xs, lanes, &dst, co, [oh, ow], bv, relu),
-                }
+            let src = mp.at(co * tp) as *const f32;
+            let xs = g.cout * tp;
+            match o.tile {
+                Tile::F2 => output_f2(o.isa, src, xs, &lanes, &dst, co, [oh, ow], bv, relu),
+                Tile::F4 => output_f4(o.isa, src, xs, &lanes, &dst, co, [oh, ow], bv, relu),
             }
         });
     };
@@ -1043,16 +1104,19 @@ pub(super) fn weight_grad_with(o: Opts, g: &Geometry, x: &Split<&[f32]>, dz: &[f
         let (vp, zp) = (SharedMut(v.as_mut_ptr()), SharedMut(z.as_mut_ptr()));
         transform_input(o.isa, &p, g, x, chunk, tp, vp, par);
         let xs = cpanels * tp * LANES;
+        let m = o.tile.m();
+        let tiles: Vec<_> = (chunk.0..chunk.1)
+            .map(|t| {
+                let (b, ty, tx) = p.locate(t);
+                (b, ty * m, tx * m)
+            })
+            .collect();
         each(par, cpanels, |cp| {
-            for t in 0..tc {
-                let (b, ty, tx) = p.locate(chunk.0 + t);
-                let at = (b, ty * o.tile.m(), tx * o.tile.m());
-                let dst = SharedMut(zp.at((cp * tp + t) * LANES));
-                let ch = [g.cout, cp * LANES];
-                match o.tile {
-                    Tile::F2 => grad_f2(o.isa, dz, ch, [oh, ow], at, dst, xs),
-                    Tile::F4 => grad_f4(o.isa, dz, ch, [oh, ow], at, dst, xs),
-                }
+            let dst = SharedMut(zp.at(cp * tp * LANES));
+            let ch = [g.cout, cp * LANES];
+            match o.tile {
+                Tile::F2 => grad_f2(o.isa, dz, ch, [oh, ow], &tiles, dst, xs),
+                Tile::F4 => grad_f4(o.isa, dz, ch, [oh, ow], &tiles, dst, xs),
             }
         });
         each(par, xi * cpanels, |task| {
