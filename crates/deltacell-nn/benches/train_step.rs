@@ -398,6 +398,23 @@ fn peak() {
         let (gflops, isa) = deltacell_nn::conv::fma_peak_gflops(t);
         println!("FMA peak, {t} thread(s), {isa}: {gflops:.1} GFLOPS");
     }
+    // The Winograd products: U[ξ] (cout × cin) · V[ξ] (cin × tiles), one thread.
+    for shape in [
+        [64, 64, 4],
+        [128, 128, 4],
+        [256, 256, 2],
+        [512, 512, 2],
+        [1024, 1024, 1],
+    ] {
+        let (gflops, isa) = deltacell_nn::conv::gemm_gflops(shape);
+        println!(
+            "micro-kernel product {}×{} · {}×{}, 1 thread, {isa}: {gflops:.1} GFLOPS",
+            shape[0],
+            shape[1],
+            shape[1],
+            32 * shape[2]
+        );
+    }
 }
 
 /// A measured side: median ms and peak RSS in MB.

@@ -52,7 +52,7 @@ mod up;
 mod winograd;
 
 pub use burn_ext::{conv2d, conv2d_cat, max_pool2d, up_conv2d, use_burn_kernels, ConvBackend};
-pub use simd::{fma_peak_gflops, force_isa, isa, Isa};
+pub use simd::{fma_peak_gflops, force_isa, gemm_gflops, isa, Isa};
 
 /// From this many input channels on, convolutions run as one product per kernel tap on shifted
 /// views of a padded input; below it, as one product on an im2col tile.
