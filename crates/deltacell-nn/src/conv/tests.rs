@@ -774,3 +774,4 @@ fn burn_cat_op_matches_cat_then_conv() {
         close(&gb(&b1, &g1), &gb(&b2, &g2), "cat db");
     }
 }
+

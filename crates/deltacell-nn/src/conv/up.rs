@@ -79,32 +79,37 @@ impl Up {
             .collect()
     }
 
-    /// The shift matrices `Aₛ` (`blocks · cout × c`), or their transposes (`c × blocks · cout`).
+    /// The shift matrices `Aₛ` (`blocks · cout × c`), or their transposes (`c × blocks · cout`),
+    /// written row by row (in parallel) so that the writes are sequential.
     fn shift_kernels(&self, weight: &[f32], transposed: bool) -> [Vec<f32>; 4] {
         let (c, cout) = (self.c, self.cout);
-        SHIFTS.map(|((sy, sx), b0, nb)| {
+        // The tap sum of parity block k for shift (sy, sx) and channel pair (co, ci).
+        let tap = |k: usize, (sy, sx): (usize, usize), co: usize, ci: usize| -> f32 {
+            let (pa, pb) = ORDER[k];
+            let taps = &weight[(co * c + ci) * 4..][..4];
+            let mut v = 0.0;
+            for (t, &w) in taps.iter().enumerate() {
+                if pa * (t / 2) == sy && pb * (t % 2) == sx {
+                    v += w;
+                }
+            }
+            v
+        };
+        SHIFTS.map(|(shift, b0, nb)| {
             let rows = nb * cout;
             let mut a = vec![0f32; rows * c];
-            for k in 0..nb {
-                let (pa, pb) = ORDER[b0 + k];
-                for co in 0..cout {
-                    for ci in 0..c {
-                        let taps = &weight[(co * c + ci) * 4..][..4];
-                        let mut v = 0.0;
-                        for (tap, &t) in taps.iter().enumerate() {
-                            let (dy, dx) = (tap / 2, tap % 2);
-                            if pa * dy == sy && pb * dx == sx {
-                                v += t;
-                            }
-                        }
-                        let r = k * cout + co;
-                        if transposed {
-                            a[ci * rows + r] = v;
-                        } else {
-                            a[r * c + ci] = v;
-                        }
+            if transposed {
+                a.par_chunks_mut(rows).enumerate().for_each(|(ci, line)| {
+                    for (r, v) in line.iter_mut().enumerate() {
+                        *v = tap(b0 + r / cout, shift, r % cout, ci);
                     }
-                }
+                });
+            } else {
+                a.par_chunks_mut(c).enumerate().for_each(|(r, line)| {
+                    for (ci, v) in line.iter_mut().enumerate() {
+                        *v = tap(b0 + r / cout, shift, r % cout, ci);
+                    }
+                });
             }
             a
         })

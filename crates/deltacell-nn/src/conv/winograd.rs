@@ -62,12 +62,13 @@ impl Tile {
     }
 
     /// Multiplications of the products for geometry `g` (tiles × α² × cin × cout), plus the
-    /// transformed kernel's size counted as a few multiplications per value (it is written and
-    /// read once per call, which dominates when there are few tiles).
+    /// transformed kernel's size counted as 64 multiplications per value (it is computed,
+    /// written to memory and read back once per call: on the machine measured, about the time
+    /// of 64 tiles' products), which decides where there are few tiles.
     fn cost(self, g: &Geometry) -> usize {
         let m = self.m();
         let tiles = g.n * g.out_h().div_ceil(m) * g.out_w().div_ceil(m);
-        self.xi() * g.cin * g.cout * (tiles + 16)
+        self.xi() * g.cin * g.cout * (tiles + 64)
     }
 }
 
@@ -456,24 +457,20 @@ fn read_row(plane: &[f32], [h, w]: [usize; 2], y: isize, x0: isize, dst: &mut [f
 fn kernel_block_body<S: Simd, const A: usize>(
     weight: &[f32],
     [rows, cols]: [usize; 2],
-    flipped: bool,
     [r, c0]: [usize; 2],
     u: SharedMut,
 ) {
     let n = LANES.min(cols - c0);
+    // The 9 taps of the block's kernels, tap-major.
     let mut g = [[0f32; LANES]; 9];
-    for j in 0..n {
-        let c = c0 + j;
-        for (i, gi) in g.iter_mut().enumerate() {
-            gi[j] = if flipped {
-                weight[(c * rows + r) * 9 + 8 - i]
-            } else {
-                weight[(r * cols + c) * 9 + i]
-            };
+    let src = &weight[(r * cols + c0) * 9..][..n * 9];
+    for (j, k) in src.chunks_exact(9).enumerate() {
+        for (gi, &v) in g.iter_mut().zip(k) {
+            gi[j] = v;
         }
     }
     let pairs = rows * cols;
-    let mut out = [[0f32; LANES]; 36];
+    let mut part = [[0f32; LANES]; 36];
     for h in (0..LANES).step_by(S::W) {
         let mut k = [[Vx::<S>::zero(); 3]; 3];
         for (i, v) in k.iter_mut().flatten().enumerate() {
@@ -488,13 +485,13 @@ fn kernel_block_body<S: Simd, const A: usize>(
                 if n == LANES {
                     S::store(u.at(p * pairs + r * cols + c0 + h), v.0);
                 } else {
-                    S::store(out[p].as_mut_ptr().add(h), v.0);
+                    S::store(part[p].as_mut_ptr().add(h), v.0);
                 }
             }
         }
     }
     if n < LANES {
-        for (p, row) in out.iter().take(A * A).enumerate() {
+        for (p, row) in part.iter().take(A * A).enumerate() {
             // SAFETY: columns c0.. of row r at ξ = p: this task's part of U.
             unsafe { std::slice::from_raw_parts_mut(u.at(p * pairs + r * cols + c0), n) }
                 .copy_from_slice(&row[..n]);
@@ -503,53 +500,65 @@ fn kernel_block_body<S: Simd, const A: usize>(
 }
 
 #[inline(always)]
-fn kernel_block_f2<S: Simd>(
-    w: &[f32],
-    size: [usize; 2],
-    flipped: bool,
-    at: [usize; 2],
-    u: SharedMut,
-) {
-    kernel_block_body::<S, 4>(w, size, flipped, at, u)
+fn kernel_block_f2<S: Simd>(w: &[f32], size: [usize; 2], at: [usize; 2], u: SharedMut) {
+    kernel_block_body::<S, 4>(w, size, at, u)
 }
 
 #[inline(always)]
-fn kernel_block_f4<S: Simd>(
-    w: &[f32],
-    size: [usize; 2],
-    flipped: bool,
-    at: [usize; 2],
-    u: SharedMut,
-) {
-    kernel_block_body::<S, 6>(w, size, flipped, at, u)
+fn kernel_block_f4<S: Simd>(w: &[f32], size: [usize; 2], at: [usize; 2], u: SharedMut) {
+    kernel_block_body::<S, 6>(w, size, at, u)
 }
 
 multiversion!(fn kernel_f2 = kernel_block_f2(
-    w: &[f32], size: [usize; 2], flipped: bool, at: [usize; 2], u: SharedMut,
+    w: &[f32], size: [usize; 2], at: [usize; 2], u: SharedMut,
 ));
 multiversion!(fn kernel_f4 = kernel_block_f4(
-    w: &[f32], size: [usize; 2], flipped: bool, at: [usize; 2], u: SharedMut,
+    w: &[f32], size: [usize; 2], at: [usize; 2], u: SharedMut,
 ));
+
+/// `flip(weight[c][r])` for every pair: the `cols × rows × 3 × 3` kernel flipped and transposed
+/// to `rows × cols × 3 × 3` (the input gradient's kernel), by blocks of 32 × 32 pairs.
+fn flip_transpose(weight: &[f32], [rows, cols]: [usize; 2]) -> Vec<f32> {
+    let rb = rows.div_ceil(LANES);
+    // SAFETY: the tasks write every pair (row blocks × all columns).
+    unsafe {
+        super::filled(rows * cols * 9, |dst| {
+            (0..rb).into_par_iter().for_each(|b| {
+                for c0 in (0..cols).step_by(LANES) {
+                    for c in c0..(c0 + LANES).min(cols) {
+                        for r in b * LANES..((b + 1) * LANES).min(rows) {
+                            let k = &weight[(c * rows + r) * 9..][..9];
+                            for (i, &v) in k.iter().enumerate() {
+                                *dst.at((r * cols + c) * 9 + 8 - i) = v;
+                            }
+                        }
+                    }
+                }
+            })
+        })
+    }
+}
 
 /// `U[ξ][row][col] = (G g Gᵀ)[ξ]` for every channel pair: `rows × cols` pairs, where
 /// `g = weight[row][col]` (`weight` is `rows × cols × 3 × 3`) or, when `flipped`, the kernel of
 /// the input gradient: `g = flip(weight[col][row])` (`weight` is `cols × rows × 3 × 3`).
 fn kernel_transform(o: Opts, weight: &[f32], [rows, cols]: [usize; 2], flipped: bool) -> Vec<f32> {
+    let flipped_weight;
+    let weight = if flipped {
+        flipped_weight = flip_transpose(weight, [rows, cols]);
+        &flipped_weight[..]
+    } else {
+        weight
+    };
     let blocks = cols.div_ceil(LANES);
     // SAFETY: the tasks write every (ξ, row, column).
     unsafe {
         super::filled(o.tile.xi() * rows * cols, |up| {
-            // Flipped, a block's 32 columns read 32 kernels `rows · 9` values apart: consecutive
-            // tasks take consecutive rows of the same block, whose kernels lie next to those.
             (0..rows * blocks).into_par_iter().for_each(|task| {
-                let at = if flipped {
-                    [task % rows, task / rows * LANES]
-                } else {
-                    [task / blocks, task % blocks * LANES]
-                };
+                let at = [task / blocks, task % blocks * LANES];
                 match o.tile {
-                    Tile::F2 => kernel_f2(o.isa, weight, [rows, cols], flipped, at, up),
-                    Tile::F4 => kernel_f4(o.isa, weight, [rows, cols], flipped, at, up),
+                    Tile::F2 => kernel_f2(o.isa, weight, [rows, cols], at, up),
+                    Tile::F4 => kernel_f4(o.isa, weight, [rows, cols], at, up),
                 }
             })
         })
@@ -1163,3 +1172,4 @@ pub(super) fn weight_grad_with(o: Opts, g: &Geometry, x: &Split<&[f32]>, dz: &[f
         })
     }
 }
+
