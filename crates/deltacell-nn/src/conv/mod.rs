@@ -106,6 +106,22 @@ pub fn tune_allocator() {
     }
 }
 
+thread_local! {
+    /// Per-thread scratch buffers of the kernels, kept between calls (they only grow).
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with this thread's two scratch buffers (fresh ones if a caller up the stack of
+/// this thread is using them: rayon may run a task inside another's wait). Their contents are
+/// whatever an earlier user left.
+fn with_scratch<R>(f: impl FnOnce(&mut (Vec<f32>, Vec<f32>)) -> R) -> R {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut (Vec::new(), Vec::new())),
+    })
+}
+
 /// A vector of `len` values written by `fill` (through the pointer to its storage) without a
 /// zeroing pass first.
 ///

@@ -324,6 +324,11 @@ pub(crate) trait Simd: Copy {
     /// # Safety
     /// `p` must address `W` writable values.
     unsafe fn store(p: *mut f32, v: Self::V);
+    /// Lane `j` ← `p[m·j]`, for `m` = 2 or 4.
+    ///
+    /// # Safety
+    /// `p` must address `m·(W − 1) + 1` values (none past them is read).
+    unsafe fn load_strided(p: *const f32, m: usize) -> Self::V;
     fn add(a: Self::V, b: Self::V) -> Self::V;
     fn sub(a: Self::V, b: Self::V) -> Self::V;
     fn scale(a: Self::V, s: f32) -> Self::V;
@@ -351,6 +356,11 @@ impl Simd for Portable {
     unsafe fn store(p: *mut f32, v: [f32; 4]) {
         // SAFETY: the caller's contract.
         unsafe { p.cast::<[f32; 4]>().write_unaligned(v) }
+    }
+    #[inline(always)]
+    unsafe fn load_strided(p: *const f32, m: usize) -> [f32; 4] {
+        // SAFETY: the caller's contract.
+        std::array::from_fn(|j| unsafe { *p.add(m * j) })
     }
     #[inline(always)]
     fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
@@ -392,6 +402,31 @@ impl Simd for Avx512 {
     #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self::V) {
         unsafe { std::arch::x86_64::_mm512_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn load_strided(p: *const f32, m: usize) -> Self::V {
+        use std::arch::x86_64::*;
+        // Every other (m = 2) or every fourth (m = 4) value of 32 or 64: the last vector
+        // loaded under a mask, so that nothing past p[m·15] is read.
+        unsafe {
+            if m == 2 {
+                let idx =
+                    _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                let a = _mm512_loadu_ps(p);
+                let b = _mm512_maskz_loadu_ps(0x7fff, p.add(16));
+                _mm512_permutex2var_ps(a, idx, b)
+            } else {
+                let idx =
+                    _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+                let a = _mm512_loadu_ps(p);
+                let b = _mm512_loadu_ps(p.add(16));
+                let c = _mm512_loadu_ps(p.add(32));
+                let d = _mm512_maskz_loadu_ps(0x1fff, p.add(48));
+                let lo = _mm512_permutex2var_ps(a, idx, b);
+                let hi = _mm512_permutex2var_ps(c, idx, d);
+                _mm512_shuffle_f32x4::<0b01_00_01_00>(lo, hi)
+            }
+        }
     }
     #[inline(always)]
     fn add(a: Self::V, b: Self::V) -> Self::V {
@@ -441,6 +476,15 @@ impl Simd for Avx2 {
     #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self::V) {
         unsafe { std::arch::x86_64::_mm256_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn load_strided(p: *const f32, m: usize) -> Self::V {
+        use std::arch::x86_64::*;
+        unsafe {
+            let step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let idx = _mm256_mullo_epi32(step, _mm256_set1_epi32(m as i32));
+            _mm256_i32gather_ps::<4>(p, idx)
+        }
     }
     #[inline(always)]
     fn add(a: Self::V, b: Self::V) -> Self::V {

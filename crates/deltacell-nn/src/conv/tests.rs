@@ -417,6 +417,10 @@ fn winograd_geometries() -> Vec<Geometry> {
         g(2, 20, 6, 9, 17, [2, 0, 1, 2]),
         g(1, 33, 31, 5, 16, [1, 1, 1, 1]),
         g(2, 19, 23, 37, 37, [1, 1, 1, 1]),
+        // Rows wide enough for whole vectors of tiles read as strided loads, and a row end
+        // where they stop.
+        g(1, 17, 9, 150, 18, [1, 1, 1, 1]),
+        g(2, 16, 6, 131, 16, [0, 1, 2, 1]),
     ]
 }
 
@@ -774,4 +778,3 @@ fn burn_cat_op_matches_cat_then_conv() {
         close(&gb(&b1, &g1), &gb(&b2, &g2), "cat db");
     }
 }
-

@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 
 use super::simd::{self, Isa, LANES};
-use super::{filled, pad_planes, SharedMut};
+use super::{filled, pad_planes, with_scratch, SharedMut};
 
 /// The stacked parity blocks, in row order.
 const ORDER: [(usize, usize); 4] = [(0, 1), (1, 1), (1, 0), (0, 0)];
@@ -139,9 +139,8 @@ pub(super) fn forward(
     // output pixels of its positions for every channel.
     unsafe {
         filled(n * cout * oh * ow, |out| {
-            chunks
-                .par_iter()
-                .for_each_init(Vec::new, |c4: &mut Vec<f32>, &(b, q0, q1)| {
+            chunks.par_iter().for_each(|&(b, q0, q1)| {
+                with_scratch(|(c4, _)| {
                     let panels = (q1 - q0).div_ceil(LANES);
                     let pw = panels * LANES;
                     c4.resize(4 * cout * pw, 0.0);
@@ -190,7 +189,8 @@ pub(super) fn forward(
                             }
                         }
                     }
-                });
+                })
+            });
         })
     }
 }
@@ -244,9 +244,8 @@ fn input_grad(isa: Isa, u: Up, weight: &[f32], dz: &[f32]) -> Vec<f32> {
     // SAFETY: the chunks cover every valid grid position of every image and channel.
     unsafe {
         filled(n * c * h * w, |dx| {
-            chunks
-                .par_iter()
-                .for_each_init(Vec::new, |buf: &mut Vec<f32>, &(b, q0, q1)| {
+            chunks.par_iter().for_each(|&(b, q0, q1)| {
+                with_scratch(|(buf, _)| {
                     let panels = (q1 - q0).div_ceil(LANES);
                     let pw = panels * LANES;
                     buf.resize(c * pw, 0.0);
@@ -277,7 +276,8 @@ fn input_grad(isa: Isa, u: Up, weight: &[f32], dz: &[f32]) -> Vec<f32> {
                             }
                         }
                     }
-                });
+                })
+            });
         })
     }
 }

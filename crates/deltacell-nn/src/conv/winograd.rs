@@ -428,25 +428,6 @@ macro_rules! two_d {
     }};
 }
 
-/// `dst[..len]` = row `y` of `plane` (`h × w`) from column `x0` on, zeros outside the plane.
-#[inline(always)]
-fn read_row(plane: &[f32], [h, w]: [usize; 2], y: isize, x0: isize, dst: &mut [f32]) {
-    let len = dst.len();
-    if y < 0 || y >= h as isize {
-        dst.fill(0.0);
-        return;
-    }
-    let src = &plane[y as usize * w..][..w];
-    let lo = ((-x0).max(0) as usize).min(len);
-    let hi = ((w as isize - x0).max(0) as usize).clamp(lo, len);
-    dst[..lo].fill(0.0);
-    if hi > lo {
-        let s0 = (x0 + lo as isize) as usize;
-        dst[lo..hi].copy_from_slice(&src[s0..s0 + hi - lo]);
-    }
-    dst[hi..].fill(0.0);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Kernel transform and its transpose.
 
@@ -647,60 +628,72 @@ fn input_panel_body<S: Simd, const A: usize>(
     xs: usize,
 ) {
     let m = A - 2;
-    let mut patch = [[[0f32; LANES]; A]; A];
-    let mut buf = [0f32; LANES * 4 + 2];
+    let (h, w) = (fr.h as isize, fr.w as isize);
     for (q, lanes) in panels.iter().enumerate() {
-        let dst = SharedMut(dst.at(q * LANES));
-        let mut j = 0;
-        while j < LANES {
-            let Some((b, y, x0)) = lanes[j] else { break };
-            let mut run = 1;
-            while j + run < LANES && lanes[j + run] == Some((b, y, x0 + m * run)) {
-                run += 1;
-            }
-            let plane = x.plane(b, ci);
-            let len = m * run + 2;
-            let lo = x0 as isize + fr.left;
-            let inside = lo >= 0 && lo as usize + len <= fr.w;
-            for (k, prow) in patch.iter_mut().enumerate() {
-                let yy = y as isize + fr.top + k as isize;
-                if yy < 0 || yy >= fr.h as isize {
-                    for v in prow.iter_mut() {
-                        v[j..j + run].fill(0.0);
-                    }
-                    continue;
-                }
-                let seg = if inside {
-                    &plane[yy as usize * fr.w + lo as usize..][..len]
-                } else {
-                    read_row(plane, [fr.h, fr.w], yy, lo, &mut buf[..len]);
-                    &buf[..len]
-                };
-                for (l, v) in prow.iter_mut().enumerate() {
-                    for jj in 0..run {
-                        v[j + jj] = seg[m * jj + l];
-                    }
-                }
-            }
-            j += run;
-        }
-        for prow in patch.iter_mut() {
-            for v in prow.iter_mut() {
-                v[j..].fill(0.0);
-            }
-        }
-        for h in (0..LANES).step_by(S::W) {
+        for h0 in (0..LANES).step_by(S::W) {
+            let chunk = &lanes[h0..h0 + S::W];
             let mut d = [[Vx::<S>::zero(); A]; A];
-            for (k, row) in d.iter_mut().enumerate() {
-                for (l, v) in row.iter_mut().enumerate() {
-                    // SAFETY: lanes h.. of a 32-lane row.
-                    *v = Vx(unsafe { S::load(patch[k][l].as_ptr().add(h)) });
+            // Whole vectors of tiles along one tile row, their patches inside the plane's
+            // width: each patch row is a strided load from the input row.
+            let run = match chunk[0] {
+                Some((b, y, x0)) => {
+                    let lo = x0 as isize + fr.left;
+                    let along = chunk
+                        .iter()
+                        .enumerate()
+                        .all(|(jj, t)| *t == Some((b, y, x0 + m * jj)));
+                    (along && lo >= 0 && lo + (m * (S::W - 1) + A) as isize <= w).then_some((
+                        b,
+                        y as isize + fr.top,
+                        lo as usize,
+                    ))
+                }
+                None => None,
+            };
+            if let Some((b, y0, lo)) = run {
+                let plane = x.plane(b, ci);
+                for (k, row) in d.iter_mut().enumerate() {
+                    let yy = y0 + k as isize;
+                    if yy < 0 || yy >= h {
+                        continue;
+                    }
+                    let line = &plane[yy as usize * fr.w + lo..][..m * (S::W - 1) + A];
+                    for (l, v) in row.iter_mut().enumerate() {
+                        // SAFETY: `line` holds m·(W − 1) + α values from column lo on.
+                        *v = Vx(unsafe { S::load_strided(line.as_ptr().add(l), m) });
+                    }
+                }
+            } else {
+                // Tiles across rows or at the plane's borders: value by value.
+                let mut patch = [[[0f32; 16]; A]; A];
+                for (jj, t) in chunk.iter().enumerate() {
+                    let Some((b, y, x0)) = *t else { continue };
+                    let plane = x.plane(b, ci);
+                    for (k, prow) in patch.iter_mut().enumerate() {
+                        let yy = y as isize + fr.top + k as isize;
+                        if yy < 0 || yy >= h {
+                            continue;
+                        }
+                        let line = &plane[yy as usize * fr.w..][..fr.w];
+                        for (l, v) in prow.iter_mut().enumerate() {
+                            let xx = x0 as isize + fr.left + l as isize;
+                            if xx >= 0 && xx < w {
+                                v[jj] = line[xx as usize];
+                            }
+                        }
+                    }
+                }
+                for (k, row) in d.iter_mut().enumerate() {
+                    for (l, v) in row.iter_mut().enumerate() {
+                        // SAFETY: W ≤ 16 lanes of a 16-lane row.
+                        *v = Vx(unsafe { S::load(patch[k][l].as_ptr()) });
+                    }
                 }
             }
             let t = two_d!(&d, bt::<Vx<S>, A>, Vx<S>, A, A);
             for (p, v) in t.iter().flatten().enumerate() {
-                // SAFETY: lanes h.. of the panel at ξ = p: this task's part of V.
-                unsafe { S::store(dst.at(p * xs + h), v.0) };
+                // SAFETY: lanes h0.. of panel q at ξ = p: this task's part of V.
+                unsafe { S::store(dst.at(p * xs + q * LANES + h0), v.0) };
             }
         }
     }
@@ -1074,15 +1067,15 @@ pub(super) fn forward_split(
         });
     };
     if p.inner {
-        let mut scratch = (Vec::new(), Vec::new());
-        for chunk in p.chunks() {
-            work(chunk, &mut scratch, true);
-        }
+        super::with_scratch(|scratch| {
+            for chunk in p.chunks() {
+                work(chunk, scratch, true);
+            }
+        });
     } else {
-        p.chunks().into_par_iter().for_each_init(
-            || (Vec::new(), Vec::new()),
-            |scratch, chunk| work(chunk, scratch, false),
-        );
+        p.chunks()
+            .into_par_iter()
+            .for_each(|chunk| super::with_scratch(|scratch| work(chunk, scratch, false)));
     }
 }
 
@@ -1147,14 +1140,15 @@ pub(super) fn weight_grad_with(o: Opts, g: &Geometry, x: &Split<&[f32]>, dz: &[f
     let du = if p.inner {
         let mut du = vec![0f32; du_len];
         let dp = SharedMut(du.as_mut_ptr());
-        let mut scratch = (Vec::new(), Vec::new());
-        for chunk in p.chunks() {
-            work(dp, chunk, &mut scratch, true);
-        }
+        super::with_scratch(|scratch| {
+            for chunk in p.chunks() {
+                work(dp, chunk, scratch, true);
+            }
+        });
         du
     } else {
-        super::sum_per_thread(&p.chunks(), du_len, |du, scratch, &chunk| {
-            work(SharedMut(du.as_mut_ptr()), chunk, scratch, false)
+        super::sum_per_thread(&p.chunks(), du_len, |du, _: &mut (), &chunk| {
+            super::with_scratch(|scratch| work(SharedMut(du.as_mut_ptr()), chunk, scratch, false))
         })
     };
     // dg = Gᵀ dU G per channel pair, 32 output channels at a time.
@@ -1172,4 +1166,3 @@ pub(super) fn weight_grad_with(o: Opts, g: &Geometry, x: &Split<&[f32]>, dz: &[f
         })
     }
 }
-
