@@ -7,7 +7,9 @@
 //!
 //! REPEATS timed runs (default 3) after one warm-up, the fastest reported for each side (on a
 //! machine shared with other work the fastest run is the one least disturbed; both sides are
-//! treated alike); both networks unless
+//! treated alike), with the least CPU time (user + system, all threads, of the process) a run
+//! took on each side: the work done, which a loaded machine disturbs much less than the wall
+//! time; both networks unless
 //! `half` (32·2^l filters, 7.8 M parameters) or `full` (DeLTA's 64·2^l, 31.0 M) is given; CASE
 //! any of `256` (train step, batch 2 at 256×256), `512` (batch 2 at 512×512, DeLTA's 2D preset),
 //! `crop` (batch 8 at 256×32, the mother-machine preset), `infer` (inference, batch 1 at
@@ -131,8 +133,9 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 /// The child: runs one case and prints `RESULT <fastest ms> <peak RSS MB> <last loss> <first
-/// loss> <median ms>` (the losses of a training case: the first step's, before any update, and the last's;
-/// `scripts/gpu-check.sh` compares them between devices).
+/// loss> <median ms> <least CPU ms>` (the losses of a training case: the first step's, before
+/// any update, and the last's; `scripts/gpu-check.sh` compares them between devices; the CPU
+/// time is the process's, all threads, of the run that used least).
 fn child(args: &[String]) {
     let net = args[0].as_str();
     let case = CASES
@@ -148,14 +151,14 @@ fn child(args: &[String]) {
     let spec = spec(net);
     let b = batch(case.n, case.h, case.w);
     let (mut first_loss, mut loss) = (f64::NAN, f64::NAN);
-    let times: Vec<f64> = if case.train {
+    let runs: Vec<(f64, f64)> = if case.train {
         let mut trainer = Trainer::new(spec, 1, None, &device).expect("model");
         first_loss = trainer.step(&b).expect("warm-up").loss;
         (0..repeats)
             .map(|_| {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu_ms());
                 loss = trainer.step(&b).expect("step").loss;
-                t.elapsed().as_secs_f64() * 1e3
+                (t.elapsed().as_secs_f64() * 1e3, cpu_ms() - c)
             })
             .collect()
     } else {
@@ -176,17 +179,19 @@ fn child(args: &[String]) {
         p.predict_logits(&b).expect("warm-up");
         (0..repeats)
             .map(|_| {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu_ms());
                 p.predict_logits(&b).expect("predict");
-                t.elapsed().as_secs_f64() * 1e3
+                (t.elapsed().as_secs_f64() * 1e3, cpu_ms() - c)
             })
             .collect()
     };
+    let times: Vec<f64> = runs.iter().map(|r| r.0).collect();
     println!(
-        "RESULT {} {} {loss} {first_loss} {}",
+        "RESULT {} {} {loss} {first_loss} {} {}",
         times.iter().copied().fold(f64::INFINITY, f64::min),
         peak_rss_mb().unwrap_or(f64::NAN),
-        median(times.clone())
+        median(times.clone()),
+        runs.iter().map(|r| r.1).fold(f64::INFINITY, f64::min)
     );
 }
 
@@ -417,9 +422,10 @@ fn peak() {
     }
 }
 
-/// A measured side: median ms and peak RSS in MB.
+/// A measured side: fastest ms, least CPU ms and peak RSS in MB.
 struct Measured {
     ms: f64,
+    cpu_ms: f64,
     rss_mb: f64,
 }
 
@@ -447,6 +453,7 @@ fn run_ours(net: &str, case: &Case, repeats: usize, burn: bool) -> Result<Measur
         .collect();
     Ok(Measured {
         ms: f[0],
+        cpu_ms: f.get(5).copied().unwrap_or(f64::NAN),
         rss_mb: f[1],
     })
 }
@@ -506,6 +513,7 @@ fn run_tf(
     }
     Ok(Measured {
         ms: json_number(line, "ms").ok_or("no ms")?,
+        cpu_ms: json_number(line, "cpu_ms").unwrap_or(f64::NAN),
         rss_mb: json_number(line, "peak_rss_mb").unwrap_or(f64::NAN),
     })
 }
@@ -580,9 +588,10 @@ fn main() {
         );
     }
     println!(
-        "| network | case | deltacell | TF/Keras | ratio | peak RSS deltacell | peak RSS TF |"
+        "| network | case | deltacell | TF/Keras | ratio | CPU time deltacell / TF | CPU ratio \
+         | peak RSS deltacell | peak RSS TF |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut versions = None;
     for net in nets {
         let name = format!("{net} ({:.1} M)", spec(net).param_count() as f64 / 1e6);
@@ -595,20 +604,40 @@ fn main() {
                 Ok(m) => (format!("{:.0} ms", m.ms), format!("{:.0} MB", m.rss_mb)),
                 Err(e) => (format!("failed ({e})"), "–".into()),
             };
+            let cpu = |m: &Result<Measured, String>| match m {
+                Ok(m) => format!("{:.0}", m.cpu_ms),
+                Err(_) => "–".into(),
+            };
             let (ours_ms, ours_rss) = cell(&ours);
-            let (tf_ms, tf_rss, ratio) = match &tf {
-                None => ("not measured".into(), "–".into(), "–".into()),
+            let (tf_ms, tf_rss, ratio, cpus, cpu_ratio) = match &tf {
+                None => (
+                    "not measured".into(),
+                    "–".into(),
+                    "–".into(),
+                    format!("{} / –", cpu(&ours)),
+                    "–".into(),
+                ),
                 Some(t) => {
                     let (ms, rss) = cell(t);
-                    let ratio = match (&ours, t) {
-                        (Ok(a), Ok(b)) => format!("{:.2}×", a.ms / b.ms),
-                        _ => "–".into(),
+                    let (ratio, cpu_ratio) = match (&ours, t) {
+                        (Ok(a), Ok(b)) => (
+                            format!("{:.2}×", a.ms / b.ms),
+                            format!("{:.2}×", a.cpu_ms / b.cpu_ms),
+                        ),
+                        _ => ("–".into(), "–".into()),
                     };
-                    (ms, rss, ratio)
+                    (
+                        ms,
+                        rss,
+                        ratio,
+                        format!("{} / {} ms", cpu(&ours), cpu(t)),
+                        cpu_ratio,
+                    )
                 }
             };
             println!(
-                "| {name} | {} | {ours_ms} | {tf_ms} | {ratio} | {ours_rss} | {tf_rss} |",
+                "| {name} | {} | {ours_ms} | {tf_ms} | {ratio} | {cpus} | {cpu_ratio} \
+                 | {ours_rss} | {tf_rss} |",
                 case.label()
             );
         }
