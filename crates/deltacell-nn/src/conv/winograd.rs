@@ -633,34 +633,45 @@ fn input_panel_body<S: Simd, const A: usize>(
         for h0 in (0..LANES).step_by(S::W) {
             let chunk = &lanes[h0..h0 + S::W];
             let mut d = [[Vx::<S>::zero(); A]; A];
-            // Whole vectors of tiles along one tile row, their patches inside the plane's
-            // width: each patch row is a strided load from the input row.
+            // Whole vectors of tiles along one tile row: each patch row is a strided load from
+            // the input row (from a zero-padded copy of its segment at the plane's borders).
             let run = match chunk[0] {
-                Some((b, y, x0)) => {
-                    let lo = x0 as isize + fr.left;
-                    let along = chunk
-                        .iter()
-                        .enumerate()
-                        .all(|(jj, t)| *t == Some((b, y, x0 + m * jj)));
-                    (along && lo >= 0 && lo + (m * (S::W - 1) + A) as isize <= w).then_some((
-                        b,
-                        y as isize + fr.top,
-                        lo as usize,
-                    ))
-                }
+                Some((b, y, x0)) => chunk
+                    .iter()
+                    .enumerate()
+                    .all(|(jj, t)| *t == Some((b, y, x0 + m * jj)))
+                    .then_some((b, y as isize + fr.top, x0 as isize + fr.left)),
                 None => None,
             };
             if let Some((b, y0, lo)) = run {
                 let plane = x.plane(b, ci);
+                let len = m * (S::W - 1) + A;
+                let inside = lo >= 0 && lo + len as isize <= w;
+                // The part of the segment inside the row.
+                let (a, e) = ((-lo).clamp(0, len as isize), (w - lo).clamp(0, len as isize));
+                let mut buf = [0f32; 4 * 15 + 6];
                 for (k, row) in d.iter_mut().enumerate() {
                     let yy = y0 + k as isize;
                     if yy < 0 || yy >= h {
                         continue;
                     }
-                    let line = &plane[yy as usize * fr.w + lo..][..m * (S::W - 1) + A];
+                    let line = &plane[yy as usize * fr.w..][..fr.w];
+                    let seg = if inside {
+                        &line[lo as usize..][..len]
+                    } else {
+                        for (i, v) in buf[..len].iter_mut().enumerate() {
+                            let i = i as isize;
+                            *v = if i >= a && i < e {
+                                line[(lo + i) as usize]
+                            } else {
+                                0.0
+                            };
+                        }
+                        &buf[..len]
+                    };
                     for (l, v) in row.iter_mut().enumerate() {
-                        // SAFETY: `line` holds m·(W − 1) + α values from column lo on.
-                        *v = Vx(unsafe { S::load_strided(line.as_ptr().add(l), m) });
+                        // SAFETY: `seg` holds m·(W − 1) + α values.
+                        *v = Vx(unsafe { S::load_strided(seg.as_ptr().add(l), m) });
                     }
                 }
             } else {
