@@ -302,9 +302,8 @@ fn layers(args: &[String]) {
     let (n, h, w) = (case.n, case.h, case.w);
     let (mut total, mut total_cpu) = (0.0, 0.0);
     // Wall ms (GFLOPS as direct convolution; CPU ms of all threads).
-    let cell = |(ms, cpu): (f64, f64), flops: f64| {
-        format!("{ms:.1} ({:.0}; {cpu:.0})", flops / ms / 1e6)
-    };
+    let cell =
+        |(ms, cpu): (f64, f64), flops: f64| format!("{ms:.1} ({:.0}; {cpu:.0})", flops / ms / 1e6);
     // 3×3 convolutions: (level, cin, cout, skip channels for the concatenated ones).
     let mut convs = vec![(0, 1, f[0], 0), (0, f[0], f[0], 0)];
     for l in 1..f.len() {

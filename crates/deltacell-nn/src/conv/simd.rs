@@ -324,11 +324,27 @@ pub(crate) trait Simd: Copy {
     /// # Safety
     /// `p` must address `W` writable values.
     unsafe fn store(p: *mut f32, v: Self::V);
-    /// Lane `j` ← `p[m·j]`, for `m` = 2 or 4.
+    /// Lane `j` ← `p[m·j]` (`m` = 2 or 4), reading only `p[e]` for `e` in `range`, zeros
+    /// elsewhere.
     ///
     /// # Safety
-    /// `p` must address `m·(W − 1) + 1` values (none past them is read).
-    unsafe fn load_strided(p: *const f32, m: usize) -> Self::V;
+    /// `p[e]` must be readable for every `e` in `range` (`p` itself may lie outside the
+    /// allocation: it is only offset, with wrapping arithmetic).
+    unsafe fn load_strided_range(p: *const f32, m: usize, range: [isize; 2]) -> Self::V;
+    /// The `A = m + 2` strided vectors `l = 0..A` of a window: lane `j` of vector `l` ←
+    /// `p[m·j + l]`, reading only `p[e]` for `e` in `range` (zeros elsewhere).
+    ///
+    /// # Safety
+    /// As [`Simd::load_strided_range`].
+    #[inline(always)]
+    unsafe fn load_phases<const A: usize>(p: *const f32, range: [isize; 2]) -> [Self::V; A] {
+        let m = A - 2;
+        // SAFETY: the caller's contract, for each window.
+        std::array::from_fn(|l| unsafe {
+            let l = l as isize;
+            Self::load_strided_range(p.wrapping_offset(l), m, [range[0] - l, range[1] - l])
+        })
+    }
     fn add(a: Self::V, b: Self::V) -> Self::V;
     fn sub(a: Self::V, b: Self::V) -> Self::V;
     fn scale(a: Self::V, s: f32) -> Self::V;
@@ -358,9 +374,16 @@ impl Simd for Portable {
         unsafe { p.cast::<[f32; 4]>().write_unaligned(v) }
     }
     #[inline(always)]
-    unsafe fn load_strided(p: *const f32, m: usize) -> [f32; 4] {
-        // SAFETY: the caller's contract.
-        std::array::from_fn(|j| unsafe { *p.add(m * j) })
+    unsafe fn load_strided_range(p: *const f32, m: usize, [lo, hi]: [isize; 2]) -> [f32; 4] {
+        std::array::from_fn(|j| {
+            let e = (m * j) as isize;
+            if e >= lo && e < hi {
+                // SAFETY: element e is in the readable range (the caller's contract).
+                unsafe { *p.wrapping_offset(e) }
+            } else {
+                0.0
+            }
+        })
     }
     #[inline(always)]
     fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
@@ -404,28 +427,88 @@ impl Simd for Avx512 {
         unsafe { std::arch::x86_64::_mm512_storeu_ps(p, v) }
     }
     #[inline(always)]
-    unsafe fn load_strided(p: *const f32, m: usize) -> Self::V {
+    unsafe fn load_strided_range(p: *const f32, m: usize, [lo, hi]: [isize; 2]) -> Self::V {
         use std::arch::x86_64::*;
-        // Every other (m = 2) or every fourth (m = 4) value of 32 or 64: the last vector
-        // loaded under a mask, so that nothing past p[m·15] is read.
+        // Every other (m = 2) or every fourth (m = 4) value of 32 or 64, each vector loaded
+        // under the mask of its elements in range
+        // (masked-off elements are not read).
+        let mask = |v: isize, keep: u16| -> u16 {
+            let (a, b) = ((lo - 16 * v).clamp(0, 16), (hi - 16 * v).clamp(0, 16));
+            let bits = ((1u32 << b) - 1) & !((1u32 << a) - 1);
+            bits as u16 & keep
+        };
+        let at = |v: isize| p.wrapping_offset(16 * v);
         unsafe {
             if m == 2 {
                 let idx =
                     _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-                let a = _mm512_loadu_ps(p);
-                let b = _mm512_maskz_loadu_ps(0x7fff, p.add(16));
+                let a = _mm512_maskz_loadu_ps(mask(0, 0xffff), at(0));
+                let b = _mm512_maskz_loadu_ps(mask(1, 0x7fff), at(1));
                 _mm512_permutex2var_ps(a, idx, b)
             } else {
                 let idx =
                     _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
-                let a = _mm512_loadu_ps(p);
-                let b = _mm512_loadu_ps(p.add(16));
-                let c = _mm512_loadu_ps(p.add(32));
-                let d = _mm512_maskz_loadu_ps(0x1fff, p.add(48));
+                let a = _mm512_maskz_loadu_ps(mask(0, 0xffff), at(0));
+                let b = _mm512_maskz_loadu_ps(mask(1, 0xffff), at(1));
+                let c = _mm512_maskz_loadu_ps(mask(2, 0xffff), at(2));
+                let d = _mm512_maskz_loadu_ps(mask(3, 0x1fff), at(3));
                 let lo = _mm512_permutex2var_ps(a, idx, b);
                 let hi = _mm512_permutex2var_ps(c, idx, d);
                 _mm512_shuffle_f32x4::<0b01_00_01_00>(lo, hi)
             }
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_phases<const A: usize>(p: *const f32, [lo, hi]: [isize; 2]) -> [Self::V; A] {
+        use std::arch::x86_64::*;
+        let m = A - 2;
+        let mask = |v: isize, keep: u16| -> u16 {
+            let (a, b) = ((lo - 16 * v).clamp(0, 16), (hi - 16 * v).clamp(0, 16));
+            (((1u32 << b) - 1) & !((1u32 << a) - 1)) as u16 & keep
+        };
+        let load = |v: isize, keep: u16| -> __m512 {
+            // SAFETY: only the elements in range are read (masked load).
+            unsafe { _mm512_maskz_loadu_ps(mask(v, keep), p.wrapping_offset(16 * v)) }
+        };
+        // SAFETY (intrinsics): compiled for AVX-512 only (see the impl's note).
+        unsafe {
+            let mut out = [_mm512_setzero_ps(); A];
+            // The window: m·16 + 2 values; the phases l < m by permutes of its vectors, the
+            // last two (l = m, m + 1) the first two shifted by one lane with the window's
+            // last two values coming in.
+            let (p0, p1, tail) = if m == 4 {
+                let (a, b, c, d) = (
+                    load(0, 0xffff),
+                    load(1, 0xffff),
+                    load(2, 0xffff),
+                    load(3, 0xffff),
+                );
+                let tail = load(4, 0x0003);
+                let base =
+                    _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+                for (l, o) in out.iter_mut().enumerate().take(4) {
+                    let idx = _mm512_add_epi32(base, _mm512_set1_epi32(l as i32));
+                    let lo = _mm512_permutex2var_ps(a, idx, b);
+                    let hi = _mm512_permutex2var_ps(c, idx, d);
+                    *o = _mm512_shuffle_f32x4::<0b01_00_01_00>(lo, hi);
+                }
+                (out[0], out[1], tail)
+            } else {
+                let (a, b) = (load(0, 0xffff), load(1, 0xffff));
+                let tail = load(2, 0x0003);
+                let base =
+                    _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                for (l, o) in out.iter_mut().enumerate().take(2) {
+                    let idx = _mm512_add_epi32(base, _mm512_set1_epi32(l as i32));
+                    *o = _mm512_permutex2var_ps(a, idx, b);
+                }
+                (out[0], out[1], tail)
+            };
+            let t0 = _mm512_castps_si512(tail);
+            let t1 = _mm512_alignr_epi32::<1>(t0, t0);
+            out[m] = _mm512_castsi512_ps(_mm512_alignr_epi32::<1>(t0, _mm512_castps_si512(p0)));
+            out[m + 1] = _mm512_castsi512_ps(_mm512_alignr_epi32::<1>(t1, _mm512_castps_si512(p1)));
+            out
         }
     }
     #[inline(always)]
@@ -478,12 +561,16 @@ impl Simd for Avx2 {
         unsafe { std::arch::x86_64::_mm256_storeu_ps(p, v) }
     }
     #[inline(always)]
-    unsafe fn load_strided(p: *const f32, m: usize) -> Self::V {
+    unsafe fn load_strided_range(p: *const f32, m: usize, [lo, hi]: [isize; 2]) -> Self::V {
         use std::arch::x86_64::*;
         unsafe {
             let step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
             let idx = _mm256_mullo_epi32(step, _mm256_set1_epi32(m as i32));
-            _mm256_i32gather_ps::<4>(p, idx)
+            // Lanes whose element is in range: lo ≤ idx < hi.
+            let ge = _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo as i32 - 1));
+            let lt = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi as i32), idx);
+            let mask = _mm256_castsi256_ps(_mm256_and_si256(ge, lt));
+            _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), p, idx, mask)
         }
     }
     #[inline(always)]

@@ -189,6 +189,10 @@ fn up_convolution_matches_upsample_then_conv() {
         (1, 1, 9, 16, 3),
         (2, 37, 7, 11, 35),
         (1, 20, 13, 30, 67),
+        // Several blocks of grid positions for the kernel gradient, cut inside rows; a kernel
+        // large enough for its products to be split between the threads.
+        (1, 3, 50, 60, 130),
+        (2, 350, 3, 4, 340),
     ] {
         let x = values(n * c * h * w, 11);
         let wts = values(cout * c * 4, 12);
@@ -421,6 +425,7 @@ fn winograd_geometries() -> Vec<Geometry> {
         // where they stop.
         g(1, 17, 9, 150, 18, [1, 1, 1, 1]),
         g(2, 16, 6, 131, 16, [0, 1, 2, 1]),
+        g(1, 16, 5, 128, 17, [1, 1, 1, 1]),
     ]
 }
 

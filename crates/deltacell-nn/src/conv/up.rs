@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 
 use super::simd::{self, Isa, LANES};
-use super::{filled, pad_planes, with_scratch, SharedMut};
+use super::{filled, pad_planes, with_scratch};
 
 /// The stacked parity blocks, in row order.
 const ORDER: [(usize, usize); 4] = [(0, 1), (1, 1), (1, 0), (0, 0)];
@@ -282,32 +282,86 @@ fn input_grad(isa: Isa, u: Up, weight: &[f32], dz: &[f32]) -> Vec<f32> {
     }
 }
 
-/// The kernel gradient: `dWₛ = Σ_pixels Xₛ · dZₛᵀ` per shift (with the parities' gradients
-/// gathered 32 channels at a time), folded back onto the 2×2 taps.
-fn weight_grad(isa: Isa, u: Up, x: &[f32], dz: &[f32]) -> Vec<f32> {
-    let Up { n, c, h, w, cout } = u;
-    let (wp, pp, grid) = (u.wp(), u.pp(), u.grid());
-    let (oh, ow) = (2 * h, 2 * w);
+/// The parity gradients of image `b` at grid positions `q0..q1` gathered 32 channels at a time
+/// into `zt` (`dZᵀ[k][cp][q − q0][32]`, zeros in the junk column and past `cout`); returns the
+/// positions rounded up to whole panels.
+fn gather_block(u: Up, dz: &[f32], (b, q0, q1): (usize, usize, usize), zt: &mut Vec<f32>) -> usize {
+    let Up { h, w, cout, .. } = u;
+    let (wp, oh, ow) = (u.wp(), 2 * h, 2 * w);
     let cpan = cout.div_ceil(LANES);
-    let xp = pad_planes(x, n * c, [h, w], [h + 1, wp], [0, 0], wp + 2 + LANES);
-    // dZᵀ[b][k][cp][q][32]: parity block k, channels cp·32.., grid position q (zeros in the
-    // junk column and past cout).
-    let panel = grid * LANES;
-    let mut zt = vec![0f32; n * 4 * cpan * panel];
-    zt.par_chunks_mut(panel).enumerate().for_each(|(p, dst)| {
-        let (b, k, cp) = (p / (4 * cpan), p / cpan % 4, p % cpan);
-        let (pa, pb) = ORDER[k];
-        for (l, co) in (cp * LANES..(cp * LANES + LANES).min(cout)).enumerate() {
-            let src = &dz[(b * cout + co) * oh * ow..][..oh * ow];
-            for i in 0..h {
-                let line = &src[(2 * i + pa) * ow..][..ow];
-                for j in 0..w {
-                    dst[(i * wp + j) * LANES + l] = line[2 * j + pb];
+    let len = (q1 - q0).next_multiple_of(LANES);
+    let panel = len * LANES;
+    zt.clear();
+    zt.resize(4 * cpan * panel, 0.0);
+    for (k, &(pa, pb)) in ORDER.iter().enumerate() {
+        for cp in 0..cpan {
+            let dst = &mut zt[(k * cpan + cp) * panel..][..panel];
+            for (l, co) in (cp * LANES..(cp * LANES + LANES).min(cout)).enumerate() {
+                let src = &dz[(b * cout + co) * oh * ow..][..oh * ow];
+                for i in q0 / wp..=(q1 - 1) / wp {
+                    let j0 = q0.max(i * wp) - i * wp;
+                    let j1 = q1.min(i * wp + w).saturating_sub(i * wp);
+                    let line = &src[(2 * i + pa) * ow..][..ow];
+                    for j in j0..j1 {
+                        dst[(i * wp + j - q0) * LANES + l] = line[2 * j + pb];
+                    }
                 }
             }
         }
-    });
-    // dWₛᵀ[shift][k][cp][ci][32], each (shift, k, cp) block summed over the images by a task.
+    }
+    len
+}
+
+/// `dWᵀ += Xₛ · dZᵀ` for the (shift, parity block, channel panel) products `tasks` (all, or
+/// only task `only`) over the block of image `b` from position `q0` on, `len` positions
+/// gathered in `zt`; `dwt` holds a `c × 32` block per task.
+#[allow(clippy::too_many_arguments)]
+fn block_products(
+    isa: Isa,
+    u: Up,
+    xp: &[f32],
+    tasks: &[(usize, usize, usize)],
+    (b, q0): (usize, usize),
+    (zt, len): (&[f32], usize),
+    dwt: super::SharedMut,
+    only: Option<usize>,
+) {
+    let (c, wp, pp) = (u.c, u.wp(), u.pp());
+    let cpan = u.cout.div_ceil(LANES);
+    let panel = len * LANES;
+    for (t, &(si, k, cp)) in tasks.iter().enumerate() {
+        if only.is_some_and(|o| o != t) {
+            continue;
+        }
+        let ((sy, sx), _, _) = SHIFTS[si];
+        // SAFETY: Xₛ of image b at positions q0.. (`c × len`, rows `pp` apart, inside `xp`
+        // thanks to its slack), the block's gathered gradient panel (`len × 32`), and the
+        // caller's block of dWᵀ for this task (`c × 32`), which no other thread writes.
+        unsafe {
+            simd::gemm(
+                isa,
+                [c, len, 1],
+                (xp.as_ptr().add(b * c * pp + q0 + sy * wp + sx), pp),
+                (zt.as_ptr().add((k * cpan + cp) * panel), LANES),
+                (dwt.at(t * c * LANES), LANES),
+                true,
+            );
+        }
+    }
+}
+
+/// The kernel gradient: `dWₛ = Σ_pixels Xₛ · dZₛᵀ` per shift, folded back onto the 2×2 taps.
+/// The grid positions are cut into blocks whose parity gradients are gathered 32 channels at a
+/// time (`dZᵀ[k][cp][q][32]`), which stay in cache while the nine shift-and-parity products
+/// read them. Small kernels: the blocks run in parallel (a partial sum per thread); large ones
+/// (the deep levels: few positions, many channel pairs, costly partial sums): the products are
+/// split between the threads, each summing over all the blocks.
+fn weight_grad(isa: Isa, u: Up, x: &[f32], dz: &[f32]) -> Vec<f32> {
+    let Up { n, c, h, w, cout } = u;
+    let (wp, grid) = (u.wp(), u.grid());
+    let cpan = cout.div_ceil(LANES);
+    let xp = pad_planes(x, n * c, [h, w], [h + 1, wp], [0, 0], wp + 2 + LANES);
+    // (shift, parity block, channel panel) of every product.
     let tasks: Vec<(usize, usize, usize)> = SHIFTS
         .iter()
         .enumerate()
@@ -316,26 +370,38 @@ fn weight_grad(isa: Isa, u: Up, x: &[f32], dz: &[f32]) -> Vec<f32> {
         })
         .collect();
     let block = c * LANES;
-    let mut dwt = vec![0f32; tasks.len() * block];
-    let dst = SharedMut(dwt.as_mut_ptr());
-    tasks.par_iter().enumerate().for_each(|(t, &(si, k, cp))| {
-        let ((sy, sx), _, _) = SHIFTS[si];
-        for b in 0..n {
-            // SAFETY: Xₛ of image b (`c × grid`, rows `pp` apart, inside `xp` thanks to its
-            // slack), the gathered gradient panel (`grid × 32`), and this task's own block of
-            // dWᵀ (`c × 32`).
-            unsafe {
-                simd::gemm(
-                    isa,
-                    [c, grid, 1],
-                    (xp.as_ptr().add(b * c * pp + sy * wp + sx), pp),
-                    (zt.as_ptr().add(((b * 4 + k) * cpan + cp) * panel), LANES),
-                    (dst.at(t * block), LANES),
-                    b > 0,
-                );
+    // Positions per block: the gathered gradients (4 · cpan panels of 32) about 512 KiB.
+    let per = ((1usize << 12) / cpan)
+        .clamp(1, 1 << 10)
+        .next_multiple_of(LANES);
+    let blocks = u.chunks(per.min(grid.next_multiple_of(LANES)));
+    let total = tasks.len() * block;
+    let dwt = if total > (1 << 20) {
+        let gathered: Vec<(Vec<f32>, usize)> = blocks
+            .par_iter()
+            .map(|&blk| {
+                let mut zt = Vec::new();
+                let len = gather_block(u, dz, blk, &mut zt);
+                (zt, len)
+            })
+            .collect();
+        let mut dwt = vec![0f32; total];
+        let base = super::SharedMut(dwt.as_mut_ptr());
+        (0..tasks.len()).into_par_iter().for_each(|t| {
+            for (&(b, q0, _), (zt, len)) in blocks.iter().zip(&gathered) {
+                block_products(isa, u, &xp, &tasks, (b, q0), (zt, *len), base, Some(t));
             }
-        }
-    });
+        });
+        dwt
+    } else {
+        super::sum_per_thread(&blocks, total, |dwt, _: &mut (), &(b, q0, q1)| {
+            with_scratch(|(zt, _)| {
+                let len = gather_block(u, dz, (b, q0, q1), zt);
+                let dst = super::SharedMut(dwt.as_mut_ptr());
+                block_products(isa, u, &xp, &tasks, (b, q0), (zt, len), dst, None);
+            })
+        })
+    };
     // dw[co][ci][dy][dx] = Σ_parities dWₛ[parity] with s = (a·dy, b·dx).
     let index = |si: usize, k: usize, cp: usize| {
         tasks

@@ -647,31 +647,24 @@ fn input_panel_body<S: Simd, const A: usize>(
                 let plane = x.plane(b, ci);
                 let len = m * (S::W - 1) + A;
                 let inside = lo >= 0 && lo + len as isize <= w;
-                // The part of the segment inside the row.
-                let (a, e) = ((-lo).clamp(0, len as isize), (w - lo).clamp(0, len as isize));
-                let mut buf = [0f32; 4 * 15 + 6];
                 for (k, row) in d.iter_mut().enumerate() {
                     let yy = y0 + k as isize;
                     if yy < 0 || yy >= h {
                         continue;
                     }
                     let line = &plane[yy as usize * fr.w..][..fr.w];
-                    let seg = if inside {
-                        &line[lo as usize..][..len]
+                    // The window of m·(W − 1) + α values from column lo, the part inside the
+                    // row read.
+                    let range = if inside {
+                        [0, len as isize]
                     } else {
-                        for (i, v) in buf[..len].iter_mut().enumerate() {
-                            let i = i as isize;
-                            *v = if i >= a && i < e {
-                                line[(lo + i) as usize]
-                            } else {
-                                0.0
-                            };
-                        }
-                        &buf[..len]
+                        [-lo, w - lo]
                     };
-                    for (l, v) in row.iter_mut().enumerate() {
-                        // SAFETY: `seg` holds m·(W − 1) + α values.
-                        *v = Vx(unsafe { S::load_strided(seg.as_ptr().add(l), m) });
+                    let p = line.as_ptr().wrapping_offset(lo);
+                    // SAFETY: only the window's columns inside the row are read.
+                    let phases = unsafe { S::load_phases::<A>(p, range) };
+                    for (v, ph) in row.iter_mut().zip(phases) {
+                        *v = Vx(ph);
                     }
                 }
             } else {
