@@ -1,38 +1,33 @@
 //! DeLTA's decoder up-convolution (nearest 2× upsampling, then a 2×2 convolution padded below
-//! and right) at the input's resolution, on the micro-kernels of `simd.rs`.
+//! and right) at the input's resolution, with 4 multiplications per input pixel and channel
+//! pair instead of the upsampled convolution's 16, on the micro-kernels of `simd.rs`.
 //!
-//! Output pixel `(2i + a, 2j + b)` reads input pixels `(i + a·dy, j + b·dx)` for the kernel taps
-//! `(dy, dx)`: each of the four output parities `(a, b)` is a small convolution of the input
-//! whose taps are sums of the 2×2 kernel's, and each reads the input shifted by `(sy, sx)` with
-//! `sy ≤ a`, `sx ≤ b`. Stacking the parities' output channels (in the order (0,1), (1,1), (1,0),
-//! (0,0)), every shift is one product with a contiguous block of stacked rows:
-//! `(0,0)`: all four parities, `(0,1)`: (0,1) and (1,1), `(1,0)`: (1,1) and (1,0), `(1,1)`: (1,1)
-//! alone, 9 multiplications per input pixel and channel pair in all (instead of 16 for the
-//! upsampled convolution). The input is read in place on a grid one column wider than the
-//! image (a zero column and row pad the bottom and right), so that a shift is a constant offset
-//! and a panel of 32 grid positions is 32 consecutive values; the grid's last column is junk
-//! and dropped.
+//! Output pixel `(2i + a, 2j + b)` is `Σ_{dy,dx} w[dy][dx] · x(i + a·dy, j + b·dx)`. Writing the
+//! input around `(i, j)` bilinearly, `x(i + dy, j + dx) = D0 + dx·Dx + dy·Dy + dx·dy·Dxy` with
+//! `D0 = x(i, j)`, `Dx = x(i, j+1) − x(i, j)`, `Dy = x(i+1, j) − x(i, j)` and
+//! `Dxy = x(i+1, j+1) − x(i+1, j) − x(i, j+1) + x(i, j)`, the four outputs of an input pixel are
+//! sums of four products:
 //!
-//! The backward pass runs the same products transposed: the input gradient is
-//! `Σ_shift Aₛᵀ · dZₛ` read at the shifted-back positions of the output gradient's parities
-//! (gathered once onto a grid with a zero row and column before it), the kernel gradient
-//! `Σ_pixels Xₛ · dZₛᵀ` with the parities' gradients gathered 32 channels at a time.
+//! ```text
+//! P0 = S·D0, P1 = c1·Dx, P2 = r1·Dy, P3 = w11·Dxy   (S = Σ w, c1 = w01 + w11, r1 = w10 + w11)
+//! y(2i, 2j) = P0   y(2i, 2j+1) = P0 + P1   y(2i+1, 2j) = P0 + P2   y(2i+1, 2j+1) = P0 + P1 + P2 + P3
+//! ```
+//!
+//! (a Winograd-like transform with coefficients ±1: the error is that of the direct sums). Each
+//! `Pₜ` is a product `(cout × c) · (c × pixels)`. The input is read on a grid one column wider
+//! than the image (a zero column and row pad the bottom and right), so that the differences are
+//! vector operations along rows and a panel of 32 grid positions is 32 consecutive values; the
+//! grid's last column is junk and dropped.
+//!
+//! The backward pass is the transpose: `dP0 = Σ dy`, `dP1 = dy01 + dy11`, `dP2 = dy10 + dy11`,
+//! `dP3 = dy11` per input pixel; the kernel gradient `dUₜ = Σ_pixels dPₜ · Dₜᵀ` folded back onto
+//! the taps; the input gradient `Σₜ Uₜᵀ · dEₜ`, `dEₜ` the differences' transposes applied to
+//! `dPₜ` (`dE1(i, j) = dP1(i, j−1) − dP1(i, j)`, …).
 
 use rayon::prelude::*;
 
 use super::simd::{self, Isa, LANES};
-use super::{filled, pad_planes, with_scratch};
-
-/// The stacked parity blocks, in row order.
-const ORDER: [(usize, usize); 4] = [(0, 1), (1, 1), (1, 0), (0, 0)];
-
-/// The shifts `(sy, sx)` with the first of their (consecutive) parity blocks and how many.
-const SHIFTS: [((usize, usize), usize, usize); 4] = [
-    ((0, 0), 0, 4),
-    ((0, 1), 0, 2),
-    ((1, 0), 1, 2),
-    ((1, 1), 1, 1),
-];
+use super::{filled, pad_planes, with_scratch, SharedMut};
 
 /// Shapes of one up-convolution: input `n × c × h × w`, `cout` output channels.
 #[derive(Clone, Copy)]
@@ -50,69 +45,95 @@ impl Up {
         self.w + 1
     }
 
-    /// Grid positions computed per image (`h` rows of `w + 1`).
-    fn grid(&self) -> usize {
-        self.h * self.wp()
-    }
-
     /// Padded plane (`(h + 1) × (w + 1)`).
     fn pp(&self) -> usize {
         (self.h + 1) * self.wp()
     }
 
-    /// Grid positions per chunk: a whole number of panels, the stacked outputs of a chunk
-    /// about 512 KiB.
-    fn chunk(&self, rows: usize) -> usize {
-        let by_cache = ((1usize << 17) / rows.max(1) / LANES).max(1) * LANES;
-        by_cache.min(self.grid().next_multiple_of(LANES))
+    /// The input padded to `(h + 1) × (w + 1)` per plane (zeros in the last row and column),
+    /// with slack past the last plane for the reads of junk positions.
+    fn padded(&self, x: &[f32]) -> Vec<f32> {
+        let (h, w, wp) = (self.h, self.w, self.wp());
+        pad_planes(
+            x,
+            self.n * self.c,
+            [h, w],
+            [h + 1, wp],
+            [0, 0],
+            2 * wp + 2 * LANES,
+        )
     }
 
-    /// The chunks `(image, first position, end position)`.
-    fn chunks(&self, per: usize) -> Vec<(usize, usize, usize)> {
-        let grid = self.grid();
+    /// Chunks `(image, first row, end row)` of about `values_per_row · rows` ≈ 256 Ki scratch
+    /// values each.
+    fn chunks(&self, values_per_row: usize) -> Vec<(usize, usize, usize)> {
+        let rows = ((1usize << 18) / values_per_row.max(1)).clamp(1, self.h);
+        let h = self.h;
         (0..self.n)
-            .flat_map(|b| {
-                (0..grid)
-                    .step_by(per)
-                    .map(move |q| (b, q, (q + per).min(grid)))
-            })
+            .flat_map(|b| (0..h).step_by(rows).map(move |i| (b, i, (i + rows).min(h))))
             .collect()
     }
 
-    /// The shift matrices `Aₛ` (`blocks · cout × c`), or their transposes (`c × blocks · cout`),
-    /// written row by row (in parallel) so that the writes are sequential.
-    fn shift_kernels(&self, weight: &[f32], transposed: bool) -> [Vec<f32>; 4] {
+    /// The four kernels `Uₜ` (`cout × c`: S, c1, r1, w11), or their transposes (`c × cout`).
+    fn kernels(&self, weight: &[f32], transposed: bool) -> [Vec<f32>; 4] {
         let (c, cout) = (self.c, self.cout);
-        // The tap sum of parity block k for shift (sy, sx) and channel pair (co, ci).
-        let tap = |k: usize, (sy, sx): (usize, usize), co: usize, ci: usize| -> f32 {
-            let (pa, pb) = ORDER[k];
-            let taps = &weight[(co * c + ci) * 4..][..4];
-            let mut v = 0.0;
-            for (t, &w) in taps.iter().enumerate() {
-                if pa * (t / 2) == sy && pb * (t % 2) == sx {
-                    v += w;
-                }
+        let tap = |t: usize, co: usize, ci: usize| -> f32 {
+            let [w00, w01, w10, w11]: [f32; 4] =
+                std::array::from_fn(|k| weight[(co * c + ci) * 4 + k]);
+            match t {
+                0 => w00 + w01 + w10 + w11,
+                1 => w01 + w11,
+                2 => w10 + w11,
+                _ => w11,
             }
-            v
         };
-        SHIFTS.map(|(shift, b0, nb)| {
-            let rows = nb * cout;
-            let mut a = vec![0f32; rows * c];
+        std::array::from_fn(|t| {
+            let mut a = vec![0f32; cout * c];
             if transposed {
-                a.par_chunks_mut(rows).enumerate().for_each(|(ci, line)| {
-                    for (r, v) in line.iter_mut().enumerate() {
-                        *v = tap(b0 + r / cout, shift, r % cout, ci);
+                a.par_chunks_mut(cout).enumerate().for_each(|(ci, line)| {
+                    for (co, v) in line.iter_mut().enumerate() {
+                        *v = tap(t, co, ci);
                     }
                 });
             } else {
-                a.par_chunks_mut(c).enumerate().for_each(|(r, line)| {
+                a.par_chunks_mut(c).enumerate().for_each(|(co, line)| {
                     for (ci, v) in line.iter_mut().enumerate() {
-                        *v = tap(b0 + r / cout, shift, r % cout, ci);
+                        *v = tap(t, co, ci);
                     }
                 });
             }
             a
         })
+    }
+
+    /// `Dx`, `Dy`, `Dxy` of image `b` for the grid rows `i0..i1` into `v` (`3 × c × p`, position
+    /// `(i − i0)·wp + j`; zeros past the rows).
+    fn differences(&self, xp: &[f32], (b, i0, i1): (usize, usize, usize), p: usize, v: &mut [f32]) {
+        let (c, wp, pp) = (self.c, self.wp(), self.pp());
+        let len = (i1 - i0) * wp;
+        let (dx, rest) = v.split_at_mut(c * p);
+        let (dy, dxy) = rest.split_at_mut(c * p);
+        for ci in 0..c {
+            let plane = &xp[(b * c + ci) * pp..];
+            let (ox, oy, oxy) = (
+                &mut dx[ci * p..][..p],
+                &mut dy[ci * p..][..p],
+                &mut dxy[ci * p..][..p],
+            );
+            for i in i0..i1 {
+                let q = (i - i0) * wp;
+                let (r0, r1) = (&plane[i * wp..][..wp + 1], &plane[(i + 1) * wp..][..wp + 1]);
+                for j in 0..wp {
+                    let (x00, x01, x10, x11) = (r0[j], r0[j + 1], r1[j], r1[j + 1]);
+                    ox[q + j] = x01 - x00;
+                    oy[q + j] = x10 - x00;
+                    oxy[q + j] = (x11 - x10) - (x01 - x00);
+                }
+            }
+            ox[len..].fill(0.0);
+            oy[len..].fill(0.0);
+            oxy[len..].fill(0.0);
+        }
     }
 }
 
@@ -129,63 +150,57 @@ pub(super) fn forward(
     let cout = weight.len() / (4 * c);
     let u = Up { n, c, h, w, cout };
     let (wp, pp) = (u.wp(), u.pp());
-    let xp = pad_planes(x, n * c, [h, w], [h + 1, wp], [0, 0], wp + 2 + LANES);
-    let a = u.shift_kernels(weight, false);
-    let per = u.chunk(4 * cout);
-    let chunks = u.chunks(per);
+    let xp = u.padded(x);
+    let k = u.kernels(weight, false);
+    let chunks = u.chunks((3 * c + 4 * cout) * wp);
     let (oh, ow) = (2 * h, 2 * w);
     let act = |v: f32| if relu { v.max(0.0) } else { v };
-    // SAFETY: the chunks cover every grid position of every image, each writing the four
-    // output pixels of its positions for every channel.
+    // SAFETY: the chunks cover every row of every image, each writing the four output pixels
+    // of its input pixels for every channel.
     unsafe {
         filled(n * cout * oh * ow, |out| {
-            chunks.par_iter().for_each(|&(b, q0, q1)| {
-                with_scratch(|(c4, _)| {
-                    let panels = (q1 - q0).div_ceil(LANES);
-                    let pw = panels * LANES;
-                    c4.resize(4 * cout * pw, 0.0);
-                    for (si, &((sy, sx), b0, nb)) in SHIFTS.iter().enumerate() {
-                        // SAFETY: Aₛ is `nb·cout × c`; the shifted view of image b's padded
-                        // planes (rows `pp` apart) stays inside `xp` thanks to its slack; the
-                        // stacked rows b0.. of this task's own `c4`.
+            chunks.par_iter().for_each(|&(b, i0, i1)| {
+                with_scratch(|(v, m)| {
+                    let p = ((i1 - i0) * wp).next_multiple_of(LANES);
+                    v.resize(3 * c * p, 0.0);
+                    u.differences(&xp, (b, i0, i1), p, v);
+                    m.resize(4 * cout * p, 0.0);
+                    for (t, kt) in k.iter().enumerate() {
+                        let (src, rs) = if t == 0 {
+                            (xp[(b * c) * pp + i0 * wp..].as_ptr(), pp)
+                        } else {
+                            (v[(t - 1) * c * p..].as_ptr(), p)
+                        };
+                        // SAFETY: Uₜ is `cout × c`; D0 (the padded planes, rows `pp` apart,
+                        // inside `xp` thanks to its slack) or the differences (`c × p`); this
+                        // task's own products.
                         simd::gemm(
                             isa,
-                            [nb * cout, c, panels],
-                            (a[si].as_ptr(), c),
-                            (xp.as_ptr().add(b * c * pp + q0 + sy * wp + sx), pp),
-                            (c4.as_mut_ptr().add(b0 * cout * pw), pw),
-                            si > 0,
+                            [cout, c, p / LANES],
+                            (kt.as_ptr(), c),
+                            (src, rs),
+                            (m[t * cout * p..].as_mut_ptr(), p),
+                            false,
                         );
                     }
                     for co in 0..cout {
                         let bv = bias.map_or(0.0, |b| b[co]);
-                        let part = |k: usize| &c4[(k * cout + co) * pw..][..pw];
-                        let (p01, p11, p10, p00) = (part(0), part(1), part(2), part(3));
+                        let part = |t: usize| &m[(t * cout + co) * p..][..p];
+                        let (p0, p1, p2, p3) = (part(0), part(1), part(2), part(3));
                         let plane = out.at((b * cout + co) * oh * ow);
-                        for i in q0 / wp..=(q1 - 1) / wp {
-                            let j0 = q0.max(i * wp) - i * wp;
-                            let j1 = q1.min(i * wp + w).saturating_sub(i * wp);
-                            if j1 <= j0 {
-                                continue;
-                            }
-                            let at = i * wp + j0 - q0;
-                            // SAFETY: rows 2i and 2i + 1, columns 2j0..2j1 of plane (b, co):
-                            // this chunk's positions only.
+                        for i in i0..i1 {
+                            let q = (i - i0) * wp;
+                            // SAFETY: rows 2i and 2i + 1 of plane (b, co): this chunk's.
                             let (top, bottom) = (
-                                std::slice::from_raw_parts_mut(
-                                    plane.add(2 * i * ow + 2 * j0),
-                                    2 * (j1 - j0),
-                                ),
-                                std::slice::from_raw_parts_mut(
-                                    plane.add((2 * i + 1) * ow + 2 * j0),
-                                    2 * (j1 - j0),
-                                ),
+                                std::slice::from_raw_parts_mut(plane.add(2 * i * ow), ow),
+                                std::slice::from_raw_parts_mut(plane.add((2 * i + 1) * ow), ow),
                             );
-                            for k in 0..j1 - j0 {
-                                top[2 * k] = act(p00[at + k] + bv);
-                                top[2 * k + 1] = act(p01[at + k] + bv);
-                                bottom[2 * k] = act(p10[at + k] + bv);
-                                bottom[2 * k + 1] = act(p11[at + k] + bv);
+                            for j in 0..w {
+                                let (a, b1, b2) = (p0[q + j] + bv, p1[q + j], p2[q + j]);
+                                top[2 * j] = act(a);
+                                top[2 * j + 1] = act(a + b1);
+                                bottom[2 * j] = act(a + b2);
+                                bottom[2 * j + 1] = act(a + b1 + b2 + p3[q + j]);
                             }
                         }
                     }
@@ -212,68 +227,87 @@ pub(super) fn backward(
     (weight_grad(isa, u, x, dz), dx)
 }
 
-/// The input gradient: `dX = Σ_shift Aₛᵀ · dZₛ[· − shift]` on the grid, then the junk column
-/// dropped.
+/// `dP0..dP3` of row `i` of channel plane `src` (`2h × 2w`) into `d` (`4 × w`).
+fn products_grad(src: &[f32], ow: usize, i: usize, d: &mut [f32]) {
+    let w = ow / 2;
+    let (top, bottom) = (&src[2 * i * ow..][..ow], &src[(2 * i + 1) * ow..][..ow]);
+    let (d0, rest) = d.split_at_mut(w);
+    let (d1, rest) = rest.split_at_mut(w);
+    let (d2, d3) = rest.split_at_mut(w);
+    for j in 0..w {
+        let (y00, y01, y10, y11) = (top[2 * j], top[2 * j + 1], bottom[2 * j], bottom[2 * j + 1]);
+        d0[j] = (y00 + y01) + (y10 + y11);
+        d1[j] = y01 + y11;
+        d2[j] = y10 + y11;
+        d3[j] = y11;
+    }
+}
+
+/// The input gradient: `dX = Σₜ Uₜᵀ · dEₜ` by chunks of rows, then the junk column dropped.
 fn input_grad(isa: Isa, u: Up, weight: &[f32], dz: &[f32]) -> Vec<f32> {
     let Up { n, c, h, w, cout } = u;
-    let (wp, pp) = (u.wp(), u.pp());
-    let (oh, ow) = (2 * h, 2 * w);
-    // The stacked parities of dz on a grid with a zero row and column before the image:
-    // position (i + 1, j + 1) holds pixel (2i + a, 2j + b).
-    let rows = 4 * cout;
-    let mut g = vec![0f32; n * rows * pp + wp + 2 + LANES];
-    g[..n * rows * pp]
-        .par_chunks_mut(pp)
-        .enumerate()
-        .for_each(|(plane, dst)| {
-            let (b, r) = (plane / rows, plane % rows);
-            let (k, co) = (r / cout, r % cout);
-            let (pa, pb) = ORDER[k];
-            let src = &dz[(b * cout + co) * oh * ow..][..oh * ow];
-            for i in 0..h {
-                let line = &src[(2 * i + pa) * ow..][..ow];
-                let d = &mut dst[(i + 1) * wp + 1..][..w];
-                for (j, v) in d.iter_mut().enumerate() {
-                    *v = line[2 * j + pb];
-                }
-            }
-        });
-    let at = u.shift_kernels(weight, true);
-    let per = u.chunk(c);
-    let chunks = u.chunks(per);
-    // SAFETY: the chunks cover every valid grid position of every image and channel.
+    let (wp, ow) = (u.wp(), 2 * w);
+    let kt = u.kernels(weight, true);
+    let chunks = u.chunks((4 * cout + c) * wp);
+    // SAFETY: the chunks cover every row of every image and channel.
     unsafe {
         filled(n * c * h * w, |dx| {
-            chunks.par_iter().for_each(|&(b, q0, q1)| {
-                with_scratch(|(buf, _)| {
-                    let panels = (q1 - q0).div_ceil(LANES);
-                    let pw = panels * LANES;
-                    buf.resize(c * pw, 0.0);
-                    for (si, &((sy, sx), b0, nb)) in SHIFTS.iter().enumerate() {
-                        let off = q0 + wp + 1 - (sy * wp + sx);
-                        // SAFETY: Aₛᵀ is `c × nb·cout`; rows b0·cout.. of image b's stacked
-                        // gradient planes (`pp` apart), read at the shifted-back positions,
-                        // inside `g` thanks to its slack; this task's own `buf`.
+            chunks.par_iter().for_each(|&(b, i0, i1)| {
+                with_scratch(|(e, buf)| {
+                    let p = ((i1 - i0) * wp).next_multiple_of(LANES);
+                    e.clear();
+                    e.resize(4 * cout * p, 0.0);
+                    // dP of the previous and the current row, and dE of the current one.
+                    let mut rows = vec![0f32; 12 * w];
+                    for co in 0..cout {
+                        let src = &dz[(b * cout + co) * 4 * h * w..][..4 * h * w];
+                        let (prev, rest) = rows.split_at_mut(4 * w);
+                        let (cur, er) = rest.split_at_mut(4 * w);
+                        prev.fill(0.0);
+                        if i0 > 0 {
+                            products_grad(src, ow, i0 - 1, prev);
+                        }
+                        for i in i0..i1 {
+                            products_grad(src, ow, i, cur);
+                            let (c1, c2, c3) = (&cur[w..2 * w], &cur[2 * w..3 * w], &cur[3 * w..]);
+                            let (p2, p3) = (&prev[2 * w..3 * w], &prev[3 * w..]);
+                            er[..w].copy_from_slice(&cur[..w]);
+                            for j in 0..w {
+                                let (l1, l3, pl3) = if j > 0 {
+                                    (c1[j - 1], c3[j - 1], p3[j - 1])
+                                } else {
+                                    (0.0, 0.0, 0.0)
+                                };
+                                er[w + j] = l1 - c1[j];
+                                er[2 * w + j] = p2[j] - c2[j];
+                                er[3 * w + j] = (pl3 - p3[j]) - (l3 - c3[j]);
+                            }
+                            let q = (i - i0) * wp;
+                            for t in 0..4 {
+                                e[(t * cout + co) * p + q..][..w]
+                                    .copy_from_slice(&er[t * w..][..w]);
+                            }
+                            prev.copy_from_slice(cur);
+                        }
+                    }
+                    buf.resize(c * p, 0.0);
+                    for (t, k) in kt.iter().enumerate() {
+                        // SAFETY: Uₜᵀ is `c × cout`, dEₜ `cout × p`, this task's own `buf`.
                         simd::gemm(
                             isa,
-                            [c, nb * cout, panels],
-                            (at[si].as_ptr(), nb * cout),
-                            (g.as_ptr().add((b * rows + b0 * cout) * pp + off), pp),
-                            (buf.as_mut_ptr(), pw),
-                            si > 0,
+                            [c, cout, p / LANES],
+                            (k.as_ptr(), cout),
+                            (e[t * cout * p..].as_ptr(), p),
+                            (buf.as_mut_ptr(), p),
+                            t > 0,
                         );
                     }
                     for ci in 0..c {
-                        let src = &buf[ci * pw..][..pw];
                         let plane = dx.at((b * c + ci) * h * w);
-                        for i in q0 / wp..=(q1 - 1) / wp {
-                            let j0 = q0.max(i * wp) - i * wp;
-                            let j1 = q1.min(i * wp + w).saturating_sub(i * wp);
-                            if j1 > j0 {
-                                // SAFETY: row i, columns j0..j1 of plane (b, ci): this chunk's.
-                                std::slice::from_raw_parts_mut(plane.add(i * w + j0), j1 - j0)
-                                    .copy_from_slice(&src[i * wp + j0 - q0..][..j1 - j0]);
-                            }
+                        for i in i0..i1 {
+                            // SAFETY: row i of plane (b, ci): this chunk's.
+                            std::slice::from_raw_parts_mut(plane.add(i * w), w)
+                                .copy_from_slice(&buf[ci * p + (i - i0) * wp..][..w]);
                         }
                     }
                 })
@@ -282,159 +316,139 @@ fn input_grad(isa: Isa, u: Up, weight: &[f32], dz: &[f32]) -> Vec<f32> {
     }
 }
 
-/// The parity gradients of image `b` at grid positions `q0..q1` gathered 32 channels at a time
-/// into `zt` (`dZᵀ[k][cp][q − q0][32]`, zeros in the junk column and past `cout`); returns the
-/// positions rounded up to whole panels.
-fn gather_block(u: Up, dz: &[f32], (b, q0, q1): (usize, usize, usize), zt: &mut Vec<f32>) -> usize {
+/// `dPₜ` of image `b`, rows `i0..i1`, gathered 32 output channels at a time into
+/// `zt[t][cp][q][32]` (`q = (i − i0)·wp + j`, zeros in the junk column, past the rows and past
+/// `cout`), `p` positions per panel.
+fn gather_grad(u: Up, dz: &[f32], (b, i0, i1): (usize, usize, usize), p: usize, zt: &mut Vec<f32>) {
     let Up { h, w, cout, .. } = u;
-    let (wp, oh, ow) = (u.wp(), 2 * h, 2 * w);
+    let (wp, ow) = (u.wp(), 2 * w);
     let cpan = cout.div_ceil(LANES);
-    let len = (q1 - q0).next_multiple_of(LANES);
-    let panel = len * LANES;
+    let panel = p * LANES;
     zt.clear();
     zt.resize(4 * cpan * panel, 0.0);
-    for (k, &(pa, pb)) in ORDER.iter().enumerate() {
-        for cp in 0..cpan {
-            let dst = &mut zt[(k * cpan + cp) * panel..][..panel];
-            for (l, co) in (cp * LANES..(cp * LANES + LANES).min(cout)).enumerate() {
-                let src = &dz[(b * cout + co) * oh * ow..][..oh * ow];
-                for i in q0 / wp..=(q1 - 1) / wp {
-                    let j0 = q0.max(i * wp) - i * wp;
-                    let j1 = q1.min(i * wp + w).saturating_sub(i * wp);
-                    let line = &src[(2 * i + pa) * ow..][..ow];
-                    for j in j0..j1 {
-                        dst[(i * wp + j - q0) * LANES + l] = line[2 * j + pb];
-                    }
+    let mut d = vec![0f32; 4 * w];
+    for co in 0..cout {
+        let (cp, l) = (co / LANES, co % LANES);
+        let src = &dz[(b * cout + co) * 4 * h * w..][..4 * h * w];
+        for i in i0..i1 {
+            products_grad(src, ow, i, &mut d);
+            let q = (i - i0) * wp;
+            for t in 0..4 {
+                let dst = &mut zt[(t * cpan + cp) * panel + q * LANES..];
+                for (j, &v) in d[t * w..][..w].iter().enumerate() {
+                    dst[j * LANES + l] = v;
                 }
             }
         }
     }
-    len
 }
 
-/// `dWᵀ += Xₛ · dZᵀ` for the (shift, parity block, channel panel) products `tasks` (all, or
-/// only task `only`) over the block of image `b` from position `q0` on, `len` positions
-/// gathered in `zt`; `dwt` holds a `c × 32` block per task.
+/// `dUₜᵀ += Dₜ · dPₜᵀ` for the kernels and channel panels `tasks` (`t`, `cp`; all, or only task
+/// `only`) over the chunk `(b, i0, ..)` of `p` positions: D0 read in place, the differences in
+/// `v`, the gathered gradients in `zt`; `dut` holds a `c × 32` block per task.
 #[allow(clippy::too_many_arguments)]
-fn block_products(
+fn chunk_products(
     isa: Isa,
     u: Up,
     xp: &[f32],
-    tasks: &[(usize, usize, usize)],
-    (b, q0): (usize, usize),
-    (zt, len): (&[f32], usize),
-    dwt: super::SharedMut,
+    (b, i0): (usize, usize),
+    (v, zt, p): (&[f32], &[f32], usize),
+    tasks: &[(usize, usize)],
+    dut: SharedMut,
     only: Option<usize>,
 ) {
     let (c, wp, pp) = (u.c, u.wp(), u.pp());
     let cpan = u.cout.div_ceil(LANES);
-    let panel = len * LANES;
-    for (t, &(si, k, cp)) in tasks.iter().enumerate() {
-        if only.is_some_and(|o| o != t) {
+    for (k, &(t, cp)) in tasks.iter().enumerate() {
+        if only.is_some_and(|o| o != k) {
             continue;
         }
-        let ((sy, sx), _, _) = SHIFTS[si];
-        // SAFETY: Xₛ of image b at positions q0.. (`c × len`, rows `pp` apart, inside `xp`
-        // thanks to its slack), the block's gathered gradient panel (`len × 32`), and the
-        // caller's block of dWᵀ for this task (`c × 32`), which no other thread writes.
+        let (a, rs) = if t == 0 {
+            (xp[(b * c) * pp + i0 * wp..].as_ptr(), pp)
+        } else {
+            (v[(t - 1) * c * p..].as_ptr(), p)
+        };
+        // SAFETY: Dₜ (`c × p`, rows `rs` apart, inside `xp` thanks to its slack or inside `v`),
+        // the chunk's gathered gradient panel (`p × 32`), and the caller's block of dUᵀ for this
+        // task (`c × 32`), which no other thread writes.
         unsafe {
             simd::gemm(
                 isa,
-                [c, len, 1],
-                (xp.as_ptr().add(b * c * pp + q0 + sy * wp + sx), pp),
-                (zt.as_ptr().add((k * cpan + cp) * panel), LANES),
-                (dwt.at(t * c * LANES), LANES),
+                [c, p, 1],
+                (a, rs),
+                (zt[(t * cpan + cp) * p * LANES..].as_ptr(), LANES),
+                (dut.at(k * c * LANES), LANES),
                 true,
             );
         }
     }
 }
 
-/// The kernel gradient: `dWₛ = Σ_pixels Xₛ · dZₛᵀ` per shift, folded back onto the 2×2 taps.
-/// The grid positions are cut into blocks whose parity gradients are gathered 32 channels at a
-/// time (`dZᵀ[k][cp][q][32]`), which stay in cache while the nine shift-and-parity products
-/// read them. Small kernels: the blocks run in parallel (a partial sum per thread); large ones
-/// (the deep levels: few positions, many channel pairs, costly partial sums): the products are
-/// split between the threads, each summing over all the blocks.
+/// The kernel gradient: `dUₜ = Σ_pixels dPₜ · Dₜᵀ`, folded back onto the taps
+/// (`dw00 = dS`, `dw01 = dS + dc1`, `dw10 = dS + dr1`, `dw11 = dS + dc1 + dr1 + dU3`). Small
+/// kernels: the chunks run in parallel (a partial sum per thread); large ones (the deep
+/// levels: few pixels, many channel pairs, costly partial sums): chunk after chunk, the
+/// products split between the threads.
 fn weight_grad(isa: Isa, u: Up, x: &[f32], dz: &[f32]) -> Vec<f32> {
-    let Up { n, c, h, w, cout } = u;
-    let (wp, grid) = (u.wp(), u.grid());
+    let Up { c, cout, .. } = u;
+    let wp = u.wp();
     let cpan = cout.div_ceil(LANES);
-    let xp = pad_planes(x, n * c, [h, w], [h + 1, wp], [0, 0], wp + 2 + LANES);
-    // (shift, parity block, channel panel) of every product.
-    let tasks: Vec<(usize, usize, usize)> = SHIFTS
-        .iter()
-        .enumerate()
-        .flat_map(|(si, &(_, b0, nb))| {
-            (b0..b0 + nb).flat_map(move |k| (0..cpan).map(move |cp| (si, k, cp)))
-        })
+    let xp = u.padded(x);
+    let tasks: Vec<(usize, usize)> = (0..4)
+        .flat_map(|t| (0..cpan).map(move |cp| (t, cp)))
         .collect();
     let block = c * LANES;
-    // Positions per block: the gathered gradients (4 · cpan panels of 32) about 512 KiB.
-    let per = ((1usize << 12) / cpan)
-        .clamp(1, 1 << 10)
-        .next_multiple_of(LANES);
-    let blocks = u.chunks(per.min(grid.next_multiple_of(LANES)));
     let total = tasks.len() * block;
-    let dwt = if total > (1 << 20) {
-        let gathered: Vec<(Vec<f32>, usize)> = blocks
-            .par_iter()
-            .map(|&blk| {
-                let mut zt = Vec::new();
-                let len = gather_block(u, dz, blk, &mut zt);
-                (zt, len)
-            })
-            .collect();
-        let mut dwt = vec![0f32; total];
-        let base = super::SharedMut(dwt.as_mut_ptr());
-        (0..tasks.len()).into_par_iter().for_each(|t| {
-            for (&(b, q0, _), (zt, len)) in blocks.iter().zip(&gathered) {
-                block_products(isa, u, &xp, &tasks, (b, q0), (zt, *len), base, Some(t));
+    let chunks = u.chunks((3 * c + 4 * cpan * LANES) * wp);
+    let prepare = |chunk: (usize, usize, usize), v: &mut Vec<f32>, zt: &mut Vec<f32>| {
+        let p = ((chunk.2 - chunk.1) * wp).next_multiple_of(LANES);
+        v.resize(3 * c * p, 0.0);
+        u.differences(&xp, chunk, p, v);
+        gather_grad(u, dz, chunk, p, zt);
+        p
+    };
+    let dut = if total > (1 << 20) && rayon::current_num_threads() > 1 {
+        let mut dut = vec![0f32; total];
+        let base = SharedMut(dut.as_mut_ptr());
+        with_scratch(|(v, zt)| {
+            for &chunk in &chunks {
+                let p = prepare(chunk, v, zt);
+                let (v, zt) = (&v[..], &zt[..]);
+                (0..tasks.len()).into_par_iter().for_each(|k| {
+                    let at = (chunk.0, chunk.1);
+                    chunk_products(isa, u, &xp, at, (v, zt, p), &tasks, base, Some(k));
+                });
             }
         });
-        dwt
+        dut
     } else {
-        super::sum_per_thread(&blocks, total, |dwt, _: &mut (), &(b, q0, q1)| {
-            with_scratch(|(zt, _)| {
-                let len = gather_block(u, dz, (b, q0, q1), zt);
-                let dst = super::SharedMut(dwt.as_mut_ptr());
-                block_products(isa, u, &xp, &tasks, (b, q0), (zt, len), dst, None);
+        super::sum_per_thread(&chunks, total, |dut, _: &mut (), &chunk| {
+            with_scratch(|(v, zt)| {
+                let p = prepare(chunk, v, zt);
+                let base = SharedMut(dut.as_mut_ptr());
+                chunk_products(
+                    isa,
+                    u,
+                    &xp,
+                    (chunk.0, chunk.1),
+                    (v, zt, p),
+                    &tasks,
+                    base,
+                    None,
+                );
             })
         })
     };
-    // dw[co][ci][dy][dx] = Σ_parities dWₛ[parity] with s = (a·dy, b·dx).
-    let index = |si: usize, k: usize, cp: usize| {
-        tasks
-            .iter()
-            .position(|&t| t == (si, k, cp))
-            .unwrap_or_else(|| unreachable!("shift {si} does not read block {k}"))
-    };
-    let lookup: Vec<[[usize; 4]; 4]> = (0..cpan)
-        .map(|cp| {
-            std::array::from_fn(|tap| {
-                let (dy, dx) = (tap / 2, tap % 2);
-                std::array::from_fn(|k| {
-                    let (pa, pb) = ORDER[k];
-                    let s = (pa * dy, pb * dx);
-                    let si = SHIFTS
-                        .iter()
-                        .position(|&(sh, _, _)| sh == s)
-                        .unwrap_or_else(|| unreachable!("shift {s:?}"));
-                    index(si, k, cp)
-                })
-            })
-        })
-        .collect();
     let mut dw = vec![0f32; cout * c * 4];
     dw.par_chunks_mut(c * 4).enumerate().for_each(|(co, row)| {
         let (cp, l) = (co / LANES, co % LANES);
+        let at = |t: usize, ci: usize| dut[(t * cpan + cp) * block + ci * LANES + l];
         for ci in 0..c {
-            for tap in 0..4 {
-                row[ci * 4 + tap] = lookup[cp][tap]
-                    .iter()
-                    .map(|&t| dwt[t * block + ci * LANES + l])
-                    .sum();
-            }
+            let (ds, dc1, dr1, d11) = (at(0, ci), at(1, ci), at(2, ci), at(3, ci));
+            row[ci * 4] = ds;
+            row[ci * 4 + 1] = ds + dc1;
+            row[ci * 4 + 2] = ds + dr1;
+            row[ci * 4 + 3] = ds + dc1 + dr1 + d11;
         }
     });
     dw
