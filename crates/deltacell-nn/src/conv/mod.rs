@@ -4,43 +4,53 @@
 //! burn's `flex` backend computes a convolution's weight gradient as a convolution of the input
 //! with the output gradient as a kernel (one gemm of width 9 per input channel, the output
 //! gradient repacked each time) and spent most of a training step there. Here every pass is a
-//! product of a shape gemm is good at, on tiles of output rows that stay in cache:
+//! product of a shape the micro-kernels are good at, on tiles that stay in cache:
 //!
 //! * 3×3 convolutions with ≥ 16 channels on both sides (all of the U-Net's but the first):
-//!   Winograd F(2×2, 3×3) (`winograd.rs`: 16 products in the transform domain, 2.25× fewer
-//!   multiplications than direct) for the forward pass, the weight gradient and — being a
-//!   forward pass with the flipped kernel — the input gradient; its error against the
-//!   definition is of the order of the direct path's (1–2e-7 of the largest output in the
-//!   tests), and training follows the direct path within rounding noise (`train_step -- equiv`);
-//!   [`use_winograd`]`(false)` switches it off;
-//! * other forward passes: `Y = Σ_tap W_tap · X_pad[· + offset(tap)]`, one product per kernel
-//!   tap on shifted views of a zero-padded copy of the input (layers with ≥ 8 input channels
-//!   and rows wide enough that the `kw − 1` junk columns per row cost little), else
-//!   `Y[n] = W · col(X[n])` on im2col tiles of bands of rows (several whole images per product
-//!   when a plane has fewer than 256 pixels); then `+ b` and `max(0, ·)` while the tile is hot;
+//!   Winograd (`winograd.rs`) F(4×4, 3×3) (36 products in the transform domain per 16 outputs,
+//!   4× fewer multiplications than direct), or F(2×2, 3×3) (2.25× fewer) where planes are too
+//!   small for 4×4 tiles to pay off, for the forward pass, the weight gradient and — being a
+//!   forward pass with the flipped kernel — the input gradient. F(4×4)'s error against the
+//!   definition is a few times the direct path's (1–5e-6 of the largest output in the tests,
+//!   F(2×2) 1–2e-7), and training follows the direct path within rounding noise
+//!   (`train_step -- equiv`); [`use_winograd`]`(false)` switches it off;
+//! * the products of the transform domain and of the up-convolution run on this module's own
+//!   micro-kernels (`simd.rs`: AVX-512, AVX2/FMA or portable, chosen at run time by
+//!   [`isa`]; `DELTACELL_SIMD=avx2` forces the AVX2 path on an AVX-512 machine), with no packing
+//!   step: the transforms write the layout the kernels read. The transforms themselves are
+//!   written once over a vector type and compiled for each instruction set;
+//! * other forward passes (the first layer, the 1×1 head): `Y = Σ_tap W_tap · X_pad[· +
+//!   offset(tap)]`, one product per kernel tap on shifted views of a zero-padded copy of the
+//!   input (layers with ≥ 8 input channels and rows wide enough that the `kw − 1` junk columns
+//!   per row cost little), else `Y[n] = W · col(X[n])` on im2col tiles of bands of rows
+//!   (several whole images per product when a plane has fewer than 256 pixels); then `+ b` and
+//!   `max(0, ·)` while the tile is hot; these products use the `gemm` crate (the one burn's
+//!   `flex` uses, its AVX-512 kernels compiled in and chosen at run time);
 //! * weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ` (per tap on the shifted views, or on the
 //!   im2col tiles) with `dZ = dY ⊙ [Y > 0]`, one partial sum per worker thread;
 //! * input gradient: the same forward kernel on `dZ` with the kernel flipped and its channels
 //!   swapped, and the padding mirrored (`kh − 1 − top`, …);
 //! * bias gradient: `Σ dZ` per output channel;
 //! * the decoder's up-convolution (nearest 2× upsampling, 2×2 kernel, padded below and right)
-//!   is four small convolutions of the low-resolution input, one per output parity
-//!   ([`up_forward`], [`up_backward`]): 9 multiplications per input pixel and channel pair
-//!   instead of 16, and no upsampled tensor;
+//!   is computed at the input's resolution from the input and three of its differences
+//!   (`up.rs`, [`up_forward`], [`up_backward`]): 4 multiplications per input pixel and channel
+//!   pair instead of the upsampled convolution's 16, and no upsampled tensor;
 //! * the decoder's concatenation `[skip, up]` is fused into the convolution after it
 //!   ([`conv2d_cat`], [`forward_cat`]): Winograd reads both tensors in place and writes the two
 //!   input gradients apart, so the concatenated tensor (the largest of a level) never exists;
 //! * 2×2 max-pooling ([`max_pool2d`]) finds the maxima again in its backward pass instead of
-//!   keeping burn's `i64` index tensor.
+//!   keeping burn's `i64` index tensor;
+//! * memory: outputs are written without a zeroing pass, scratch buffers are per thread and
+//!   kept, the output gradient is taken over without a copy, and glibc's `malloc` is told to keep
+//!   freed memory ([`tune_allocator`]) so that a step's tensors do not fault in fresh pages.
 //!
 //! Speed against TF/Keras is measured side by side by `benches/train_step.rs` (the README has
-//! the table for the machine it was last run on).
+//! the table for the machine it was last run on); `train_step -- layers` times every
+//! convolution alone and `-- peak` the machine's FMA peak and the micro-kernels' GFLOPS.
 //!
 //! The kernels work on plain `f32` slices in NCHW order; [`conv2d`] plugs them into burn as a
 //! backend extension (a forward op for `Flex` and a hand-written backward for
 //! `Autodiff<Flex>`), and falls back to burn's own `conv2d` + `relu` on other devices (CUDA).
-//! Matrix products use the `gemm` crate (the one burn's `flex` uses), whose AVX-512 kernels are
-//! compiled in and chosen at run time.
 
 use rayon::prelude::*;
 

@@ -347,6 +347,8 @@ pub(crate) trait Simd: Copy {
     }
     fn add(a: Self::V, b: Self::V) -> Self::V;
     fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// The lower half of the lanes of `a`, the upper half of `b`.
+    fn blend_hi(a: Self::V, b: Self::V) -> Self::V;
     fn scale(a: Self::V, s: f32) -> Self::V;
     /// `max(a + s, 0)` when `relu`, else `a + s`.
     fn bias_relu(a: Self::V, s: f32, relu: bool) -> Self::V;
@@ -388,6 +390,10 @@ impl Simd for Portable {
     #[inline(always)]
     fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
         std::array::from_fn(|i| a[i] + b[i])
+    }
+    #[inline(always)]
+    fn blend_hi(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        [a[0], a[1], b[2], b[3]]
     }
     #[inline(always)]
     fn sub(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
@@ -520,6 +526,10 @@ impl Simd for Avx512 {
         unsafe { std::arch::x86_64::_mm512_sub_ps(a, b) }
     }
     #[inline(always)]
+    fn blend_hi(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { std::arch::x86_64::_mm512_mask_blend_ps(0xff00, a, b) }
+    }
+    #[inline(always)]
     fn scale(a: Self::V, s: f32) -> Self::V {
         unsafe { std::arch::x86_64::_mm512_mul_ps(a, std::arch::x86_64::_mm512_set1_ps(s)) }
     }
@@ -580,6 +590,10 @@ impl Simd for Avx2 {
     #[inline(always)]
     fn sub(a: Self::V, b: Self::V) -> Self::V {
         unsafe { std::arch::x86_64::_mm256_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    fn blend_hi(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { std::arch::x86_64::_mm256_blend_ps::<0xf0>(a, b) }
     }
     #[inline(always)]
     fn scale(a: Self::V, s: f32) -> Self::V {

@@ -426,6 +426,9 @@ fn winograd_geometries() -> Vec<Geometry> {
         g(1, 17, 9, 150, 18, [1, 1, 1, 1]),
         g(2, 16, 6, 131, 16, [0, 1, 2, 1]),
         g(1, 16, 5, 128, 17, [1, 1, 1, 1]),
+        // Rows of 8 or 4 tiles: each half of a vector of tiles along its own tile row.
+        g(2, 17, 9, 32, 18, [1, 1, 1, 1]),
+        g(1, 16, 7, 16, 16, [1, 1, 1, 1]),
     ]
 }
 

@@ -20,8 +20,9 @@
 //! tiles are numbered image by image, row by row, and cut into chunks; a chunk's transformed
 //! input is `V[ξ][ci][t]` (t < the chunk's tiles rounded up to 32), its products
 //! `M[ξ][co][t]`, the kernel `U[ξ][co][ci]`. The transforms work on 32 tiles at a time (one
-//! panel), each transform a loop over the 32 lanes that the compiler vectorises for the
-//! instruction set chosen at run time. The weight gradient's transformed output gradient is
+//! panel), a vector of the instruction set chosen at run time at a time (`simd::Simd`); a
+//! vector of tiles along one tile row reads each patch row as one window of input values and
+//! spreads it over the lanes by permutes. The weight gradient's transformed output gradient is
 //! laid out by panels of 32 output channels (`Z[ξ][co / 32][t][co % 32]`), so that
 //! `dUᵀ[ξ] (cin × cout) += V[ξ] (cin × tiles) · Zᵀ` is the same micro-kernel again.
 //!
@@ -633,41 +634,45 @@ fn input_panel_body<S: Simd, const A: usize>(
         for h0 in (0..LANES).step_by(S::W) {
             let chunk = &lanes[h0..h0 + S::W];
             let mut d = [[Vx::<S>::zero(); A]; A];
-            // Whole vectors of tiles along one tile row: each patch row is a strided load from
-            // the input row (from a zero-padded copy of its segment at the plane's borders).
-            let run = match chunk[0] {
-                Some((b, y, x0)) => chunk
-                    .iter()
-                    .enumerate()
-                    .all(|(jj, t)| *t == Some((b, y, x0 + m * jj)))
-                    .then_some((b, y as isize + fr.top, x0 as isize + fr.left)),
-                None => None,
+            // Tiles along one tile row (the whole vector, or each half of it): each patch row
+            // is one window of the input row spread over the lanes (`load_phases`), reading
+            // only the window's columns inside the row.
+            let is_run = |j0: usize, nl: usize| match chunk[j0] {
+                Some((b, y, x0)) => (0..nl).all(|jj| chunk[j0 + jj] == Some((b, y, x0 + m * jj))),
+                None => false,
             };
-            if let Some((b, y0, lo)) = run {
+            let half = S::W / 2;
+            let parts: &[(usize, usize)] = if is_run(0, S::W) {
+                &[(0, S::W)]
+            } else if S::W >= 8 && is_run(0, half) && is_run(half, half) {
+                &[(0, half), (half, half)]
+            } else {
+                &[]
+            };
+            for (pi, &(j0, nl)) in parts.iter().enumerate() {
+                let Some((b, y, x0)) = chunk[j0] else { break };
                 let plane = x.plane(b, ci);
-                let len = m * (S::W - 1) + A;
-                let inside = lo >= 0 && lo + len as isize <= w;
+                let (y0, lo) = (y as isize + fr.top, x0 as isize + fr.left);
+                // Window coordinates: lane j reads p[m·j + l], p = row + lo − m·j0.
+                let base = lo - (m * j0) as isize;
+                let (e0, e1) = ((m * j0) as isize, (m * (j0 + nl - 1) + A) as isize);
+                let range = [e0.max(-base), e1.min(w - base)];
                 for (k, row) in d.iter_mut().enumerate() {
                     let yy = y0 + k as isize;
-                    if yy < 0 || yy >= h {
-                        continue;
-                    }
-                    let line = &plane[yy as usize * fr.w..][..fr.w];
-                    // The window of m·(W − 1) + α values from column lo, the part inside the
-                    // row read.
-                    let range = if inside {
-                        [0, len as isize]
+                    let phases = if yy < 0 || yy >= h {
+                        [S::zero(); A]
                     } else {
-                        [-lo, w - lo]
+                        let line = &plane[yy as usize * fr.w..][..fr.w];
+                        let p = line.as_ptr().wrapping_offset(base);
+                        // SAFETY: only the window's columns inside the row are read.
+                        unsafe { S::load_phases::<A>(p, range) }
                     };
-                    let p = line.as_ptr().wrapping_offset(lo);
-                    // SAFETY: only the window's columns inside the row are read.
-                    let phases = unsafe { S::load_phases::<A>(p, range) };
                     for (v, ph) in row.iter_mut().zip(phases) {
-                        *v = Vx(ph);
+                        v.0 = if pi == 0 { ph } else { S::blend_hi(v.0, ph) };
                     }
                 }
-            } else {
+            }
+            if parts.is_empty() {
                 // Tiles across rows or at the plane's borders: value by value.
                 let mut patch = [[[0f32; 16]; A]; A];
                 for (jj, t) in chunk.iter().enumerate() {
