@@ -255,8 +255,16 @@ fn input_grad(isa: Isa, u: Up, weight: &[f32], dz: &[f32]) -> Vec<f32> {
             chunks.par_iter().for_each(|&(b, i0, i1)| {
                 with_scratch(|(e, buf)| {
                     let p = ((i1 - i0) * wp).next_multiple_of(LANES);
-                    e.clear();
+                    // Every valid position is written below; the junk column and the positions
+                    // past the chunk's rows are zeros.
                     e.resize(4 * cout * p, 0.0);
+                    let len = (i1 - i0) * wp;
+                    for et in e.chunks_exact_mut(p) {
+                        for i in 0..i1 - i0 {
+                            et[i * wp + w] = 0.0;
+                        }
+                        et[len..].fill(0.0);
+                    }
                     // dP of the previous and the current row, and dE of the current one.
                     let mut rows = vec![0f32; 12 * w];
                     for co in 0..cout {
@@ -324,8 +332,19 @@ fn gather_grad(u: Up, dz: &[f32], (b, i0, i1): (usize, usize, usize), p: usize, 
     let (wp, ow) = (u.wp(), 2 * w);
     let cpan = cout.div_ceil(LANES);
     let panel = p * LANES;
-    zt.clear();
+    if cout % LANES != 0 {
+        zt.clear();
+    }
     zt.resize(4 * cpan * panel, 0.0);
+    // Every valid position of every channel is written below; the junk column and the
+    // positions past the chunk's rows are zeros (and, above, the lanes past cout).
+    let len = (i1 - i0) * wp;
+    for zp in zt.chunks_exact_mut(panel) {
+        for i in 0..i1 - i0 {
+            zp[(i * wp + w) * LANES..][..LANES].fill(0.0);
+        }
+        zp[len * LANES..].fill(0.0);
+    }
     let mut d = vec![0f32; 4 * w];
     for co in 0..cout {
         let (cp, l) = (co / LANES, co % LANES);
