@@ -7,7 +7,9 @@
 //!
 //! REPEATS timed runs (default 3) after one warm-up, the fastest reported for each side (on a
 //! machine shared with other work the fastest run is the one least disturbed; both sides are
-//! treated alike); both networks unless
+//! treated alike), with the least CPU time (user + system, all threads, of the process) a run
+//! took on each side: the work done, which a loaded machine disturbs much less than the wall
+//! time; both networks unless
 //! `half` (32·2^l filters, 7.8 M parameters) or `full` (DeLTA's 64·2^l, 31.0 M) is given; CASE
 //! any of `256` (train step, batch 2 at 256×256), `512` (batch 2 at 512×512, DeLTA's 2D preset),
 //! `crop` (batch 8 at 256×32, the mother-machine preset), `infer` (inference, batch 1 at
@@ -131,8 +133,9 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 /// The child: runs one case and prints `RESULT <fastest ms> <peak RSS MB> <last loss> <first
-/// loss> <median ms>` (the losses of a training case: the first step's, before any update, and the last's;
-/// `scripts/gpu-check.sh` compares them between devices).
+/// loss> <median ms> <least CPU ms>` (the losses of a training case: the first step's, before
+/// any update, and the last's; `scripts/gpu-check.sh` compares them between devices; the CPU
+/// time is the process's, all threads, of the run that used least).
 fn child(args: &[String]) {
     let net = args[0].as_str();
     let case = CASES
@@ -148,14 +151,14 @@ fn child(args: &[String]) {
     let spec = spec(net);
     let b = batch(case.n, case.h, case.w);
     let (mut first_loss, mut loss) = (f64::NAN, f64::NAN);
-    let times: Vec<f64> = if case.train {
+    let runs: Vec<(f64, f64)> = if case.train {
         let mut trainer = Trainer::new(spec, 1, None, &device).expect("model");
         first_loss = trainer.step(&b).expect("warm-up").loss;
         (0..repeats)
             .map(|_| {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu_ms());
                 loss = trainer.step(&b).expect("step").loss;
-                t.elapsed().as_secs_f64() * 1e3
+                (t.elapsed().as_secs_f64() * 1e3, cpu_ms() - c)
             })
             .collect()
     } else {
@@ -165,17 +168,19 @@ fn child(args: &[String]) {
         p.predict_logits(&b).expect("warm-up");
         (0..repeats)
             .map(|_| {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu_ms());
                 p.predict_logits(&b).expect("predict");
-                t.elapsed().as_secs_f64() * 1e3
+                (t.elapsed().as_secs_f64() * 1e3, cpu_ms() - c)
             })
             .collect()
     };
+    let times: Vec<f64> = runs.iter().map(|r| r.0).collect();
     println!(
-        "RESULT {} {} {loss} {first_loss} {}",
+        "RESULT {} {} {loss} {first_loss} {} {}",
         times.iter().copied().fold(f64::INFINITY, f64::min),
         peak_rss_mb().unwrap_or(f64::NAN),
-        median(times.clone())
+        median(times.clone()),
+        runs.iter().map(|r| r.1).fold(f64::INFINITY, f64::min)
     );
 }
 
@@ -238,9 +243,181 @@ fn equivalence(args: &[String]) {
     }
 }
 
-/// A measured side: median ms and peak RSS in MB.
+/// `layers [half|full] [CASE]`: every convolution of the network at the case's shapes, timed
+/// alone (forward, weight gradient, input gradient; fastest of three), with its GFLOPS counted
+/// as a direct convolution (`2 · n · cout · cin · kh · kw · out_h · out_w` per pass), so that
+/// the kernels can be compared with the machine's peak (`peak`).
+fn layers(args: &[String]) {
+    use deltacell_nn::conv::{self, Geometry};
+    let net = if args.iter().any(|a| a == "half") {
+        "half"
+    } else {
+        "full"
+    };
+    let case = CASES
+        .iter()
+        .find(|c| args.iter().any(|a| a == c.key))
+        .copied()
+        .unwrap_or(CASES[0]);
+    let f: Vec<usize> = if net == "half" {
+        vec![32, 64, 128, 256, 512]
+    } else {
+        vec![64, 128, 256, 512, 1024]
+    };
+    let values = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+            .collect()
+    };
+    // Fastest of three (wall ms, and the process's CPU ms of that run).
+    let time = |f: &mut dyn FnMut()| -> (f64, f64) {
+        f();
+        (0..3)
+            .map(|_| {
+                let (t, c) = (Instant::now(), cpu_ms());
+                f();
+                (t.elapsed().as_secs_f64() * 1e3, cpu_ms() - c)
+            })
+            .fold((f64::INFINITY, 0.0), |a, b| if b.0 < a.0 { b } else { a })
+    };
+    println!(
+        "{net} network, {}: ms per pass (GFLOPS counted as a direct convolution; CPU ms of all \
+         threads)",
+        case.label()
+    );
+    conv::tune_allocator();
+    println!("| layer | forward | weight grad | input grad |");
+    println!("|---|---|---|---|");
+    let (n, h, w) = (case.n, case.h, case.w);
+    let (mut total, mut total_cpu) = (0.0, 0.0);
+    // Wall ms (GFLOPS as direct convolution; CPU ms of all threads).
+    let cell =
+        |(ms, cpu): (f64, f64), flops: f64| format!("{ms:.1} ({:.0}; {cpu:.0})", flops / ms / 1e6);
+    // 3×3 convolutions: (level, cin, cout, skip channels for the concatenated ones).
+    let mut convs = vec![(0, 1, f[0], 0), (0, f[0], f[0], 0)];
+    for l in 1..f.len() {
+        convs.push((l, f[l - 1], f[l], 0));
+        convs.push((l, f[l], f[l], 0));
+    }
+    for l in (0..f.len() - 1).rev() {
+        convs.push((l, 2 * f[l], f[l], f[l]));
+        convs.push((l, f[l], f[l], 0));
+    }
+    for &(l, cin, cout, skip) in &convs {
+        let g = Geometry {
+            n,
+            cin,
+            h: h >> l,
+            w: w >> l,
+            cout,
+            kh: 3,
+            kw: 3,
+            pad: [1; 4],
+        };
+        let flops = 2.0 * (n * cin * cout * 9 * g.h * g.w) as f64;
+        let x = values(n * cin * g.h * g.w);
+        let wt = values(cout * cin * 9);
+        let b = values(cout);
+        let dz = values(n * cout * g.h * g.w);
+        let (fw, wg, ig) = if skip > 0 {
+            let (x0, x1) = x.split_at(n * skip * g.h * g.w);
+            (
+                time(&mut || drop(conv::forward_cat(&g, [x0, x1], skip, &wt, Some(&b), true))),
+                time(&mut || drop(conv::weight_grad_cat(&g, [x0, x1], skip, &dz))),
+                time(&mut || drop(conv::input_grad_cat(&g, &wt, &dz, skip))),
+            )
+        } else {
+            (
+                time(&mut || drop(conv::forward(&g, &x, &wt, Some(&b), true))),
+                time(&mut || drop(conv::weight_grad(&g, &x, &dz))),
+                time(&mut || drop(conv::input_grad(&g, &wt, &dz))),
+            )
+        };
+        total += fw.0 + wg.0 + ig.0;
+        total_cpu += fw.1 + wg.1 + ig.1;
+        println!(
+            "| L{l} 3×3 {cin}→{cout} at {}×{} | {} | {} | {} |",
+            g.h,
+            g.w,
+            cell(fw, flops),
+            cell(wg, flops),
+            cell(ig, flops)
+        );
+    }
+    for l in (0..f.len() - 1).rev() {
+        let (c, cout, lh, lw) = (f[l + 1], f[l], h >> (l + 1), w >> (l + 1));
+        let flops = 2.0 * (n * c * cout * 4 * 4 * lh * lw) as f64;
+        let x = values(n * c * lh * lw);
+        let wt = values(cout * c * 4);
+        let b = values(cout);
+        let dz = values(n * cout * 4 * lh * lw);
+        let fw = time(&mut || drop(conv::up_forward([n, c, lh, lw], &x, &wt, Some(&b), true)));
+        let bw = time(&mut || drop(conv::up_backward([n, c, lh, lw], &x, &wt, &dz, true)));
+        total += fw.0 + bw.0;
+        total_cpu += fw.1 + bw.1;
+        println!(
+            "| L{l} up 2×2 {c}→{cout} at {}×{} | {} | {} (both) | |",
+            2 * lh,
+            2 * lw,
+            cell(fw, flops),
+            cell(bw, 2.0 * flops)
+        );
+    }
+    println!("sum of the passes: {total:.0} ms wall, {total_cpu:.0} ms CPU");
+}
+
+/// CPU time of this process (all threads) in ms, where Linux reports it (0 elsewhere).
+fn cpu_ms() -> f64 {
+    #[cfg(target_os = "linux")]
+    {
+        #[repr(C)]
+        struct Timespec {
+            sec: i64,
+            nsec: i64,
+        }
+        extern "C" {
+            fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+        }
+        let mut ts = Timespec { sec: 0, nsec: 0 };
+        // SAFETY: CLOCK_PROCESS_CPUTIME_ID (2) into a valid timespec.
+        if unsafe { clock_gettime(2, &mut ts) } == 0 {
+            return ts.sec as f64 * 1e3 + ts.nsec as f64 / 1e6;
+        }
+    }
+    0.0
+}
+
+/// `peak`: the machine's single-precision FMA throughput, one and all threads, with the widest
+/// vectors the CPU has (independent FMA chains, nothing from memory).
+fn peak() {
+    let threads = rayon::current_num_threads();
+    for t in [1, threads] {
+        let (gflops, isa) = deltacell_nn::conv::fma_peak_gflops(t);
+        println!("FMA peak, {t} thread(s), {isa}: {gflops:.1} GFLOPS");
+    }
+    // The Winograd products: U[ξ] (cout × cin) · V[ξ] (cin × tiles), one thread.
+    for shape in [
+        [64, 64, 4],
+        [128, 128, 4],
+        [256, 256, 2],
+        [512, 512, 2],
+        [1024, 1024, 1],
+    ] {
+        let (gflops, isa) = deltacell_nn::conv::gemm_gflops(shape);
+        println!(
+            "micro-kernel product {}×{} · {}×{}, 1 thread, {isa}: {gflops:.1} GFLOPS",
+            shape[0],
+            shape[1],
+            shape[1],
+            32 * shape[2]
+        );
+    }
+}
+
+/// A measured side: fastest ms, least CPU ms and peak RSS in MB.
 struct Measured {
     ms: f64,
+    cpu_ms: f64,
     rss_mb: f64,
 }
 
@@ -268,6 +445,7 @@ fn run_ours(net: &str, case: &Case, repeats: usize, burn: bool) -> Result<Measur
         .collect();
     Ok(Measured {
         ms: f[0],
+        cpu_ms: f.get(5).copied().unwrap_or(f64::NAN),
         rss_mb: f[1],
     })
 }
@@ -327,6 +505,7 @@ fn run_tf(
     }
     Ok(Measured {
         ms: json_number(line, "ms").ok_or("no ms")?,
+        cpu_ms: json_number(line, "cpu_ms").unwrap_or(f64::NAN),
         rss_mb: json_number(line, "peak_rss_mb").unwrap_or(f64::NAN),
     })
 }
@@ -353,6 +532,14 @@ fn main() {
     }
     if args.iter().any(|a| a == "equiv") {
         equivalence(&args);
+        return;
+    }
+    if args.iter().any(|a| a == "layers") {
+        layers(&args);
+        return;
+    }
+    if args.iter().any(|a| a == "peak") {
+        peak();
         return;
     }
     let repeats: usize = args
@@ -393,9 +580,10 @@ fn main() {
         );
     }
     println!(
-        "| network | case | deltacell | TF/Keras | ratio | peak RSS deltacell | peak RSS TF |"
+        "| network | case | deltacell | TF/Keras | ratio | CPU time deltacell / TF | CPU ratio \
+         | peak RSS deltacell | peak RSS TF |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut versions = None;
     for net in nets {
         let name = format!("{net} ({:.1} M)", spec(net).param_count() as f64 / 1e6);
@@ -408,20 +596,40 @@ fn main() {
                 Ok(m) => (format!("{:.0} ms", m.ms), format!("{:.0} MB", m.rss_mb)),
                 Err(e) => (format!("failed ({e})"), "–".into()),
             };
+            let cpu = |m: &Result<Measured, String>| match m {
+                Ok(m) => format!("{:.0}", m.cpu_ms),
+                Err(_) => "–".into(),
+            };
             let (ours_ms, ours_rss) = cell(&ours);
-            let (tf_ms, tf_rss, ratio) = match &tf {
-                None => ("not measured".into(), "–".into(), "–".into()),
+            let (tf_ms, tf_rss, ratio, cpus, cpu_ratio) = match &tf {
+                None => (
+                    "not measured".into(),
+                    "–".into(),
+                    "–".into(),
+                    format!("{} / –", cpu(&ours)),
+                    "–".into(),
+                ),
                 Some(t) => {
                     let (ms, rss) = cell(t);
-                    let ratio = match (&ours, t) {
-                        (Ok(a), Ok(b)) => format!("{:.2}×", a.ms / b.ms),
-                        _ => "–".into(),
+                    let (ratio, cpu_ratio) = match (&ours, t) {
+                        (Ok(a), Ok(b)) => (
+                            format!("{:.2}×", a.ms / b.ms),
+                            format!("{:.2}×", a.cpu_ms / b.cpu_ms),
+                        ),
+                        _ => ("–".into(), "–".into()),
                     };
-                    (ms, rss, ratio)
+                    (
+                        ms,
+                        rss,
+                        ratio,
+                        format!("{} / {} ms", cpu(&ours), cpu(t)),
+                        cpu_ratio,
+                    )
                 }
             };
             println!(
-                "| {name} | {} | {ours_ms} | {tf_ms} | {ratio} | {ours_rss} | {tf_rss} |",
+                "| {name} | {} | {ours_ms} | {tf_ms} | {ratio} | {cpus} | {cpu_ratio} \
+                 | {ours_rss} | {tf_rss} |",
                 case.label()
             );
         }

@@ -63,10 +63,6 @@ fn geometry(x: &[usize], weight: &[usize], pad: Padding) -> Geometry {
     }
 }
 
-fn flex_f32(t: &burn::backend::flex::FlexTensor) -> Vec<f32> {
-    t.to_contiguous().storage::<f32>().to_vec()
-}
-
 fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> burn::backend::flex::FlexTensor {
     burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape))
 }
@@ -83,6 +79,7 @@ fn flex_forward(
     relu: bool,
     upsample: bool,
 ) -> burn::backend::flex::FlexTensor {
+    super::tune_allocator();
     let g = geometry(&flex_shape(x), &flex_shape(weight), padding);
     let xc = x.to_contiguous();
     let wc = weight.to_contiguous();
@@ -142,16 +139,26 @@ fn flex_forward_cat(
     flex_tensor(out, [g.n, g.cout, g.out_h(), g.out_w()])
 }
 
+/// The values of a contiguous `f32` tensor, without a copy when it holds the only reference
+/// to its storage.
+fn flex_into_f32(t: burn::backend::flex::FlexTensor) -> Vec<f32> {
+    let c = t.to_contiguous();
+    drop(t);
+    c.into_data()
+        .try_into_vec::<f32>()
+        .unwrap_or_else(|e| unreachable!("an f32 gradient: {e:?}"))
+}
+
 /// The output gradient through the ReLU (when `relu`), and the bias gradient registered.
 fn conv_dz(
-    grad: &FloatTensor<Flex>,
+    grad: FloatTensor<Flex>,
     y: &FloatTensor<Flex>,
     relu: bool,
     node_b: Option<burn::backend::autodiff::NodeId>,
     grads: &mut Gradients,
     g: &Geometry,
 ) -> Vec<f32> {
-    let mut dz = flex_f32(grad);
+    let mut dz = flex_into_f32(grad);
     if relu {
         let yc = y.to_contiguous();
         relu_backward(&mut dz, yc.storage::<f32>());
@@ -196,8 +203,7 @@ impl Backward<Flex, 4> for ConvCatBackwardStep {
             &flex_shape(&weight),
             padding,
         );
-        let dz = conv_dz(&grad, &y, relu, node_b.map(|n| n.id), grads, &g);
-        drop(grad);
+        let dz = conv_dz(grad, &y, relu, node_b.map(|n| n.id), grads, &g);
         if let Some(node) = node_w {
             let (sc, uc) = (skip.to_contiguous(), up.to_contiguous());
             let dw = weight_grad_cat(&g, [sc.storage::<f32>(), uc.storage::<f32>()], ss[1], &dz);
@@ -289,8 +295,7 @@ impl Backward<Flex, 3> for ConvBackwardStep {
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, weight, y, padding, relu, upsample) = ops.state;
         let g = geometry(&flex_shape(&x), &flex_shape(&weight), padding);
-        let dz = conv_dz(&grad, &y, relu, node_b.map(|n| n.id), grads, &g);
-        drop(grad);
+        let dz = conv_dz(grad, &y, relu, node_b.map(|n| n.id), grads, &g);
         if upsample {
             let xc = x.to_contiguous();
             let wc = weight.to_contiguous();

@@ -4,52 +4,65 @@
 //! burn's `flex` backend computes a convolution's weight gradient as a convolution of the input
 //! with the output gradient as a kernel (one gemm of width 9 per input channel, the output
 //! gradient repacked each time) and spent most of a training step there. Here every pass is a
-//! product of a shape gemm is good at, on tiles of output rows that stay in cache:
+//! product of a shape the micro-kernels are good at, on tiles that stay in cache:
 //!
 //! * 3×3 convolutions with ≥ 16 channels on both sides (all of the U-Net's but the first):
-//!   Winograd F(2×2, 3×3) (`winograd.rs`: 16 products in the transform domain, 2.25× fewer
-//!   multiplications than direct) for the forward pass, the weight gradient and — being a
-//!   forward pass with the flipped kernel — the input gradient; its error against the
-//!   definition is of the order of the direct path's (1–2e-7 of the largest output in the
-//!   tests), and training follows the direct path within rounding noise (`train_step -- equiv`);
-//!   [`use_winograd`]`(false)` switches it off;
-//! * other forward passes: `Y = Σ_tap W_tap · X_pad[· + offset(tap)]`, one product per kernel
-//!   tap on shifted views of a zero-padded copy of the input (layers with ≥ 8 input channels
-//!   and rows wide enough that the `kw − 1` junk columns per row cost little), else
-//!   `Y[n] = W · col(X[n])` on im2col tiles of bands of rows (several whole images per product
-//!   when a plane has fewer than 256 pixels); then `+ b` and `max(0, ·)` while the tile is hot;
+//!   Winograd (`winograd.rs`) F(4×4, 3×3) (36 products in the transform domain per 16 outputs,
+//!   4× fewer multiplications than direct), or F(2×2, 3×3) (2.25× fewer) where planes are too
+//!   small for 4×4 tiles to pay off, for the forward pass, the weight gradient and — being a
+//!   forward pass with the flipped kernel — the input gradient. F(4×4)'s error against the
+//!   definition is a few times the direct path's (1–5e-6 of the largest output in the tests,
+//!   F(2×2) 1–2e-7), and training follows the direct path within rounding noise
+//!   (`train_step -- equiv`); [`use_winograd`]`(false)` switches it off;
+//! * the products of the transform domain and of the up-convolution run on this module's own
+//!   micro-kernels (`simd.rs`: AVX-512, AVX2/FMA or portable, chosen at run time by
+//!   [`isa`]; `DELTACELL_SIMD=avx2` forces the AVX2 path on an AVX-512 machine), with no packing
+//!   step: the transforms write the layout the kernels read. The transforms themselves are
+//!   written once over a vector type and compiled for each instruction set;
+//! * other forward passes (the first layer, the 1×1 head): `Y = Σ_tap W_tap · X_pad[· +
+//!   offset(tap)]`, one product per kernel tap on shifted views of a zero-padded copy of the
+//!   input (layers with ≥ 8 input channels and rows wide enough that the `kw − 1` junk columns
+//!   per row cost little), else `Y[n] = W · col(X[n])` on im2col tiles of bands of rows
+//!   (several whole images per product when a plane has fewer than 256 pixels); then `+ b` and
+//!   `max(0, ·)` while the tile is hot; these products use the `gemm` crate (the one burn's
+//!   `flex` uses, its AVX-512 kernels compiled in and chosen at run time);
 //! * weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ` (per tap on the shifted views, or on the
 //!   im2col tiles) with `dZ = dY ⊙ [Y > 0]`, one partial sum per worker thread;
 //! * input gradient: the same forward kernel on `dZ` with the kernel flipped and its channels
 //!   swapped, and the padding mirrored (`kh − 1 − top`, …);
 //! * bias gradient: `Σ dZ` per output channel;
 //! * the decoder's up-convolution (nearest 2× upsampling, 2×2 kernel, padded below and right)
-//!   is four small convolutions of the low-resolution input, one per output parity
-//!   ([`up_forward`], [`up_backward`]): 9 multiplications per input pixel and channel pair
-//!   instead of 16, and no upsampled tensor;
+//!   is computed at the input's resolution from the input and three of its differences
+//!   (`up.rs`, [`up_forward`], [`up_backward`]): 4 multiplications per input pixel and channel
+//!   pair instead of the upsampled convolution's 16, and no upsampled tensor;
 //! * the decoder's concatenation `[skip, up]` is fused into the convolution after it
 //!   ([`conv2d_cat`], [`forward_cat`]): Winograd reads both tensors in place and writes the two
 //!   input gradients apart, so the concatenated tensor (the largest of a level) never exists;
 //! * 2×2 max-pooling ([`max_pool2d`]) finds the maxima again in its backward pass instead of
-//!   keeping burn's `i64` index tensor.
+//!   keeping burn's `i64` index tensor;
+//! * memory: outputs are written without a zeroing pass, scratch buffers are per thread and
+//!   kept, the output gradient is taken over without a copy, and glibc's `malloc` is told to keep
+//!   freed memory ([`tune_allocator`]) so that a step's tensors do not fault in fresh pages.
 //!
 //! Speed against TF/Keras is measured side by side by `benches/train_step.rs` (the README has
-//! the table for the machine it was last run on).
+//! the table for the machine it was last run on); `train_step -- layers` times every
+//! convolution alone and `-- peak` the machine's FMA peak and the micro-kernels' GFLOPS.
 //!
 //! The kernels work on plain `f32` slices in NCHW order; [`conv2d`] plugs them into burn as a
 //! backend extension (a forward op for `Flex` and a hand-written backward for
 //! `Autodiff<Flex>`), and falls back to burn's own `conv2d` + `relu` on other devices (CUDA).
-//! Matrix products use the `gemm` crate (the one burn's `flex` uses), whose AVX-512 kernels are
-//! compiled in and chosen at run time.
 
 use rayon::prelude::*;
 
 mod burn_ext;
+mod simd;
 #[cfg(test)]
 mod tests;
+mod up;
 mod winograd;
 
 pub use burn_ext::{conv2d, conv2d_cat, max_pool2d, up_conv2d, use_burn_kernels, ConvBackend};
+pub use simd::{fma_peak_gflops, force_isa, gemm_gflops, isa, Isa};
 
 /// From this many input channels on, convolutions run as one product per kernel tap on shifted
 /// views of a padded input; below it, as one product on an im2col tile.
@@ -67,6 +80,69 @@ static WINOGRAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// tests that compare the two.
 pub fn use_winograd(on: bool) {
     WINOGRAD.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Makes glibc's `malloc` keep freed memory for reuse instead of returning it to the system,
+/// once per process (on Linux with glibc; nothing elsewhere, or when the environment variable
+/// `DELTACELL_SYSTEM_MALLOC` is set).
+///
+/// A training step allocates and frees gigabytes of tensors larger than glibc's `mmap`
+/// threshold (32 MiB at most): each is a fresh mapping whose pages the kernel faults in and
+/// zeroes on first touch, which cost a quarter of a step's time. With `mmap` off for
+/// allocations (`M_MMAP_MAX = 0`) and no trimming of the heap's top (`M_TRIM_THRESHOLD`), the
+/// freed tensors' memory is reused without faults; the process keeps its peak heap until it
+/// exits (the peak resident set grows a little: fragmentation). Called by the CPU kernels on
+/// first use.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if std::env::var_os("DELTACELL_SYSTEM_MALLOC").is_some() {
+                return;
+            }
+            extern "C" {
+                fn mallopt(param: i32, value: i32) -> i32;
+            }
+            const M_TRIM_THRESHOLD: i32 = -1;
+            const M_MMAP_MAX: i32 = -4;
+            // SAFETY: glibc's documented tuning call, with valid parameters; it only changes
+            // how later allocations are served.
+            unsafe {
+                mallopt(M_MMAP_MAX, 0);
+                mallopt(M_TRIM_THRESHOLD, i32::MAX);
+            }
+        });
+    }
+}
+
+thread_local! {
+    /// Per-thread scratch buffers of the kernels, kept between calls (they only grow).
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with this thread's two scratch buffers (fresh ones if a caller up the stack of
+/// this thread is using them: rayon may run a task inside another's wait). Their contents are
+/// whatever an earlier user left.
+fn with_scratch<R>(f: impl FnOnce(&mut (Vec<f32>, Vec<f32>)) -> R) -> R {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut (Vec::new(), Vec::new())),
+    })
+}
+
+/// A vector of `len` values written by `fill` (through the pointer to its storage) without a
+/// zeroing pass first.
+///
+/// # Safety
+/// `fill` must write every one of the `len` values.
+unsafe fn filled(len: usize, fill: impl FnOnce(SharedMut)) -> Vec<f32> {
+    let mut v = Vec::<f32>::with_capacity(len);
+    fill(SharedMut(v.as_mut_ptr()));
+    // SAFETY: `fill` initialised all `len` values (the caller's contract).
+    unsafe { v.set_len(len) };
+    v
 }
 
 /// Zero padding of a convolution's input, in pixels: `[top, left, bottom, right]`.
@@ -228,7 +304,7 @@ impl Geometry {
     /// Whether this convolution runs as Winograd F(2×2, 3×3) ([`use_winograd`] on and a 3×3
     /// kernel with at least 16 channels on both sides).
     fn use_winograd(&self) -> bool {
-        WINOGRAD.load(std::sync::atomic::Ordering::Relaxed) && winograd::applies(self)
+        WINOGRAD.load(std::sync::atomic::Ordering::Relaxed) && winograd::choose(self).is_some()
     }
 
     /// A 1×1 kernel without padding reads the input as its own im2col matrix.
@@ -772,7 +848,20 @@ fn weight_grad_shifted(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
 /// Input gradient: the forward convolution of `dz` with the kernel flipped and its channels
 /// swapped, padding mirrored. Returns `n × cin × h × w`.
 pub fn input_grad(g: &Geometry, weight: &[f32], dz: &[f32]) -> Vec<f32> {
-    forward(&g.transposed(), dz, &flip_kernel(g, weight), None, false)
+    let t = g.transposed();
+    if !t.use_winograd() {
+        return forward(&t, dz, &flip_kernel(g, weight), None, false);
+    }
+    let plane = g.h * g.w;
+    let dzs = winograd::Split::whole(dz, t.cin, t.h * t.w);
+    let o = winograd::Opts::for_geometry(&t);
+    // SAFETY: the forward pass writes every output value.
+    unsafe {
+        filled(g.n * g.cin * plane, |p| {
+            let dst = winograd::Split::whole_ptr(p, g.cin, plane);
+            winograd::forward_split(o, &t, &dzs, (weight, true), None, false, dst);
+        })
+    }
 }
 
 /// The kernel of [`Geometry::transposed`]: flipped, input and output channels swapped.
@@ -833,14 +922,6 @@ pub fn forward_cat(
         let x = concat(g.n, [c0, g.cin - c0], plane, x0, x1);
         return forward(g, &x, weight, bias, relu);
     }
-    let mut out = vec![0f32; g.n * g.cout * g.out_h() * g.out_w()];
-    let dst = winograd::Split {
-        first: SharedMut(out.as_mut_ptr()),
-        second: SharedMut(std::ptr::null_mut()),
-        c0: g.cout,
-        c: g.cout,
-        plane: g.out_h() * g.out_w(),
-    };
     let x = winograd::Split {
         first: x0,
         second: x1,
@@ -848,8 +929,15 @@ pub fn forward_cat(
         c: g.cin,
         plane,
     };
-    winograd::forward_split(g, &x, weight, bias, relu, dst);
-    out
+    let o = winograd::Opts::for_geometry(g);
+    let oplane = g.out_h() * g.out_w();
+    // SAFETY: the forward pass writes every output value.
+    unsafe {
+        filled(g.n * g.cout * oplane, |p| {
+            let dst = winograd::Split::whole_ptr(p, g.cout, oplane);
+            winograd::forward_split(o, g, &x, (weight, false), bias, relu, dst);
+        })
+    }
 }
 
 /// [`weight_grad`] of the convolution of `[x0, x1]` (see [`forward_cat`]).
@@ -877,8 +965,8 @@ pub fn input_grad_cat(g: &Geometry, weight: &[f32], dz: &[f32], c0: usize) -> (V
     if !t.use_winograd() {
         return split(g.n, [g.cin, c0], plane, &input_grad(g, weight, dz));
     }
-    let mut dx0 = vec![0f32; g.n * c0 * plane];
-    let mut dx1 = vec![0f32; g.n * (g.cin - c0) * plane];
+    let (len0, len1) = (g.n * c0 * plane, g.n * (g.cin - c0) * plane);
+    let (mut dx0, mut dx1) = (Vec::with_capacity(len0), Vec::with_capacity(len1));
     let dst = winograd::Split {
         first: SharedMut(dx0.as_mut_ptr()),
         second: SharedMut(dx1.as_mut_ptr()),
@@ -887,82 +975,14 @@ pub fn input_grad_cat(g: &Geometry, weight: &[f32], dz: &[f32], c0: usize) -> (V
         plane,
     };
     let dzs = winograd::Split::whole(dz, t.cin, t.h * t.w);
-    winograd::forward_split(&t, &dzs, &flip_kernel(g, weight), None, false, dst);
-    (dx0, dx1)
-}
-
-/// The four output parities `(a, b)` of DeLTA's decoder up-convolution (nearest 2× upsampling,
-/// then a 2×2 convolution padded at the bottom and right): output pixel `(2i + a, 2j + b)` is a
-/// small convolution of the low-resolution input at `(i, j)`, whose taps are the 2×2 kernel's
-/// taps that read the same input pixel, summed. Parity (0, 0) is 1×1, (0, 1) is 1×2 padded
-/// right, (1, 0) is 2×1 padded below, (1, 1) the 2×2 kernel itself padded below and right.
-fn up_parities(
-    n: usize,
-    c: usize,
-    h: usize,
-    w: usize,
-    cout: usize,
-) -> [(Geometry, usize, usize); 4] {
-    let g = |a: usize, b: usize| Geometry {
-        n,
-        cin: c,
-        h,
-        w,
-        cout,
-        kh: 1 + a,
-        kw: 1 + b,
-        pad: [0, 0, a, b],
-    };
-    [
-        (g(0, 0), 0, 0),
-        (g(0, 1), 0, 1),
-        (g(1, 0), 1, 0),
-        (g(1, 1), 1, 1),
-    ]
-}
-
-/// The parity `(a, b)` kernel (`cout × c × (1 + a) × (1 + b)`) from the 2×2 kernel: tap
-/// `(dy, dx)` lands on row `dy` when `a = 1` (else row 0), column `dx` when `b = 1` (else 0).
-fn up_kernel(weight: &[f32], a: usize, b: usize) -> Vec<f32> {
-    let (kh, kw) = (1 + a, 1 + b);
-    let mut k = vec![0f32; weight.len() / 4 * kh * kw];
-    for (pair, taps) in weight.chunks_exact(4).enumerate() {
-        for (tap, &v) in taps.iter().enumerate() {
-            let (dy, dx) = (tap / 2, tap % 2);
-            k[pair * kh * kw + (dy * a) * kw + dx * b] += v;
-        }
+    let o = winograd::Opts::for_geometry(&t);
+    winograd::forward_split(o, &t, &dzs, (weight, true), None, false, dst);
+    // SAFETY: the forward pass wrote every value of both parts.
+    unsafe {
+        dx0.set_len(len0);
+        dx1.set_len(len1);
     }
-    k
-}
-
-/// Writes parity `(a, b)` planes (`planes × h × w`) into full-resolution planes
-/// (`planes × 2h × 2w`): `full[2i + a, 2j + b] = part[i, j]`.
-fn scatter_parity(full: &mut [f32], part: &[f32], [h, w]: [usize; 2], [a, b]: [usize; 2]) {
-    full.par_chunks_mut(4 * h * w)
-        .zip(part.par_chunks(h * w))
-        .for_each(|(full, part)| {
-            for (i, prow) in part.chunks_exact(w).enumerate() {
-                let row = &mut full[(2 * i + a) * 2 * w..][..2 * w];
-                for (j, &v) in prow.iter().enumerate() {
-                    row[2 * j + b] = v;
-                }
-            }
-        });
-}
-
-/// Reads parity `(a, b)` planes out of full-resolution planes: `part[i, j] = full[2i + a,
-/// 2j + b]`.
-fn gather_parity(full: &[f32], part: &mut [f32], [h, w]: [usize; 2], [a, b]: [usize; 2]) {
-    part.par_chunks_mut(h * w)
-        .zip(full.par_chunks(4 * h * w))
-        .for_each(|(part, full)| {
-            for (i, prow) in part.chunks_exact_mut(w).enumerate() {
-                let row = &full[(2 * i + a) * 2 * w..][..2 * w];
-                for (j, v) in prow.iter_mut().enumerate() {
-                    *v = row[2 * j + b];
-                }
-            }
-        });
+    (dx0, dx1)
 }
 
 /// 2×2 max-pooling with stride 2 of `planes` planes of `h × w` (a trailing odd row or column is
@@ -1022,49 +1042,24 @@ pub fn max_pool2_backward(
 /// input's resolution (no upsampled tensor, 9 multiplications per pixel pair instead of 16):
 /// `x` is `n × c × h × w`, `weight` `cout × c × 2 × 2`; returns `n × cout × 2h × 2w`.
 pub fn up_forward(
-    [n, c, h, w]: [usize; 4],
+    shape: [usize; 4],
     x: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
     relu: bool,
 ) -> Vec<f32> {
-    let cout = weight.len() / (4 * c);
-    let mut out = vec![0f32; n * cout * 4 * h * w];
-    for (g, a, b) in up_parities(n, c, h, w, cout) {
-        let part = forward(&g, x, &up_kernel(weight, a, b), bias, relu);
-        scatter_parity(&mut out, &part, [h, w], [a, b]);
-    }
-    out
+    up::forward(simd::isa(), shape, x, weight, bias, relu)
 }
 
 /// Backward pass of [`up_forward`] from `dz` (the output gradient through the ReLU,
 /// `n × cout × 2h × 2w`): the kernel's gradient (`cout × c × 2 × 2`) and, when `need_input`,
 /// the input's (`n × c × h × w`).
 pub fn up_backward(
-    [n, c, h, w]: [usize; 4],
+    shape: [usize; 4],
     x: &[f32],
     weight: &[f32],
     dz: &[f32],
     need_input: bool,
 ) -> (Vec<f32>, Option<Vec<f32>>) {
-    let cout = weight.len() / (4 * c);
-    let mut dw = vec![0f32; weight.len()];
-    let mut dx = need_input.then(|| vec![0f32; n * c * h * w]);
-    for (g, a, b) in up_parities(n, c, h, w, cout) {
-        let mut part = vec![0f32; n * cout * h * w];
-        gather_parity(dz, &mut part, [h, w], [a, b]);
-        let dk = weight_grad(&g, x, &part);
-        let (kh, kw) = (1 + a, 1 + b);
-        for (pair, taps) in dw.chunks_exact_mut(4).enumerate() {
-            for (tap, v) in taps.iter_mut().enumerate() {
-                let (dy, dx) = (tap / 2, tap % 2);
-                *v += dk[pair * kh * kw + (dy * a) * kw + dx * b];
-            }
-        }
-        if let Some(dx) = dx.as_mut() {
-            let part_dx = input_grad(&g, &up_kernel(weight, a, b), &part);
-            dx.iter_mut().zip(&part_dx).for_each(|(d, v)| *d += v);
-        }
-    }
-    (dw, dx)
+    up::backward(simd::isa(), shape, x, weight, dz, need_input)
 }

@@ -187,6 +187,12 @@ fn up_convolution_matches_upsample_then_conv() {
         (1, 9, 6, 3, 2),
         (3, 8, 2, 2, 8),
         (1, 1, 9, 16, 3),
+        (2, 37, 7, 11, 35),
+        (1, 20, 13, 30, 67),
+        // Several blocks of grid positions for the kernel gradient, cut inside rows; a kernel
+        // large enough for its products to be split between the threads.
+        (1, 3, 50, 60, 130),
+        (1, 300, 2, 3, 900),
     ] {
         let x = values(n * c * h * w, 11);
         let wts = values(cout * c * 4, 12);
@@ -203,22 +209,11 @@ fn up_convolution_matches_upsample_then_conv() {
             pad: [0, 0, 1, 1],
         };
         let want = naive(&g, &up, &wts, &b);
-        close(
-            &up_forward([n, c, h, w], &x, &wts, Some(&b), false),
-            &want,
-            "up forward",
-        );
         let relu: Vec<f32> = want.iter().map(|v| v.max(0.0)).collect();
-        close(
-            &up_forward([n, c, h, w], &x, &wts, Some(&b), true),
-            &relu,
-            "up forward+relu",
-        );
         // Gradients of Σ cw ⊙ out: the weight's as for the upsampled input, the input's
         // summed over each 2×2 block of the upsampled input's gradient.
         let cw = values(n * cout * 4 * h * w, 14);
-        let (dw, dx) = up_backward([n, c, h, w], &x, &wts, &cw, true);
-        close(&dw, &weight_grad(&g, &up, &cw), "up dw");
+        let want_dw = weight_grad(&g, &up, &cw);
         let dup = input_grad(&g, &wts, &cw);
         let mut want_dx = vec![0f32; n * c * h * w];
         for p in 0..n * c {
@@ -228,7 +223,28 @@ fn up_convolution_matches_upsample_then_conv() {
                 }
             }
         }
-        close(&dx.expect("input gradient"), &want_dx, "up dx");
+        for isa in Isa::available() {
+            let shape = [n, c, h, w];
+            close(
+                &up::forward(isa, shape, &x, &wts, Some(&b), false),
+                &want,
+                "up forward",
+            );
+            close(
+                &up::forward(isa, shape, &x, &wts, Some(&b), true),
+                &relu,
+                "up forward+relu",
+            );
+            let (dw, dx) = up::backward(isa, shape, &x, &wts, &cw, true);
+            close(&dw, &want_dw, "up dw");
+            close(&dx.expect("input gradient"), &want_dx, "up dx");
+            assert!(up::backward(isa, shape, &x, &wts, &cw, false).1.is_none());
+        }
+        close(
+            &up_forward([n, c, h, w], &x, &wts, Some(&b), true),
+            &relu,
+            "up forward (public)",
+        );
     }
 }
 
@@ -383,8 +399,9 @@ fn burn_op_matches_burn_conv2d_with_gradients() {
     }
 }
 
-/// Geometries for Winograd F(2×2, 3×3): odd output sizes (partial tiles), batch 1, channel
-/// counts that are not multiples of 8, asymmetric padding, planes smaller than a chunk.
+/// Geometries for Winograd: odd output sizes (partial tiles), batch 1, channel counts that are
+/// not multiples of 8 (nor of a micro-kernel's rows or 32), asymmetric padding, planes smaller
+/// than a tile, more than one panel of 32 tiles.
 fn winograd_geometries() -> Vec<Geometry> {
     let g = |n, cin, h, w, cout, pad| Geometry {
         n,
@@ -403,7 +420,34 @@ fn winograd_geometries() -> Vec<Geometry> {
         g(1, 16, 11, 13, 23, [0; 4]),
         g(2, 20, 6, 9, 17, [2, 0, 1, 2]),
         g(1, 33, 31, 5, 16, [1, 1, 1, 1]),
+        g(2, 19, 23, 37, 37, [1, 1, 1, 1]),
+        // Rows wide enough for whole vectors of tiles read as strided loads, and a row end
+        // where they stop.
+        g(1, 17, 9, 150, 18, [1, 1, 1, 1]),
+        g(2, 16, 6, 131, 16, [0, 1, 2, 1]),
+        g(1, 16, 5, 128, 17, [1, 1, 1, 1]),
+        // Rows of 8 or 4 tiles: each half of a vector of tiles along its own tile row.
+        g(2, 17, 9, 32, 18, [1, 1, 1, 1]),
+        g(1, 16, 7, 16, 16, [1, 1, 1, 1]),
     ]
+}
+
+/// Every Winograd variant: instruction sets this CPU runs, both tile sizes, chunks in parallel
+/// and one after the other.
+fn winograd_options() -> Vec<winograd::Opts> {
+    let mut all = Vec::new();
+    for isa in Isa::available() {
+        for tile in [winograd::Tile::F2, winograd::Tile::F4] {
+            for inner in [false, true] {
+                all.push(winograd::Opts {
+                    isa,
+                    tile,
+                    inner: Some(inner),
+                });
+            }
+        }
+    }
+    all
 }
 
 /// The largest error of `got` against `want`, relative to the largest magnitude of `want`.
@@ -416,37 +460,55 @@ fn max_rel_err(got: &[f32], want: &[f32]) -> f32 {
         / scale
 }
 
+/// The error bound of a Winograd variant relative to the largest output: F(2×2) is of the
+/// order of the direct kernels (1–2e-7 measured), F(4×4)'s larger transform coefficients give
+/// a few times more (about 1e-6 measured).
+fn winograd_bound(tile: winograd::Tile) -> f32 {
+    match tile {
+        winograd::Tile::F2 => 2e-6,
+        winograd::Tile::F4 => 1e-5,
+    }
+}
+
 /// Winograd's forward (with bias and ReLU) against the definition, and its error against the
-/// direct kernels' on the same data: both are of the order of f32 rounding.
+/// direct kernels' on the same data, for every variant.
 #[test]
 fn winograd_forward_matches_the_definition() {
     for g in winograd_geometries() {
-        assert!(winograd::applies(&g), "{g:?}");
         let x = values(g.n * g.cin * g.h * g.w, 41);
         let w = values(g.cout * g.cin * 9, 42);
         let b = values(g.cout, 43);
         let want = naive(&g, &x, &w, &b);
-        let got = winograd::forward(&g, &x, &w, Some(&b), false);
-        let err = max_rel_err(&got, &want);
         let direct = forward_shifted(&g, &x, &w, Some(&b), false);
         let direct_err = max_rel_err(&direct, &want);
-        eprintln!("{g:?}: forward error Winograd {err:.1e}, direct {direct_err:.1e}");
-        assert!(
-            err < 1e-5,
-            "{g:?}: Winograd error {err:e} (direct {direct_err:e})"
-        );
-        close(&got, &want, "winograd forward");
-        let relu: Vec<f32> = want.iter().map(|v| v.max(0.0)).collect();
-        close(
-            &winograd::forward(&g, &x, &w, Some(&b), true),
-            &relu,
-            "winograd forward+relu",
-        );
+        let plane = g.out_h() * g.out_w();
+        let xs = winograd::Split::whole(&x, g.cin, g.h * g.w);
+        for o in winograd_options() {
+            for relu in [false, true] {
+                let mut got = vec![f32::NAN; g.n * g.cout * plane];
+                let dst = winograd::Split::whole_mut(&mut got, g.cout, plane);
+                winograd::forward_split(o, &g, &xs, (&w, false), Some(&b), relu, dst);
+                let want: Vec<f32> = if relu {
+                    want.iter().map(|v| v.max(0.0)).collect()
+                } else {
+                    want.clone()
+                };
+                let err = max_rel_err(&got, &want);
+                if !relu {
+                    eprintln!("{g:?} {o:?}: forward error {err:.1e}, direct {direct_err:.1e}");
+                }
+                assert!(
+                    err < winograd_bound(o.tile),
+                    "{g:?} {o:?}: Winograd error {err:e} (direct {direct_err:e})"
+                );
+            }
+        }
     }
 }
 
-/// Winograd's weight gradient and the input gradient (a forward pass with the flipped kernel,
-/// which also goes through Winograd) against the direct kernels and the definition.
+/// Winograd's weight gradient against the direct kernels and the definition, and the input
+/// gradient (a forward pass with the flipped kernel, transformed from the original one)
+/// against the direct forward pass with the flipped kernel, for every variant.
 #[test]
 fn winograd_gradients_match_the_direct_kernels() {
     for g in winograd_geometries() {
@@ -454,14 +516,7 @@ fn winograd_gradients_match_the_direct_kernels() {
         let w = values(g.cout * g.cin * 9, 45);
         let c = values(g.n * g.cout * g.out_h() * g.out_w(), 46);
         let want = weight_grad_shifted(&g, &x, &c);
-        let got = winograd::weight_grad(&g, &winograd::Split::whole(&x, g.cin, g.h * g.w), &c);
-        eprintln!(
-            "{g:?}: dw Winograd vs direct {:.1e}",
-            max_rel_err(&got, &want)
-        );
-        assert!(max_rel_err(&got, &want) < 1e-5, "{g:?} dw");
-        close(&got, &want, "winograd dw");
-        // The definition, for one kernel entry per channel pair's first tap.
+        // The definition, for a few kernel entries.
         let zero_b = vec![0f32; g.cout];
         let loss = |w: &[f32]| -> f64 {
             naive(&g, &x, w, &zero_b)
@@ -471,33 +526,99 @@ fn winograd_gradients_match_the_direct_kernels() {
                 .sum()
         };
         let base = loss(&w);
-        for i in (0..w.len()).step_by(w.len() / 7 + 1) {
-            let mut w2 = w.clone();
-            w2[i] += 1.0;
-            let fd = (loss(&w2) - base) as f32;
-            assert!(
-                (got[i] - fd).abs() < 1e-3 * (1.0 + fd.abs()),
-                "{g:?} dw[{i}]"
-            );
-        }
+        let probes: Vec<(usize, f32)> = (0..w.len())
+            .step_by(w.len() / 7 + 1)
+            .map(|i| {
+                let mut w2 = w.clone();
+                w2[i] += 1.0;
+                (i, (loss(&w2) - base) as f32)
+            })
+            .collect();
         let t = g.transposed();
-        if winograd::applies(&t) {
-            let dx = input_grad(&g, &w, &c);
-            let mut flipped = vec![0f32; w.len()];
-            for co in 0..g.cout {
-                for ci in 0..g.cin {
-                    for k in 0..9 {
-                        flipped[(ci * g.cout + co) * 9 + 8 - k] = w[(co * g.cin + ci) * 9 + k];
+        let mut flipped = vec![0f32; w.len()];
+        for co in 0..g.cout {
+            for ci in 0..g.cin {
+                for k in 0..9 {
+                    flipped[(ci * g.cout + co) * 9 + 8 - k] = w[(co * g.cin + ci) * 9 + k];
+                }
+            }
+        }
+        let direct_dx = naive(&t, &c, &flipped, &vec![0.0; t.cout]);
+        let xs = winograd::Split::whole(&x, g.cin, g.h * g.w);
+        for o in winograd_options() {
+            let got = winograd::weight_grad_with(o, &g, &xs, &c);
+            let err = max_rel_err(&got, &want);
+            eprintln!("{g:?} {o:?}: dw error against direct {err:.1e}");
+            assert!(err < winograd_bound(o.tile), "{g:?} {o:?} dw {err:e}");
+            for &(i, fd) in &probes {
+                assert!(
+                    (got[i] - fd).abs() < 1e-3 * (1.0 + fd.abs()),
+                    "{g:?} {o:?} dw[{i}]"
+                );
+            }
+            if winograd::choose(&t).is_some() {
+                let plane = g.h * g.w;
+                let mut dx = vec![f32::NAN; g.n * g.cin * plane];
+                let dst = winograd::Split::whole_mut(&mut dx, g.cin, plane);
+                let cs = winograd::Split::whole(&c, t.cin, t.h * t.w);
+                winograd::forward_split(o, &t, &cs, (&w, true), None, false, dst);
+                let err = max_rel_err(&dx, &direct_dx);
+                assert!(err < winograd_bound(o.tile), "{g:?} {o:?} dx {err:e}");
+            }
+        }
+        // The public entry points (the process's instruction set, the tile chosen).
+        let bound = winograd_bound(winograd::Tile::F4);
+        assert!(max_rel_err(&weight_grad(&g, &x, &c), &want) < bound);
+        if t.use_winograd() {
+            assert!(max_rel_err(&input_grad(&g, &w, &c), &direct_dx) < bound);
+        }
+    }
+}
+
+/// The micro-kernels of every instruction set against a plain product, on row counts up to
+/// and past each kernel's block, odd depths and several panels, overwriting and accumulating.
+#[test]
+fn micro_kernels_match_a_plain_product() {
+    for isa in Isa::available() {
+        for (m, k, panels) in [(1, 1, 1), (5, 7, 2), (13, 33, 1), (25, 3, 3), (12, 64, 2)] {
+            let n = panels * simd::LANES;
+            let (a_rs, b_rs, c_rs) = (k + 3, n + 5, n + 2);
+            let a = values(m * a_rs, 1);
+            let b = values(k * b_rs, 2);
+            for accumulate in [false, true] {
+                let mut c = values(m * c_rs, 3);
+                let mut want = c.clone();
+                for r in 0..m {
+                    for j in 0..n {
+                        let s: f32 = (0..k).map(|kk| a[r * a_rs + kk] * b[kk * b_rs + j]).sum();
+                        want[r * c_rs + j] = if accumulate {
+                            want[r * c_rs + j] + s
+                        } else {
+                            s
+                        };
+                    }
+                }
+                // SAFETY: the matrices are whole vectors of the stated strides.
+                unsafe {
+                    simd::gemm(
+                        isa,
+                        [m, k, panels],
+                        (a.as_ptr(), a_rs),
+                        (b.as_ptr(), b_rs),
+                        (c.as_mut_ptr(), c_rs),
+                        accumulate,
+                    );
+                }
+                for r in 0..m {
+                    for j in 0..n {
+                        let (got, want) = (c[r * c_rs + j], want[r * c_rs + j]);
+                        assert!(
+                            (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                            "{isa:?} {m}×{k}×{panels} [{r}][{j}]: {got} vs {want}"
+                        );
                     }
                 }
             }
-            let direct = if t.use_shifted() {
-                forward_shifted(&t, &c, &flipped, None, false)
-            } else {
-                naive(&t, &c, &flipped, &vec![0.0; t.cout])
-            };
-            assert!(max_rel_err(&dx, &direct) < 1e-5, "{g:?} dx");
-            close(&dx, &direct, "winograd dx");
         }
     }
 }
