@@ -57,6 +57,7 @@
 
 pub mod augment;
 pub mod dataset;
+pub mod delta_api;
 pub mod error;
 pub mod image;
 pub mod io;

@@ -43,6 +43,7 @@
 //! decoded twice; every unmatched file is reported). Evaluation tiles are
 //! [`crate::tiles::Windows`], DeLTA's newest `create_windows`.
 
+mod delta;
 mod loader;
 mod preview;
 pub mod read;
@@ -57,6 +58,7 @@ use std::path::Path;
 use crate::layout::{Folders, LayoutKind, SampleFiles, TrainingSet};
 use crate::random::SampleRng;
 
+pub use delta::random_crop;
 pub use loader::{Loader, LoaderOptions, LoaderStats};
 pub use preview::contact_sheet;
 pub use rois::{ChamberDataset, ChamberOptions};
