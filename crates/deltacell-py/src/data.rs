@@ -117,9 +117,11 @@ pub fn make_weights(
         }),
         "seg_weights_2D" => WeightRecipe::SegWeights2d { classweights },
         "tracking_weights" => WeightRecipe::TrackingWeights { halo_distance },
-        other => return Err(value_error(format!(
+        other => {
+            return Err(value_error(format!(
             "weights_function {other:?}: expected seg_weights, seg_weights_2D or tracking_weights"
-        ))),
+        )))
+        }
     };
     py.detach(|| weights::make_weights(&path, &recipe, force, &|_, _| {}))
         .map_err(to_py)

@@ -1,7 +1,7 @@
 //! `deltacell._native`, the extension module behind the Python package `deltacell`.
 //!
 //! A thin binding: every function converts numpy arrays to the library's types, calls one
-//! function of `deltacell-data` with the GIL released, and converts the result back; library
+//! function of `deltacell-data` or `deltacell-nn` with the GIL released, and converts the result back; library
 //! errors become Python exceptions ([`errors::to_py`]). DeLTA's names, defaults and argument
 //! conventions live in the Python layer (`python/deltacell/`).
 
@@ -9,8 +9,14 @@ mod convert;
 mod data;
 mod errors;
 mod loader;
+mod model;
 
 use pyo3::prelude::*;
+
+// Python allocates objects 16-byte aligned: a pyclass must not need more (over-aligned data
+// lives behind a `Box`).
+const _: () = assert!(std::mem::align_of::<loader::PyLoader>() <= 16);
+const _: () = assert!(std::mem::align_of::<model::PyPredictor>() <= 16);
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -38,5 +44,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data::compile_tracking_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(data::save_results, m)?)?;
     m.add_function(wrap_pyfunction!(data::synth_training_set, m)?)?;
+    m.add_class::<model::PyPredictor>()?;
+    m.add_function(wrap_pyfunction!(model::import_keras, m)?)?;
+    m.add_function(wrap_pyfunction!(model::export_keras, m)?)?;
     Ok(())
 }

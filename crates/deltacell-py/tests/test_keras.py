@@ -96,3 +96,17 @@ def test_fit_tracking_generator(sets):
     hist = model.fit(gen, epochs=1, steps_per_epoch=3, verbose=0)
     assert np.isfinite(hist.history["loss"]).all()
     assert data.loader_stats(gen)["batches"] >= 3
+
+
+def test_exported_model_predicts_in_keras_like_the_predictor(tmp_path):
+    from conftest import REFERENCE
+    from deltacell import model
+
+    model.import_keras(REFERENCE / "keras" / "unet_track_levels3.hdf5", "track", tmp_path / "run")
+    with np.load(REFERENCE / "keras" / "unet_track_levels3_io.npz") as z:
+        x = z["x"]
+    ours = model.Predictor(tmp_path / "run").predict(x)
+    for ext in ("keras", "hdf5"):
+        path = model.export_keras(tmp_path / "run", tmp_path / f"track.{ext}")
+        theirs = keras.saving.load_model(path, compile=False).predict(x, verbose=0)
+        assert np.max(np.abs(theirs - ours)) < 1e-4

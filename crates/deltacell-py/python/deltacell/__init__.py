@@ -4,7 +4,7 @@ is imported or required."""
 
 from ._native import __version__
 
-__all__ = ["__version__", "data"]
+__all__ = ["__version__", "data", "model"]
 
 
 def __getattr__(name: str):  # lazy submodules: `import deltacell; deltacell.data.seg_weights`
