@@ -14,8 +14,10 @@ DeLTA's columns need `delta2` (DeLTA 2.0.7) importable; without it only deltacel
 The augmentation is DeLTA's training recipe without `zoom`: DeLTA 2.0.7's zoom calls
 scikit-image's `rescale(multichannel=...)`, which current scikit-image no longer has, so it
 cannot run there. "GIL %" is the share of deltacell's batch-building time during which the GIL
-was held (handing finished buffers to numpy); "wait" is the time the Python consumer waited
-for batches, which here asks for the next batch immediately (no U-Net step in between).
+was held (handing finished buffers to numpy). The batches per second are measured with a
+consumer that asks for the next batch at once; "wait@…ms" is the mean time a consumer waits for
+its batch when a simulated U-Net step (a GIL-free pause of --step-ms) follows each batch, as in
+training: 0 means the data was always ready.
 This is a benchmark, not a test: nothing is asserted.
 """
 
@@ -63,6 +65,17 @@ def rate(next_batch, seconds: float, min_batches: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def wait_per_step(next_batch, stats, step_s: float, steps: int) -> float:
+    """Mean time (ms) the consumer waits for a batch when each batch is followed by a
+    ``step_s`` pause, as a U-Net step on another thread or device would be (the GIL is free
+    meanwhile, as it is while TensorFlow or PyTorch compute)."""
+    before = stats()["waited_s"]
+    for _ in range(steps):
+        next_batch()
+        time.sleep(step_s)
+    return 1000 * (stats()["waited_s"] - before) / steps
+
+
 def dataset_reader(ds):
     state = {"i": 0}
 
@@ -84,17 +97,23 @@ def make_sets(root: Path) -> None:
     data.synth_training_set("mm-track", root / "mm-track", n=64, seed=3)
 
 
-def deltacell_rows(root: Path, seconds: float):
+def deltacell_rows(root: Path, seconds: float, step_s: float):
     rows = {}
+
+    def measure(name, source, nxt):
+        bps = rate(nxt, seconds, 20)
+        st = data.loader_stats(source)
+        rows[name] = (bps, st, wait_per_step(nxt, lambda: data.loader_stats(source), step_s, 30))
+
     ds = data.load_training_dataset_seg(root / "mm-seg", (256, 32), crop=False, kw_data_aug=SEG_AUG, stack=True, batch_size=8)
-    rows["seg 256x32 b8 (wei/)"] = (rate(dataset_reader(ds), seconds, 20), data.loader_stats(ds))
-    ds = data.load_training_dataset_seg(root / "2d-seg", (512, 512), crop=True, kw_data_aug=dict(SEG_AUG, rotations_90d=True),
-                                        stack=True, batch_size=2, weights=data.seg_weights_2D)
-    rows["seg 512x512 b2 (seg_weights_2D)"] = (rate(dataset_reader(ds), seconds, 20), data.loader_stats(ds))
+    measure("seg 256x32 b8 (wei/)", ds, dataset_reader(ds))
+    ds2 = data.load_training_dataset_seg(root / "2d-seg", (512, 512), crop=True, kw_data_aug=dict(SEG_AUG, rotations_90d=True),
+                                         stack=True, batch_size=2, weights=data.seg_weights_2D)
+    measure("seg 512x512 b2 (seg_weights_2D)", ds2, dataset_reader(ds2))
     t = root / "mm-track"
     gen = data.train_generator_track(8, t / "img", t / "seg", t / "previmg", t / "segall", t / "mot_dau", "online",
                                      augment_params=TRACK_AUG, target_size=(256, 32))
-    rows["track 256x32 b8 (online)"] = (rate(lambda: next(gen), seconds, 20), data.loader_stats(gen))
+    measure("track 256x32 b8 (online)", gen, lambda: next(gen))
     return rows
 
 
@@ -126,13 +145,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10.0, help="seconds per deltacell row (default 10)")
     ap.add_argument("--delta-seconds", type=float, default=20.0, help="seconds per DeLTA row (default 20)")
+    ap.add_argument("--step-ms", type=float, default=50.0, help="simulated U-Net step between batches for the wait column (default 50)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, deltacell {data._native.__version__}")
     with tempfile.TemporaryDirectory(prefix="deltacell-bench-") as tmp:
         root = Path(tmp)
         make_sets(root)
-        ours = deltacell_rows(root, args.seconds)
+        ours = deltacell_rows(root, args.seconds, args.step_ms / 1000)
         try:
             theirs = delta_rows(root, args.delta_seconds)
             import importlib.metadata as md
@@ -142,13 +162,14 @@ def main() -> None:
             print(f"DeLTA not importable ({e}); deltacell only")
             theirs = {}
     print()
-    print(f"{'row':34} {'DeLTA b/s':>10} {'deltacell b/s':>14} {'speed-up':>9} {'GIL %':>6} {'wait s':>7}")
-    for name, (bps, st) in ours.items():
+    step = f"wait@{args.step_ms:g}ms"
+    print(f"{'row':34} {'DeLTA b/s':>10} {'deltacell b/s':>14} {'speed-up':>9} {'GIL %':>6} {step:>13}")
+    for name, (bps, st, wait_ms) in ours.items():
         gil = 100 * st["gil_s"] / st["build_s"] if st["build_s"] > 0 else float("nan")
         d = theirs.get(name)
         dtxt = f"{d:10.2f}" if d else f"{'-':>10}"
         sp = f"{bps / d:8.0f}x" if d else f"{'-':>9}"
-        print(f"{name:34} {dtxt} {bps:14.1f} {sp} {gil:6.2f} {st['waited_s']:7.2f}")
+        print(f"{name:34} {dtxt} {bps:14.1f} {sp} {gil:6.2f} {wait_ms:10.3f} ms")
 
 
 if __name__ == "__main__":

@@ -192,3 +192,32 @@ def test_torch_dataloader(sets):
     gen = data.train_generator_track(2, t / "img", t / "seg", t / "previmg", t / "segall", t / "mot_dau")
     x, y = next(iter(torch.utils.data.DataLoader(data.torch_dataset(gen), batch_size=None)))
     assert tuple(y.shape) == (2, 256, 32, 2)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: data.seg_weights(np.zeros((0, 0), np.uint8)),
+    lambda: data.seg_weights(np.ones((1, 1), np.uint8)),
+    lambda: data.seg_weights_2D(np.zeros((0, 5), np.uint8)),
+    lambda: data.seg_weights_2D(np.ones((3, 3), np.uint8)),
+    lambda: data.tracking_weights(np.zeros((0, 0), np.uint8), np.zeros((0, 0), np.uint8)),
+    lambda: data.tracking_weights(np.ones((2, 2), np.uint8), np.ones((2, 2), np.uint8)),
+    lambda: data.data_augmentation([], {"rotation": 5}, rng=1),
+    lambda: data.data_augmentation([np.zeros((0, 4), np.float32)], {"rotation": 5, "elastic_deformation": {"sigma": 3, "points": 3}}, order=1, rng=1),
+    lambda: data.data_augmentation([np.zeros((1, 1), np.float32)], {"resize": True, "zoom": 4, "rotations_90d": True}, order=1, rng=1),
+    lambda: data.random_crop(np.zeros((0, 0), np.float32), np.zeros((0, 0), np.uint8), None, (4, 4), rng=1),
+    lambda: data.random_crop(np.zeros((3, 3), np.float32), np.zeros((3, 3), np.uint8), None, (0, 4), rng=1),
+    lambda: data.create_windows(np.zeros((10, 10), np.float32), (4, 4), 8),
+    lambda: data.create_windows(np.zeros((0, 0), np.float32), (4, 4), 1),
+    lambda: data.stitch_pic(np.zeros((1, 4, 4), np.float32), [(0, 4)], [(0, 4), (2, 6)]),
+    lambda: data.label_seg(np.zeros((0, 3), np.uint8)),
+    lambda: data.label_seg(np.ones((3, 3), np.uint8), cellnumbers=[1, 2]),
+    lambda: data.postprocess(np.zeros((0, 4, 4), np.float32)),
+    lambda: data.postprocess(np.zeros((2, 1, 1), np.float32), square_size=9, min_size=5),
+    lambda: data.binarizerange(np.zeros((0, 0))),
+    lambda: data.estimate_seg2D_classweights(".", sample_size=0),
+])
+def test_edge_inputs_give_results_or_value_errors_never_panics(call):
+    try:
+        call()
+    except ValueError:
+        pass

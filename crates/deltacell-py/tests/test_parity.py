@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import REFERENCE, load_case, write_png
+from conftest import load_case, write_png
 from deltacell import data
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from typing import Any, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -117,6 +117,3 @@ def pair(value: Any, name: str, kind: type = float) -> Tuple[Any, Any]:
 def path(p: PathLike) -> str:
     return os.fspath(p)
 
-
-def names_of(files: Optional[Sequence[PathLike]]) -> Optional[list]:
-    return None if files is None else [os.fspath(f) for f in files]

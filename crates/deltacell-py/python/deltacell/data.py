@@ -26,6 +26,7 @@ The names and keyword arguments are those of DeLTA's newest line (``load_trainin
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 import weakref
@@ -34,7 +35,7 @@ from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Seq
 import numpy as np
 
 from . import _native
-from ._convert import PathLike, SeedLike, aug_json, mask as _mask, names_of, pair, path, plane, seed_of, stack
+from ._convert import PathLike, SeedLike, aug_json, mask as _mask, pair, path, plane, seed_of, stack
 
 __all__ = [
     "CroppingBox",
@@ -226,9 +227,8 @@ def data_augmentation(images_input: Any, aug_par: Optional[Mapping[str, Any]], o
     """
     del time
     was_array = isinstance(images_input, np.ndarray)
-    items = list(images_input) if not was_array else None
-    dtypes = [np.asarray(i).dtype for i in items] if items is not None else None
-    st = stack(images_input, np.float32, "images_input")
+    items = images_input if was_array else [np.asarray(i) for i in images_input]
+    st = stack(items, np.float32, "images_input")
     n = st.shape[0]
     orders = [int(order)] * n if np.isscalar(order) else [int(o) for o in order]
     if any(o < 0 for o in orders):
@@ -236,7 +236,7 @@ def data_augmentation(images_input: Any, aug_par: Optional[Mapping[str, Any]], o
     out = _native.augment_stack(st, orders, aug_json(aug_par), seed_of(rng))
     if was_array:
         return out.astype(images_input.dtype, copy=False)
-    return [o.astype(d, copy=False) for o, d in zip(out, dtypes)]
+    return [o.astype(i.dtype, copy=False) for o, i in zip(out, items)]
 
 
 def random_crop(img: Any, seg: Any, wei: Any, target_size: Tuple[int, int], rng: SeedLike = None) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
@@ -259,8 +259,6 @@ _LOADERS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 
 
 def _loader_json(batch_size: int, seed: int, workers: int, prefetch: int) -> str:
-    import json
-
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if int(workers) < 0 or int(prefetch) < 1:
@@ -411,8 +409,6 @@ def load_training_dataset_seg(dataset_path: PathLike, target_size: Tuple[int, in
         The training dataset, or ``(train, val)``, ``(train, test)`` or ``(train, val, test)``
         for the splits whose fraction is > 0, as DeLTA returns them.
     """
-    import json
-
     opts = {"target_size": list(pair(target_size, "target_size", int)), "crop": bool(crop), "augment": json.loads(aug_json(kw_data_aug, "kw_data_aug")),
             "weights": _seg_weights_option(weights), "storage": _storage(storage), "min_overlap": int(min_overlap)}
     train, val, test = _native.open_seg(path(dataset_path), json.dumps(opts), float(validation_split), float(test_split),
@@ -463,8 +459,6 @@ def train_generator_track(batch_size: int, img_path: PathLike, seg_path: PathLik
     A Python generator (``types.GeneratorType``), so Keras' ``model.fit`` takes it; for PyTorch
     see :func:`torch_dataset`.
     """
-    import json
-
     w, wpath = _track_weights_option(weights_path, halo_distance)
     opts = {"target_size": list(pair(target_size, "target_size", int)), "crop_windows": bool(crop_windows), "shift": int(shift),
             "weights": w, "augment": json.loads(aug_json(augment_params, "augment_params")), "storage": _storage(storage)}
@@ -499,8 +493,6 @@ def trainGenerator_seg(batch_size: int, img_path: PathLike, mask_path: PathLike,
     when ``weight_path`` is ``None``). ``crop_windows``: random ``target_size`` crops instead of
     resizing. ``preload``: decode every file up front (otherwise deltacell preloads when the set
     fits in 1 GiB and streams otherwise)."""
-    import json
-
     opts = {"target_size": list(pair(target_size, "target_size", int)), "crop": bool(crop_windows),
             "augment": json.loads(aug_json(augment_params, "augment_params")), "storage": "preload" if preload else "auto"}
     loader = _native.open_seg_folders(path(img_path), path(mask_path), None if weight_path is None else path(weight_path),
@@ -602,8 +594,8 @@ def predict_compile_from_seg_track(img_path: PathLike, seg_path: PathLike, files
     Returns:
         ``(inputs (n, rows, cols, 4) float32, output file names (…Cell%06d), boxes)``.
     """
-    x, names, boxes = _native.compile_tracking_inputs(path(img_path), path(seg_path),
-                                                      names_of(None if files_list is None else [os.path.basename(os.fspath(f)) for f in files_list]),
+    names_list = None if files_list is None else [os.path.basename(os.fspath(f)) for f in files_list]
+    x, names, boxes = _native.compile_tracking_inputs(path(img_path), path(seg_path), names_list,
                                                       pair(target_size, "target_size", int), bool(crop_windows), rescale)
     return x, list(names), [CroppingBox(*b) for b in boxes]
 
