@@ -34,6 +34,8 @@
 //!   of every source mask) so that stale weights can be detected ([`crate::wei::stale_weights`]), and refuses to
 //!   overwrite an existing `wei/` unless forced (DeLTA refuses always).
 
+use std::path::{Path, PathBuf};
+
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
@@ -681,6 +683,43 @@ pub fn mask_from_labels(labels: &Labels) -> Mask {
         }
         true
     })
+}
+
+/// The mask files of `dir` as DeLTA's `list_files(mask_path, {".png", ".tif"})` lists them:
+/// exact suffixes `.png` and `.tif`, sorted by name.
+pub fn list_mask_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let p = e.map_err(|e| Error::io(dir, e))?.path();
+        let ext = p.extension().and_then(|e| e.to_str());
+        if p.is_file() && matches!(ext, Some("png" | "tif")) {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// DeLTA's `estimate_seg2D_classweights(mask_path, sample_size)`: reads the masks of `dir`
+/// ([`list_mask_files`], [`crate::io::read_binary_mask`]) and calls [`estimate_seg2d_classweights`]
+/// with `sample_size` and `seed`. A folder without masks is an error.
+pub fn estimate_seg2d_classweights_dir(
+    dir: &Path,
+    sample_size: Option<usize>,
+    seed: u64,
+) -> Result<(f32, f32)> {
+    let files = list_mask_files(dir)?;
+    if files.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "{}: no .png or .tif mask to estimate class weights from",
+            dir.display()
+        )));
+    }
+    let masks = files
+        .par_iter()
+        .map(crate::io::read_binary_mask)
+        .collect::<Result<Vec<Mask>>>()?;
+    Ok(estimate_seg2d_classweights(&masks, sample_size, seed))
 }
 
 #[cfg(test)]

@@ -84,8 +84,10 @@ pub mod intensity;
 pub mod resize;
 mod scratch;
 mod seg_warp;
+mod stack;
 
 pub(crate) use seg_warp::{LabelChannels, LabelWindow};
+pub use stack::{augment_stack, stack_target};
 
 use std::path::Path;
 

@@ -43,6 +43,7 @@
 //! decoded twice; every unmatched file is reported). Evaluation tiles are
 //! [`crate::tiles::Windows`], DeLTA's newest `create_windows`.
 
+mod delta;
 mod loader;
 pub mod read;
 mod rois;
@@ -59,6 +60,7 @@ use crate::layout::{Folders, SampleFiles, TrainingSet};
 use crate::random::SampleRng;
 use crate::weights::WeightRecipe;
 
+pub use delta::random_crop;
 pub use loader::{Loader, LoaderOptions, LoaderStats};
 pub use rois::{ChamberDataset, ChamberOptions};
 pub use seg::{SegFiles, SegOptions, SegmentationDataset};
@@ -463,17 +465,22 @@ pub(crate) fn matched_samples(
     if !with_weights {
         folders.wei = None;
     }
-    let set = TrainingSet::from_folders(folders, Some(kind))?;
+    matched_in(&folders, kind)
+}
+
+/// The samples of explicit `folders` of a `kind` set, matched by stem; every unmatched file and
+/// every stale weight map (the same rule as `check`) is listed in one [`Error::Layout`].
+pub(crate) fn matched_in(folders: &Folders, kind: Kind) -> Result<Vec<SampleFiles>> {
+    let set = TrainingSet::from_folders(folders.clone(), Some(kind))?;
     let mut problems = set.matching_problems();
-    if with_weights && set.folders.wei.is_some() {
-        // The same rule as `check`: weights made from other masks than today's are refused.
+    if set.folders.wei.is_some() {
         problems.extend(crate::check::stale_weight_problems(&set));
     }
     if problems.is_empty() {
         Ok(set.samples)
     } else {
         Err(Error::Layout {
-            root: root.to_path_buf(),
+            root: set.root.clone(),
             problems,
         })
     }
