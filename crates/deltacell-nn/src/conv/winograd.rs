@@ -599,6 +599,26 @@ multiversion!(fn kgrad_f4 = kernel_grad_f4(
 // ---------------------------------------------------------------------------------------------
 // Data transforms on panels of 32 tiles.
 
+/// Asks the CPU to bring `len` values from `p` on into the cache (a hint: no access, no fault).
+#[inline(always)]
+fn prefetch(p: *const f32, len: isize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut off = 0;
+        while off < len {
+            // SAFETY: a prefetch hint never faults, whatever the address.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    p.wrapping_offset(off).cast(),
+                )
+            };
+            off += 16;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, len);
+}
+
 /// The geometry a data transform needs.
 #[derive(Clone, Copy)]
 struct Frame {
@@ -653,6 +673,20 @@ fn input_panel_body<S: Simd, const A: usize>(
                 let Some((b, y, x0)) = chunk[j0] else { break };
                 let plane = x.plane(b, ci);
                 let (y0, lo) = (y as isize + fr.top, x0 as isize + fr.left);
+                // The same window of the next channel, which the next call reads: fetched into
+                // the cache now (planes are far apart, their row segments short: the hardware
+                // prefetcher does not see them coming).
+                if ci + 1 < x.c {
+                    let next = x.plane(b, ci + 1);
+                    for k in 0..A as isize {
+                        let yy = y0 + k;
+                        if yy >= 0 && yy < h {
+                            let at = yy * w + lo;
+                            let len = (m * nl + 2) as isize;
+                            prefetch(next.as_ptr().wrapping_offset(at), len);
+                        }
+                    }
+                }
                 // Window coordinates: lane j reads p[m·j + l], p = row + lo − m·j0.
                 let base = lo - (m * j0) as isize;
                 let (e0, e1) = ((m * j0) as isize, (m * (j0 + nl - 1) + A) as isize);
