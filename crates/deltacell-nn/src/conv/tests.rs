@@ -248,6 +248,37 @@ fn up_convolution_matches_upsample_then_conv() {
     }
 }
 
+/// The fused ReLU mask and bias gradient against the two passes, on planes that are not a
+/// multiple of the summation blocks.
+#[test]
+fn relu_backward_bias_matches_the_two_passes() {
+    let (n, c, plane) = (3, 5, 37 * 29);
+    let dy = values(n * c * plane, 7);
+    let y = values(n * c * plane, 8);
+    let mut want = dy.clone();
+    relu_backward(&mut want, &y);
+    let mut sums = vec![0f64; c];
+    for (i, v) in want.iter().enumerate() {
+        sums[(i / plane) % c] += *v as f64;
+    }
+    let mut got = dy.clone();
+    let db = relu_backward_bias(&mut got, Some(&y), [n, c, plane]);
+    assert_eq!(got, want);
+    for (a, b) in db.iter().zip(&sums) {
+        assert!((*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    let mut plain = dy.clone();
+    let db = relu_backward_bias(&mut plain, None, [n, c, plane]);
+    assert_eq!(plain, dy);
+    for (co, v) in db.iter().enumerate() {
+        let s: f64 = (0..n)
+            .flat_map(|b| &dy[(b * c + co) * plane..][..plane])
+            .map(|&v| v as f64)
+            .sum();
+        assert!((*v as f64 - s).abs() < 1e-4 * (1.0 + s.abs()));
+    }
+}
+
 #[test]
 fn relu_backward_masks() {
     let mut d = vec![1.0, 2.0, 3.0, 4.0];
