@@ -788,7 +788,8 @@ fn output_panel_body<S: Simd, const A: usize, const M: usize>(
     bias: f32,
     relu: bool,
 ) {
-    let mut y = [[[0f32; LANES]; M]; M];
+    // Every lane is stored below before it is read: no zeroing.
+    let mut y = [[[std::mem::MaybeUninit::<f32>::uninit(); LANES]; M]; M];
     for (q, lanes) in panels.iter().enumerate() {
         for h in (0..LANES).step_by(S::W) {
             let mut d = [[Vx::<S>::zero(); A]; A];
@@ -801,7 +802,7 @@ fn output_panel_body<S: Simd, const A: usize, const M: usize>(
                 for (l, v) in row.iter().enumerate() {
                     let v = S::bias_relu(v.0, bias, relu);
                     // SAFETY: lanes h.. of a 32-lane row.
-                    unsafe { S::store(y[i][l].as_mut_ptr().add(h), v) };
+                    unsafe { S::store(y[i][l].as_mut_ptr().add(h).cast::<f32>(), v) };
                 }
             }
         }
@@ -821,12 +822,14 @@ fn output_panel_body<S: Simd, const A: usize, const M: usize>(
                 if cols == M * run {
                     for (jj, o) in out.chunks_exact_mut(M).enumerate() {
                         for (l, v) in o.iter_mut().enumerate() {
-                            *v = row[l][j + jj];
+                            // SAFETY: every lane of y was stored above.
+                            *v = unsafe { row[l][j + jj].assume_init() };
                         }
                     }
                 } else {
                     for (k, o) in out.iter_mut().enumerate() {
-                        *o = row[k % M][j + k / M];
+                        // SAFETY: as above.
+                        *o = unsafe { row[k % M][j + k / M].assume_init() };
                     }
                 }
             }
