@@ -192,7 +192,7 @@ fn up_convolution_matches_upsample_then_conv() {
         // Several blocks of grid positions for the kernel gradient, cut inside rows; a kernel
         // large enough for its products to be split between the threads.
         (1, 3, 50, 60, 130),
-        (1, 300, 2, 3, 900),
+        (1, 300, 16, 3, 900),
     ] {
         let x = values(n * c * h * w, 11);
         let wts = values(cout * c * 4, 12);

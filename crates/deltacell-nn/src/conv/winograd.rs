@@ -1138,7 +1138,12 @@ pub(super) fn weight_grad_with(o: Opts, g: &Geometry, x: &Split<&[f32]>, dz: &[f
     // dUᵀ[ξ][co / 32][ci][co % 32].
     let du_len = xi * cpanels * g.cin * LANES;
     let p = Plan::new(g, o, du_len * rayon::current_num_threads());
-    let work = |du: SharedMut, chunk: (usize, usize), (v, z): &mut (Vec<f32>, Vec<f32>), par| {
+    // `first`: the chunk's products overwrite dUᵀ instead of adding to it.
+    let work = |du: SharedMut,
+                chunk: (usize, usize),
+                (v, z): &mut (Vec<f32>, Vec<f32>),
+                par,
+                first: bool| {
         let tc = chunk.1 - chunk.0;
         let tp = tc.next_multiple_of(LANES);
         v.resize(xi * g.cin * tp, 0.0);
@@ -1178,23 +1183,28 @@ pub(super) fn weight_grad_with(o: Opts, g: &Geometry, x: &Split<&[f32]>, dz: &[f
                     (vp.at(pos * g.cin * tp), tp),
                     (zp.at(pos * xs + cp * tp * LANES), LANES),
                     (du.at((pos * cpanels + cp) * g.cin * LANES), LANES),
-                    true,
+                    !first,
                 );
             }
         });
     };
     let du = if p.inner {
-        let mut du = vec![0f32; du_len];
-        let dp = SharedMut(du.as_mut_ptr());
-        super::with_scratch(|scratch| {
-            for chunk in p.chunks() {
-                work(dp, chunk, scratch, true);
-            }
-        });
-        du
+        // SAFETY: the first chunk's products write every value of dUᵀ (every ξ, channel panel
+        // and input channel), the others add to them.
+        unsafe {
+            super::filled(du_len, |dp| {
+                super::with_scratch(|scratch| {
+                    for (k, chunk) in p.chunks().into_iter().enumerate() {
+                        work(dp, chunk, scratch, true, k == 0);
+                    }
+                })
+            })
+        }
     } else {
         super::sum_per_thread(&p.chunks(), du_len, |du, _: &mut (), &chunk| {
-            super::with_scratch(|scratch| work(SharedMut(du.as_mut_ptr()), chunk, scratch, false))
+            super::with_scratch(|scratch| {
+                work(SharedMut(du.as_mut_ptr()), chunk, scratch, false, false)
+            })
         })
     };
     // dg = Gᵀ dU G per channel pair, 32 output channels at a time.
