@@ -236,8 +236,13 @@ fn up_convolution_matches_upsample_then_conv() {
                 "up forward+relu",
             );
             let (dw, dx) = up::backward(isa, shape, &x, &wts, &cw, true);
-            close(&dw, &want_dw, "up dw");
-            close(&dx.expect("input gradient"), &want_dx, "up dx");
+            // Sums over up to thousands of products with cancellation: compared relative to the
+            // largest value (f32 rounding of the sums).
+            let dx = dx.expect("input gradient");
+            for (got, want, what) in [(&dw, &want_dw, "dw"), (&dx, &want_dx, "dx")] {
+                let err = max_rel_err(got, want);
+                assert!(err < 1e-5, "{isa:?} {shape:?} up {what}: {err:e}");
+            }
             assert!(up::backward(isa, shape, &x, &wts, &cw, false).1.is_none());
         }
         close(
