@@ -18,6 +18,13 @@
 //! `cuda`). Threads: rayon's default (all cores) unless `RAYON_NUM_THREADS` is set; TF gets the
 //! same count.
 //!
+//! `-- layers [half|full] [CASE]` times every convolution of the network alone (forward,
+//! weight gradient, input gradient; GFLOPS counted as a direct convolution, and CPU ms), and
+//! `-- peak` the machine's single-precision FMA peak (one and all threads) and the
+//! micro-kernels' GFLOPS on the Winograd products' shapes. `DELTACELL_SIMD=avx2` (or
+//! `portable`) runs deltacell's kernels on the AVX2 (or plain Rust) path on an AVX-512 machine;
+//! `ONEDNN_MAX_CPU_ISA=AVX2` limits TF's oneDNN likewise, for an AVX2-to-AVX2 comparison.
+//!
 //! `-- equiv [STEPS]` instead trains the half network for STEPS steps (default 60, batch 8 at
 //! 256×32, four batches in turn) with Winograd, with the direct kernels and with burn's
 //! convolutions, and prints the loss every ten steps: Winograd's curve against the spread of

@@ -53,12 +53,13 @@
 //! channels-last and is permuted once on the way in ([`batch_tensors`]).
 //!
 //! Performance: on the CPU the U-Net's convolutions run on this crate's own kernels
-//! ([`conv`]: Winograd F(2×2, 3×3) for the 3×3 layers, bias and ReLU fused, the decoder's
-//! upsampling fused into its 2×2 convolution and its concatenation into the next convolution,
-//! max-pooling without index tensors, hand-written backward, `gemm` with its AVX-512 and AVX2
-//! micro-kernels chosen at run time) instead of burn-flex's. `benches/train_step.rs` measures a
-//! training step and an inference against TF/Keras (DeLTA's own `unet_seg`) in the same run;
-//! the README has the table and the machine.
+//! ([`conv`]: Winograd F(4×4, 3×3) — F(2×2, 3×3) on the smallest planes — for the 3×3 layers,
+//! bias and ReLU fused, the decoder's upsampling fused into its 2×2 convolution and computed
+//! with 4 multiplications per input pixel instead of 16, its concatenation fused into the next
+//! convolution, max-pooling without index tensors, hand-written backward, matrix-product
+//! micro-kernels for AVX-512, AVX2/FMA and plain Rust chosen at run time) instead of
+//! burn-flex's. `benches/train_step.rs` measures a training step and an inference against
+//! TF/Keras (DeLTA's own `unet_seg`) in the same run; the README has the table and the machine.
 //!
 //! Reproducibility: on the CPU, training is bit-reproducible for a given thread count (same
 //! seed, batches, options, binary and CPU): the weights, `model.safetensors` (byte for byte,

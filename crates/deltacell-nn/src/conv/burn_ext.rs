@@ -14,8 +14,8 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Tensor, TensorData};
 
 use super::{
-    bias_grad, forward, forward_cat, input_grad, input_grad_cat, max_pool2, max_pool2_backward,
-    relu_backward, up_backward, up_forward, weight_grad, weight_grad_cat, Geometry, Padding,
+    forward, forward_cat, input_grad, input_grad_cat, max_pool2, max_pool2_backward, relu_backward,
+    relu_backward_bias, up_backward, up_forward, weight_grad, weight_grad_cat, Geometry, Padding,
 };
 
 /// The fused convolution as a burn backend operation (CPU `flex` and its autodiff).
@@ -159,22 +159,19 @@ fn conv_dz(
     g: &Geometry,
 ) -> Vec<f32> {
     let mut dz = flex_into_f32(grad);
-    if relu {
-        let yc = y.to_contiguous();
-        relu_backward(&mut dz, yc.storage::<f32>());
-    }
-    if let Some(id) = node_b {
-        // The bias gradient sums over the output, whatever its size.
-        let out = Geometry {
-            h: dz.len() / (g.n * g.cout),
-            w: 1,
-            cin: 1,
-            kh: 1,
-            kw: 1,
-            pad: [0; 4],
-            ..*g
-        };
-        grads.register::<Flex>(id, flex_1d(bias_grad(&out, &dz)));
+    let yc = relu.then(|| y.to_contiguous());
+    let mask = yc.as_ref().map(|y| y.storage::<f32>());
+    match node_b {
+        Some(id) => {
+            let plane = dz.len() / (g.n * g.cout);
+            let db = relu_backward_bias(&mut dz, mask, [g.n, g.cout, plane]);
+            grads.register::<Flex>(id, flex_1d(db));
+        }
+        None => {
+            if let Some(y) = mask {
+                relu_backward(&mut dz, y);
+            }
+        }
     }
     dz
 }

@@ -509,22 +509,73 @@ pub fn relu_backward(dy: &mut [f32], y: &[f32]) {
         });
 }
 
-/// Bias gradient: `Σ_{n, y, x} dz` per output channel.
-pub fn bias_grad(g: &Geometry, dz: &[f32]) -> Vec<f32> {
-    let plane = g.out_h() * g.out_w();
-    (0..g.cout)
+/// `dZ = dY ⊙ [Y > 0]` in place on `dz` when `y` is given (the gradient through the ReLU), and
+/// the bias gradient `Σ_{n, pixels} dZ` per channel, in one pass: `dz` is
+/// `n × c × plane`. Each channel is summed by one task, in blocks of 256 values (eight `f32`
+/// partial sums each, the blocks' sums added in `f64`), so the result does not depend on the
+/// number of threads.
+pub fn relu_backward_bias(
+    dz: &mut [f32],
+    y: Option<&[f32]>,
+    [n, c, plane]: [usize; 3],
+) -> Vec<f32> {
+    assert_eq!(dz.len(), n * c * plane);
+    if let Some(y) = y {
+        assert_eq!(y.len(), dz.len());
+    }
+    let base = SharedMut(dz.as_mut_ptr());
+    (0..c)
         .into_par_iter()
         .map(|co| {
-            (0..g.n)
-                .map(|b| {
-                    dz[(b * g.cout + co) * plane..][..plane]
-                        .iter()
-                        .map(|&v| v as f64)
-                        .sum::<f64>()
-                })
-                .sum::<f64>() as f32
+            let mut total = 0f64;
+            for b in 0..n {
+                let at = (b * c + co) * plane;
+                // SAFETY: plane (b, co) of dz, which only this task touches.
+                let d = unsafe { std::slice::from_raw_parts_mut(base.at(at), plane) };
+                total += masked_sum(d, y.map(|y| &y[at..][..plane]));
+            }
+            total as f32
         })
         .collect()
+}
+
+/// `Σ d` after `d ← d ⊙ [y > 0]` (when `y` is given): blocks of 256 values summed in eight `f32`
+/// lanes, the blocks' sums in `f64`.
+fn masked_sum(d: &mut [f32], y: Option<&[f32]>) -> f64 {
+    let mut total = 0f64;
+    for (k, block) in d.chunks_mut(256).enumerate() {
+        let mut acc = [0f32; 8];
+        if let Some(y) = y {
+            let yb = &y[k * 256..][..block.len()];
+            let (mut dc, mut yc) = (block.chunks_exact_mut(8), yb.chunks_exact(8));
+            for (dv, yv) in (&mut dc).zip(&mut yc) {
+                for j in 0..8 {
+                    dv[j] = if yv[j] > 0.0 { dv[j] } else { 0.0 };
+                    acc[j] += dv[j];
+                }
+            }
+            for (v, &m) in dc.into_remainder().iter_mut().zip(yc.remainder()) {
+                *v = if m > 0.0 { *v } else { 0.0 };
+                acc[0] += *v;
+            }
+        } else {
+            let mut dc = block.chunks_exact(8);
+            for dv in &mut dc {
+                for j in 0..8 {
+                    acc[j] += dv[j];
+                }
+            }
+            acc[0] += dc.remainder().iter().sum::<f32>();
+        }
+        total += acc.iter().map(|&a| a as f64).sum::<f64>();
+    }
+    total
+}
+
+/// Bias gradient: `Σ_{n, y, x} dz` per output channel.
+pub fn bias_grad(g: &Geometry, dz: &[f32]) -> Vec<f32> {
+    let mut copy = dz.to_vec();
+    relu_backward_bias(&mut copy, None, [g.n, g.cout, g.out_h() * g.out_w()])
 }
 
 /// Weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ`, `cout × cin × kh × kw`.

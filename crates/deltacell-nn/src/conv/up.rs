@@ -362,9 +362,10 @@ fn gather_grad(u: Up, dz: &[f32], (b, i0, i1): (usize, usize, usize), p: usize, 
     }
 }
 
-/// `dUₜᵀ += Dₜ · dPₜᵀ` for the kernels and channel panels `tasks` (`t`, `cp`; all, or only task
-/// `only`) over the chunk `(b, i0, ..)` of `p` positions: D0 read in place, the differences in
-/// `v`, the gathered gradients in `zt`; `dut` holds a `c × 32` block per task.
+/// `dUₜᵀ (+)= Dₜ · dPₜᵀ` for the kernels and channel panels `tasks` (`t`, `cp`; all, or only
+/// task `only`) over the chunk `(b, i0, ..)` of `p` positions: D0 read in place, the
+/// differences in `v`, the gathered gradients in `zt`; `dut` holds a `c × 32` block per task,
+/// added to when `accumulate`, else overwritten.
 #[allow(clippy::too_many_arguments)]
 fn chunk_products(
     isa: Isa,
@@ -375,6 +376,7 @@ fn chunk_products(
     tasks: &[(usize, usize)],
     dut: SharedMut,
     only: Option<usize>,
+    accumulate: bool,
 ) {
     let (c, wp, pp) = (u.c, u.wp(), u.pp());
     let cpan = u.cout.div_ceil(LANES);
@@ -397,7 +399,7 @@ fn chunk_products(
                 (a, rs),
                 (zt[(t * cpan + cp) * p * LANES..].as_ptr(), LANES),
                 (dut.at(k * c * LANES), LANES),
-                true,
+                accumulate,
             );
         }
     }
@@ -427,19 +429,22 @@ fn weight_grad(isa: Isa, u: Up, x: &[f32], dz: &[f32]) -> Vec<f32> {
         p
     };
     let dut = if total > (1 << 20) && rayon::current_num_threads() > 1 {
-        let mut dut = vec![0f32; total];
-        let base = SharedMut(dut.as_mut_ptr());
-        with_scratch(|(v, zt)| {
-            for &chunk in &chunks {
-                let p = prepare(chunk, v, zt);
-                let (v, zt) = (&v[..], &zt[..]);
-                (0..tasks.len()).into_par_iter().for_each(|k| {
-                    let at = (chunk.0, chunk.1);
-                    chunk_products(isa, u, &xp, at, (v, zt, p), &tasks, base, Some(k));
-                });
-            }
-        });
-        dut
+        // SAFETY: the first chunk's products write every task's block, the others add to them.
+        unsafe {
+            filled(total, |base| {
+                with_scratch(|(v, zt)| {
+                    for (i, &chunk) in chunks.iter().enumerate() {
+                        let p = prepare(chunk, v, zt);
+                        let (v, zt) = (&v[..], &zt[..]);
+                        (0..tasks.len()).into_par_iter().for_each(|k| {
+                            let at = (chunk.0, chunk.1);
+                            let data = (v, zt, p);
+                            chunk_products(isa, u, &xp, at, data, &tasks, base, Some(k), i > 0);
+                        });
+                    }
+                })
+            })
+        }
     } else {
         super::sum_per_thread(&chunks, total, |dut, _: &mut (), &chunk| {
             with_scratch(|(v, zt)| {
@@ -454,6 +459,7 @@ fn weight_grad(isa: Isa, u: Up, x: &[f32], dz: &[f32]) -> Vec<f32> {
                     &tasks,
                     base,
                     None,
+                    true,
                 );
             })
         })

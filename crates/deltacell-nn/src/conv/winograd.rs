@@ -599,6 +599,26 @@ multiversion!(fn kgrad_f4 = kernel_grad_f4(
 // ---------------------------------------------------------------------------------------------
 // Data transforms on panels of 32 tiles.
 
+/// Asks the CPU to bring `len` values from `p` on into the cache (a hint: no access, no fault).
+#[inline(always)]
+fn prefetch(p: *const f32, len: isize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut off = 0;
+        while off < len {
+            // SAFETY: a prefetch hint never faults, whatever the address.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    p.wrapping_offset(off).cast(),
+                )
+            };
+            off += 16;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, len);
+}
+
 /// The geometry a data transform needs.
 #[derive(Clone, Copy)]
 struct Frame {
@@ -653,6 +673,20 @@ fn input_panel_body<S: Simd, const A: usize>(
                 let Some((b, y, x0)) = chunk[j0] else { break };
                 let plane = x.plane(b, ci);
                 let (y0, lo) = (y as isize + fr.top, x0 as isize + fr.left);
+                // The same window of the next channel, which the next call reads: fetched into
+                // the cache now (planes are far apart, their row segments short: the hardware
+                // prefetcher does not see them coming).
+                if ci + 1 < x.c {
+                    let next = x.plane(b, ci + 1);
+                    for k in 0..A as isize {
+                        let yy = y0 + k;
+                        if yy >= 0 && yy < h {
+                            let at = yy * w + lo;
+                            let len = (m * nl + 2) as isize;
+                            prefetch(next.as_ptr().wrapping_offset(at), len);
+                        }
+                    }
+                }
                 // Window coordinates: lane j reads p[m·j + l], p = row + lo − m·j0.
                 let base = lo - (m * j0) as isize;
                 let (e0, e1) = ((m * j0) as isize, (m * (j0 + nl - 1) + A) as isize);
@@ -754,7 +788,8 @@ fn output_panel_body<S: Simd, const A: usize, const M: usize>(
     bias: f32,
     relu: bool,
 ) {
-    let mut y = [[[0f32; LANES]; M]; M];
+    // Every lane is stored below before it is read: no zeroing.
+    let mut y = [[[std::mem::MaybeUninit::<f32>::uninit(); LANES]; M]; M];
     for (q, lanes) in panels.iter().enumerate() {
         for h in (0..LANES).step_by(S::W) {
             let mut d = [[Vx::<S>::zero(); A]; A];
@@ -767,7 +802,7 @@ fn output_panel_body<S: Simd, const A: usize, const M: usize>(
                 for (l, v) in row.iter().enumerate() {
                     let v = S::bias_relu(v.0, bias, relu);
                     // SAFETY: lanes h.. of a 32-lane row.
-                    unsafe { S::store(y[i][l].as_mut_ptr().add(h), v) };
+                    unsafe { S::store(y[i][l].as_mut_ptr().add(h).cast::<f32>(), v) };
                 }
             }
         }
@@ -787,12 +822,14 @@ fn output_panel_body<S: Simd, const A: usize, const M: usize>(
                 if cols == M * run {
                     for (jj, o) in out.chunks_exact_mut(M).enumerate() {
                         for (l, v) in o.iter_mut().enumerate() {
-                            *v = row[l][j + jj];
+                            // SAFETY: every lane of y was stored above.
+                            *v = unsafe { row[l][j + jj].assume_init() };
                         }
                     }
                 } else {
                     for (k, o) in out.iter_mut().enumerate() {
-                        *o = row[k % M][j + k / M];
+                        // SAFETY: as above.
+                        *o = unsafe { row[k % M][j + k / M].assume_init() };
                     }
                 }
             }
@@ -1101,7 +1138,12 @@ pub(super) fn weight_grad_with(o: Opts, g: &Geometry, x: &Split<&[f32]>, dz: &[f
     // dUᵀ[ξ][co / 32][ci][co % 32].
     let du_len = xi * cpanels * g.cin * LANES;
     let p = Plan::new(g, o, du_len * rayon::current_num_threads());
-    let work = |du: SharedMut, chunk: (usize, usize), (v, z): &mut (Vec<f32>, Vec<f32>), par| {
+    // `first`: the chunk's products overwrite dUᵀ instead of adding to it.
+    let work = |du: SharedMut,
+                chunk: (usize, usize),
+                (v, z): &mut (Vec<f32>, Vec<f32>),
+                par,
+                first: bool| {
         let tc = chunk.1 - chunk.0;
         let tp = tc.next_multiple_of(LANES);
         v.resize(xi * g.cin * tp, 0.0);
@@ -1141,23 +1183,28 @@ pub(super) fn weight_grad_with(o: Opts, g: &Geometry, x: &Split<&[f32]>, dz: &[f
                     (vp.at(pos * g.cin * tp), tp),
                     (zp.at(pos * xs + cp * tp * LANES), LANES),
                     (du.at((pos * cpanels + cp) * g.cin * LANES), LANES),
-                    true,
+                    !first,
                 );
             }
         });
     };
     let du = if p.inner {
-        let mut du = vec![0f32; du_len];
-        let dp = SharedMut(du.as_mut_ptr());
-        super::with_scratch(|scratch| {
-            for chunk in p.chunks() {
-                work(dp, chunk, scratch, true);
-            }
-        });
-        du
+        // SAFETY: the first chunk's products write every value of dUᵀ (every ξ, channel panel
+        // and input channel), the others add to them.
+        unsafe {
+            super::filled(du_len, |dp| {
+                super::with_scratch(|scratch| {
+                    for (k, chunk) in p.chunks().into_iter().enumerate() {
+                        work(dp, chunk, scratch, true, k == 0);
+                    }
+                })
+            })
+        }
     } else {
         super::sum_per_thread(&p.chunks(), du_len, |du, _: &mut (), &chunk| {
-            super::with_scratch(|scratch| work(SharedMut(du.as_mut_ptr()), chunk, scratch, false))
+            super::with_scratch(|scratch| {
+                work(SharedMut(du.as_mut_ptr()), chunk, scratch, false, false)
+            })
         })
     };
     // dg = Gᵀ dU G per channel pair, 32 output channels at a time.
