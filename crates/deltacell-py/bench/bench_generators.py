@@ -17,7 +17,8 @@ cannot run there. "GIL %" is the share of deltacell's batch-building time during
 was held (handing finished buffers to numpy). The batches per second are measured with a
 consumer that asks for the next batch at once; "wait@…ms" is the mean time a consumer waits for
 its batch when a simulated U-Net step (a GIL-free pause of --step-ms) follows each batch, as in
-training: 0 means the data was always ready.
+training (after 5 such steps that let the workers refill the queue the rate measurement
+drained): 0 means the data was always ready.
 This is a benchmark, not a test: nothing is asserted.
 """
 
@@ -69,6 +70,9 @@ def wait_per_step(next_batch, stats, step_s: float, steps: int) -> float:
     """Mean time (ms) the consumer waits for a batch when each batch is followed by a
     ``step_s`` pause, as a U-Net step on another thread or device would be (the GIL is free
     meanwhile, as it is while TensorFlow or PyTorch compute)."""
+    for _ in range(5):  # let the workers refill the queue the rate measurement drained
+        next_batch()
+        time.sleep(step_s)
     before = stats()["waited_s"]
     for _ in range(steps):
         next_batch()
