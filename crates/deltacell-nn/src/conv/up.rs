@@ -27,7 +27,8 @@
 use rayon::prelude::*;
 
 use super::simd::{self, Isa, LANES};
-use super::{filled, pad_planes, with_scratch, SharedMut};
+use super::direct::pad_planes;
+use super::{filled, with_scratch, SharedMut};
 
 /// Shapes of one up-convolution: input `n × c × h × w`, `cout` output channels.
 #[derive(Clone, Copy)]
