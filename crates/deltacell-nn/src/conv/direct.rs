@@ -49,7 +49,15 @@ pub(super) unsafe fn matmul(
 /// Writes the im2col matrix of output rows `r0..r1` of image `b` into `col`
 /// (`cin·kh·kw` rows of `(r1 − r0) · out_w` values, row `(ci·kh + ky)·kw + kx` starting at
 /// `col[row · ld]`).
-pub(super) fn im2col(g: &Geometry, x: &[f32], b: usize, r0: usize, r1: usize, col: &mut [f32], ld: usize) {
+pub(super) fn im2col(
+    g: &Geometry,
+    x: &[f32],
+    b: usize,
+    r0: usize,
+    r1: usize,
+    col: &mut [f32],
+    ld: usize,
+) {
     let (ow, hw) = (g.out_w(), g.h * g.w);
     let t = (r1 - r0) * ow;
     let [top, left, _, _] = g.pad;

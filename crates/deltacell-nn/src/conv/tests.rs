@@ -1,3 +1,4 @@
+use super::direct::{forward_shifted, weight_grad_shifted};
 use super::*;
 use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d as burn_conv2d;

@@ -26,8 +26,8 @@
 
 use rayon::prelude::*;
 
-use super::simd::{self, Isa, LANES};
 use super::direct::pad_planes;
+use super::simd::{self, Isa, LANES};
 use super::{filled, with_scratch, SharedMut};
 
 /// Shapes of one up-convolution: input `n × c × h × w`, `cout` output channels.

@@ -22,7 +22,7 @@ impl Num for f32 {
 
 /// A vector of the instruction set `S`.
 #[derive(Clone, Copy)]
-pub(super) struct Vx<S: Simd>(S::V);
+pub(super) struct Vx<S: Simd>(pub(super) S::V);
 
 impl<S: Simd> Num for Vx<S> {
     #[inline(always)]

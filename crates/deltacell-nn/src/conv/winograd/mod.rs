@@ -33,7 +33,7 @@
 
 use rayon::prelude::*;
 
-use super::simd::{self, multiversion, Isa, Simd, LANES};
+use super::simd::{self, Isa, LANES};
 use super::{Geometry, SharedMut};
 
 #[macro_use]

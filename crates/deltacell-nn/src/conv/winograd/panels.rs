@@ -1,12 +1,12 @@
 //! The transforms around the products, on panels of 32 tiles: the kernel's (and its transpose,
 //! for the weight gradient), the input's and the output's, and the output gradient's.
-//!
-//! Kernel transform and its transpose.
 
-use crate::conv::simd::{multiversion, Simd, LANES};
-use crate::conv::SharedMut;
+use rayon::prelude::*;
+
 use super::matrices::*;
-use super::{Plan, Split, Tile};
+use super::{Opts, Split, Tile};
+use crate::conv::simd::{multiversion, Simd, LANES};
+use crate::conv::{filled, SharedMut};
 
 /// `U[ξ][r][c0 + j] = (G g_j Gᵀ)[ξ]` for the (up to) 32 columns `c0..` of row `r`, with
 /// `g_j = weight[r][c]` (`rows × cols × 3 × 3`) or, when `flipped`, `flip(weight[c][r])`
@@ -80,7 +80,7 @@ pub(super) fn flip_transpose(weight: &[f32], [rows, cols]: [usize; 2]) -> Vec<f3
     let rb = rows.div_ceil(LANES);
     // SAFETY: the tasks write every pair (row blocks × all columns).
     unsafe {
-        super::filled(rows * cols * 9, |dst| {
+        filled(rows * cols * 9, |dst| {
             (0..rb).into_par_iter().for_each(|b| {
                 for c0 in (0..cols).step_by(LANES) {
                     for c in c0..(c0 + LANES).min(cols) {
@@ -100,7 +100,12 @@ pub(super) fn flip_transpose(weight: &[f32], [rows, cols]: [usize; 2]) -> Vec<f3
 /// `U[ξ][row][col] = (G g Gᵀ)[ξ]` for every channel pair: `rows × cols` pairs, where
 /// `g = weight[row][col]` (`weight` is `rows × cols × 3 × 3`) or, when `flipped`, the kernel of
 /// the input gradient: `g = flip(weight[col][row])` (`weight` is `cols × rows × 3 × 3`).
-pub(super) fn kernel_transform(o: Opts, weight: &[f32], [rows, cols]: [usize; 2], flipped: bool) -> Vec<f32> {
+pub(super) fn kernel_transform(
+    o: Opts,
+    weight: &[f32],
+    [rows, cols]: [usize; 2],
+    flipped: bool,
+) -> Vec<f32> {
     let flipped_weight;
     let weight = if flipped {
         flipped_weight = flip_transpose(weight, [rows, cols]);
@@ -111,7 +116,7 @@ pub(super) fn kernel_transform(o: Opts, weight: &[f32], [rows, cols]: [usize; 2]
     let blocks = cols.div_ceil(LANES);
     // SAFETY: the tasks write every (ξ, row, column).
     unsafe {
-        super::filled(o.tile.xi() * rows * cols, |up| {
+        filled(o.tile.xi() * rows * cols, |up| {
             (0..rows * blocks).into_par_iter().for_each(|task| {
                 let at = [task / blocks, task % blocks * LANES];
                 match o.tile {
