@@ -103,17 +103,22 @@ impl Predictor {
         (self.info.input_size[0], self.info.input_size[1])
     }
 
-    /// True for a model trained with DeLTA's 2-D (agar pad) preset: its images are cut into
-    /// windows rather than resized.
+    /// True for a model trained on target-size windows of full-resolution images (DeLTA's
+    /// `crop_windows`, the 2-D agar-pad preset): its images are cut into windows rather than
+    /// resized. Read from `model.toml`'s `crop_windows`; for run folders written before it was
+    /// recorded and for imported Keras models, from the preset name (`2D`).
     pub fn is_2d(&self) -> bool {
-        self.info
-            .preset
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("2d"))
+        self.info.crop_windows.unwrap_or_else(|| {
+            self.info
+                .preset
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("2d"))
+        })
     }
 
     /// How images are fitted to this model by default: overlapping windows
-    /// ([`WINDOW_OVERLAP`]) for 2-D models, resizing otherwise (DeLTA's presets).
+    /// ([`WINDOW_OVERLAP`]) for models trained on windows ([`Predictor::is_2d`]), resizing
+    /// otherwise, as the model saw its training images.
     pub fn default_fit(&self) -> Fit {
         if self.is_2d() {
             Fit::Windows {

@@ -74,6 +74,12 @@ pub struct ModelInfo {
     /// Fingerprint of the training data (e.g. SHA-256 over file names and sizes), if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_fingerprint: Option<String>,
+    /// Whether the model was trained on target-size windows of full-resolution images (`true`,
+    /// DeLTA's `crop_windows`) or on images resized to the target size (`false`), so that
+    /// prediction fits images the same way; `None` in run folders written before it was
+    /// recorded and in imported Keras models (the preset name decides then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crop_windows: Option<bool>,
     /// Epoch (1-based) at which these weights were saved.
     pub epoch: usize,
     /// Mean training loss of that epoch.
@@ -98,6 +104,7 @@ impl ModelInfo {
             seed: 0,
             preset: None,
             data_fingerprint: None,
+            crop_windows: None,
             epoch: 0,
             loss: f64::NAN,
             val_loss: None,

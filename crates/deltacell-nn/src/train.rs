@@ -434,6 +434,9 @@ pub struct FitOptions {
     pub preset: Option<String>,
     /// Training-data fingerprint recorded in `model.toml`.
     pub data_fingerprint: Option<String>,
+    /// Whether the data were target-size windows of full images (`crop_windows`), recorded in
+    /// `model.toml` so that prediction fits images the same way.
+    pub crop_windows: Option<bool>,
     /// Where to start: `(epoch, step)`, 0-based (from a checkpoint); `(0, 0)` for a new run.
     pub start: (usize, usize),
     /// Best monitored loss and epochs without improvement carried over from a checkpoint.
@@ -442,7 +445,7 @@ pub struct FitOptions {
 
 impl FitOptions {
     /// Options for the model `kind` of `config`: its `epochs`, `steps_per_epoch`, `patience`
-    /// (0 = none) and `target_size`, and the config's preset name; no validation steps, no
+    /// (0 = none) and `target_size`, the config's preset name and `crop_windows`; no validation steps, no
     /// RUN_DIR, seed 0 (set them after).
     pub fn from_config(config: &Config, kind: Kind) -> Result<Self> {
         let m = config.model(kind)?;
@@ -450,16 +453,18 @@ impl FitOptions {
         options.patience = (m.patience > 0).then_some(m.patience);
         options.input_size = m.target_size;
         options.preset = Some(config.preset.clone());
+        options.crop_windows = Some(config.crop_windows);
         Ok(options)
     }
 
     /// The `model.toml` of a model of `spec` trained with these options (input size, seed,
-    /// preset, data fingerprint), before any epoch.
+    /// preset, data fingerprint, `crop_windows`), before any epoch.
     pub fn model_info(&self, spec: &UnetSpec) -> ModelInfo {
         let mut info = ModelInfo::new(spec.clone(), self.input_size);
         info.seed = self.seed;
         info.preset = self.preset.clone();
         info.data_fingerprint = self.data_fingerprint.clone();
+        info.crop_windows = self.crop_windows;
         info
     }
 
@@ -476,6 +481,7 @@ impl FitOptions {
             input_size: [0, 0],
             preset: None,
             data_fingerprint: None,
+            crop_windows: None,
             start: (0, 0),
             best: (None, 0),
         }

@@ -490,3 +490,37 @@ fn saved_files_are_byte_reproducible() {
             == run_dir::model_bytes(&other.model().valid()).unwrap()
     );
 }
+
+/// Prediction fits images as the model saw them in training: `crop_windows` of the config is
+/// recorded in `model.toml` and decides windows against resizing, whatever the preset's name
+/// (a mother-machine config switched to windows used to predict by resizing whole frames,
+/// which closes the 2-px gaps between touching cells). Folders without it (older runs,
+/// imported Keras models) fall back to the preset name.
+#[test]
+fn default_fit_follows_crop_windows_not_the_preset_name() {
+    use deltacell_data::predict::Fit;
+    let device = device::cpu();
+    let spec = UnetSpec::with_filters(Kind::Seg, vec![4, 8]);
+    let trainer = Trainer::new(spec.clone(), 1, None, &device).unwrap();
+    let fit_of = |preset: &str, crop_windows: bool| {
+        let mut config = Config::preset(preset).unwrap();
+        config.crop_windows = crop_windows;
+        let info = FitOptions::from_config(&config, Kind::Seg)
+            .unwrap()
+            .model_info(&spec);
+        assert_eq!(info.crop_windows, Some(crop_windows));
+        Predictor::from_model(trainer.model(), info, &device).default_fit()
+    };
+    assert!(matches!(fit_of("mothermachine", true), Fit::Windows { .. }));
+    assert!(matches!(fit_of("2D", false), Fit::Resize));
+    assert!(matches!(fit_of("2D", true), Fit::Windows { .. }));
+    assert!(matches!(fit_of("mothermachine", false), Fit::Resize));
+    // Without the record, the preset name decides (older run folders, imported models).
+    let mut old = run_dir::ModelInfo::new(spec.clone(), [16, 16]);
+    old.preset = Some("2D".into());
+    let p = Predictor::from_model(trainer.model(), old.clone(), &device);
+    assert!(matches!(p.default_fit(), Fit::Windows { .. }));
+    old.preset = Some("mothermachine".into());
+    let p = Predictor::from_model(trainer.model(), old, &device);
+    assert!(matches!(p.default_fit(), Fit::Resize));
+}
