@@ -58,7 +58,7 @@
 //! with 4 multiplications per input pixel instead of 16, its concatenation fused into the next
 //! convolution, max-pooling without index tensors, hand-written backward, matrix-product
 //! micro-kernels for AVX-512, AVX2/FMA and plain Rust chosen at run time) instead of
-//! burn-flex's. `benches/train_step.rs` measures a training step and an inference against
+//! burn-flex's, and Adam's update is one fused pass per parameter ([`adam`]). `benches/train_step.rs` measures a training step and an inference against
 //! TF/Keras (DeLTA's own `unet_seg`) in the same run; the README has the table and the machine.
 //!
 //! Reproducibility: on the CPU, training is bit-reproducible for a given thread count (same
@@ -73,6 +73,7 @@
 //! Devices: the CPU backend is burn's pure-Rust `flex` backend ([`device::cpu`]); CUDA is
 //! available with the `cuda` cargo feature ([`device::parse`] accepts `cpu` and `cuda:N`).
 
+pub mod adam;
 pub mod config;
 pub mod conv;
 pub mod data;
