@@ -141,6 +141,37 @@ fn seg_small_files_are_padded_centred_with_zero_weights_outside() {
     assert_eq!(y[2 * 30 * 2 + 1], 1.0, "ones inside the image");
 }
 
+/// `rescale = MinMax` stretches each image to [0, 1] (DeLTA 2.0.7), `DtypeMax` (the default)
+/// divides by 65535: a 16-bit image using values 1..=600 only reaches 600/65535.
+#[test]
+fn seg_rescale_min_max_stretches_narrow_16_bit_images() {
+    use deltacell_data::io::Rescale;
+    let dir = tempfile::tempdir().unwrap();
+    seg_set(dir.path(), 1, (20, 30), false);
+    let sample = |rescale| {
+        let opts = SegOptions {
+            target_size: (20, 30),
+            crop: true,
+            rescale,
+            ..Default::default()
+        };
+        let ds = SegmentationDataset::open(dir.path(), &opts, Mode::Training).unwrap();
+        let mut rng = deltacell_data::random::stream(1, 0, 0);
+        let mut x = vec![0.0; 20 * 30];
+        let mut y = vec![0.0; 20 * 30 * 2];
+        ds.write_sample(0, &mut rng, &mut x, &mut y).unwrap();
+        x
+    };
+    let range = |x: &[f32]| {
+        x.iter()
+            .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    };
+    let (lo, hi) = range(&sample(Rescale::DtypeMax));
+    assert!((lo - 1.0 / 65535.0).abs() < 1e-9 && (hi - 600.0 / 65535.0).abs() < 1e-9);
+    let (lo, hi) = range(&sample(Rescale::MinMax));
+    assert_eq!((lo, hi), (0.0, 1.0));
+}
+
 #[test]
 fn seg_resize_mode_and_evaluation_tiles() {
     let dir = tempfile::tempdir().unwrap();

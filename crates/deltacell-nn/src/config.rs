@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use deltacell_data::io::Rescale;
 use deltacell_data::weights::{SegWeightParams, WeightRecipe, DEFAULT_HALO_DISTANCE};
 
 use crate::unet::{Kind, UnetSpec};
@@ -196,6 +197,12 @@ pub struct Config {
     /// Crop training images into `target_size` windows (2D) instead of resizing them (mother
     /// machine) (DeLTA `crop_windows`).
     pub crop_windows: bool,
+    /// How image intensities are brought to `[0, 1]` for training and prediction:
+    /// `"dtype_max"` (default: divided by the pixel type's maximum, DeLTA's newest line) or
+    /// `"min_max"` (each image stretched from its minimum to its maximum, DeLTA 2.0.7; for 16-bit
+    /// movies that use a narrow part of the range). Recorded in `model.toml` for prediction.
+    #[serde(default)]
+    pub rescale: Rescale,
     /// Pipeline: deskew chambers (DeLTA `correct_rotation`).
     pub correct_rotation: bool,
     /// Pipeline: drift correction (DeLTA `correct_drift`).
@@ -311,6 +318,7 @@ impl Config {
             "mothermachine" | "mm" => Ok(Config {
                 preset: "mothermachine".into(),
                 crop_windows: false,
+                rescale: Rescale::DtypeMax,
                 correct_rotation: true,
                 correct_drift: true,
                 whole_frame_drift: false,
@@ -326,6 +334,7 @@ impl Config {
             "2d" => Ok(Config {
                 preset: "2D".into(),
                 crop_windows: true,
+                rescale: Rescale::DtypeMax,
                 correct_rotation: false,
                 correct_drift: false,
                 whole_frame_drift: false,
@@ -446,6 +455,15 @@ impl Config {
             &toml::Value::from(self.preset.clone()),
         );
         kv(&mut s, "Crop images into target-size windows (true, 2D) or resize them (false, mother machine)", "crop_windows", &toml::Value::from(self.crop_windows));
+        kv(
+            &mut s,
+            "Image intensities to [0, 1]: \"dtype_max\" (divide by 255/65535) or \"min_max\" (stretch each image, DeLTA 2.0.7)",
+            "rescale",
+            &toml::Value::from(match self.rescale {
+                Rescale::DtypeMax => "dtype_max",
+                Rescale::MinMax => "min_max",
+            }),
+        );
         kv(
             &mut s,
             "Pipeline: deskew chambers",

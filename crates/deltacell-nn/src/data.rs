@@ -88,6 +88,7 @@ pub fn seg_options(
     Ok(SegOptions {
         target_size: (m.target_size[0], m.target_size[1]),
         crop: config.crop_windows,
+        rescale: config.rescale,
         weights,
         augment: if augment {
             augment_params(m)?
@@ -121,6 +122,7 @@ pub fn track_options(
     Ok(TrackOptions {
         target_size: (m.target_size[0], m.target_size[1]),
         crop: config.crop_windows,
+        rescale: config.rescale,
         shift: if augment {
             m.shift.unwrap_or(0) as u32
         } else {

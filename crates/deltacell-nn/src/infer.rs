@@ -116,6 +116,12 @@ impl Predictor {
         })
     }
 
+    /// How image intensities are brought to `[0, 1]` for this model: as in its training
+    /// (`model.toml`'s `rescale`), divided by the pixel type's maximum when not recorded.
+    pub fn rescale(&self) -> Rescale {
+        self.info.rescale.unwrap_or_default()
+    }
+
     /// How images are fitted to this model by default: overlapping windows
     /// ([`WINDOW_OVERLAP`]) for models trained on windows ([`Predictor::is_2d`]), resizing
     /// otherwise, as the model saw its training images.
@@ -331,7 +337,7 @@ pub fn predict_seg_folder(
     let target = predictor.input_size();
     let mut written = 0;
     for chunk in files.chunks(CHUNK) {
-        let inputs = predict::read_seg_inputs(chunk, target, fit, Rescale::DtypeMax)?;
+        let inputs = predict::read_seg_inputs(chunk, target, fit, predictor.rescale())?;
         let logits = predictor.segment_inputs(&inputs, options.batch_size)?;
         inputs
             .par_iter()
@@ -407,7 +413,7 @@ pub fn predict_track_folder(
     let opts = TrackInputOptions {
         target: predictor.input_size(),
         crop: predictor.is_2d(),
-        rescale: Rescale::DtypeMax,
+        rescale: predictor.rescale(),
     };
     let (all, samples) = predict::compile_tracking_inputs(images, segs, None, &opts)?;
     if samples.is_empty() {

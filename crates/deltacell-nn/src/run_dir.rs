@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use serde::{Deserialize, Serialize};
 
+use deltacell_data::io::Rescale;
 use deltacell_data::output::write_bytes;
 
 use crate::history::EpochRecord;
@@ -80,6 +81,11 @@ pub struct ModelInfo {
     /// recorded and in imported Keras models (the preset name decides then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crop_windows: Option<bool>,
+    /// How image intensities were brought to `[0, 1]` in training, so that prediction reads
+    /// images the same way; `None` (older run folders, imported Keras models): divided by the
+    /// pixel type's maximum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescale: Option<Rescale>,
     /// Epoch (1-based) at which these weights were saved.
     pub epoch: usize,
     /// Mean training loss of that epoch.
@@ -105,6 +111,7 @@ impl ModelInfo {
             preset: None,
             data_fingerprint: None,
             crop_windows: None,
+            rescale: None,
             epoch: 0,
             loss: f64::NAN,
             val_loss: None,

@@ -50,6 +50,8 @@ use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::{GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 
+use deltacell_data::io::Rescale;
+
 use crate::adam::FusedAdam;
 use crate::config::Config;
 use crate::history::{EpochRecord, History};
@@ -436,6 +438,8 @@ pub struct FitOptions {
     /// Whether the data were target-size windows of full images (`crop_windows`), recorded in
     /// `model.toml` so that prediction fits images the same way.
     pub crop_windows: Option<bool>,
+    /// How image intensities were brought to `[0, 1]` (`rescale`), recorded in `model.toml`.
+    pub rescale: Option<Rescale>,
     /// Where to start: `(epoch, step)`, 0-based (from a checkpoint); `(0, 0)` for a new run.
     pub start: (usize, usize),
     /// Best monitored loss and epochs without improvement carried over from a checkpoint.
@@ -444,7 +448,7 @@ pub struct FitOptions {
 
 impl FitOptions {
     /// Options for the model `kind` of `config`: its `epochs`, `steps_per_epoch`, `patience`
-    /// (0 = none) and `target_size`, the config's preset name and `crop_windows`; no validation steps, no
+    /// (0 = none) and `target_size`, the config's preset name, `crop_windows` and `rescale`; no validation steps, no
     /// RUN_DIR, seed 0 (set them after).
     pub fn from_config(config: &Config, kind: Kind) -> Result<Self> {
         let m = config.model(kind)?;
@@ -453,17 +457,19 @@ impl FitOptions {
         options.input_size = m.target_size;
         options.preset = Some(config.preset.clone());
         options.crop_windows = Some(config.crop_windows);
+        options.rescale = Some(config.rescale);
         Ok(options)
     }
 
     /// The `model.toml` of a model of `spec` trained with these options (input size, seed,
-    /// preset, data fingerprint, `crop_windows`), before any epoch.
+    /// preset, data fingerprint, `crop_windows`, `rescale`), before any epoch.
     pub fn model_info(&self, spec: &UnetSpec) -> ModelInfo {
         let mut info = ModelInfo::new(spec.clone(), self.input_size);
         info.seed = self.seed;
         info.preset = self.preset.clone();
         info.data_fingerprint = self.data_fingerprint.clone();
         info.crop_windows = self.crop_windows;
+        info.rescale = self.rescale;
         info
     }
 
@@ -481,6 +487,7 @@ impl FitOptions {
             preset: None,
             data_fingerprint: None,
             crop_windows: None,
+            rescale: None,
             start: (0, 0),
             best: (None, 0),
         }

@@ -524,3 +524,33 @@ fn default_fit_follows_crop_windows_not_the_preset_name() {
     let p = Predictor::from_model(trainer.model(), old, &device);
     assert!(matches!(p.default_fit(), Fit::Resize));
 }
+
+/// The config's `rescale` reaches the datasets and `model.toml`, and prediction reads images
+/// as training did; folders without it read images divided by the type's maximum.
+#[test]
+fn rescale_is_recorded_and_followed_by_prediction() {
+    use deltacell_data::io::Rescale;
+    let device = device::cpu();
+    let spec = UnetSpec::with_filters(Kind::Seg, vec![4, 8]);
+    let trainer = Trainer::new(spec.clone(), 1, None, &device).unwrap();
+    let mut config = Config::preset("2D").unwrap();
+    assert_eq!(config.rescale, Rescale::DtypeMax);
+    let text = "preset = \"2D\"\nrescale = \"min_max\"\n";
+    config = Config::from_toml(text, std::path::Path::new("rescale.toml"), None).unwrap();
+    assert_eq!(config.rescale, Rescale::MinMax);
+    let m = config.model(Kind::Seg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let seg = deltacell_nn::data::seg_options(&config, m, dir.path(), true).unwrap();
+    assert_eq!(seg.rescale, Rescale::MinMax);
+    let info = FitOptions::from_config(&config, Kind::Seg)
+        .unwrap()
+        .model_info(&spec);
+    assert_eq!(info.rescale, Some(Rescale::MinMax));
+    let run = RunDir::create(dir.path().join("run")).unwrap();
+    run.save_best(&trainer.model().valid(), &info).unwrap();
+    let p = Predictor::load(dir.path().join("run"), &device).unwrap();
+    assert_eq!(p.rescale(), Rescale::MinMax);
+    let old = run_dir::ModelInfo::new(spec, [16, 16]);
+    let p = Predictor::from_model(trainer.model(), old, &device);
+    assert_eq!(p.rescale(), Rescale::DtypeMax);
+}

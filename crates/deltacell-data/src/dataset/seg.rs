@@ -44,6 +44,11 @@ pub struct SegOptions {
     pub preload_limit_bytes: u64,
     /// Minimum overlap of evaluation tiles, pixels (DeLTA's `min_overlap`, default 24).
     pub min_overlap: usize,
+    /// How image intensities are brought to `[0, 1]`: divided by the pixel type's maximum
+    /// (default, DeLTA's newest line) or stretched per image from its minimum to its maximum
+    /// (`min_max`, DeLTA 2.0.7's `readreshape`; for 16-bit movies that use a narrow part of the
+    /// range, where the augmentation noise would otherwise be large against the image).
+    pub rescale: Rescale,
 }
 
 impl Default for SegOptions {
@@ -56,6 +61,7 @@ impl Default for SegOptions {
             storage: StorageChoice::Auto,
             preload_limit_bytes: DEFAULT_PRELOAD_LIMIT,
             min_overlap: 24,
+            rescale: Rescale::DtypeMax,
         }
     }
 }
@@ -241,7 +247,7 @@ impl SegmentationDataset {
     /// Reads file `f`, computes online weights, resizes unless cropping.
     fn load(&self, f: usize) -> Result<SegItem> {
         let files = &self.files[f];
-        let image = io::read_image(&files.image, Rescale::DtypeMax)?;
+        let image = io::read_image(&files.image, self.options.rescale)?;
         let mask = io::read_binary_mask(&files.mask)?;
         check_shape(&files.mask, image.shape(), mask.shape())?;
         let weights = match &self.weights {

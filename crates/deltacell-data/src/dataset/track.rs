@@ -46,6 +46,9 @@ pub struct TrackOptions {
     pub storage: StorageChoice,
     /// Limit of [`StorageChoice::Auto`], bytes. Default 1 GiB.
     pub preload_limit_bytes: u64,
+    /// How image intensities are brought to `[0, 1]` (both frames): see
+    /// [`super::SegOptions::rescale`]. Default: divided by the pixel type's maximum.
+    pub rescale: Rescale,
 }
 
 impl Default for TrackOptions {
@@ -58,6 +61,7 @@ impl Default for TrackOptions {
             augment: AugmentParams::default(),
             storage: StorageChoice::Auto,
             preload_limit_bytes: DEFAULT_PRELOAD_LIMIT,
+            rescale: Rescale::DtypeMax,
         }
     }
 }
@@ -249,11 +253,11 @@ impl TrackingDataset {
 
     fn load(&self, i: usize) -> Result<TrackItem> {
         let f = &self.files[i];
-        let image = io::read_image(&f.image, Rescale::DtypeMax)?;
+        let image = io::read_image(&f.image, self.options.rescale)?;
         let shape = image.shape();
         let seed = io::read_binary_mask(&f.seed)?;
         check_shape(&f.seed, shape, seed.shape())?;
-        let previous = io::read_image(&f.previous, Rescale::DtypeMax)?;
+        let previous = io::read_image(&f.previous, self.options.rescale)?;
         check_shape(&f.previous, shape, previous.shape())?;
         let segall = io::read_binary_mask(&f.segall)?;
         check_shape(&f.segall, shape, segall.shape())?;
