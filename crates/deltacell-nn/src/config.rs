@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use deltacell_data::io::Rescale;
 use deltacell_data::weights::{SegWeightParams, WeightRecipe, DEFAULT_HALO_DISTANCE};
 
+use crate::error::{Error, Result};
 use crate::unet::{Kind, UnetSpec};
-use crate::{Error, Result};
 
 /// The built-in presets.
 pub const PRESETS: [&str; 2] = ["mothermachine", "2D"];

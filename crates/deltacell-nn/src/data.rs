@@ -34,10 +34,11 @@ use deltacell_data::dataset::{
 use deltacell_data::weights::{WeightRecipe, DEFAULT_HALO_DISTANCE};
 
 use crate::config::{Config, ModelConfig};
+use crate::error::{Error, Result};
 use crate::history::History;
 use crate::train::{Control, Event, FitOptions, StopReason, Trainer};
 use crate::unet::Kind;
-use crate::{Batch, Error, Result};
+use deltacell_data::Batch;
 
 /// A batch source for [`crate::train::fit`]: `(epoch, step) -> Batch`.
 pub type Source = Box<dyn FnMut(usize, usize) -> Result<Batch> + Send>;
@@ -139,9 +140,10 @@ pub fn track_options(
 }
 
 /// Chamber dataset options from the config.
-pub fn rois_options(m: &ModelConfig, augment: bool) -> Result<ChamberOptions> {
+pub fn rois_options(config: &Config, m: &ModelConfig, augment: bool) -> Result<ChamberOptions> {
     Ok(ChamberOptions {
         target_size: (m.target_size[0], m.target_size[1]),
+        rescale: config.rescale,
         augment: if augment {
             augment_params(m)?
         } else {
@@ -200,8 +202,8 @@ fn open_sets(
         ),
         Kind::Rois => open::<ChamberDataset>(
             root,
-            rois_options(m, true)?,
-            val(val_dir, |_| rois_options(m, false))?,
+            rois_options(config, m, true)?,
+            val(val_dir, |_| rois_options(config, m, false))?,
             split,
             seed,
         ),

@@ -1,6 +1,6 @@
 //! Choosing the compute device: `cpu` (burn's `flex` backend) or `cuda:N` (feature `cuda`).
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use burn::tensor::Device;
 
 /// The CPU device: burn's pure-Rust `flex` backend (threads from rayon, `RAYON_NUM_THREADS`).

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use deltacell_data::output::write_bytes;
 
 /// Statistics of one epoch.

@@ -26,10 +26,11 @@ use deltacell_data::predict::{self, Fit, SegInput, TrackInputOptions};
 use deltacell_data::{output, Image, Kind, Mask, Plane};
 use rayon::prelude::*;
 
+use crate::error::{Error, Result};
 use crate::run_dir::{ModelInfo, RunDir, MODEL_INFO_FILE};
 use crate::train::input_tensor;
 use crate::unet::Unet;
-use crate::{Batch, Error, Result};
+use deltacell_data::Batch;
 
 /// Minimum overlap of prediction windows, pixels (DeLTA's `min_overlap` default).
 pub const WINDOW_OVERLAP: usize = 24;

@@ -32,9 +32,9 @@ use serde::{Deserialize, Serialize};
 use deltacell_data::io::Rescale;
 use deltacell_data::output::write_bytes;
 
+use crate::error::{Error, Result};
 use crate::history::EpochRecord;
 use crate::unet::{Unet, UnetSpec};
-use crate::{Error, Result};
 
 /// File names inside a RUN_DIR.
 pub const MODEL_FILE: &str = "model.safetensors";

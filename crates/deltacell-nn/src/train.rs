@@ -54,12 +54,14 @@ use deltacell_data::io::Rescale;
 
 use crate::adam::FusedAdam;
 use crate::config::Config;
+use crate::error::{Error, Result};
 use crate::history::{EpochRecord, History};
+use crate::loss;
 use crate::run_dir::{
     CheckpointState, EpochProgress, ModelInfo, RunDir, CHECKPOINT_FILE, CURVES_FILE, HISTORY_FILE,
 };
 use crate::unet::{Kind, Unet, UnetSpec};
-use crate::{loss, Batch, Error, Result};
+use deltacell_data::Batch;
 
 /// Loss and accuracy of one step or evaluation.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 pub use deltacell_data::Kind;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// The architecture of one U-Net: everything needed to rebuild it (saved in `model.toml`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ use super::{Mode, Splits, Weights};
 use crate::augment::AugmentParams;
 use crate::batch::SampleLayout;
 use crate::error::Result;
+use crate::io::Rescale;
 use crate::random::SampleRng;
 
 /// Options of [`ChamberDataset`]; TOML/JSON keys are the field names.
@@ -23,6 +24,9 @@ pub struct ChamberOptions {
     pub storage: StorageChoice,
     /// Limit of [`StorageChoice::Auto`], bytes. Default 1 GiB.
     pub preload_limit_bytes: u64,
+    /// How image intensities are brought to `[0, 1]`: see [`SegOptions::rescale`]. Default:
+    /// divided by the pixel type's maximum.
+    pub rescale: Rescale,
 }
 
 impl Default for ChamberOptions {
@@ -32,6 +36,7 @@ impl Default for ChamberOptions {
             augment: AugmentParams::default(),
             storage: StorageChoice::Auto,
             preload_limit_bytes: DEFAULT_PRELOAD_LIMIT,
+            rescale: Rescale::DtypeMax,
         }
     }
 }
@@ -46,6 +51,7 @@ impl ChamberOptions {
             storage: self.storage,
             preload_limit_bytes: self.preload_limit_bytes,
             min_overlap: 24,
+            rescale: self.rescale,
         }
     }
 }

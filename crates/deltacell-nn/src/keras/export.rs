@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use hdf5_pure::{AttrValue, FileBuilder, GroupBuilder};
 use serde_json::{json, Value};
 
-use super::Checked;
+use super::problem::Checked;
 use crate::run_dir::{ModelInfo, RunDir, MODEL_FILE, MODEL_INFO_FILE};
 use crate::unet::UnetSpec;
 
@@ -132,7 +132,7 @@ pub enum ExportError {
     },
     /// The run folder's metadata could not be read.
     #[error(transparent)]
-    RunDir(#[from] crate::Error),
+    RunDir(#[from] crate::error::Error),
     /// The weights file does not hold the model `model.toml` describes.
     #[error("{}: {message}", path.display())]
     Weights {
@@ -210,7 +210,7 @@ fn export_bytes(
         });
     }
     let weights_path = run.file(MODEL_FILE);
-    let weights = std::fs::read(&weights_path).map_err(|e| crate::Error::Io {
+    let weights = std::fs::read(&weights_path).map_err(|e| crate::error::Error::Io {
         path: weights_path.clone(),
         source: e,
     })?;

@@ -8,10 +8,10 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use serde_json::Value;
 
-use super::{Checked, Problem};
+use super::problem::{Checked, Problem};
+use crate::error::{Error, Result};
 use crate::run_dir::{Head, ModelInfo, RunDir};
 use crate::unet::{Kind, Unet, UnetSpec};
-use crate::{Error, Result};
 
 /// Which Keras file format a model came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -51,27 +51,7 @@
 
 mod export;
 mod import;
-
-/// What is wrong inside a Keras or safetensors file, without the file's name (the public
-/// errors, [`crate::Error::Weights`] and [`ExportError::Weights`], add it).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct Problem(String);
-
-impl From<String> for Problem {
-    fn from(message: String) -> Self {
-        Problem(message)
-    }
-}
-
-impl From<&str> for Problem {
-    fn from(message: &str) -> Self {
-        Problem(message.to_string())
-    }
-}
-
-/// The result of the readers' and writers' inner steps.
-type Checked<T> = std::result::Result<T, Problem>;
+mod problem;
 
 pub use export::{export_keras, ExportError, ExportFormat, ExportOptions, Exported, KERAS_VERSION};
 pub use import::{import, load_into, read, KerasFormat, KerasUnet};
