@@ -4,7 +4,7 @@
 /// errors, [`crate::Error::Weights`] and [`super::ExportError::Weights`], add it).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(super) struct Problem(String);
+pub(super) struct Problem(pub(super) String);
 
 impl From<String> for Problem {
     fn from(message: String) -> Self {
