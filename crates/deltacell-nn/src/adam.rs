@@ -18,6 +18,9 @@ use rayon::prelude::*;
 /// Values per piece of parallel work (a few hundred kB of each of the four arrays).
 const CHUNK: usize = 1 << 16;
 
+/// A piece of the parameters, first moments, second moments (written) and gradients (read).
+type Slices<'a> = (((&'a mut [f32], &'a mut [f32]), &'a mut [f32]), &'a [f32]);
+
 /// Adam whose update is one fused pass per parameter on the CPU (see the module docs).
 #[derive(Clone)]
 pub struct FusedAdam {
@@ -100,7 +103,7 @@ impl Optimizer for FusedAdam {
         let (b1, b2) = (self.beta_1, self.beta_2);
         let (f1, f2) = (1.0 - b1, 1.0 - b2);
         let lr = lr as f32;
-        let update = |(((p, m), v), g): (((&mut [f32], &mut [f32]), &mut [f32]), &[f32])| {
+        let update = |(((p, m), v), g): Slices<'_>| {
             for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
                 *m = *m * b1 + g * f1;
                 *v = *v * b2 + (g * g) * f2;

@@ -1,9 +1,9 @@
 //! `deltacell._native`, the extension module behind the Python package `deltacell`.
 //!
 //! A thin binding: every function converts numpy arrays to the library's types, calls one
-//! function of `deltacell-data` or `deltacell-nn` with the GIL released, and converts the result back; library
-//! errors become Python exceptions ([`errors::to_py`]). DeLTA's names, defaults and argument
-//! conventions live in the Python layer (`python/deltacell/`).
+//! function of `deltacell-data` or `deltacell-nn` with the GIL released, and converts the
+//! result back; library errors become Python exceptions (`errors::to_py`). DeLTA's names,
+//! defaults and argument conventions live in the Python layer (`python/deltacell/`).
 
 mod convert;
 mod data;
