@@ -173,7 +173,8 @@ pub fn fetch_with(
         files,
     };
     let record_path = staging.path().join(RECORD_FILE);
-    let text = serde_json::to_string_pretty(&record).expect("a record serialises");
+    let text = serde_json::to_string_pretty(&record)
+        .map_err(|e| Error::io(&record_path, std::io::Error::other(e)))?;
     write_synced(&record_path, text.as_bytes())?;
 
     // 5. Into place: move an old copy aside, rename the new one, delete the old one.

@@ -80,22 +80,12 @@ impl RawPixels {
 
     /// Converts to an [`Image`] in `[0, 1]` following `rescale`.
     pub fn to_image(&self, rescale: Rescale) -> Image {
-        let (h, w) = self.shape();
-        let scaled: Vec<f32> = match self {
-            RawPixels::U8(p) => p.as_slice().iter().map(|&v| f32::from(v) / 255.0).collect(),
-            RawPixels::U16(p) => p
-                .as_slice()
-                .iter()
-                .map(|&v| f32::from(v) / 65535.0)
-                .collect(),
-            RawPixels::U32(p) => p
-                .as_slice()
-                .iter()
-                .map(|&v| (f64::from(v) / f64::from(u32::MAX)) as f32)
-                .collect(),
-            RawPixels::F32(p) => p.as_slice().to_vec(),
+        let mut plane: Plane<f32> = match self {
+            RawPixels::U8(p) => p.map(|v| f32::from(v) / 255.0),
+            RawPixels::U16(p) => p.map(|v| f32::from(v) / 65535.0),
+            RawPixels::U32(p) => p.map(|v| (f64::from(v) / f64::from(u32::MAX)) as f32),
+            RawPixels::F32(p) => p.clone(),
         };
-        let mut plane = Plane::from_vec(h, w, scaled).expect("shape preserved");
         if rescale == Rescale::MinMax {
             let (lo, hi) = crate::image::min_max(plane.as_slice());
             if hi > lo {

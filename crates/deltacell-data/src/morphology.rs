@@ -146,11 +146,11 @@ pub const NO_FEATURE: u32 = u32::MAX;
 /// ```
 pub fn squared_distance_to(features: &Mask) -> Plane<u32> {
     let (h, w) = features.shape();
-    let mut out = vec![0u32; h * w];
+    let mut out = Plane::filled(h, w, 0u32);
     let mut scratch = EdtScratch::default();
     let f = features.as_slice();
-    squared_edt(h, w, |i| f[i] != 0, &mut out, &mut scratch);
-    Plane::from_vec(h, w, out).expect("shape preserved")
+    squared_edt(h, w, |i| f[i] != 0, out.as_mut_slice(), &mut scratch);
+    out
 }
 
 /// Exact Euclidean distance, in pixels, from every pixel to the nearest pixel where `features`

@@ -107,7 +107,8 @@ pub fn seg_weights(mask: &Mask, params: &SegWeightParams) -> WeightMap {
         f64::from(params.classweights.1),
     );
     let m = mask.as_slice();
-    let mut out = vec![0f32; h * w];
+    let mut plane = Plane::filled(h, w, 0f32);
+    let out = plane.as_mut_slice();
     for (o, &v) in out.iter_mut().zip(m) {
         *o = if v != 0 { cw1 as f32 } else { cw0 as f32 };
     }
@@ -115,7 +116,7 @@ pub fn seg_weights(mask: &Mask, params: &SegWeightParams) -> WeightMap {
     let sigma = f64::from(params.sigma);
     let (labels, n) = label(mask, Connectivity::Eight);
     if n < 2 || sigma <= 0.0 || w0.abs() <= BORDER_TERM_CUTOFF || !w0.is_finite() {
-        return weight_map(h, w, out);
+        return WeightMap::from_plane(plane);
     }
     let reach = sigma * (2.0 * (w0.abs() / BORDER_TERM_CUTOFF).ln()).sqrt();
     let reach_sq = reach * reach;
@@ -129,7 +130,7 @@ pub fn seg_weights(mask: &Mask, params: &SegWeightParams) -> WeightMap {
         let s = f64::from(d1[i]).sqrt() + f64::from(d2[i]).sqrt();
         out[i] = (w0 * (-(s * s) / two_sigma_sq).exp() + cw0) as f32;
     }
-    weight_map(h, w, out)
+    WeightMap::from_plane(plane)
 }
 
 /// Per pixel, the squared distances to the nearest and second-nearest labelled cell, each kept
@@ -192,10 +193,6 @@ fn two_nearest_cells(labels: &Labels, n: u32, pad: usize, reach_sq: f64) -> (Vec
     (d1, d2)
 }
 
-fn weight_map(h: usize, w: usize, data: Vec<f32>) -> WeightMap {
-    WeightMap::from_plane(Plane::from_vec(h, w, data).expect("shape preserved"))
-}
-
 /// DeLTA's `seg_weights_2D(mask, classweights)`, `classweights = (cells, borders)` (default
 /// `(1, 1)`): weights for 2-D colonies that emphasise cell skeletons and the gaps between
 /// neighbouring cells.
@@ -249,7 +246,8 @@ pub fn seg_weights_2d(mask: &Mask, classweights: (f32, f32)) -> WeightMap {
         border_skel.as_slice(),
     );
     let (dc, db) = (dc.as_slice(), db.as_slice());
-    let mut out = vec![0f32; h * w];
+    let mut plane = Plane::filled(h, w, 0f32);
+    let out = plane.as_mut_slice();
     for i in 0..h * w {
         let mut v = 0f64;
         if e[i] != 0 {
@@ -272,7 +270,7 @@ pub fn seg_weights_2d(mask: &Mask, classweights: (f32, f32)) -> WeightMap {
         }
         out[i] = v;
     }
-    weight_map(h, w, out)
+    WeightMap::from_plane(plane)
 }
 
 /// `closing(mask, kernel(20))` minus the cells: DeLTA's "border" (gaps between nearby cells).
@@ -327,8 +325,8 @@ pub fn tracking_weights(track: &Mask, segall: &Mask, halo_distance: f32) -> Resu
     let t = track.as_slice();
     let s = segall.as_slice();
     let Some(bbox) = bounding_box(track) else {
-        let out = s.iter().map(|&v| if v != 0 { 21.0 } else { 1.0 }).collect();
-        return Ok(weight_map(h, w, out));
+        let out = segall.plane().map(|v| if v != 0 { 21.0 } else { 1.0 });
+        return Ok(WeightMap::from_plane(out));
     };
     let halo = f64::from(halo_distance);
     // Baseline: the ramp's minimum (1, the value of every background pixel) plus, on other
@@ -336,18 +334,16 @@ pub fn tracking_weights(track: &Mask, segall: &Mask, halo_distance: f32) -> Resu
     let has_background = track.count() < h * w;
     let base_ramp = if has_background { 1.0 } else { 21.5 };
     let other_floor = base_ramp + 63.0 / halo;
-    let mut out: Vec<f32> = t
-        .iter()
-        .zip(s)
-        .map(|(&tv, &sv)| {
-            let v = if sv != 0 && tv == 0 {
-                other_floor
-            } else {
-                base_ramp
-            };
-            (v * 100.0) as f32
-        })
-        .collect();
+    let mut plane = Plane::filled(h, w, 0f32);
+    let out = plane.as_mut_slice();
+    for ((o, &tv), &sv) in out.iter_mut().zip(t).zip(s) {
+        let v = if sv != 0 && tv == 0 {
+            other_floor
+        } else {
+            base_ramp
+        };
+        *o = (v * 100.0) as f32;
+    }
     let mut scratch = EdtScratch::default();
 
     // Inside the tracked cells: the nearest background pixel of a tracked pixel lies in the
@@ -411,7 +407,7 @@ pub fn tracking_weights(track: &Mask, segall: &Mask, halo_distance: f32) -> Resu
             out[i] = (v * 100.0) as f32;
         }
     }
-    Ok(weight_map(h, w, out))
+    Ok(WeightMap::from_plane(plane))
 }
 
 /// Inclusive bounding box `(r0, r1, c0, c1)` of the set pixels, `None` for an empty mask.

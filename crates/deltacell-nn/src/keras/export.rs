@@ -239,7 +239,9 @@ struct Safetensors<'a> {
 impl<'a> Safetensors<'a> {
     fn parse(bytes: &'a [u8]) -> Checked<Self> {
         let truncated = || "truncated or not a safetensors file".to_string();
-        let n = u64::from_le_bytes(bytes.get(..8).ok_or_else(truncated)?.try_into().unwrap());
+        let mut length = [0u8; 8];
+        length.copy_from_slice(bytes.get(..8).ok_or_else(truncated)?);
+        let n = u64::from_le_bytes(length);
         let n = usize::try_from(n).map_err(|_| truncated())?;
         let header = bytes
             .get(8..8usize.checked_add(n).ok_or_else(truncated)?)
@@ -370,8 +372,19 @@ impl Op {
 struct Layer {
     name: String,
     op: Op,
-    inputs: Vec<String>,
+    inputs: Vec<Port>,
     output: [usize; 3],
+}
+
+/// A layer's output as the next layers read it: the layer's name and its output shape
+/// `[height, width, channels]`.
+type Port = (String, [usize; 3]);
+
+impl Layer {
+    /// This layer's output, to be another layer's input.
+    fn port(&self) -> Port {
+        (self.name.clone(), self.output)
+    }
 }
 
 /// DeLTA 2.0.7's U-Net as Keras layers, with the run's weights.
@@ -384,29 +397,23 @@ fn build_layers(
     let levels = f.len();
     let mut layers: Vec<Layer> = Vec::new();
     let size = |l: usize| (height >> l, width >> l);
-    let shape_of = |layers: &[Layer], name: &str| -> [usize; 3] {
-        layers
-            .iter()
-            .find(|l| l.name == name)
-            .map(|l| l.output)
-            .expect("layers refer to earlier layers")
-    };
     layers.push(Layer {
         name: "true_input".into(),
         op: Op::Input,
         inputs: vec![],
         output: [height, width, spec.input_channels],
     });
+    let input = layers[0].port();
     // A 3×3 / 2×2 / 1×1 convolution of the previous layer.
     let conv = |layers: &mut Vec<Layer>,
                 name: String,
-                input: String,
+                input: Port,
                 prefix: String,
                 cout: usize,
                 k: usize,
                 activation: &'static str|
-     -> Checked<String> {
-        let [h, w, cin] = shape_of(layers, &input);
+     -> Checked<Port> {
+        let [h, w, cin] = input.1;
         let weights = conv_weights(t, &prefix, cin, cout, k)?;
         layers.push(Layer {
             name: name.clone(),
@@ -419,12 +426,12 @@ fn build_layers(
             inputs: vec![input],
             output: [h, w, cout],
         });
-        Ok(name)
+        Ok((name, [h, w, cout]))
     };
     let mut prev = conv(
         &mut layers,
         "Level0_Conv2D_1".into(),
-        "true_input".into(),
+        input,
         "down.0.conv1".into(),
         f[0],
         3,
@@ -444,16 +451,18 @@ fn build_layers(
         let block = format!("Level{l}_Contracting");
         let (h, w) = size(l);
         let pool = format!("{block}_MaxPooling2D");
-        layers.push(Layer {
-            name: pool.clone(),
+        let pool = Layer {
+            name: pool,
             op: Op::MaxPool,
             inputs: vec![prev],
             output: [h, w, f[l - 1]],
-        });
+        };
+        let pooled = pool.port();
+        layers.push(pool);
         prev = conv(
             &mut layers,
             format!("{block}_Conv2D_1"),
-            pool,
+            pooled,
             format!("down.{l}.conv1"),
             f[l],
             3,
@@ -477,33 +486,38 @@ fn build_layers(
         let block = format!("Level{l}_Expanding");
         let (h, w) = size(l);
         let up = format!("{block}_UpSampling2D");
-        layers.push(Layer {
-            name: up.clone(),
+        let up = Layer {
+            name: up,
             op: Op::UpSample,
             inputs: vec![prev],
             output: [h, w, f[l + 1]],
-        });
+        };
+        let upsampled = up.port();
+        layers.push(up);
         let up_conv = conv(
             &mut layers,
             format!("{block}_Conv2D_1"),
-            up,
+            upsampled,
             format!("up.{i}.conv_up"),
             f[l],
             2,
             "relu",
         )?;
-        let skip = skips.pop().expect("one skip per decoder level");
-        let merge = format!("{block}_Concatenate");
-        layers.push(Layer {
-            name: merge.clone(),
+        let skip = skips
+            .pop()
+            .ok_or("the architecture has fewer encoder than decoder levels")?;
+        let merge = Layer {
+            name: format!("{block}_Concatenate"),
             op: Op::Concat,
             inputs: vec![skip, up_conv],
             output: [h, w, 2 * f[l]],
-        });
+        };
+        let merged = merge.port();
+        layers.push(merge);
         prev = conv(
             &mut layers,
             format!("{block}_Conv2D_2"),
-            merge,
+            merged,
             format!("up.{i}.convs.conv1"),
             f[l],
             3,
@@ -627,15 +641,10 @@ fn layer_config(layer: &Layer) -> Value {
 
 /// The layer's entry in the model's `layers` list (`keras3`: with the `.keras` extras
 /// `module`, `registered_name` and `build_config`).
-fn layer_entry(layer: &Layer, layers: &[Layer], keras3: bool) -> Value {
-    let tensor = |name: &String| {
-        let shape = layers
-            .iter()
-            .find(|l| &l.name == name)
-            .map(|l| l.output)
-            .expect("inputs are earlier layers");
+fn layer_entry(layer: &Layer, keras3: bool) -> Value {
+    let tensor = |(name, shape): &Port| {
         json!({"class_name": "__keras_tensor__",
-               "config": {"shape": batch_shape(shape), "dtype": "float32",
+               "config": {"shape": batch_shape(*shape), "dtype": "float32",
                           "keras_history": [name, 0, 0]}})
     };
     let inbound = match layer.inputs.len() {
@@ -652,8 +661,7 @@ fn layer_entry(layer: &Layer, layers: &[Layer], keras3: bool) -> Value {
         "name": layer.name,
         "inbound_nodes": inbound,
     });
-    if keras3 {
-        let map = entry.as_object_mut().expect("an object");
+    if let (true, Some(map)) = (keras3, entry.as_object_mut()) {
         map.insert("module".into(), json!("keras.layers"));
         map.insert("registered_name".into(), Value::Null);
         // Keras records how a layer was built only for layers with a `build` of their own
@@ -662,10 +670,7 @@ fn layer_entry(layer: &Layer, layers: &[Layer], keras3: bool) -> Value {
             let shapes: Vec<Value> = layer
                 .inputs
                 .iter()
-                .map(|n| {
-                    let l = layers.iter().find(|l| &l.name == n).expect("earlier layer");
-                    batch_shape(l.output)
-                })
+                .map(|(_, shape)| batch_shape(*shape))
                 .collect();
             let input_shape = if shapes.len() == 1 {
                 shapes[0].clone()
@@ -680,10 +685,7 @@ fn layer_entry(layer: &Layer, layers: &[Layer], keras3: bool) -> Value {
 
 /// The `Functional` model's `config`.
 fn functional_config(layers: &[Layer], keras3: bool) -> Value {
-    let entries: Vec<Value> = layers
-        .iter()
-        .map(|l| layer_entry(l, layers, keras3))
-        .collect();
+    let entries: Vec<Value> = layers.iter().map(|l| layer_entry(l, keras3)).collect();
     json!({
         "name": "functional",
         "trainable": true,
