@@ -72,18 +72,8 @@ impl TrackingDataset {
             ));
         }
         let files = matched_in(&used, Kind::Track)?
-            .into_iter()
-            .map(|s| {
-                let file = |role| s.path(role).map(Path::to_path_buf).unwrap_or_default();
-                TrackFiles {
-                    image: file(Role::Img),
-                    seed: file(Role::Seg),
-                    previous: file(Role::PrevImg),
-                    segall: file(Role::SegAll),
-                    mot_dau: file(Role::MotDau),
-                    weights: s.path(Role::Wei).map(Path::to_path_buf),
-                }
-            })
+            .iter()
+            .map(TrackFiles::from_sample)
             .collect();
         Self::from_files(files, options, mode)
     }

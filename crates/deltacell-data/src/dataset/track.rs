@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::image::{Image, Mask, WeightMap};
 use crate::io::{self, Rescale};
 use crate::kind::Kind;
-use crate::layout::Role;
+use crate::layout::{Role, SampleFiles};
 use crate::random::SampleRng;
 use crate::tiles::CroppingBox;
 use crate::weights::{tracking_weights, WeightRecipe};
@@ -329,19 +329,25 @@ impl TrackingDataset {
 fn discover(root: &Path, options: &TrackOptions) -> Result<Vec<TrackFiles>> {
     let want_wei = wants_weights_folder(root, &options.weights)?;
     Ok(matched_samples(root, Kind::Track, want_wei)?
-        .into_iter()
-        .map(|s| {
-            let file = |role| s.path(role).map(Path::to_path_buf).unwrap_or_default();
-            TrackFiles {
-                image: file(Role::Img),
-                seed: file(Role::Seg),
-                previous: file(Role::PrevImg),
-                segall: file(Role::SegAll),
-                mot_dau: file(Role::MotDau),
-                weights: s.path(Role::Wei).map(Path::to_path_buf),
-            }
-        })
+        .iter()
+        .map(TrackFiles::from_sample)
         .collect())
+}
+
+impl TrackFiles {
+    /// The files of a matched tracking sample (roles absent from it, which matching never
+    /// leaves out, as empty paths).
+    pub(crate) fn from_sample(s: &SampleFiles) -> TrackFiles {
+        let file = |role| s.path(role).map(Path::to_path_buf).unwrap_or_default();
+        TrackFiles {
+            image: file(Role::Img),
+            seed: file(Role::Seg),
+            previous: file(Role::PrevImg),
+            segall: file(Role::SegAll),
+            mot_dau: file(Role::MotDau),
+            weights: s.path(Role::Wei).map(Path::to_path_buf),
+        }
+    }
 }
 
 impl Dataset for TrackingDataset {
