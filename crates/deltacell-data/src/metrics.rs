@@ -98,6 +98,22 @@ fn pixel_counts(pred: &Mask, truth: &Mask) -> (u64, u64, u64, u64) {
 /// mask, 0/1 or 0/255) is split into 8-connected components; anything else is taken as instance
 /// labels and renumbered `1..=n` in order of first appearance.
 pub fn instances(raster: &Labels) -> Labels {
+    instances_with(raster, Connectivity::Eight)
+}
+
+/// [`instances`] with a choice of connectivity for binary masks: with [`Connectivity::Four`]
+/// two cells that touch only at a corner (a diagonal step through a 1-px gap) are two objects.
+///
+/// ```
+/// use deltacell_data::metrics::instances_with;
+/// use deltacell_data::morphology::Connectivity;
+/// use deltacell_data::{Labels, Plane};
+/// let m = Labels::from_plane(Plane::from_vec(2, 2, vec![1, 0, 0, 1])?);
+/// assert_eq!(instances_with(&m, Connectivity::Eight).max_label(), 1);
+/// assert_eq!(instances_with(&m, Connectivity::Four).max_label(), 2);
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
+pub fn instances_with(raster: &Labels, connectivity: Connectivity) -> Labels {
     let mut first = None;
     let binary = raster.as_slice().iter().all(|&v| {
         v == 0
@@ -110,7 +126,7 @@ pub fn instances(raster: &Labels) -> Labels {
             }
     });
     if binary {
-        return label(&raster.to_mask(), Connectivity::Eight).0;
+        return label(&raster.to_mask(), connectivity).0;
     }
     compact(raster)
 }
@@ -805,12 +821,22 @@ pub fn evaluate_seg_folders(
     pred: &Path,
     truth: &Path,
 ) -> crate::Result<(SegEvaluation, Vec<SegPair>)> {
+    evaluate_seg_folders_with(pred, truth, Connectivity::Eight)
+}
+
+/// [`evaluate_seg_folders`] with binary masks split into cells with `connectivity`
+/// ([`instances_with`]; label images are taken as they are).
+pub fn evaluate_seg_folders_with(
+    pred: &Path,
+    truth: &Path,
+    connectivity: Connectivity,
+) -> crate::Result<(SegEvaluation, Vec<SegPair>)> {
     let pairs = pair_by_stem(pred, truth)?;
     let items: Vec<SegPair> = pairs
         .par_iter()
         .map(|(name, pp, tp)| {
-            let pred = instances(&crate::io::read_labels(pp)?);
-            let truth = instances(&crate::io::read_labels(tp)?);
+            let pred = instances_with(&crate::io::read_labels(pp)?, connectivity);
+            let truth = instances_with(&crate::io::read_labels(tp)?, connectivity);
             let matched = evaluate_seg(&pred, &truth)?;
             Ok(SegPair {
                 name: name.clone(),

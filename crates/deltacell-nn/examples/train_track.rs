@@ -118,6 +118,7 @@ pub fn run(dir: &Path) -> Result<Outcome> {
             acc: block_acc / EVERY as f64,
             val_loss: Some(val_loss),
             val_acc: Some(val_acc),
+            val_f1: None,
             seconds: 0.0,
             data_seconds: 0.0,
             samples: 4 * EVERY,

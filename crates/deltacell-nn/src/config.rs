@@ -70,6 +70,30 @@ mod weights_name {
     }
 }
 
+/// What picks the best model and drives early stopping (`monitor`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    /// The validation loss when there is validation data, else the training loss (DeLTA's
+    /// `ModelCheckpoint`/`EarlyStopping` on `loss`). The default.
+    #[default]
+    Loss,
+    /// Segmentation only: instance F1 at IoU 0.5 of the whole validation images, predicted and
+    /// post-processed as `predict seg` does (the highest wins; [`crate::score`]). Needs
+    /// validation images (`--val DIR`, or a `validation_split` that holds out at least one file).
+    ValF1,
+}
+
+impl Monitor {
+    /// The TOML spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Monitor::Loss => "loss",
+            Monitor::ValF1 => "val_f1",
+        }
+    }
+}
+
 /// Training settings of one model (`[models.seg]`, `[models.track]`, `[models.rois]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +126,14 @@ pub struct ModelConfig {
     /// Tracking only: maximal random shift of the crop box in pixels (DeLTA `shift`, 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift: Option<usize>,
+    /// Segmentation with `crop_windows`: fraction of training crops, in [0, 1], centred on a cell
+    /// pixel instead of placed uniformly (0, the default, is DeLTA's uniform crops; sparse
+    /// colonies: 0.5).
+    #[serde(default)]
+    pub crop_foreground: f64,
+    /// What picks the best model and drives early stopping (default `"loss"`).
+    #[serde(default)]
+    pub monitor: Monitor,
     /// Pipeline: minimal object area in pixels (DeLTA `min_area`: rois 500, seg 20, track 0).
     pub min_area: usize,
     /// Pipeline: largest accepted resizing factor (DeLTA `tolerable_resizing_factor`).
@@ -152,6 +184,19 @@ impl ModelConfig {
                 "validation_split = {}: it must be in [0, 1)",
                 self.validation_split
             )));
+        }
+        if !(0.0..=1.0).contains(&self.crop_foreground) {
+            return Err(err(format!(
+                "crop_foreground = {}: it must be a fraction in [0, 1]",
+                self.crop_foreground
+            )));
+        }
+        if self.monitor == Monitor::ValF1 && kind != Kind::Seg {
+            return Err(err(
+                "monitor = \"val_f1\": instance F1 is scored for segmentation models only \
+                 (use \"loss\")"
+                    .into(),
+            ));
         }
         if !(self.tolerable_resizing_factor.is_finite() && self.tolerable_resizing_factor >= 1.0) {
             return Err(err(format!(
@@ -234,6 +279,8 @@ fn recipe_seg(target: [usize; 2], weights: WeightRecipe) -> ModelConfig {
         filters: None,
         weights: Some(weights),
         shift: None,
+        crop_foreground: 0.0,
+        monitor: Monitor::Loss,
         min_area: 20,
         tolerable_resizing_factor: 1.0,
         chunk_size: 64,
@@ -266,6 +313,8 @@ fn recipe_track(target: [usize; 2]) -> ModelConfig {
             halo_distance: DEFAULT_HALO_DISTANCE,
         }),
         shift: Some(5),
+        crop_foreground: 0.0,
+        monitor: Monitor::Loss,
         min_area: 0,
         tolerable_resizing_factor: 1.0,
         chunk_size: 64,
@@ -293,6 +342,8 @@ fn recipe_rois() -> ModelConfig {
         filters: None,
         weights: None,
         shift: None,
+        crop_foreground: 0.0,
+        monitor: Monitor::Loss,
         min_area: 500,
         tolerable_resizing_factor: 4.0,
         chunk_size: 1,
@@ -558,6 +609,20 @@ impl Config {
                     &toml::Value::from(shift as i64),
                 );
             }
+            if kind == Kind::Seg {
+                kv(
+                    &mut s,
+                    "With crop_windows: fraction of training crops centred on a cell, in [0, 1] (0 = uniform, DeLTA)",
+                    "crop_foreground",
+                    &toml::Value::from(m.crop_foreground),
+                );
+            }
+            kv(
+                &mut s,
+                "Best model and early stopping by: \"loss\" (validation loss, else training loss) or \"val_f1\" (seg: instance F1 of the validation images)",
+                "monitor",
+                &toml::Value::from(m.monitor.name()),
+            );
             kv(
                 &mut s,
                 "Pipeline: minimal object area (pixels)",

@@ -29,13 +29,15 @@ use std::sync::{Arc, Mutex};
 use deltacell_data::augment::AugmentParams;
 use deltacell_data::dataset::{
     ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, LoaderStats, Mode, OpenDataset,
-    SegOptions, SegmentationDataset, TrackOptions, TrackingDataset, Weights,
+    SegFiles, SegOptions, SegmentationDataset, TrackOptions, TrackingDataset, Weights,
 };
+use deltacell_data::predict::Fit;
 use deltacell_data::weights::{WeightRecipe, DEFAULT_HALO_DISTANCE};
 
 use crate::config::{Config, ModelConfig};
 use crate::error::{Error, Result};
 use crate::history::History;
+use crate::score::SegScorer;
 use crate::train::{Control, Event, FitOptions, StopReason, Trainer};
 use crate::unet::Kind;
 use deltacell_data::Batch;
@@ -52,6 +54,10 @@ pub struct TrainingData {
     fingerprint: String,
     storage: String,
     stats: Arc<Mutex<LoaderStats>>,
+    /// The validation images of a segmentation set, scored when `monitor = "val_f1"`.
+    val_files: Vec<SegFiles>,
+    /// What [`SegScorer`] needs from the configuration: input size, fit, rescale, `min_area`.
+    scoring: Option<((usize, usize), Fit, deltacell_data::io::Rescale, usize)>,
 }
 
 impl std::fmt::Debug for TrainingData {
@@ -96,6 +102,7 @@ pub fn seg_options(
         } else {
             AugmentParams::default()
         },
+        crop_foreground: if augment { m.crop_foreground } else { 0.0 },
         ..SegOptions::default()
     })
 }
@@ -153,7 +160,14 @@ pub fn rois_options(config: &Config, m: &ModelConfig, augment: bool) -> Result<C
     })
 }
 
-type Opened = (Arc<dyn Dataset>, Option<Arc<dyn Dataset>>, String);
+/// Training set, validation set, storage report, and the validation set's segmentation files
+/// (for [`SegScorer`]; empty for other kinds).
+type Opened = (
+    Arc<dyn Dataset>,
+    Option<Arc<dyn Dataset>>,
+    String,
+    Vec<SegFiles>,
+);
 
 fn open_sets(
     kind: Kind,
@@ -175,6 +189,7 @@ fn open_sets(
         val_dir: Option<(&Path, D::Options)>,
         split: f64,
         seed: u64,
+        seg_files: impl Fn(&D) -> Vec<SegFiles>,
     ) -> Result<Opened> {
         let splits = D::open_set_split(root, &train, split, 0.0, seed)?;
         let storage = splits.train.storage_report().to_string();
@@ -182,8 +197,9 @@ fn open_sets(
             Some((v, options)) => Some(D::open_set(v, &options, Mode::Evaluation)?),
             None => splits.validation,
         };
+        let files = val.as_ref().map(&seg_files).unwrap_or_default();
         let val = val.map(|d| Arc::new(d) as Arc<dyn Dataset>);
-        Ok((Arc::new(splits.train), val, storage))
+        Ok((Arc::new(splits.train), val, storage, files))
     }
     // The `--val` folder with its options (no augmentation).
     fn val<O>(
@@ -199,6 +215,7 @@ fn open_sets(
             val(val_dir, |v| seg_options(config, m, v, false))?,
             split,
             seed,
+            |d: &SegmentationDataset| d.files().to_vec(),
         ),
         Kind::Rois => open::<ChamberDataset>(
             root,
@@ -206,6 +223,7 @@ fn open_sets(
             val(val_dir, |_| rois_options(config, m, false))?,
             split,
             seed,
+            |_| Vec::new(),
         ),
         Kind::Track => open::<TrackingDataset>(
             root,
@@ -213,6 +231,7 @@ fn open_sets(
             val(val_dir, |v| track_options(config, m, v, false))?,
             split,
             seed,
+            |_| Vec::new(),
         ),
     }
 }
@@ -266,7 +285,31 @@ impl TrainingData {
             )));
         }
         let m = config.model(kind)?;
-        let (train, val, storage) = open_sets(kind, config, m, root, val_dir, seed)?;
+        let (train, val, storage, val_files) = open_sets(kind, config, m, root, val_dir, seed)?;
+        let scoring = (m.monitor == crate::config::Monitor::ValF1).then(|| {
+            let fit = if config.crop_windows {
+                Fit::Windows {
+                    min_overlap: crate::infer::WINDOW_OVERLAP,
+                }
+            } else {
+                Fit::Resize
+            };
+            (
+                (m.target_size[0], m.target_size[1]),
+                fit,
+                config.rescale,
+                m.min_area,
+            )
+        });
+        if scoring.is_some() && val_files.is_empty() {
+            return Err(Error::Data(format!(
+                "{}: monitor = \"val_f1\" scores whole validation images, and there are none: \
+                 give a validation set (--val DIR) or a validation_split that holds out at \
+                 least one of the {} file(s)",
+                root.display(),
+                train.len()
+            )));
+        }
         let train_items = train.len();
         let val_items = val.as_ref().map_or(0, |v| v.len());
         let train = Loader::new(
@@ -302,6 +345,8 @@ impl TrainingData {
             fingerprint: fingerprint(root),
             storage,
             stats: Arc::new(Mutex::new(LoaderStats::default())),
+            val_files,
+            scoring,
         })
     }
 
@@ -346,6 +391,15 @@ impl TrainingData {
         let mut options = options.clone();
         if options.validation_steps == 0 {
             options.validation_steps = self.validation_steps().unwrap_or(0);
+        }
+        if let (Some((target, fit, rescale, min_size)), None) = (self.scoring, &options.scorer) {
+            options.scorer = Some(Arc::new(SegScorer::new(
+                &self.val_files,
+                target,
+                fit,
+                rescale,
+                min_size,
+            )?));
         }
         let (train, mut val) = self.into_sources();
         crate::train::fit(

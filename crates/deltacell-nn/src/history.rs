@@ -1,7 +1,8 @@
 //! Per-epoch training history: `history.csv` and `curves.png`.
 //!
 //! `curves.png` has two panels, loss (top, y from 0 to the largest loss) and accuracy (bottom,
-//! y from 0 to 1), x = epoch; blue is training, red validation. It carries no text: plotters is
+//! y from 0 to 1), x = epoch; blue is training, red validation, green the validation images'
+//! instance F1 when it is scored (`monitor = "val_f1"`). It carries no text: plotters is
 //! built without font support so that it needs no system fonts.
 
 use std::path::Path;
@@ -24,6 +25,8 @@ pub struct EpochRecord {
     pub val_loss: Option<f64>,
     /// Mean validation accuracy, if validated.
     pub val_acc: Option<f64>,
+    /// Instance F1 at IoU 0.5 of the whole validation images, if scored (`monitor = "val_f1"`).
+    pub val_f1: Option<f64>,
     /// Wall-clock seconds of the epoch (training + validation).
     pub seconds: f64,
     /// Seconds of that spent waiting for training batches.
@@ -32,7 +35,9 @@ pub struct EpochRecord {
     pub samples: usize,
 }
 
-const HEADER: &str = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples";
+const HEADER: &str = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples,val_f1";
+/// The header of run folders written before `val_f1` was recorded (read as no F1).
+const HEADER_V1: &str = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples";
 
 /// The history of a run (possibly spanning resumed sessions).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,7 +57,7 @@ impl History {
         s.push('\n');
         for r in &self.epochs {
             s.push_str(&format!(
-                "{},{},{},{},{},{:.3},{:.3},{}\n",
+                "{},{},{},{},{},{:.3},{:.3},{},{}\n",
                 r.epoch,
                 r.loss,
                 r.acc,
@@ -60,7 +65,8 @@ impl History {
                 opt(r.val_acc),
                 r.seconds,
                 r.data_seconds,
-                r.samples
+                r.samples,
+                opt(r.val_f1)
             ));
         }
         s
@@ -73,18 +79,19 @@ impl History {
             message: format!("line {line}: {what}"),
         };
         let mut lines = text.lines().enumerate();
-        match lines.next() {
-            Some((_, h)) if h.trim() == HEADER => {}
+        let fields = match lines.next() {
+            Some((_, h)) if h.trim() == HEADER => 9,
+            Some((_, h)) if h.trim() == HEADER_V1 => 8,
             _ => return Err(bad(1, "not a deltacell history header")),
-        }
+        };
         let mut epochs = Vec::new();
         for (i, line) in lines {
             if line.trim().is_empty() {
                 continue;
             }
             let f: Vec<&str> = line.split(',').collect();
-            if f.len() != 8 {
-                return Err(bad(i + 1, "expected 8 fields"));
+            if f.len() != fields {
+                return Err(bad(i + 1, &format!("expected {fields} fields")));
             }
             let num = |s: &str| {
                 s.trim()
@@ -107,6 +114,10 @@ impl History {
                 seconds: num(f[5])?,
                 data_seconds: num(f[6])?,
                 samples: f[7].trim().parse().map_err(|_| bad(i + 1, "bad count"))?,
+                val_f1: match f.get(8) {
+                    Some(v) => optn(v)?,
+                    None => None,
+                },
             });
         }
         Ok(History { epochs })
@@ -171,11 +182,25 @@ impl History {
             .max(1e-12)
             * 1.05;
         type Getter = fn(&EpochRecord) -> Option<f64>;
-        let specs: [(f64, Getter, Getter); 2] = [
-            (max_loss, |r| Some(r.loss), |r| r.val_loss),
-            (1.0, |r| Some(r.acc), |r| r.val_acc),
+        let specs: [(f64, [(Getter, RGBColor); 3]); 2] = [
+            (
+                max_loss,
+                [
+                    (|r| Some(r.loss), BLUE),
+                    (|r| r.val_loss, RED),
+                    (|_| None, GREEN),
+                ],
+            ),
+            (
+                1.0,
+                [
+                    (|r| Some(r.acc), BLUE),
+                    (|r| r.val_acc, RED),
+                    (|r| r.val_f1, GREEN),
+                ],
+            ),
         ];
-        for (panel, (ymax, train, val)) in panels.iter().zip(specs) {
+        for (panel, (ymax, series)) in panels.iter().zip(specs) {
             let mut chart = ChartBuilder::on(panel)
                 .margin(20)
                 .build_cartesian_2d(1.0..n, 0.0..ymax)?;
@@ -186,7 +211,7 @@ impl History {
                 .x_label_style(("sans-serif", 1).into_font().color(&WHITE))
                 .y_label_style(("sans-serif", 1).into_font().color(&WHITE))
                 .draw()?;
-            for (get, color) in [(train, BLUE), (val, RED)] {
+            for (get, color) in series {
                 let pts: Vec<(f64, f64)> = self
                     .epochs
                     .iter()
@@ -219,6 +244,7 @@ mod tests {
             acc: 0.5 + 0.1 * epoch as f64,
             val_loss: val.then_some(1.5 / epoch as f64),
             val_acc: val.then_some(0.4),
+            val_f1: val.then_some(0.25 * epoch as f64),
             seconds: 2.0,
             data_seconds: 0.01,
             samples: 8,
@@ -236,6 +262,12 @@ mod tests {
         let back = History::read(&p).unwrap();
         assert_eq!(back.epochs.len(), 3);
         assert_eq!(back.epochs[1].val_loss, None);
+        assert_eq!(back.epochs[1].val_f1, None);
+        assert_eq!(back.epochs[2].val_f1, Some(0.75));
+        // A run folder written before `val_f1` was recorded still reads.
+        let old = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples\n1,0.5,0.9,,,1.000,0.000,8\n";
+        let old = History::from_csv(old, &p).unwrap();
+        assert_eq!((old.epochs[0].loss, old.epochs[0].val_f1), (0.5, None));
         assert!((back.epochs[2].loss - h.epochs[2].loss).abs() < 1e-12);
         let png_path = dir.path().join("curves.png");
         h.write_curves(&png_path).unwrap();

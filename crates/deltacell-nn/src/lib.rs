@@ -84,6 +84,7 @@ pub mod infer;
 pub mod keras;
 pub mod loss;
 pub mod run_dir;
+pub mod score;
 pub mod train;
 pub mod unet;
 

@@ -60,6 +60,7 @@ use crate::loss;
 use crate::run_dir::{
     CheckpointState, EpochProgress, ModelInfo, RunDir, CHECKPOINT_FILE, CURVES_FILE, HISTORY_FILE,
 };
+use crate::score::SegScorer;
 use crate::unet::{Kind, Unet, UnetSpec};
 use deltacell_data::Batch;
 
@@ -391,6 +392,9 @@ pub fn log_epochs(event: &Event<'_>) -> Control {
         if let (Some(l), Some(a)) = (record.val_loss, record.val_acc) {
             line.push_str(&format!("  val_loss {l:.4}  val_acc {a:.3}"));
         }
+        if let Some(f1) = record.val_f1 {
+            line.push_str(&format!("  val_f1 {f1:.3}"));
+        }
         if *improved {
             line.push_str("  (best, saved)");
         }
@@ -444,8 +448,13 @@ pub struct FitOptions {
     pub rescale: Option<Rescale>,
     /// Where to start: `(epoch, step)`, 0-based (from a checkpoint); `(0, 0)` for a new run.
     pub start: (usize, usize),
-    /// Best monitored loss and epochs without improvement carried over from a checkpoint.
+    /// Best monitored value and epochs without improvement carried over from a checkpoint
+    /// (the loss, or −F1 with a [`FitOptions::scorer`]: lower is better either way).
     pub best: (Option<f64>, usize),
+    /// Scores the model on whole validation images after every epoch; when given, the best
+    /// model and early stopping follow its instance F1 (`monitor = "val_f1"`) instead of the
+    /// loss. [`crate::data::TrainingData::fit`] builds it from the configuration.
+    pub scorer: Option<Arc<SegScorer>>,
 }
 
 impl FitOptions {
@@ -492,6 +501,7 @@ impl FitOptions {
             rescale: None,
             start: (0, 0),
             best: (None, 0),
+            scorer: None,
         }
     }
 }
@@ -614,17 +624,29 @@ pub fn fit(
             val_loss = Some(l / options.validation_steps as f64);
             val_acc = Some(a / options.validation_steps as f64);
         }
+        let val_f1 = match &options.scorer {
+            Some(scorer) => {
+                let info = options.model_info(trainer.spec());
+                let scores = scorer.evaluate(trainer.model(), &info, trainer.device())?;
+                Some(scores.overall.f1_50)
+            }
+            None => None,
+        };
         let record = EpochRecord {
             epoch: epoch + 1,
             loss: sums.loss_sum / sums.steps.max(1) as f64,
             acc: sums.acc_sum / sums.steps.max(1) as f64,
             val_loss,
             val_acc,
+            val_f1,
             seconds: earlier.seconds + t0.elapsed().as_secs_f64(),
             data_seconds: sums.data_seconds,
             samples: sums.samples,
         };
-        let monitored = val_loss.unwrap_or(record.loss);
+        let monitored = match val_f1 {
+            Some(f1) => -f1,
+            None => val_loss.unwrap_or(record.loss),
+        };
         let improved = !partial && monitored.is_finite() && best.is_none_or(|b| monitored < b);
         if improved {
             best = Some(monitored);

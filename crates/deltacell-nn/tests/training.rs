@@ -554,3 +554,89 @@ fn rescale_is_recorded_and_followed_by_prediction() {
     let p = Predictor::from_model(trainer.model(), old, &device);
     assert_eq!(p.rescale(), Rescale::DtypeMax);
 }
+
+/// A segmentation set of `n` 64×64 files with three bright rectangles each, 2 px apart at
+/// most (`img/`, `seg/`).
+fn rectangle_set(root: &std::path::Path, n: usize, seed: u64) {
+    use deltacell_data::{io, Image, Mask, Plane};
+    for d in ["img", "seg"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for i in 0..n {
+        let b = rectangles(1, 64, 64, 1, seed + i as u64);
+        let image = Image::from_plane(Plane::from_fn(64, 64, |r, c| b.x[r * 64 + c]));
+        let mask = Mask::from_fn(64, 64, |r, c| b.y[(r * 64 + c) * 2] > 0.5);
+        let name = format!("frame{i:03}.png");
+        io::write_image(root.join("img").join(&name), &image, io::Depth::U8).unwrap();
+        io::write_mask(root.join("seg").join(&name), &mask).unwrap();
+    }
+}
+
+/// `monitor = "val_f1"`: every epoch scores the whole validation images as `predict seg` +
+/// `eval seg` would (the same F1), records it in `history.csv`, and the saved model is the
+/// epoch with the highest F1; without validation images the run is refused with a message.
+#[test]
+fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
+    use deltacell_data::metrics::evaluate_seg_folders;
+    use deltacell_nn::data::TrainingData;
+    use deltacell_nn::infer::{predict_seg_folder, SegPrediction};
+    let dir = tempfile::tempdir().unwrap();
+    let (train, val) = (dir.path().join("train"), dir.path().join("val"));
+    rectangle_set(&train, 4, 10);
+    rectangle_set(&val, 2, 50);
+    let text = "preset = \"2D\"\n[models.seg]\ntarget_size = [32, 32]\nbatch_size = 2\n\
+                epochs = 4\nsteps_per_epoch = 3\npatience = 0\nvalidation_split = 0.0\n\
+                filters = [4, 8]\nlearning_rate = 0.01\nmonitor = \"val_f1\"\nmin_area = 4\n\
+                [models.seg.augmentation]\n";
+    let config = Config::from_toml(text, std::path::Path::new("f1.toml"), None).unwrap();
+    let device = device::cpu();
+    let spec = config.model(Kind::Seg).unwrap().unet_spec(Kind::Seg);
+    let mut trainer = Trainer::new(spec, 1, Some(0.01), &device).unwrap();
+    let mut options = FitOptions::from_config(&config, Kind::Seg).unwrap();
+    let run = dir.path().join("run");
+    options.run_dir = Some(RunDir::create(&run).unwrap());
+    let data = TrainingData::open(Kind::Seg, &config, &train, Some(&val), 1).unwrap();
+    let (history, _) = data
+        .fit(&mut trainer, &options, train::ignore_events)
+        .unwrap();
+    let f1: Vec<f64> = history.epochs.iter().map(|r| r.val_f1.unwrap()).collect();
+    assert!(f1.iter().all(|f| (0.0..=1.0).contains(f)), "{f1:?}");
+    let best = f1
+        .iter()
+        .enumerate()
+        .fold(0, |b, (i, &f)| if f > f1[b] { i } else { b });
+    let predictor = Predictor::load(&run, &device).unwrap();
+    assert_eq!(predictor.info().epoch, best + 1, "{f1:?}");
+    let csv = std::fs::read_to_string(run.join("history.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",val_f1"), "{csv}");
+
+    // The recorded F1 of the saved epoch is what predict seg + eval seg give for its model.
+    let out = dir.path().join("pred");
+    let options = SegPrediction {
+        output: deltacell_nn::infer::SegOutput::Masks {
+            threshold: 0.5,
+            opening: None,
+            min_size: 4,
+        },
+        ..SegPrediction::default()
+    };
+    predict_seg_folder(&predictor, &val.join("img"), &out, &options, &mut |_| {}).unwrap();
+    let (ev, _) = evaluate_seg_folders(&out, &val.join("seg")).unwrap();
+    assert!(
+        (ev.overall.f1_50 - f1[best]).abs() < 1e-12,
+        "{} vs {f1:?}",
+        ev.overall.f1_50
+    );
+
+    // No validation images: refused, naming the key and the way out.
+    let e = TrainingData::open(Kind::Seg, &config, &train, None, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("val_f1") && e.contains("--val"), "{e}");
+    // A tracking model cannot monitor F1.
+    let bad = "preset = \"2D\"\n[models.track]\nmonitor = \"val_f1\"\n";
+    let e = Config::from_toml(bad, std::path::Path::new("t.toml"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("segmentation models only"), "{e}");
+}

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use deltacell_data::metrics;
+use deltacell_data::morphology::Connectivity;
 use deltacell_data::names::split_cell_file_name;
 use deltacell_data::report;
 
@@ -48,6 +49,10 @@ struct SegArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Connectivity that splits binary masks into cells: 8 (default; corners join, as
+    /// DeLTA's OpenCV contours) or 4 (cells touching only at a corner count apart).
+    #[arg(long, default_value = "8", value_parser = ["4", "8"])]
+    connectivity: String,
 }
 
 #[derive(Args, Debug)]
@@ -81,7 +86,12 @@ fn run_seg(a: SegArgs) -> anyhow::Result<ExitCode> {
         inputs.extend(a.images.as_deref());
         deltacell_data::output::ensure_outside_inputs(dir, &inputs)?;
     }
-    let (ev, items) = metrics::evaluate_seg_folders(&a.pred, &a.truth)?;
+    let connectivity = if a.connectivity == "4" {
+        Connectivity::Four
+    } else {
+        Connectivity::Eight
+    };
+    let (ev, items) = metrics::evaluate_seg_folders_with(&a.pred, &a.truth, connectivity)?;
     if let Some(dir) = &a.report {
         report::write_seg_report(dir, &items, &ev, a.images.as_deref())?;
     }

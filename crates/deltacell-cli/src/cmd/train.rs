@@ -314,8 +314,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                     epochs_total,
                     record.loss,
                     record.acc,
-                    match (record.val_loss, record.val_acc) {
-                        (Some(l), Some(a)) => format!(" val_loss {l:.5} val_acc {a:.4}"),
+                    match (record.val_loss, record.val_acc, record.val_f1) {
+                        (Some(l), Some(a), None) => format!(" val_loss {l:.5} val_acc {a:.4}"),
+                        (Some(l), Some(a), Some(f)) => {
+                            format!(" val_loss {l:.5} val_acc {a:.4} val_f1 {f:.4}")
+                        }
                         _ => String::new(),
                     },
                     record.seconds,

@@ -52,6 +52,7 @@ impl ChamberOptions {
             preload_limit_bytes: self.preload_limit_bytes,
             min_overlap: 24,
             rescale: self.rescale,
+            crop_foreground: 0.0,
         }
     }
 }
