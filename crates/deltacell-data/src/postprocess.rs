@@ -391,6 +391,29 @@ mod tests {
         Mask::from_vec(h, w, v.to_vec()).unwrap()
     }
 
+    /// Issue 20's merge symptom in miniature: two 10×30 rods joined by a 3-px bridge (a gap the
+    /// model did not quite open). 8-connected labelling keeps them one object; DeLTA's 5×5
+    /// opening (`--opening 5`) cuts the bridge and gives two; a bridge of one diagonal pixel
+    /// step is two objects only with 4-connectivity.
+    #[test]
+    fn opening_splits_rods_joined_by_a_narrow_bridge() {
+        let rods = Mask::from_fn(30, 40, |r, c| {
+            (10..20).contains(&r) && ((2..17).contains(&c) || (20..35).contains(&c))
+                || ((14..17).contains(&r) && (17..20).contains(&c))
+        });
+        let count = |mask: &Mask, conn| crate::morphology::label(mask, conn).1;
+        assert_eq!(count(&rods, Connectivity::Eight), 1);
+        assert_eq!(count(&opening(&rods, 5), Connectivity::Eight), 2);
+        let logits = rods.map(|v| if v != 0 { 4.0f32 } else { -4.0 });
+        let open = PostprocessParams::logits(5, Some(20));
+        assert_eq!(count(&postprocess(&logits, &open), Connectivity::Eight), 2);
+        let kept = PostprocessParams::logits(0, Some(20));
+        assert_eq!(count(&postprocess(&logits, &kept), Connectivity::Eight), 1);
+        let diagonal = m(2, 2, &[1, 0, 0, 1]);
+        assert_eq!(count(&diagonal, Connectivity::Eight), 1);
+        assert_eq!(count(&diagonal, Connectivity::Four), 2);
+    }
+
     #[test]
     fn binarize_midrange_is_strict() {
         let p = Plane::from_vec(1, 4, vec![0.0f64, 1.0, 2.0, 1.0000001]).unwrap();

@@ -374,6 +374,22 @@ impl TrainingData {
         self.stats.clone()
     }
 
+    /// What scores the validation images after every epoch when the configuration says
+    /// `monitor = "val_f1"` (put it in [`FitOptions::scorer`]; [`TrainingData::fit`] does);
+    /// `None` for the loss. Reads the validation images once.
+    pub fn scorer(&self) -> Result<Option<Arc<SegScorer>>> {
+        match self.scoring {
+            Some((target, fit, rescale, min_size)) => Ok(Some(Arc::new(SegScorer::new(
+                &self.val_files,
+                target,
+                fit,
+                rescale,
+                min_size,
+            )?))),
+            None => Ok(None),
+        }
+    }
+
     /// Batches of one validation pass (all validation items once), `None` without validation.
     pub fn validation_steps(&self) -> Option<usize> {
         self.val.as_ref().map(Loader::steps_per_epoch)
@@ -392,14 +408,8 @@ impl TrainingData {
         if options.validation_steps == 0 {
             options.validation_steps = self.validation_steps().unwrap_or(0);
         }
-        if let (Some((target, fit, rescale, min_size)), None) = (self.scoring, &options.scorer) {
-            options.scorer = Some(Arc::new(SegScorer::new(
-                &self.val_files,
-                target,
-                fit,
-                rescale,
-                min_size,
-            )?));
+        if options.scorer.is_none() {
+            options.scorer = self.scorer()?;
         }
         let (train, mut val) = self.into_sources();
         crate::train::fit(

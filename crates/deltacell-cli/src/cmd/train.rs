@@ -107,6 +107,8 @@ struct DataSources {
     train: Source,
     val: Option<Source>,
     fingerprint: String,
+    /// Scores whole validation images after every epoch (`monitor = "val_f1"`).
+    scorer: Option<std::sync::Arc<deltacell_nn::score::SegScorer>>,
 }
 
 /// Runs `deltacell train`.
@@ -242,6 +244,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     options.run_dir = Some(run.clone());
     options.seed = args.seed;
     options.data_fingerprint = Some(data.fingerprint.clone());
+    options.scorer = data.scorer.clone();
     options.start = start;
     options.best = best;
     eprintln!(
@@ -419,6 +422,7 @@ fn open_data(kind: Kind, config: &Config, args: &TrainArgs) -> anyhow::Result<Da
                 ))
             })),
             fingerprint: format!("synth:seed={seed}"),
+            scorer: None,
         });
     }
     if args.data == "synth" && !Path::new("synth").exists() {
@@ -434,11 +438,13 @@ fn open_data(kind: Kind, config: &Config, args: &TrainArgs) -> anyhow::Result<Da
     .with_context(|| format!("opening the training set {}", args.data))?;
     eprintln!("{}", data.summary());
     let fingerprint = data.fingerprint().to_string();
+    let scorer = data.scorer()?;
     let (train, val) = data.into_sources();
     Ok(DataSources {
         train,
         val: val.map(|v| v as Source),
         fingerprint,
+        scorer,
     })
 }
 
