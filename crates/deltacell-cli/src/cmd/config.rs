@@ -17,7 +17,7 @@ pub enum ConfigCommand {
 /// Arguments of `config show`.
 #[derive(Args, Debug)]
 pub struct ShowArgs {
-    /// Built-in preset: mothermachine or 2D.
+    /// Built-in preset: mothermachine, 2D or 2D-cpu.
     #[arg(long, default_value = "2D")]
     pub preset: String,
     /// A config file to lay over the preset (shows the merged result).
