@@ -347,6 +347,12 @@ pub(crate) trait Simd: Copy {
             Self::load_strided_range(p.wrapping_offset(l), m, [range[0] - l, range[1] - l])
         })
     }
+    /// Four values from each of `W` places `stride` apart, transposed: lane `j` of vector `l`
+    /// ← `p[j·stride + l]` (`l < 4`).
+    ///
+    /// # Safety
+    /// `p[j·stride + l]` must be readable for every `j < W`, `l < 4`.
+    unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [Self::V; 4];
     fn add(a: Self::V, b: Self::V) -> Self::V;
     fn sub(a: Self::V, b: Self::V) -> Self::V;
     /// The lower half of the lanes of `a`, the upper half of `b`.
@@ -388,6 +394,11 @@ impl Simd for Portable {
                 0.0
             }
         })
+    }
+    #[inline(always)]
+    unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [[f32; 4]; 4] {
+        // SAFETY: the caller's contract.
+        std::array::from_fn(|l| std::array::from_fn(|j| unsafe { *p.add(j * stride + l) }))
     }
     #[inline(always)]
     fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
@@ -519,6 +530,30 @@ impl Simd for Avx512 {
             out
         }
     }
+    /// Quads `j`, `j + 4`, `j + 8`, `j + 12` in the four 128-bit lanes of vector `j`, then a
+    /// 4×4 transpose in each 128-bit lane.
+    #[inline(always)]
+    unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [Self::V; 4] {
+        use std::arch::x86_64::*;
+        unsafe {
+            let q = |j: usize| _mm_loadu_ps(p.add(j * stride));
+            let v = |j: usize| {
+                let a = _mm512_castps128_ps512(q(j));
+                let a = _mm512_insertf32x4::<1>(a, q(j + 4));
+                let a = _mm512_insertf32x4::<2>(a, q(j + 8));
+                _mm512_insertf32x4::<3>(a, q(j + 12))
+            };
+            let (a, b, c, d) = (v(0), v(1), v(2), v(3));
+            let (t0, t1) = (_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+            let (t2, t3) = (_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+            [
+                _mm512_shuffle_ps::<0x44>(t0, t2),
+                _mm512_shuffle_ps::<0xEE>(t0, t2),
+                _mm512_shuffle_ps::<0x44>(t1, t3),
+                _mm512_shuffle_ps::<0xEE>(t1, t3),
+            ]
+        }
+    }
     #[inline(always)]
     fn add(a: Self::V, b: Self::V) -> Self::V {
         unsafe { std::arch::x86_64::_mm512_add_ps(a, b) }
@@ -633,6 +668,25 @@ impl Simd for Avx2 {
             out[m] = _mm256_blend_ps::<0x80>(_mm256_permutevar8x32_ps(p0, down), last(e));
             out[m + 1] = _mm256_blend_ps::<0x80>(_mm256_permutevar8x32_ps(p1, down), last(e + 1));
             out
+        }
+    }
+    /// Quads `j` and `j + 4` in the two halves of vector `j`, then a 4×4 transpose in each
+    /// half.
+    #[inline(always)]
+    unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [Self::V; 4] {
+        use std::arch::x86_64::*;
+        unsafe {
+            let q = |j: usize| _mm_loadu_ps(p.add(j * stride));
+            let v = |j: usize| _mm256_set_m128(q(j + 4), q(j));
+            let (a, b, c, d) = (v(0), v(1), v(2), v(3));
+            let (t0, t1) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+            let (t2, t3) = (_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
+            [
+                _mm256_shuffle_ps::<0x44>(t0, t2),
+                _mm256_shuffle_ps::<0xEE>(t0, t2),
+                _mm256_shuffle_ps::<0x44>(t1, t3),
+                _mm256_shuffle_ps::<0xEE>(t1, t3),
+            ]
         }
     }
     #[inline(always)]

@@ -488,6 +488,30 @@ pub(super) fn grad_tile_body<S: Simd, const A: usize, const M: usize>(
     let chans = (co0..(co0 + LANES).min(cout)).len();
     for (t, &(b, y0, x0)) in tiles.iter().enumerate() {
         let (rows, cols) = (M.min(oh - y0), M.min(ow - x0));
+        if M == 4 && rows == M && cols == M && chans == LANES {
+            // A whole 4×4 block of all 32 channels: each block row of a vector of channels
+            // loaded as quads and transposed in registers.
+            for h in (0..LANES).step_by(S::W) {
+                let mut m = [[Vx::<S>::zero(); M]; M];
+                for (i, row) in m.iter_mut().enumerate() {
+                    let at = (b * cout + co0 + h) * plane + (y0 + i) * ow + x0;
+                    // The quads at `at + j·plane` (j < W ≤ 32 − h): rows of planes
+                    // co0 + h + j < cout of image b, inside `dz`.
+                    assert!(at + (S::W - 1) * plane + 4 <= dz.len());
+                    // SAFETY: in bounds (checked above).
+                    let q = unsafe { S::load_quads_transposed(dz.as_ptr().add(at), plane) };
+                    for (v, qv) in row.iter_mut().zip(q) {
+                        v.0 = qv;
+                    }
+                }
+                let z = two_d!(&m, at_t::<Vx<S>, A, M>, Vx<S>, M, A);
+                for (p, v) in z.iter().flatten().enumerate() {
+                    // SAFETY: lanes h.. of tile t's Z panel at ξ = p, written by this task only.
+                    unsafe { S::store(dst.at(p * xs + t * LANES + h), v.0) };
+                }
+            }
+            continue;
+        }
         if rows < M || cols < M || chans < LANES {
             d = [[[0f32; LANES]; M]; M];
         }
