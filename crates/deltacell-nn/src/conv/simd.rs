@@ -353,6 +353,10 @@ pub(crate) trait Simd: Copy {
     /// # Safety
     /// `p[j·stride + l]` must be readable for every `j < W`, `l < 4`.
     unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [Self::V; 4];
+    /// 4×4 transposes in each group of four lanes: lane `4g + k` of vector `l` of the result
+    /// is lane `4g + l` of vector `k` of `v` (its own inverse). After it, vector `k` holds in
+    /// its lane group `g` the four values that lane `4g + k` had in `v[0..4]`.
+    fn transpose4(v: [Self::V; 4]) -> [Self::V; 4];
     fn add(a: Self::V, b: Self::V) -> Self::V;
     fn sub(a: Self::V, b: Self::V) -> Self::V;
     /// The lower half of the lanes of `a`, the upper half of `b`.
@@ -399,6 +403,10 @@ impl Simd for Portable {
     unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [[f32; 4]; 4] {
         // SAFETY: the caller's contract.
         std::array::from_fn(|l| std::array::from_fn(|j| unsafe { *p.add(j * stride + l) }))
+    }
+    #[inline(always)]
+    fn transpose4(v: [[f32; 4]; 4]) -> [[f32; 4]; 4] {
+        std::array::from_fn(|l| std::array::from_fn(|k| v[k][l]))
     }
     #[inline(always)]
     fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
@@ -555,6 +563,20 @@ impl Simd for Avx512 {
         }
     }
     #[inline(always)]
+    fn transpose4([a, b, c, d]: [Self::V; 4]) -> [Self::V; 4] {
+        use std::arch::x86_64::*;
+        unsafe {
+            let (t0, t1) = (_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+            let (t2, t3) = (_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+            [
+                _mm512_shuffle_ps::<0x44>(t0, t2),
+                _mm512_shuffle_ps::<0xEE>(t0, t2),
+                _mm512_shuffle_ps::<0x44>(t1, t3),
+                _mm512_shuffle_ps::<0xEE>(t1, t3),
+            ]
+        }
+    }
+    #[inline(always)]
     fn add(a: Self::V, b: Self::V) -> Self::V {
         unsafe { std::arch::x86_64::_mm512_add_ps(a, b) }
     }
@@ -679,6 +701,20 @@ impl Simd for Avx2 {
             let q = |j: usize| _mm_loadu_ps(p.add(j * stride));
             let v = |j: usize| _mm256_set_m128(q(j + 4), q(j));
             let (a, b, c, d) = (v(0), v(1), v(2), v(3));
+            let (t0, t1) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+            let (t2, t3) = (_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
+            [
+                _mm256_shuffle_ps::<0x44>(t0, t2),
+                _mm256_shuffle_ps::<0xEE>(t0, t2),
+                _mm256_shuffle_ps::<0x44>(t1, t3),
+                _mm256_shuffle_ps::<0xEE>(t1, t3),
+            ]
+        }
+    }
+    #[inline(always)]
+    fn transpose4([a, b, c, d]: [Self::V; 4]) -> [Self::V; 4] {
+        use std::arch::x86_64::*;
+        unsafe {
             let (t0, t1) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
             let (t2, t3) = (_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
             [

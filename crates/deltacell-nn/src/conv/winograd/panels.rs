@@ -371,6 +371,8 @@ pub(super) fn output_panel_body<S: Simd, const A: usize, const M: usize>(
 ) {
     // Every lane is stored below before it is read: no zeroing.
     let mut y = [[[std::mem::MaybeUninit::<f32>::uninit(); LANES]; M]; M];
+    // For M = 4: tile 4g + k's row i at `quads[i][k][4g..4g + 4]` (g < W / 4).
+    let mut quads = [[[0f32; 16]; 4]; M];
     for (q, lanes) in panels.iter().enumerate() {
         for h in (0..LANES).step_by(S::W) {
             let mut d = [[Vx::<S>::zero(); A]; A];
@@ -379,6 +381,39 @@ pub(super) fn output_panel_body<S: Simd, const A: usize, const M: usize>(
                 *v = Vx(unsafe { S::load(src.add(p * xs + q * LANES + h)) });
             }
             let t = two_d!(&d, at::<Vx<S>, A, M>, Vx<S>, A, M);
+            if M == 4 {
+                // Each tile's row i as one quad: the row's four vectors transposed in groups
+                // of four lanes (`quads[i][k]` holds tile 4g + k's in its lane group g), then
+                // a quad per tile and row written where the tile lies.
+                for (row, out) in t.iter().zip(quads.iter_mut()) {
+                    let v = std::array::from_fn(|l| S::bias_relu(row[l].0, bias, relu));
+                    for (o, r) in out.iter_mut().zip(S::transpose4(v)) {
+                        // SAFETY: W ≤ 16 lanes of a 16-lane row.
+                        unsafe { S::store(o.as_mut_ptr(), r) };
+                    }
+                }
+                for (jj, tile) in lanes[h..h + S::W].iter().enumerate() {
+                    let Some((b, y0, x0)) = *tile else { break };
+                    let plane = dst.plane_ptr(b, co);
+                    let cols = M.min(ow - x0);
+                    for (i, out) in quads.iter().enumerate().take(oh - y0) {
+                        let quad = &out[jj % 4][4 * (jj / 4)..][..4];
+                        let to = plane.at((y0 + i) * ow + x0);
+                        // SAFETY: these pixels of plane (b, co) (`cols` of them, inside the
+                        // row) belong to this tile only.
+                        unsafe {
+                            if cols == 4 {
+                                to.cast::<[f32; 4]>().write_unaligned(
+                                    quad.as_ptr().cast::<[f32; 4]>().read_unaligned(),
+                                );
+                            } else {
+                                std::ptr::copy_nonoverlapping(quad.as_ptr(), to, cols);
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             for (i, row) in t.iter().enumerate() {
                 for (l, v) in row.iter().enumerate() {
                     let v = S::bias_relu(v.0, bias, relu);
@@ -386,6 +421,9 @@ pub(super) fn output_panel_body<S: Simd, const A: usize, const M: usize>(
                     unsafe { S::store(y[i][l].as_mut_ptr().add(h).cast::<f32>(), v) };
                 }
             }
+        }
+        if M == 4 {
+            continue;
         }
         let mut j = 0;
         while j < LANES {
