@@ -9,8 +9,8 @@ use crate::conv::simd::{multiversion, Simd, LANES};
 use crate::conv::{filled, SharedMut};
 
 /// `U[ξ][r][c0 + j] = (G g_j Gᵀ)[ξ]` for the (up to) 32 columns `c0..` of row `r`, with
-/// `g_j = weight[r][c]` (`rows × cols × 3 × 3`) or, when `flipped`, `flip(weight[c][r])`
-/// (`cols × rows × 3 × 3`: the kernel of the input gradient).
+/// `g_j = weight[r][c]` (`rows × cols × 3 × 3`; the input gradient's kernel is flipped and
+/// transposed beforehand by [`flip_transpose`]).
 #[inline(always)]
 pub(super) fn kernel_block_body<S: Simd, const A: usize>(
     weight: &[f32],
@@ -19,7 +19,7 @@ pub(super) fn kernel_block_body<S: Simd, const A: usize>(
     u: SharedMut,
 ) {
     let n = LANES.min(cols - c0);
-    // The 9 taps of the block's kernels, tap-major.
+    // The 9 taps of the block's kernels, tap-major (lanes past `n` zero).
     let mut g = [[0f32; LANES]; 9];
     let src = &weight[(r * cols + c0) * 9..][..n * 9];
     for (j, k) in src.chunks_exact(9).enumerate() {
@@ -28,31 +28,29 @@ pub(super) fn kernel_block_body<S: Simd, const A: usize>(
         }
     }
     let pairs = rows * cols;
-    let mut part = [[0f32; LANES]; 36];
-    for h in (0..LANES).step_by(S::W) {
+    for h in (0..n).step_by(S::W) {
         let mut k = [[Vx::<S>::zero(); 3]; 3];
         for (i, v) in k.iter_mut().flatten().enumerate() {
             // SAFETY: lanes h.. of a 32-lane row.
             *v = Vx(unsafe { S::load(g[i].as_ptr().add(h)) });
         }
         let t = two_d!(&k, gk::<Vx<S>, A>, Vx<S>, 3, A);
+        let whole = h + S::W <= n;
         for (p, v) in t.iter().flatten().enumerate() {
-            // SAFETY: a whole block writes lanes h.. of columns c0.. of row r at ξ = p (this
-            // task's part of U) directly; a partial one, lanes h.. of a 32-lane row.
-            unsafe {
-                if n == LANES {
-                    S::store(u.at(p * pairs + r * cols + c0 + h), v.0);
-                } else {
-                    S::store(part[p].as_mut_ptr().add(h), v.0);
+            let to = u.at(p * pairs + r * cols + c0 + h);
+            if whole {
+                // SAFETY: columns c0 + h.. (W of them, < c0 + n) of row r at ξ = p: this
+                // task's part of U.
+                unsafe { S::store(to, v.0) };
+            } else {
+                let mut part = [0f32; 16];
+                // SAFETY: W ≤ 16 values; then the n − h columns left of row r at ξ = p (this
+                // task's part of U).
+                unsafe {
+                    S::store(part.as_mut_ptr(), v.0);
+                    std::ptr::copy_nonoverlapping(part.as_ptr(), to, n - h);
                 }
             }
-        }
-    }
-    if n < LANES {
-        for (p, row) in part.iter().take(A * A).enumerate() {
-            // SAFETY: columns c0.. of row r at ξ = p: this task's part of U.
-            unsafe { std::slice::from_raw_parts_mut(u.at(p * pairs + r * cols + c0), n) }
-                .copy_from_slice(&row[..n]);
         }
     }
 }
@@ -128,34 +126,46 @@ pub(super) fn kernel_transform(
     }
 }
 
-/// `dW[co0 + j][ci] = Gᵀ dU_j G` for a panel of 32 output channels and input channel `ci`, from
-/// `dUᵀ[ξ][co / 32][ci][co % 32]` (`du`, `cpanels` panels); `dw` is `cout × cin × 3 × 3`.
+/// Input channels per task of the kernel gradient's last step: each output channel's entries
+/// for them are one contiguous run of `9 · KGRAD_CHANNELS` values of `dW`.
+pub(super) const KGRAD_CHANNELS: usize = 8;
+
+/// `dW[co0 + j][ci] = Gᵀ dU_j G` for a panel of 32 output channels and the (up to)
+/// [`KGRAD_CHANNELS`] input channels `ci0..`, from `dUᵀ[ξ][co / 32][ci][co % 32]` (`du`,
+/// `cpanels` panels); `dw` is `cout × cin × 3 × 3`.
 #[inline(always)]
 pub(super) fn kernel_grad_body<S: Simd, const A: usize>(
     du: &[f32],
     [cout, cin, cpanels]: [usize; 3],
-    [cp, ci]: [usize; 2],
+    [cp, ci0]: [usize; 2],
     dw: SharedMut,
 ) {
-    let mut k = [[0f32; LANES]; 9];
-    for h in (0..LANES).step_by(S::W) {
-        let mut d = [[Vx::<S>::zero(); A]; A];
-        for (pos, v) in d.iter_mut().flatten().enumerate() {
-            let row = &du[((pos * cpanels + cp) * cin + ci) * LANES..][..LANES];
-            // SAFETY: lanes h.. of a 32-lane row.
-            *v = Vx(unsafe { S::load(row.as_ptr().add(h)) });
-        }
-        let t = two_d!(&d, gk_t::<Vx<S>, A>, Vx<S>, A, 3);
-        for (i, v) in t.iter().flatten().enumerate() {
-            // SAFETY: lanes h.. of a 32-lane row.
-            unsafe { S::store(k[i].as_mut_ptr().add(h), v.0) };
+    let nc = KGRAD_CHANNELS.min(cin - ci0);
+    // k[c][i][j]: tap i of output channel co0 + j, input channel ci0 + c.
+    let mut k = [[[0f32; LANES]; 9]; KGRAD_CHANNELS];
+    for (c, kc) in k.iter_mut().enumerate().take(nc) {
+        for h in (0..LANES).step_by(S::W) {
+            let mut d = [[Vx::<S>::zero(); A]; A];
+            for (pos, v) in d.iter_mut().flatten().enumerate() {
+                let row = &du[((pos * cpanels + cp) * cin + ci0 + c) * LANES..][..LANES];
+                // SAFETY: lanes h.. of a 32-lane row.
+                *v = Vx(unsafe { S::load(row.as_ptr().add(h)) });
+            }
+            let t = two_d!(&d, gk_t::<Vx<S>, A>, Vx<S>, A, 3);
+            for (i, v) in t.iter().flatten().enumerate() {
+                // SAFETY: lanes h.. of a 32-lane row.
+                unsafe { S::store(kc[i].as_mut_ptr().add(h), v.0) };
+            }
         }
     }
     for j in 0..LANES.min(cout - cp * LANES) {
         let co = cp * LANES + j;
-        for (i, ki) in k.iter().enumerate() {
-            // SAFETY: entry (co, ci) of dW: this task's alone.
-            unsafe { *dw.at((co * cin + ci) * 9 + i) = ki[j] };
+        // SAFETY: entries (co, ci0..ci0 + nc) of dW, contiguous: this task's alone.
+        let out = unsafe { std::slice::from_raw_parts_mut(dw.at((co * cin + ci0) * 9), nc * 9) };
+        for (o, kc) in out.chunks_exact_mut(9).zip(&k) {
+            for (v, ki) in o.iter_mut().zip(kc) {
+                *v = ki[j];
+            }
         }
     }
 }
