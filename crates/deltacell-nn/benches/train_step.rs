@@ -18,8 +18,9 @@
 //! `cuda`). Threads: rayon's default (all cores) unless `RAYON_NUM_THREADS` is set; TF gets the
 //! same count.
 //!
-//! `-- layers [half|full] [CASE]` times every convolution of the network alone (forward,
-//! weight gradient, input gradient; GFLOPS counted as a direct convolution, and CPU ms), and
+//! `-- layers [half|full] [CASE] [level=L] [pass=forward|weight|input]` times every convolution
+//! of the network alone (forward, weight gradient, input gradient; GFLOPS counted as a direct
+//! convolution, and CPU ms), or only those of level `L` and one pass (to profile them), and
 //! `-- peak` the machine's single-precision FMA peak (one and all threads) and the
 //! micro-kernels' GFLOPS on the Winograd products' shapes. `DELTACELL_SIMD=avx2` (or
 //! `portable`) runs deltacell's kernels on the AVX2 (or plain Rust) path on an AVX-512 machine;
@@ -271,13 +272,21 @@ fn layers(args: &[String]) {
     } else {
         vec![64, 128, 256, 512, 1024]
     };
+    // `level=L`: only that level's convolutions; `pass=…`: only that pass (the others print 0).
+    let arg = |key: &str| args.iter().find_map(|a| a.strip_prefix(key));
+    let level: Option<usize> = arg("level=").and_then(|v| v.parse().ok());
+    let pass = arg("pass=");
+    let timed = |name: &str| pass.is_none_or(|p| p == name);
     let values = |len: usize| -> Vec<f32> {
         (0..len)
             .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
             .collect()
     };
     // Fastest of three (wall ms, and the process's CPU ms of that run).
-    let time = |f: &mut dyn FnMut()| -> (f64, f64) {
+    let time = |name: &str, f: &mut dyn FnMut()| -> (f64, f64) {
+        if !timed(name) {
+            return (0.0, 0.0);
+        }
         f();
         (0..3)
             .map(|_| {
@@ -311,6 +320,9 @@ fn layers(args: &[String]) {
         convs.push((l, f[l], f[l], 0));
     }
     for &(l, cin, cout, skip) in &convs {
+        if level.is_some_and(|v| v != l) {
+            continue;
+        }
         let g = Geometry {
             n,
             cin,
@@ -329,15 +341,23 @@ fn layers(args: &[String]) {
         let (fw, wg, ig) = if skip > 0 {
             let (x0, x1) = x.split_at(n * skip * g.h * g.w);
             (
-                time(&mut || drop(conv::forward_cat(&g, [x0, x1], skip, &wt, Some(&b), true))),
-                time(&mut || drop(conv::weight_grad_cat(&g, [x0, x1], skip, &dz))),
-                time(&mut || drop(conv::input_grad_cat(&g, &wt, &dz, skip))),
+                time("forward", &mut || {
+                    drop(conv::forward_cat(&g, [x0, x1], skip, &wt, Some(&b), true))
+                }),
+                time("weight", &mut || {
+                    drop(conv::weight_grad_cat(&g, [x0, x1], skip, &dz))
+                }),
+                time("input", &mut || {
+                    drop(conv::input_grad_cat(&g, &wt, &dz, skip))
+                }),
             )
         } else {
             (
-                time(&mut || drop(conv::forward(&g, &x, &wt, Some(&b), true))),
-                time(&mut || drop(conv::weight_grad(&g, &x, &dz))),
-                time(&mut || drop(conv::input_grad(&g, &wt, &dz))),
+                time("forward", &mut || {
+                    drop(conv::forward(&g, &x, &wt, Some(&b), true))
+                }),
+                time("weight", &mut || drop(conv::weight_grad(&g, &x, &dz))),
+                time("input", &mut || drop(conv::input_grad(&g, &wt, &dz))),
             )
         };
         total += fw.0 + wg.0 + ig.0;
@@ -352,14 +372,21 @@ fn layers(args: &[String]) {
         );
     }
     for l in (0..f.len() - 1).rev() {
+        if level.is_some_and(|v| v != l) || pass.is_some() {
+            continue;
+        }
         let (c, cout, lh, lw) = (f[l + 1], f[l], h >> (l + 1), w >> (l + 1));
         let flops = 2.0 * (n * c * cout * 4 * 4 * lh * lw) as f64;
         let x = values(n * c * lh * lw);
         let wt = values(cout * c * 4);
         let b = values(cout);
         let dz = values(n * cout * 4 * lh * lw);
-        let fw = time(&mut || drop(conv::up_forward([n, c, lh, lw], &x, &wt, Some(&b), true)));
-        let bw = time(&mut || drop(conv::up_backward([n, c, lh, lw], &x, &wt, &dz, true)));
+        let fw = time("up", &mut || {
+            drop(conv::up_forward([n, c, lh, lw], &x, &wt, Some(&b), true))
+        });
+        let bw = time("up", &mut || {
+            drop(conv::up_backward([n, c, lh, lw], &x, &wt, &dz, true))
+        });
         total += fw.0 + bw.0;
         total_cpu += fw.1 + bw.1;
         println!(

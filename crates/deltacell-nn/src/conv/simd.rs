@@ -10,7 +10,8 @@
 //! The micro-kernel computes `C[r][0..32] (+)= Σ_k A[r][k] · B[k][0..32]` for a few rows `r`:
 //! a block of rows of `A` (read as broadcasts, each row contiguous along `k`) times a 32-column
 //! panel of `B` (rows `b_rs` apart), with all of `C`'s block in registers for the whole `k` loop
-//! (AVX-512: 12 rows × 2 vectors, 24 of the 32 registers; AVX2: 3 rows × 4 vectors, 12 of 16).
+//! (AVX-512: 12 rows × 2 vectors, 24 of the 32 registers; AVX2: 6 rows × 2 vectors, 12 of 16,
+//! for each half of the panel in turn).
 //! There is no packing: the transforms write their output in the layout the kernel reads.
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -68,7 +69,7 @@ impl Isa {
     pub(crate) fn rows(self) -> usize {
         match self {
             Isa::Avx512 => 12,
-            Isa::Avx2 => 3,
+            Isa::Avx2 => 6,
             Isa::Portable => 4,
         }
     }
@@ -140,7 +141,7 @@ pub(crate) unsafe fn kernel(
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => by_rows!(kernel_avx512, 1 2 3 4 5 6 7 8 9 10 11 12),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => by_rows!(kernel_avx2, 1 2 3),
+        Isa::Avx2 => by_rows!(kernel_avx2, 1 2 3 4 5 6),
         _ => by_rows!(kernel_portable, 1 2 3 4),
     }
 }
@@ -260,6 +261,10 @@ unsafe fn kernel_avx512<const R: usize>(
     }
 }
 
+/// The AVX2 micro-kernel: the panel's 32 columns as two halves of 16, each `R` rows × 2
+/// vectors (`R ≤ 6`: 12 accumulators, 2 vectors of `B` and a broadcast of `A`, 15 of the 16
+/// registers; a block of 3 rows × 4 vectors would need 17 and spill in the inner loop). `A`'s
+/// rows (`R × k`, a few KiB) are read twice, from L1.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
@@ -276,34 +281,31 @@ unsafe fn kernel_avx2<const R: usize>(
     use std::arch::x86_64::*;
     // SAFETY (whole body): as in `kernel_avx512`.
     unsafe {
-        let mut acc = [[_mm256_setzero_ps(); 4]; R];
-        if accumulate {
-            for (r, row) in acc.iter_mut().enumerate() {
-                for (v, x) in row.iter_mut().enumerate() {
-                    *x = _mm256_loadu_ps(c.add(r * c_rs + 8 * v));
-                }
-            }
-        }
         let rows: [*const f32; R] = std::array::from_fn(|r| a.add(r * a_rs));
-        let mut bp = b;
-        for kk in 0..k {
-            let bv = [
-                _mm256_loadu_ps(bp),
-                _mm256_loadu_ps(bp.add(8)),
-                _mm256_loadu_ps(bp.add(16)),
-                _mm256_loadu_ps(bp.add(24)),
-            ];
-            for r in 0..R {
-                let av = _mm256_set1_ps(*rows[r].add(kk));
-                for v in 0..4 {
-                    acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+        for half in [0, 16] {
+            let (b, c) = (b.add(half), c.add(half));
+            let mut c0 = [_mm256_setzero_ps(); R];
+            let mut c1 = [_mm256_setzero_ps(); R];
+            if accumulate {
+                for r in 0..R {
+                    c0[r] = _mm256_loadu_ps(c.add(r * c_rs));
+                    c1[r] = _mm256_loadu_ps(c.add(r * c_rs + 8));
                 }
             }
-            bp = bp.add(b_rs);
-        }
-        for (r, row) in acc.iter().enumerate() {
-            for (v, x) in row.iter().enumerate() {
-                _mm256_storeu_ps(c.add(r * c_rs + 8 * v), *x);
+            let mut bp = b;
+            for kk in 0..k {
+                let b0 = _mm256_loadu_ps(bp);
+                let b1 = _mm256_loadu_ps(bp.add(8));
+                for r in 0..R {
+                    let av = _mm256_broadcast_ss(&*rows[r].add(kk));
+                    c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+                    c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+                }
+                bp = bp.add(b_rs);
+            }
+            for r in 0..R {
+                _mm256_storeu_ps(c.add(r * c_rs), c0[r]);
+                _mm256_storeu_ps(c.add(r * c_rs + 8), c1[r]);
             }
         }
     }
@@ -345,6 +347,16 @@ pub(crate) trait Simd: Copy {
             Self::load_strided_range(p.wrapping_offset(l), m, [range[0] - l, range[1] - l])
         })
     }
+    /// Four values from each of `W` places `stride` apart, transposed: lane `j` of vector `l`
+    /// ← `p[j·stride + l]` (`l < 4`).
+    ///
+    /// # Safety
+    /// `p[j·stride + l]` must be readable for every `j < W`, `l < 4`.
+    unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [Self::V; 4];
+    /// 4×4 transposes in each group of four lanes: lane `4g + k` of vector `l` of the result
+    /// is lane `4g + l` of vector `k` of `v` (its own inverse). After it, vector `k` holds in
+    /// its lane group `g` the four values that lane `4g + k` had in `v[0..4]`.
+    fn transpose4(v: [Self::V; 4]) -> [Self::V; 4];
     fn add(a: Self::V, b: Self::V) -> Self::V;
     fn sub(a: Self::V, b: Self::V) -> Self::V;
     /// The lower half of the lanes of `a`, the upper half of `b`.
@@ -386,6 +398,15 @@ impl Simd for Portable {
                 0.0
             }
         })
+    }
+    #[inline(always)]
+    unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [[f32; 4]; 4] {
+        // SAFETY: the caller's contract.
+        std::array::from_fn(|l| std::array::from_fn(|j| unsafe { *p.add(j * stride + l) }))
+    }
+    #[inline(always)]
+    fn transpose4(v: [[f32; 4]; 4]) -> [[f32; 4]; 4] {
+        std::array::from_fn(|l| std::array::from_fn(|k| v[k][l]))
     }
     #[inline(always)]
     fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
@@ -517,6 +538,44 @@ impl Simd for Avx512 {
             out
         }
     }
+    /// Quads `j`, `j + 4`, `j + 8`, `j + 12` in the four 128-bit lanes of vector `j`, then a
+    /// 4×4 transpose in each 128-bit lane.
+    #[inline(always)]
+    unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [Self::V; 4] {
+        use std::arch::x86_64::*;
+        unsafe {
+            let q = |j: usize| _mm_loadu_ps(p.add(j * stride));
+            let v = |j: usize| {
+                let a = _mm512_castps128_ps512(q(j));
+                let a = _mm512_insertf32x4::<1>(a, q(j + 4));
+                let a = _mm512_insertf32x4::<2>(a, q(j + 8));
+                _mm512_insertf32x4::<3>(a, q(j + 12))
+            };
+            let (a, b, c, d) = (v(0), v(1), v(2), v(3));
+            let (t0, t1) = (_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+            let (t2, t3) = (_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+            [
+                _mm512_shuffle_ps::<0x44>(t0, t2),
+                _mm512_shuffle_ps::<0xEE>(t0, t2),
+                _mm512_shuffle_ps::<0x44>(t1, t3),
+                _mm512_shuffle_ps::<0xEE>(t1, t3),
+            ]
+        }
+    }
+    #[inline(always)]
+    fn transpose4([a, b, c, d]: [Self::V; 4]) -> [Self::V; 4] {
+        use std::arch::x86_64::*;
+        unsafe {
+            let (t0, t1) = (_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+            let (t2, t3) = (_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+            [
+                _mm512_shuffle_ps::<0x44>(t0, t2),
+                _mm512_shuffle_ps::<0xEE>(t0, t2),
+                _mm512_shuffle_ps::<0x44>(t1, t3),
+                _mm512_shuffle_ps::<0xEE>(t1, t3),
+            ]
+        }
+    }
     #[inline(always)]
     fn add(a: Self::V, b: Self::V) -> Self::V {
         unsafe { std::arch::x86_64::_mm512_add_ps(a, b) }
@@ -583,6 +642,89 @@ impl Simd for Avx2 {
             _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), p, idx, mask)
         }
     }
+    /// Without gathers (a gather per phase, 8 loads each, was most of the input transform's
+    /// time): the window's values in 128-bit quads, dealt over the lanes by an in-lane 4×4
+    /// transpose (m = 4) or by even/odd shuffles (m = 2); the last two phases are the first two
+    /// shifted down a lane, the window's last two values coming in.
+    #[inline(always)]
+    unsafe fn load_phases<const A: usize>(p: *const f32, range: [isize; 2]) -> [Self::V; A] {
+        use std::arch::x86_64::*;
+        let m = A - 2;
+        // SAFETY (whole body): compiled for AVX2 only (see the impl's note); only the window's
+        // values in range are read (the caller's contract), by plain loads where a whole
+        // quad or octet is in range, masked ones elsewhere.
+        unsafe {
+            let mut out = [_mm256_setzero_ps(); A];
+            let (p0, p1) = if m == 4 {
+                // Quads q_i = p[4i..4i + 4]; vector v holds q_v (low half) and q_{v+4} (high),
+                // so that after the transpose lane j of phase l is p[4j + l].
+                let pair = |i: isize| {
+                    _mm256_set_m128(avx2_quad(p, 4 * i + 16, range), avx2_quad(p, 4 * i, range))
+                };
+                let (a, b, c, d) = (pair(0), pair(1), pair(2), pair(3));
+                let (t0, t1) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+                let (t2, t3) = (_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
+                out[0] = _mm256_shuffle_ps::<0x44>(t0, t2);
+                out[1] = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                out[2] = _mm256_shuffle_ps::<0x44>(t1, t3);
+                out[3] = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                (out[0], out[1])
+            } else {
+                let (a, b) = (avx2_octet(p, 0, range), avx2_octet(p, 8, range));
+                // Even (odd) values of each 128-bit half, then the 64-bit pairs in order.
+                let ev = _mm256_castps_pd(_mm256_shuffle_ps::<0x88>(a, b));
+                let od = _mm256_castps_pd(_mm256_shuffle_ps::<0xDD>(a, b));
+                out[0] = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(ev));
+                out[1] = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(od));
+                (out[0], out[1])
+            };
+            let down = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7);
+            let last = |e: isize| {
+                if e >= range[0] && e < range[1] {
+                    _mm256_broadcast_ss(&*p.wrapping_offset(e))
+                } else {
+                    _mm256_setzero_ps()
+                }
+            };
+            let e = (8 * m) as isize;
+            out[m] = _mm256_blend_ps::<0x80>(_mm256_permutevar8x32_ps(p0, down), last(e));
+            out[m + 1] = _mm256_blend_ps::<0x80>(_mm256_permutevar8x32_ps(p1, down), last(e + 1));
+            out
+        }
+    }
+    /// Quads `j` and `j + 4` in the two halves of vector `j`, then a 4×4 transpose in each
+    /// half.
+    #[inline(always)]
+    unsafe fn load_quads_transposed(p: *const f32, stride: usize) -> [Self::V; 4] {
+        use std::arch::x86_64::*;
+        unsafe {
+            let q = |j: usize| _mm_loadu_ps(p.add(j * stride));
+            let v = |j: usize| _mm256_set_m128(q(j + 4), q(j));
+            let (a, b, c, d) = (v(0), v(1), v(2), v(3));
+            let (t0, t1) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+            let (t2, t3) = (_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
+            [
+                _mm256_shuffle_ps::<0x44>(t0, t2),
+                _mm256_shuffle_ps::<0xEE>(t0, t2),
+                _mm256_shuffle_ps::<0x44>(t1, t3),
+                _mm256_shuffle_ps::<0xEE>(t1, t3),
+            ]
+        }
+    }
+    #[inline(always)]
+    fn transpose4([a, b, c, d]: [Self::V; 4]) -> [Self::V; 4] {
+        use std::arch::x86_64::*;
+        unsafe {
+            let (t0, t1) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+            let (t2, t3) = (_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
+            [
+                _mm256_shuffle_ps::<0x44>(t0, t2),
+                _mm256_shuffle_ps::<0xEE>(t0, t2),
+                _mm256_shuffle_ps::<0x44>(t1, t3),
+                _mm256_shuffle_ps::<0xEE>(t1, t3),
+            ]
+        }
+    }
     #[inline(always)]
     fn add(a: Self::V, b: Self::V) -> Self::V {
         unsafe { std::arch::x86_64::_mm256_add_ps(a, b) }
@@ -609,6 +751,54 @@ impl Simd for Avx2 {
             } else {
                 v
             }
+        }
+    }
+}
+
+/// `p[e..e + 4]`, reading only the elements in `lo..hi` (zeros elsewhere). Only called from
+/// code compiled for AVX2 (inlined into it).
+///
+/// # Safety
+/// `p[i]` must be readable for every `i` in `lo..hi`; `p` is only offset with wrapping
+/// arithmetic.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn avx2_quad(p: *const f32, e: isize, [lo, hi]: [isize; 2]) -> std::arch::x86_64::__m128 {
+    use std::arch::x86_64::*;
+    // SAFETY: a plain load of a quad wholly in range, else a masked load of its elements in
+    // range (masked-off elements are neither read nor fault); AVX2 instructions in AVX2 code.
+    unsafe {
+        if e >= lo && e + 4 <= hi {
+            _mm_loadu_ps(p.wrapping_offset(e))
+        } else {
+            let idx = _mm_add_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(e as i32));
+            let ge = _mm_cmpgt_epi32(idx, _mm_set1_epi32(lo as i32 - 1));
+            let lt = _mm_cmpgt_epi32(_mm_set1_epi32(hi as i32), idx);
+            _mm_maskload_ps(p.wrapping_offset(e), _mm_and_si128(ge, lt))
+        }
+    }
+}
+
+/// `p[e..e + 8]`, reading only the elements in `lo..hi` (zeros elsewhere); as [`avx2_quad`].
+///
+/// # Safety
+/// As [`avx2_quad`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn avx2_octet(p: *const f32, e: isize, [lo, hi]: [isize; 2]) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    // SAFETY: as in `avx2_quad`.
+    unsafe {
+        if e >= lo && e + 8 <= hi {
+            _mm256_loadu_ps(p.wrapping_offset(e))
+        } else {
+            let idx = _mm256_add_epi32(
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                _mm256_set1_epi32(e as i32),
+            );
+            let ge = _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo as i32 - 1));
+            let lt = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi as i32), idx);
+            _mm256_maskload_ps(p.wrapping_offset(e), _mm256_and_si256(ge, lt))
         }
     }
 }

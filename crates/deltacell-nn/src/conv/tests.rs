@@ -466,6 +466,9 @@ fn winograd_geometries() -> Vec<Geometry> {
         // Rows of 8 or 4 tiles: each half of a vector of tiles along its own tile row.
         g(2, 17, 9, 32, 18, [1, 1, 1, 1]),
         g(1, 16, 7, 16, 16, [1, 1, 1, 1]),
+        // Whole panels of 32 output channels (the weight gradient's vectorised path) and
+        // tiles cut by the plane's edge.
+        g(2, 18, 13, 17, 64, [1, 1, 1, 1]),
     ]
 }
 

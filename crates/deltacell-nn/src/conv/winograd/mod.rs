@@ -480,12 +480,13 @@ pub(super) fn weight_grad_with(o: Opts, g: &Geometry, x: &Split<&[f32]>, dz: &[f
             })
         })
     };
-    // dg = Gᵀ dU G per channel pair, 32 output channels at a time.
+    // dg = Gᵀ dU G per channel pair, 32 output channels and a few input channels at a time.
     // SAFETY: the tasks write every (co, ci) entry.
     unsafe {
         super::filled(g.cout * g.cin * 9, |dwp| {
-            (0..cpanels * g.cin).into_par_iter().for_each(|task| {
-                let at = [task / g.cin, task % g.cin];
+            let cblocks = g.cin.div_ceil(KGRAD_CHANNELS);
+            (0..cpanels * cblocks).into_par_iter().for_each(|task| {
+                let at = [task / cblocks, task % cblocks * KGRAD_CHANNELS];
                 let size = [g.cout, g.cin, cpanels];
                 match o.tile {
                     Tile::F2 => kgrad_f2(o.isa, &du, size, at, dwp),

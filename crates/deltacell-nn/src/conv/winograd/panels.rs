@@ -9,8 +9,8 @@ use crate::conv::simd::{multiversion, Simd, LANES};
 use crate::conv::{filled, SharedMut};
 
 /// `U[ξ][r][c0 + j] = (G g_j Gᵀ)[ξ]` for the (up to) 32 columns `c0..` of row `r`, with
-/// `g_j = weight[r][c]` (`rows × cols × 3 × 3`) or, when `flipped`, `flip(weight[c][r])`
-/// (`cols × rows × 3 × 3`: the kernel of the input gradient).
+/// `g_j = weight[r][c]` (`rows × cols × 3 × 3`; the input gradient's kernel is flipped and
+/// transposed beforehand by [`flip_transpose`]).
 #[inline(always)]
 pub(super) fn kernel_block_body<S: Simd, const A: usize>(
     weight: &[f32],
@@ -19,7 +19,7 @@ pub(super) fn kernel_block_body<S: Simd, const A: usize>(
     u: SharedMut,
 ) {
     let n = LANES.min(cols - c0);
-    // The 9 taps of the block's kernels, tap-major.
+    // The 9 taps of the block's kernels, tap-major (lanes past `n` zero).
     let mut g = [[0f32; LANES]; 9];
     let src = &weight[(r * cols + c0) * 9..][..n * 9];
     for (j, k) in src.chunks_exact(9).enumerate() {
@@ -28,31 +28,29 @@ pub(super) fn kernel_block_body<S: Simd, const A: usize>(
         }
     }
     let pairs = rows * cols;
-    let mut part = [[0f32; LANES]; 36];
-    for h in (0..LANES).step_by(S::W) {
+    for h in (0..n).step_by(S::W) {
         let mut k = [[Vx::<S>::zero(); 3]; 3];
         for (i, v) in k.iter_mut().flatten().enumerate() {
             // SAFETY: lanes h.. of a 32-lane row.
             *v = Vx(unsafe { S::load(g[i].as_ptr().add(h)) });
         }
         let t = two_d!(&k, gk::<Vx<S>, A>, Vx<S>, 3, A);
+        let whole = h + S::W <= n;
         for (p, v) in t.iter().flatten().enumerate() {
-            // SAFETY: a whole block writes lanes h.. of columns c0.. of row r at ξ = p (this
-            // task's part of U) directly; a partial one, lanes h.. of a 32-lane row.
-            unsafe {
-                if n == LANES {
-                    S::store(u.at(p * pairs + r * cols + c0 + h), v.0);
-                } else {
-                    S::store(part[p].as_mut_ptr().add(h), v.0);
+            let to = u.at(p * pairs + r * cols + c0 + h);
+            if whole {
+                // SAFETY: columns c0 + h.. (W of them, < c0 + n) of row r at ξ = p: this
+                // task's part of U.
+                unsafe { S::store(to, v.0) };
+            } else {
+                let mut part = [0f32; 16];
+                // SAFETY: W ≤ 16 values; then the n − h columns left of row r at ξ = p (this
+                // task's part of U).
+                unsafe {
+                    S::store(part.as_mut_ptr(), v.0);
+                    std::ptr::copy_nonoverlapping(part.as_ptr(), to, n - h);
                 }
             }
-        }
-    }
-    if n < LANES {
-        for (p, row) in part.iter().take(A * A).enumerate() {
-            // SAFETY: columns c0.. of row r at ξ = p: this task's part of U.
-            unsafe { std::slice::from_raw_parts_mut(u.at(p * pairs + r * cols + c0), n) }
-                .copy_from_slice(&row[..n]);
         }
     }
 }
@@ -128,34 +126,46 @@ pub(super) fn kernel_transform(
     }
 }
 
-/// `dW[co0 + j][ci] = Gᵀ dU_j G` for a panel of 32 output channels and input channel `ci`, from
-/// `dUᵀ[ξ][co / 32][ci][co % 32]` (`du`, `cpanels` panels); `dw` is `cout × cin × 3 × 3`.
+/// Input channels per task of the kernel gradient's last step: each output channel's entries
+/// for them are one contiguous run of `9 · KGRAD_CHANNELS` values of `dW`.
+pub(super) const KGRAD_CHANNELS: usize = 8;
+
+/// `dW[co0 + j][ci] = Gᵀ dU_j G` for a panel of 32 output channels and the (up to)
+/// [`KGRAD_CHANNELS`] input channels `ci0..`, from `dUᵀ[ξ][co / 32][ci][co % 32]` (`du`,
+/// `cpanels` panels); `dw` is `cout × cin × 3 × 3`.
 #[inline(always)]
 pub(super) fn kernel_grad_body<S: Simd, const A: usize>(
     du: &[f32],
     [cout, cin, cpanels]: [usize; 3],
-    [cp, ci]: [usize; 2],
+    [cp, ci0]: [usize; 2],
     dw: SharedMut,
 ) {
-    let mut k = [[0f32; LANES]; 9];
-    for h in (0..LANES).step_by(S::W) {
-        let mut d = [[Vx::<S>::zero(); A]; A];
-        for (pos, v) in d.iter_mut().flatten().enumerate() {
-            let row = &du[((pos * cpanels + cp) * cin + ci) * LANES..][..LANES];
-            // SAFETY: lanes h.. of a 32-lane row.
-            *v = Vx(unsafe { S::load(row.as_ptr().add(h)) });
-        }
-        let t = two_d!(&d, gk_t::<Vx<S>, A>, Vx<S>, A, 3);
-        for (i, v) in t.iter().flatten().enumerate() {
-            // SAFETY: lanes h.. of a 32-lane row.
-            unsafe { S::store(k[i].as_mut_ptr().add(h), v.0) };
+    let nc = KGRAD_CHANNELS.min(cin - ci0);
+    // k[c][i][j]: tap i of output channel co0 + j, input channel ci0 + c.
+    let mut k = [[[0f32; LANES]; 9]; KGRAD_CHANNELS];
+    for (c, kc) in k.iter_mut().enumerate().take(nc) {
+        for h in (0..LANES).step_by(S::W) {
+            let mut d = [[Vx::<S>::zero(); A]; A];
+            for (pos, v) in d.iter_mut().flatten().enumerate() {
+                let row = &du[((pos * cpanels + cp) * cin + ci0 + c) * LANES..][..LANES];
+                // SAFETY: lanes h.. of a 32-lane row.
+                *v = Vx(unsafe { S::load(row.as_ptr().add(h)) });
+            }
+            let t = two_d!(&d, gk_t::<Vx<S>, A>, Vx<S>, A, 3);
+            for (i, v) in t.iter().flatten().enumerate() {
+                // SAFETY: lanes h.. of a 32-lane row.
+                unsafe { S::store(kc[i].as_mut_ptr().add(h), v.0) };
+            }
         }
     }
     for j in 0..LANES.min(cout - cp * LANES) {
         let co = cp * LANES + j;
-        for (i, ki) in k.iter().enumerate() {
-            // SAFETY: entry (co, ci) of dW: this task's alone.
-            unsafe { *dw.at((co * cin + ci) * 9 + i) = ki[j] };
+        // SAFETY: entries (co, ci0..ci0 + nc) of dW, contiguous: this task's alone.
+        let out = unsafe { std::slice::from_raw_parts_mut(dw.at((co * cin + ci0) * 9), nc * 9) };
+        for (o, kc) in out.chunks_exact_mut(9).zip(&k) {
+            for (v, ki) in o.iter_mut().zip(kc) {
+                *v = ki[j];
+            }
         }
     }
 }
@@ -371,6 +381,8 @@ pub(super) fn output_panel_body<S: Simd, const A: usize, const M: usize>(
 ) {
     // Every lane is stored below before it is read: no zeroing.
     let mut y = [[[std::mem::MaybeUninit::<f32>::uninit(); LANES]; M]; M];
+    // For M = 4: tile 4g + k's row i at `quads[i][k][4g..4g + 4]` (g < W / 4).
+    let mut quads = [[[0f32; 16]; 4]; M];
     for (q, lanes) in panels.iter().enumerate() {
         for h in (0..LANES).step_by(S::W) {
             let mut d = [[Vx::<S>::zero(); A]; A];
@@ -379,6 +391,39 @@ pub(super) fn output_panel_body<S: Simd, const A: usize, const M: usize>(
                 *v = Vx(unsafe { S::load(src.add(p * xs + q * LANES + h)) });
             }
             let t = two_d!(&d, at::<Vx<S>, A, M>, Vx<S>, A, M);
+            if M == 4 {
+                // Each tile's row i as one quad: the row's four vectors transposed in groups
+                // of four lanes (`quads[i][k]` holds tile 4g + k's in its lane group g), then
+                // a quad per tile and row written where the tile lies.
+                for (row, out) in t.iter().zip(quads.iter_mut()) {
+                    let v = std::array::from_fn(|l| S::bias_relu(row[l].0, bias, relu));
+                    for (o, r) in out.iter_mut().zip(S::transpose4(v)) {
+                        // SAFETY: W ≤ 16 lanes of a 16-lane row.
+                        unsafe { S::store(o.as_mut_ptr(), r) };
+                    }
+                }
+                for (jj, tile) in lanes[h..h + S::W].iter().enumerate() {
+                    let Some((b, y0, x0)) = *tile else { break };
+                    let plane = dst.plane_ptr(b, co);
+                    let cols = M.min(ow - x0);
+                    for (i, out) in quads.iter().enumerate().take(oh - y0) {
+                        let quad = &out[jj % 4][4 * (jj / 4)..][..4];
+                        let to = plane.at((y0 + i) * ow + x0);
+                        // SAFETY: these pixels of plane (b, co) (`cols` of them, inside the
+                        // row) belong to this tile only.
+                        unsafe {
+                            if cols == 4 {
+                                to.cast::<[f32; 4]>().write_unaligned(
+                                    quad.as_ptr().cast::<[f32; 4]>().read_unaligned(),
+                                );
+                            } else {
+                                std::ptr::copy_nonoverlapping(quad.as_ptr(), to, cols);
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             for (i, row) in t.iter().enumerate() {
                 for (l, v) in row.iter().enumerate() {
                     let v = S::bias_relu(v.0, bias, relu);
@@ -386,6 +431,9 @@ pub(super) fn output_panel_body<S: Simd, const A: usize, const M: usize>(
                     unsafe { S::store(y[i][l].as_mut_ptr().add(h).cast::<f32>(), v) };
                 }
             }
+        }
+        if M == 4 {
+            continue;
         }
         let mut j = 0;
         while j < LANES {
@@ -488,6 +536,30 @@ pub(super) fn grad_tile_body<S: Simd, const A: usize, const M: usize>(
     let chans = (co0..(co0 + LANES).min(cout)).len();
     for (t, &(b, y0, x0)) in tiles.iter().enumerate() {
         let (rows, cols) = (M.min(oh - y0), M.min(ow - x0));
+        if M == 4 && rows == M && cols == M && chans == LANES {
+            // A whole 4×4 block of all 32 channels: each block row of a vector of channels
+            // loaded as quads and transposed in registers.
+            for h in (0..LANES).step_by(S::W) {
+                let mut m = [[Vx::<S>::zero(); M]; M];
+                for (i, row) in m.iter_mut().enumerate() {
+                    let at = (b * cout + co0 + h) * plane + (y0 + i) * ow + x0;
+                    // The quads at `at + j·plane` (j < W ≤ 32 − h): rows of planes
+                    // co0 + h + j < cout of image b, inside `dz`.
+                    assert!(at + (S::W - 1) * plane + 4 <= dz.len());
+                    // SAFETY: in bounds (checked above).
+                    let q = unsafe { S::load_quads_transposed(dz.as_ptr().add(at), plane) };
+                    for (v, qv) in row.iter_mut().zip(q) {
+                        v.0 = qv;
+                    }
+                }
+                let z = two_d!(&m, at_t::<Vx<S>, A, M>, Vx<S>, M, A);
+                for (p, v) in z.iter().flatten().enumerate() {
+                    // SAFETY: lanes h.. of tile t's Z panel at ξ = p, written by this task only.
+                    unsafe { S::store(dst.at(p * xs + t * LANES + h), v.0) };
+                }
+            }
+            continue;
+        }
         if rows < M || cols < M || chans < LANES {
             d = [[[0f32; LANES]; M]; M];
         }
