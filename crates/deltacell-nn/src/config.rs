@@ -301,12 +301,12 @@ fn recipe_seg(target: [usize; 2], weights: WeightRecipe) -> ModelConfig {
 /// crops in batches of 2 (a step takes about 1.5 s on 2 cores where DeLTA's 512² takes 4×
 /// longer), half of them centred on cells, Adam 3e-4, DeLTA's 2.0.x augmentation with
 /// rotations by 90°, the best model kept by instance F1 on whole validation images (a fifth of
-/// the files held out, or `--val`), 20 epochs of 50 steps with a patience of 6 epochs: about
-/// 25 minutes on 2 cores.
+/// the files held out, or `--val`), 16 epochs of 50 steps with a patience of 6 epochs: at most
+/// about 20 minutes on 2 cores.
 fn recipe_seg_cpu(mut m: ModelConfig) -> ModelConfig {
     m.target_size = [256, 256];
     m.batch_size = 2;
-    m.epochs = 20;
+    m.epochs = 16;
     m.steps_per_epoch = 50;
     m.patience = 6;
     m.learning_rate = 3e-4;
