@@ -28,7 +28,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::run_dir::{ModelInfo, RunDir, MODEL_INFO_FILE};
-use crate::train::input_tensor;
+use crate::tensors::input_tensor;
 use crate::unet::Unet;
 use deltacell_data::Batch;
 

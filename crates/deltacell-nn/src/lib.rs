@@ -85,6 +85,7 @@ pub mod keras;
 pub mod loss;
 pub mod run_dir;
 pub mod score;
+pub mod tensors;
 pub mod train;
 pub mod unet;
 
