@@ -25,6 +25,9 @@ threads=${THREADS:-2}
 if [ ! -d "$work/train" ]; then
     "$py" "$here/prepare.py" "$repo/../shared/data/omnipose" "$work"
     "$bin" weights --kind seg2d "$work/train"
+    # The colony recipe's copy: the same files, gaps weighted 3× the cells.
+    mkdir -p "$work/train_b" && cp -r "$work/train/img" "$work/train/seg" "$work/train_b/"
+    "$bin" weights --kind seg2d --classweights 1,3 "$work/train_b"
 fi
 mkdir -p "$work/runs"
 
@@ -41,7 +44,8 @@ fi
 for recipe in delta_recipe colonies; do
     run="$work/runs/dc_$recipe"
     [ -f "$run/history.csv" ] && continue
-    "$bin" train seg --config "$here/$recipe.toml" --data "$work/train" --val "$work/test" \
+    data="$work/train"; [ "$recipe" = colonies ] && data="$work/train_b"
+    "$bin" train seg --config "$here/$recipe.toml" --data "$data" --val "$work/test" \
         --out "$run" --threads "$threads" --quiet
 done
 
@@ -50,7 +54,7 @@ done
 cpu="$work/runs/cpu_preset"
 if [ ! -f "$cpu/history.csv" ]; then
     start=$(date +%s)
-    "$bin" train seg --preset 2D-cpu --data "$work/train" --out "$cpu" --threads "$threads" --quiet
+    "$bin" train seg --preset 2D-cpu --data "$work/train_b" --out "$cpu" --threads "$threads" --quiet
     echo "2D-cpu preset: $(( $(date +%s) - start )) s of training" > "$work/runs/cpu_preset.time"
 fi
 rm -rf "$work/runs/cpu_preset_pred"
