@@ -25,7 +25,6 @@ time of a run in ms (`cpu_ms`, all threads), peak RSS in MB, versions.
 
 import argparse
 import json
-import os
 import resource
 import sys
 import time
@@ -42,15 +41,10 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import warnings
+    from tf_setup import tensorflow
 
-    warnings.filterwarnings("ignore")
+    tf = tensorflow(args.threads)
     import numpy as np
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras
     from delta import model as dm
 

@@ -25,6 +25,7 @@ import argparse
 import glob
 import json
 import os
+import sys
 import time
 
 
@@ -40,16 +41,12 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import warnings
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from tf_setup import tensorflow
 
-    warnings.filterwarnings("ignore")
+    tf = tensorflow(args.threads)
     import cv2
     import numpy as np
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.random.set_seed(args.seed)
     np.random.seed(args.seed)
     from delta import data as dd
