@@ -17,9 +17,15 @@
 //! | module | what | DeLTA 3 |
 //! |---|---|---|
 //! | [`lineage`] | [`Lineage`]: cells, mothers, divisions, first and last frames | `delta.lineage.Lineage` |
+//! | [`ctc`] | a ROI's lineage and labels to and from a Cell Tracking Challenge folder | — |
+//! | [`lineage_eval`] | CTC DET, SEG, TRA, LNK, complete tracks, division scores | — |
+//! | [`lineage_pictures`] | lineage trees and kymographs for reports | — |
 
+pub mod ctc;
 pub mod error;
 pub mod lineage;
+pub mod lineage_eval;
+pub mod lineage_pictures;
 
 pub use error::{Error, Result};
 pub use lineage::{Cell, CellId, Lineage};
