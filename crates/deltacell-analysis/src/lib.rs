@@ -17,9 +17,11 @@
 //! | module | what | DeLTA 3 |
 //! |---|---|---|
 //! | [`lineage`] | [`Lineage`]: cells, mothers, divisions, first and last frames | `delta.lineage.Lineage` |
+//! | [`results`] | a position's results and their file, `PositionNNNNNN.nc` (netCDF, format 0.1.0) | `Position.to_netcdf`, `load_netcdf` |
 
 pub mod error;
 pub mod lineage;
+pub mod results;
 
 pub use error::{Error, Result};
 pub use lineage::{Cell, CellId, Lineage};
