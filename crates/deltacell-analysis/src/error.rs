@@ -1,5 +1,7 @@
 //! The error type of `deltacell-analysis`: every variant that concerns a file or a cell names it.
 
+use std::path::PathBuf;
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -15,4 +17,47 @@ pub enum Error {
     /// twice, a division outside the mother's life).
     #[error("inconsistent lineage: {0}")]
     Lineage(#[from] crate::lineage::LineageError),
+
+    /// The netCDF library failed to read or write a file.
+    #[error("{}: netCDF: {message}", path.display())]
+    NetCdf {
+        /// The file.
+        path: PathBuf,
+        /// What the netCDF library said.
+        message: String,
+    },
+
+    /// A netCDF file that is not a results file of DeLTA's format 0.1.0 (a variable or an
+    /// attribute missing, of the wrong type or shape).
+    #[error("{}: not a DeLTA results file (format 0.1.0): {problem}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or wrong, naming the group and the variable or attribute.
+        problem: String,
+    },
+
+    /// Results that cannot be written as they are (stacks of different sizes, features that do
+    /// not match the lineage, a cell id above 65535).
+    #[error("ROI {roi}: {problem}")]
+    InvalidResults {
+        /// The ROI's number.
+        roi: u32,
+        /// What is inconsistent.
+        problem: String,
+    },
+
+    /// A cell whose shape does not allow a measurement DeLTA makes (e.g. a contour of fewer
+    /// than 4 points has no poles).
+    #[error("ROI {roi}, frame index {frame}, cell {cell}: {problem}")]
+    Cell {
+        /// The ROI's number.
+        roi: u32,
+        /// The frame index (0-based, into the ROI's stack).
+        frame: usize,
+        /// The cell's id.
+        cell: u32,
+        /// What went wrong.
+        problem: String,
+    },
 }

@@ -20,12 +20,14 @@
 //! | [`ctc`] | a ROI's lineage and labels to and from a Cell Tracking Challenge folder | — |
 //! | [`lineage_eval`] | CTC DET, SEG, TRA, LNK, complete tracks, division scores | — |
 //! | [`lineage_pictures`] | lineage trees and kymographs for reports | — |
+//! | [`results`] | a position's results and their file, `PositionNNNNNN.nc` (netCDF, format 0.1.0) | `Position.to_netcdf`, `load_netcdf` |
 
 pub mod ctc;
 pub mod error;
 pub mod lineage;
 pub mod lineage_eval;
 pub mod lineage_pictures;
+pub mod results;
 
 pub use error::{Error, Result};
 pub use lineage::{Cell, CellId, Lineage};
