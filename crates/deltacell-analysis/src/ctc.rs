@@ -263,6 +263,9 @@ pub enum CtcError {
         /// The number of tracks needed.
         tracks: usize,
     },
+    /// A results file (`PositionNNNNNN.nc`) that cannot be read.
+    #[error(transparent)]
+    Results(Box<crate::error::Error>),
     /// The lineage (given, or read from a CTC folder) is inconsistent.
     #[error("{context}: {source}")]
     Lineage {
@@ -1016,6 +1019,73 @@ pub fn read_ctc_rois(path: &Path) -> Result<Vec<(String, CtcSequence)>, CtcError
             Ok((name, read_ctc(p)?.1))
         })
         .collect()
+}
+
+/// The ROIs of a results file (`PositionNNNNNN.nc`, [`crate::results`]): each ROI's lineage
+/// and label stack, named `roi00`, `roi01`, … as the file's groups.
+///
+/// # Errors
+/// [`CtcError::Results`] when the file cannot be read.
+pub fn read_results_rois(path: &Path) -> Result<Vec<(String, TrackedRoi)>, CtcError> {
+    let position =
+        crate::results::PositionResults::read(path).map_err(|e| CtcError::Results(Box::new(e)))?;
+    let n = position.rois.len();
+    let mut out = Vec::with_capacity(n);
+    for (i, roi) in position.rois.into_iter().enumerate() {
+        let (h, w) = roi.labels.plane_shape();
+        let labels = (0..roi.labels.frames())
+            .map(|t| {
+                let data = roi.labels.frame(t).iter().map(|&v| u32::from(v)).collect();
+                Ok(Labels::from_plane(Plane::from_vec(h, w, data)?))
+            })
+            .collect::<Result<Vec<_>, CtcError>>()?;
+        out.push((
+            roi_dir_name(i, n),
+            TrackedRoi {
+                lineage: roi.lineage,
+                labels,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Whether `path` is a results file (`.nc`).
+pub fn is_results_file(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("nc"))
+}
+
+/// The tracked ROIs of an input in DeLTA's model: a results file (`.nc`), a CTC folder or a
+/// folder of CTC folders ([`read_ctc_rois`], converted with [`from_ctc`]).
+///
+/// # Errors
+/// As [`read_results_rois`], [`read_ctc_rois`] and [`from_ctc`].
+pub fn read_tracked_rois(path: &Path) -> Result<Vec<(String, TrackedRoi)>, CtcError> {
+    if is_results_file(path) {
+        return read_results_rois(path);
+    }
+    read_ctc_rois(path)?
+        .into_iter()
+        .map(|(name, seq)| Ok((name, from_ctc(&seq)?)))
+        .collect()
+}
+
+/// The ROIs of an input in the CTC's model: a results file (`.nc`, converted with [`to_ctc`]), a
+/// CTC folder or a folder of CTC folders ([`read_ctc_rois`]).
+///
+/// # Errors
+/// As [`read_results_rois`], [`to_ctc`] and [`read_ctc_rois`].
+pub fn read_rois(path: &Path) -> Result<Vec<(String, CtcSequence)>, CtcError> {
+    if is_results_file(path) {
+        return read_results_rois(path)?
+            .into_iter()
+            .map(|(name, roi)| Ok((name, to_ctc(&roi)?)))
+            .collect();
+    }
+    read_ctc_rois(path)
 }
 
 /// The folder name of ROI `i` in a multi-ROI export: `roi00`, `roi01`, … (3 digits from 100).

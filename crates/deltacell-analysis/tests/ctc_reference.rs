@@ -344,3 +344,183 @@ fn the_cases_score_as_the_reference_implementations() {
         "traccuracy gives no figure for {unexpected:?}"
     );
 }
+
+/// Drops the mother of the first daughter (a missed division) and removes the first founder
+/// that lives three frames or more from one middle frame (a gap).
+fn perturb(roi: &TrackedRoi) -> TrackedRoi {
+    let mut cells: Vec<deltacell_analysis::Cell> = roi.lineage.cells().cloned().collect();
+    let mut labels = roi.labels.clone();
+    if let Some(d) = cells.iter().position(|c| c.mother.is_some()) {
+        let (m, id, born) = (cells[d].mother.unwrap(), cells[d].id, cells[d].first_frame);
+        cells[d].mother = None;
+        let mother = cells.iter_mut().find(|c| c.id == m).unwrap();
+        mother.divisions.retain(|&(f, x)| (f, x) != (born, id));
+    }
+    if let Some(c) = cells
+        .iter()
+        .find(|c| c.last_frame >= c.first_frame + 2 && c.divisions.is_empty())
+    {
+        let t = c.first_frame + 1;
+        let id = c.id;
+        let plane = labels[t].plane().map(|v| if v == id { 0 } else { v });
+        labels[t] = Labels::from_plane(plane);
+    }
+    TrackedRoi {
+        lineage: Lineage::from_cells(cells).unwrap(),
+        labels,
+    }
+}
+
+#[test]
+fn synthetic_movies_round_trip_and_score_as_the_reference_implementations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("synth");
+    deltacell_data::synth::generate(
+        deltacell_data::synth::SynthKind::Movie,
+        1,
+        3,
+        &out,
+        &|_, _| {},
+    )
+    .unwrap();
+    assert_eq!(ctc::write_synth_truth(&out).unwrap(), 2);
+    let mut unavailable = None;
+    for kind in ["mm", "2d"] {
+        let dir = out.join(kind).join("ctc").join("roi00");
+        let (layout, seq) = ctc::read_ctc(&dir).unwrap();
+        assert_eq!(layout, CtcLayout::Truth);
+        // The movie's own table, through the CTC and back: the same cells, mothers, frames.
+        let movie = ctc::read_synth_movie(&out.join(kind), 1).unwrap();
+        let back = ctc::from_ctc(&seq).unwrap();
+        assert_eq!(back.lineage.len(), movie.lineage.len());
+        for (a, b) in back.lineage.cells().zip(movie.lineage.cells()) {
+            assert_eq!(
+                (
+                    a.mother.is_some(),
+                    a.first_frame,
+                    a.last_frame,
+                    a.divisions.len()
+                ),
+                (
+                    b.mother.is_some(),
+                    b.first_frame,
+                    b.last_frame,
+                    b.divisions.len()
+                ),
+                "{kind}: cell {} vs {}",
+                a.id,
+                b.id
+            );
+        }
+        assert_eq!(ctc::to_ctc(&back).unwrap().tracks, seq.tracks, "{kind}");
+        // Against itself: 1 everywhere.
+        let own = evaluate(&seq, &seq, 0).unwrap().scores;
+        assert_eq!(
+            (own.det, own.tra, own.lnk),
+            (Some(1.0), Some(1.0), Some(1.0)),
+            "{kind}"
+        );
+        // Against a perturbed copy.
+        let pred = ctc::to_ctc(&perturb(&back)).unwrap();
+        let (p, t) = write_pair(&tmp.path().join(kind), &pred, &seq);
+        let ours = evaluate(&ctc::read_ctc(&p).unwrap().1, &seq, 0)
+            .unwrap()
+            .scores;
+        assert!(ours.tra.unwrap() < 1.0, "{kind}: {ours:?}");
+        match reference(&p, &t, 0) {
+            Ok(refs) => {
+                let missing = compare(&format!("synthetic {kind}, perturbed"), &ours, &refs);
+                // Without predicted divisions traccuracy's F1 is undefined (see above).
+                assert!(
+                    missing.iter().all(|(_, f)| *f == "division_f1"),
+                    "{missing:?}"
+                );
+            }
+            Err(reason) => unavailable = Some(reason),
+        }
+    }
+    if let Some(reason) = unavailable {
+        println!("reference implementations not run: {reason}");
+    }
+}
+
+/// DeLTA's expected results of the shared mother-machine movie (position 1).
+fn delta_results() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc",
+    );
+    p.is_file().then_some(p)
+}
+
+#[test]
+fn delta_results_round_trip_and_score_as_the_reference_implementations() {
+    let Some(path) = delta_results() else {
+        println!("skipped: ../shared/data/delta-3.0.0a6/… (DeLTA's expected results) not found");
+        return;
+    };
+    let rois = ctc::read_results_rois(&path).unwrap();
+    assert!(!rois.is_empty());
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut divisions, mut unavailable, mut compared) = (0, None, 0);
+    let mut total_pred = Vec::new();
+    let mut total_truth = Vec::new();
+    for (name, roi) in &rois {
+        // DeLTA → CTC → DeLTA keeps every cell, mother, division and frame.
+        let seq = ctc::to_ctc(roi).unwrap();
+        let back = ctc::from_ctc(&seq).unwrap();
+        if roi
+            .lineage
+            .cells()
+            .map(|c| c.id)
+            .eq(1..=roi.lineage.len() as u32)
+        {
+            assert_eq!(back, *roi, "{name}");
+        } else {
+            assert_eq!(back.lineage.len(), roi.lineage.len(), "{name}");
+            assert_eq!(ctc::to_ctc(&back).unwrap().tracks, seq.tracks, "{name}");
+        }
+        // Against itself.
+        let own = evaluate(&seq, &seq, 0).unwrap().scores;
+        assert_eq!(own.tra, Some(1.0), "{name}");
+        let n_div: usize = roi.lineage.cells().map(|c| c.divisions.len()).sum();
+        divisions += n_div;
+        let pred = ctc::to_ctc(&perturb(roi)).unwrap();
+        total_pred.push((name.clone(), pred.clone()));
+        total_truth.push((name.clone(), seq.clone()));
+        // The references on the first three ROIs with a division (each run takes seconds).
+        if n_div == 0 || compared == 3 {
+            continue;
+        }
+        compared += 1;
+        let (p, t) = write_pair(&tmp.path().join(name), &pred, &seq);
+        let ours = evaluate(&ctc::read_ctc(&p).unwrap().1, &seq, 0)
+            .unwrap()
+            .scores;
+        assert!(ours.tra.unwrap() < 1.0, "{name}: {ours:?}");
+        match reference(&p, &t, 0) {
+            Ok(refs) => {
+                let missing = compare(&format!("DeLTA position 1 {name}, perturbed"), &ours, &refs);
+                assert!(
+                    missing.iter().all(|(_, f)| *f == "division_f1"),
+                    "{missing:?}"
+                );
+            }
+            Err(reason) => unavailable = Some(reason),
+        }
+    }
+    assert!(divisions > 0 && compared > 0);
+    let pooled = deltacell_analysis::lineage_eval::evaluate_rois(&total_pred, &total_truth, 0)
+        .unwrap()
+        .pooled;
+    println!(
+        "DeLTA position 1, {} ROIs, {divisions} divisions, perturbed copy pooled: DET {} TRA {} LNK {} division F1 {}",
+        rois.len(),
+        fmt(pooled.det),
+        fmt(pooled.tra),
+        fmt(pooled.lnk),
+        fmt(pooled.division_f1)
+    );
+    if let Some(reason) = unavailable {
+        println!("reference implementations not run: {reason}");
+    }
+}

@@ -51,6 +51,10 @@ enum Command {
     Predict(cmd::predict::PredictArgs),
     /// Synthesise data, train small seg and track U-Nets, predict and evaluate: the whole loop.
     Demo(cmd::demo::DemoArgs),
+    /// Write tracked ROIs as Cell Tracking Challenge folders (results, or ground truth).
+    ExportCtc(cmd::export_ctc::ExportCtcArgs),
+    /// Read Cell Tracking Challenge folders into deltacell's lineages.
+    ImportCtc(cmd::import_ctc::ImportCtcArgs),
     /// DeLTA's released training sets and models: list them, or download, verify and cache them.
     #[command(subcommand)]
     Assets(cmd::assets::AssetsCommand),
@@ -91,5 +95,7 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(args) => cmd::predict::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Assets(c) => cmd::assets::run(c),
+        Command::ExportCtc(args) => cmd::export_ctc::run(args),
+        Command::ImportCtc(args) => cmd::import_ctc::run(args),
     }
 }

@@ -30,6 +30,9 @@ enum EvalCommand {
     /// Tracking: per seed cell (DeLTA's `...Cell000001.png` files), whether the cell and its
     /// daughter were found; link and division precision/recall.
     Track(TrackArgs),
+    /// Lineages: CTC DET, SEG, TRA, LNK, complete tracks, division precision/recall/F1, per
+    /// ROI and pooled (CTC folders).
+    Lineage(super::eval_lineage::LineageArgs),
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +79,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         EvalCommand::Seg(a) => run_seg(a),
         EvalCommand::Track(a) => run_track(a),
+        EvalCommand::Lineage(a) => super::eval_lineage::run(a),
     }
 }
 

@@ -53,7 +53,10 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing the {} set", args.kind))?;
     bar.finish_and_clear();
     let what = if args.kind == SynthKind::Movie {
-        "movies of each type (chamber, colony)"
+        // The movies' lineages also as Cell Tracking Challenge ground truth (`mm/ctc/roi00/`, …).
+        deltacell_analysis::ctc::write_synth_truth(&args.out)
+            .context("writing the movies' lineages as CTC folders")?;
+        "movies of each type (chamber, colony), with CTC ground truth in mm/ctc/ and 2d/ctc/"
     } else {
         "samples"
     };

@@ -1,0 +1,53 @@
+//! `deltacell export-ctc`: writes ROIs as Cell Tracking Challenge folders (`OUT/roi00/`, …),
+//! result layout (`mask000.tif…`, `res_track.txt`) or, with `--as-truth`, ground-truth layout
+//! (`TRA/`, `SEG/`), from a results file (`PositionNNNNNN.nc`) or CTC folders. See `deltacell_analysis::ctc` for how DeLTA's lineages become CTC tracks.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use deltacell_analysis::ctc::{self, CtcLayout};
+use deltacell_data::output;
+
+/// Arguments of `deltacell export-ctc`.
+#[derive(clap::Args, Debug)]
+pub struct ExportCtcArgs {
+    /// The tracked ROIs: a results file (`PositionNNNNNN.nc`), a CTC folder of either layout,
+    /// or a folder of them (`roi00/`, …).
+    pub input: PathBuf,
+    /// Output folder: one CTC folder per ROI, `roi00/`, `roi01/`, … (created if needed).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write the ground-truth layout (`TRA/man_track.txt`, `TRA/man_track000.tif…`,
+    /// `SEG/man_seg000.tif…`) instead of the result layout.
+    #[arg(long)]
+    pub as_truth: bool,
+}
+
+/// Runs `deltacell export-ctc`.
+pub fn run(args: ExportCtcArgs) -> anyhow::Result<ExitCode> {
+    let rois = ctc::read_tracked_rois(&args.input)
+        .with_context(|| format!("reading {}", args.input.display()))?;
+    output::prepare_dir(&args.out, &[&args.input])?;
+    let layout = if args.as_truth {
+        CtcLayout::Truth
+    } else {
+        CtcLayout::Result
+    };
+    for (i, (name, roi)) in rois.iter().enumerate() {
+        let out = ctc::to_ctc(roi).with_context(|| format!("ROI {name}"))?;
+        let dir = args.out.join(ctc::roi_dir_name(i, rois.len()));
+        ctc::write_ctc(&dir, &out, layout).with_context(|| format!("writing {}", dir.display()))?;
+    }
+    println!(
+        "wrote {} ROI(s) as CTC {} folders to {}",
+        rois.len(),
+        if args.as_truth {
+            "ground-truth"
+        } else {
+            "result"
+        },
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

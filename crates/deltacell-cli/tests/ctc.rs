@@ -1,0 +1,210 @@
+//! `deltacell export-ctc`, `import-ctc` and `eval lineage` end to end on a synthetic movie's
+//! ground truth (written by `synth --kind movie`), and their refusal of bad CTC folders.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn deltacell(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deltacell"))
+        .args(args)
+        .output()
+        .expect("run deltacell")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn eval_json(pred: &Path, truth: &Path) -> serde_json::Value {
+    let out = ok(&deltacell(&[
+        "eval",
+        "lineage",
+        "--pred",
+        s(pred),
+        "--truth",
+        s(truth),
+        "--json",
+    ]));
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Copies a folder tree.
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let t = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).unwrap();
+        }
+    }
+}
+
+#[test]
+fn synthetic_truth_exports_imports_and_scores_one_against_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = tmp.path().join("synth");
+    ok(&deltacell(&[
+        "synth",
+        "--kind",
+        "movie",
+        "--n",
+        "2",
+        "--seed",
+        "5",
+        "--out",
+        s(&synth),
+        "--quiet",
+    ]));
+    let truth = synth.join("mm/ctc");
+    for roi in ["roi00", "roi01"] {
+        assert!(truth.join(roi).join("TRA/man_track.txt").is_file());
+        assert!(truth.join(roi).join("SEG/man_seg000.tif").is_file());
+    }
+    assert!(synth.join("2d/ctc/roi00/TRA/man_track000.tif").is_file());
+
+    // Ground truth against itself.
+    let v = eval_json(&truth, &truth);
+    for key in ["DET", "SEG", "TRA", "LNK"] {
+        assert_eq!(v[key], 1.0, "{key}: {v}");
+    }
+    assert_eq!(v["per_roi"].as_array().unwrap().len(), 2);
+    for key in ["division_precision", "division_recall", "division_f1"] {
+        assert!(v.get(key).is_some(), "{key} missing: {v}");
+    }
+
+    // As a result folder, then scored against the ground truth: still perfect.
+    let res = tmp.path().join("res");
+    ok(&deltacell(&["export-ctc", s(&truth), "--out", s(&res)]));
+    assert!(res.join("roi00/res_track.txt").is_file() && res.join("roi01/mask007.tif").is_file());
+    let v = eval_json(&res, &truth);
+    assert_eq!(v["TRA"], 1.0, "{v}");
+
+    // Into deltacell's lineages.
+    let imp = tmp.path().join("imp");
+    let out = ok(&deltacell(&["import-ctc", s(&res), "--out", s(&imp)]));
+    assert!(out.contains("2 ROI(s)"), "{out}");
+    let lineage = std::fs::read_to_string(imp.join("roi00/lineage.txt")).unwrap();
+    assert!(lineage.lines().count() > 1, "{lineage}");
+    assert!(imp.join("roi00/labels/labels007.tif").is_file());
+
+    // A perturbed copy: drop one track's parent (a missed division or a broken gap link).
+    let bad = tmp.path().join("perturbed");
+    copy(&res, &bad);
+    let track = bad.join("roi00/res_track.txt");
+    let text = std::fs::read_to_string(&track).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let k = lines
+        .iter()
+        .position(|l| !l.ends_with(" 0"))
+        .expect("a track with a parent");
+    let mut f: Vec<&str> = lines[k].split(' ').collect();
+    f[3] = "0";
+    lines[k] = f.join(" ");
+    std::fs::write(&track, lines.join("\n") + "\n").unwrap();
+    let v = eval_json(&bad, &truth);
+    assert!(v["TRA"].as_f64().unwrap() < 1.0, "{v}");
+    assert!(v["per_roi"][0]["LNK"].as_f64().unwrap() < 1.0, "{v}");
+    assert_eq!(v["per_roi"][1]["TRA"], 1.0, "{v}");
+
+    // The report: trees and kymographs.
+    let rep = tmp.path().join("report");
+    ok(&deltacell(&[
+        "eval",
+        "lineage",
+        "--pred",
+        s(&bad),
+        "--truth",
+        s(&truth),
+        "--report",
+        s(&rep),
+    ]));
+    let html = std::fs::read_to_string(rep.join("index.html")).unwrap();
+    assert!(
+        html.contains("tree_truth.png") && html.contains("kymograph.png"),
+        "{html}"
+    );
+    assert!(rep.join("pictures/000_kymograph.png").is_file());
+}
+
+#[test]
+fn bad_ctc_folders_are_refused_with_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = tmp.path().join("synth");
+    ok(&deltacell(&[
+        "synth",
+        "--kind",
+        "movie",
+        "--n",
+        "1",
+        "--out",
+        s(&synth),
+        "--quiet",
+    ]));
+    let truth = synth.join("mm/ctc/roi00");
+    let res = tmp.path().join("res");
+    ok(&deltacell(&["export-ctc", s(&truth), "--out", s(&res)]));
+    let roi = res.join("roi00");
+    let track = roi.join("res_track.txt");
+    let text = std::fs::read_to_string(&track).unwrap();
+    let refused = |what: &str, expect: &[&str]| {
+        let o = deltacell(&["eval", "lineage", "--pred", s(&roi), "--truth", s(&truth)]);
+        assert_eq!(o.status.code(), Some(1), "{what}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        for e in expect {
+            assert!(err.contains(e), "{what}: {err}");
+        }
+    };
+
+    // A track without children that ends a frame earlier than its masks say.
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let fields: Vec<Vec<usize>> = lines
+        .iter()
+        .map(|l| l.split(' ').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    let (k, last) = fields
+        .iter()
+        .enumerate()
+        .find_map(|(k, f)| {
+            let childless = !fields.iter().any(|g| g[3] == f[0]);
+            (f[1] < f[2] && childless).then_some((k, f[2]))
+        })
+        .expect("a childless track of two frames or more");
+    let mut f: Vec<String> = lines[k].split(' ').map(String::from).collect();
+    f[2] = (last - 1).to_string();
+    lines[k] = f.join(" ");
+    std::fs::write(&track, lines.join("\n") + "\n").unwrap();
+    refused(
+        "track disagreeing with masks",
+        &[
+            &format!("res_track.txt:{}", k + 1),
+            &format!("mask{last:03}.tif"),
+        ],
+    );
+
+    // A parent that starts after its child.
+    std::fs::write(&track, format!("{text}999 0 0 1\n")).unwrap();
+    let n = text.lines().count() + 1;
+    refused(
+        "parent after child",
+        &[&format!("res_track.txt:{n}"), "parent"],
+    );
+
+    // An 8-bit mask.
+    std::fs::write(&track, &text).unwrap();
+    let mut bytes = Vec::new();
+    {
+        let mut enc = tiff::encoder::TiffEncoder::new(std::io::Cursor::new(&mut bytes)).unwrap();
+        enc.write_image::<tiff::encoder::colortype::Gray8>(2, 2, &[0, 1, 1, 0])
+            .unwrap();
+    }
+    std::fs::write(roi.join("mask003.tif"), bytes).unwrap();
+    refused("8-bit mask", &["mask003.tif", "16-bit"]);
+}
