@@ -107,7 +107,7 @@ fn square(canvas: &mut RgbImage, p: (usize, usize), half: usize, colour: Rgb, fi
     }
 }
 
-/// The lineage tree of a sequence: frame `t` at column `MARGIN + t·dx` (dx 3–12 pixels, so that
+/// The lineage tree of a sequence: frame `t` at column `MARGIN + t·dx` (dx 3–24 pixels, so that
 /// the tree is about 900 pixels wide at most), one row per cell in depth-first order (a
 /// mother's daughters below her, in birth order), each cell's life a thick line in its
 /// [`label_colour`] (grey dots over gaps), each daughter joined to her mother's last region
@@ -162,7 +162,7 @@ pub fn lineage_tree(seq: &CtcSequence, frames: usize, marks: &Marks<'_>) -> RgbI
         }
     }
     let frames = frames.max(seq.tracks.iter().map(|t| t.end + 1).max().unwrap_or(1));
-    let dx = (900 / frames.max(1)).clamp(3, 12);
+    let dx = (900 / frames.max(1)).clamp(3, 24);
     let rows = row_of.len().max(1);
     let width = 2 * MARGIN + (frames - 1) * dx + 1;
     let height = 2 * MARGIN + (rows - 1) * ROW + 1;
@@ -193,15 +193,20 @@ pub fn lineage_tree(seq: &CtcSequence, frames: usize, marks: &Marks<'_>) -> RgbI
         let colour = label_colour(c);
         let yc = y(c);
         for (k, t) in ts.iter().enumerate() {
+            // A segment runs on to the next one when no frame is missing between them.
+            let end = match ts.get(k + 1) {
+                Some(n) if n.begin == t.end + 1 => x(n.begin),
+                _ => x(t.end),
+            };
             for dy in 0..3 {
                 line(
                     &mut canvas,
                     (yc + dy - 1, x(t.begin)),
-                    (yc + dy - 1, x(t.end)),
+                    (yc + dy - 1, end),
                     colour,
                 );
             }
-            if let Some(next) = ts.get(k + 1) {
+            if let Some(next) = ts.get(k + 1).filter(|n| n.begin > t.end + 1) {
                 for col in (x(t.end) + 2..x(next.begin).saturating_sub(1)).step_by(3) {
                     canvas.put(yc, col, GAP);
                 }
@@ -445,7 +450,7 @@ mod tests {
                 ..Marks::default()
             },
         );
-        let dx = 12;
+        let dx = 24;
         // The mother's row (0) in her colour at frame 3; the daughter's row (1) at frame 3.
         assert_eq!(tree.get(MARGIN, MARGIN + 3 * dx), label_colour(1));
         assert_eq!(tree.get(MARGIN + ROW, MARGIN + 3 * dx), label_colour(2));
