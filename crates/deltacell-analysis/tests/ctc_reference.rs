@@ -286,8 +286,8 @@ fn compare(
 }
 
 /// Figures that traccuracy 0.4.3 does not give where deltacell and py-ctcmetrics do (see
-/// docs/lineages.md): its division F1 is undefined without predicted divisions (py-ctcmetrics'
-/// BC is 0 then), and its division metrics refuse a matching in which one predicted region
+/// docs/lineages.md): its division F1 is undefined when precision and recall are both 0 (no
+/// true division; py-ctcmetrics' BC is 0 then), and its division metrics refuse a matching in which one predicted region
 /// matches two reference regions (a merged cell).
 const TRACCURACY_GIVES_NONE: &[(&str, &str)] = &[
     ("missed division", "division_f1"),
@@ -522,5 +522,46 @@ fn delta_results_round_trip_and_score_as_the_reference_implementations() {
     );
     if let Some(reason) = unavailable {
         println!("reference implementations not run: {reason}");
+    }
+}
+
+#[test]
+fn a_late_division_matches_within_the_tolerance() {
+    // The daughter is missed at frame 3 and found, as a daughter, from frame 4.
+    let mut l = Lineage::default();
+    let a = l.new_cell(0, None);
+    l.extend(a, 5);
+    let b = l.new_cell(4, Some(a));
+    l.extend(b, 5);
+    let c = l.new_cell(0, None);
+    l.extend(c, 5);
+    let d = l.new_cell(3, None);
+    l.extend(d, 5);
+    let mut blocks = truth_blocks();
+    blocks.retain(|&(cell, t, ..)| !(cell == 2 && t == 3));
+    let pred = ctc::to_ctc(&roi(l, &blocks)).unwrap();
+    let truth = ctc::to_ctc(&roi(truth_lineage(), &truth_blocks())).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (p, t) = write_pair(tmp.path(), &pred, &truth);
+    for (tolerance, f1) in [(0, 0.0), (1, 1.0)] {
+        let ours = evaluate(&pred, &truth, tolerance).unwrap().scores;
+        assert_eq!(ours.division_f1, Some(f1), "tolerance {tolerance}");
+        match reference(&p, &t, tolerance) {
+            Ok(refs) => {
+                let missing = compare(
+                    &format!("late division, tolerance {tolerance}"),
+                    &ours,
+                    &refs,
+                );
+                // traccuracy's F1 is undefined when precision and recall are both 0.
+                assert!(
+                    missing
+                        .iter()
+                        .all(|(_, f)| *f == "division_f1" && f1 == 0.0),
+                    "{missing:?}"
+                );
+            }
+            Err(reason) => println!("reference implementations not run: {reason}"),
+        }
     }
 }
