@@ -506,7 +506,7 @@ pub fn evaluate(
                 continue;
             }
             let last_common = rt.end.min(pt.end);
-            if matches[last_common].unique(rl) != Some(pl) {
+            if matches.get(last_common).and_then(|m| m.unique(rl)) != Some(pl) {
                 continue;
             }
             let mut found: Vec<u16> = Vec::new();
@@ -516,7 +516,7 @@ pub fn evaluate(
                         continue;
                     }
                     let later = rk.begin.max(pk.begin);
-                    if matches[later].unique(rk.label) == Some(pk.label) {
+                    if matches.get(later).and_then(|m| m.unique(rk.label)) == Some(pk.label) {
                         if !found.contains(&pk.label) {
                             found.push(pk.label);
                         }

@@ -178,16 +178,21 @@ pub fn lineage_tree(seq: &CtcSequence, frames: usize, marks: &Marks<'_>) -> RgbI
                 line(
                     &mut canvas,
                     (ym, x(p.end)),
-                    (ym, xb - dx / 2),
+                    (ym, xb.saturating_sub(dx / 2)),
                     label_colour(c),
                 );
                 line(
                     &mut canvas,
-                    (ym, xb - dx / 2),
-                    (yd, xb - dx / 2),
+                    (ym, xb.saturating_sub(dx / 2)),
+                    (yd, xb.saturating_sub(dx / 2)),
                     label_colour(c),
                 );
-                line(&mut canvas, (yd, xb - dx / 2), (yd, xb), label_colour(c));
+                line(
+                    &mut canvas,
+                    (yd, xb.saturating_sub(dx / 2)),
+                    (yd, xb),
+                    label_colour(c),
+                );
             }
         }
         let colour = label_colour(c);
