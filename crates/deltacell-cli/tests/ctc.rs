@@ -208,3 +208,32 @@ fn bad_ctc_folders_are_refused_with_file_and_line() {
     std::fs::write(roi.join("mask003.tif"), bytes).unwrap();
     refused("8-bit mask", &["mask003.tif", "16-bit"]);
 }
+
+#[test]
+fn delta_results_export_and_score_one_against_themselves() {
+    let nc = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc",
+    );
+    if !nc.is_file() {
+        println!("skipped: {} not found", nc.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = tmp.path().join("truth");
+    let out = ok(&deltacell(&[
+        "export-ctc",
+        s(&nc),
+        "--out",
+        s(&truth),
+        "--as-truth",
+    ]));
+    assert!(out.contains("18 ROI(s)"), "{out}");
+    assert!(truth.join("roi17/TRA/man_track.txt").is_file());
+    // The results file against its own export, and against itself.
+    for pred in [nc.as_path(), truth.as_path()] {
+        let v = eval_json(pred, &nc);
+        assert_eq!(v["TRA"], 1.0, "{v}");
+        assert_eq!(v["division_f1"], 1.0, "{v}");
+        assert_eq!(v["per_roi"].as_array().unwrap().len(), 18);
+    }
+}
