@@ -538,9 +538,9 @@ fn rescale_is_recorded_and_followed_by_prediction() {
     let text = "preset = \"2D\"\nrescale = \"min_max\"\n";
     config = Config::from_toml(text, std::path::Path::new("rescale.toml"), None).unwrap();
     assert_eq!(config.rescale, Rescale::MinMax);
-    let m = config.model(Kind::Seg).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let seg = deltacell_nn::data::seg_options(&config, m, dir.path(), true).unwrap();
+    let recipe = config.dataset_recipe(Kind::Seg).unwrap();
+    let seg = recipe.seg_options(dir.path(), true);
     assert_eq!(seg.rescale, Rescale::MinMax);
     let info = FitOptions::from_config(&config, Kind::Seg)
         .unwrap()

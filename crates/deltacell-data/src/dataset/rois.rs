@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::seg::{discover, SegOptions, SegmentationDataset, WeightKind};
+use super::seg::{discover, SegOptions, SegmentationDataset};
 use super::storage::{StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
 use super::Dataset;
 use super::{Mode, Splits, Weights};
@@ -72,7 +72,7 @@ impl ChamberDataset {
             files,
             &seg,
             mode,
-            WeightKind::None,
+            None,
         )?))
     }
 
@@ -88,7 +88,7 @@ impl ChamberDataset {
         let seg = options.seg();
         let files = discover(root.as_ref(), &seg)?;
         Splits::build(files, validation, test, seed, |f, mode| {
-            SegmentationDataset::build(f, &seg, mode, WeightKind::None).map(ChamberDataset)
+            SegmentationDataset::build(f, &seg, mode, None).map(ChamberDataset)
         })
     }
 
