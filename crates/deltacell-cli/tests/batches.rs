@@ -84,7 +84,11 @@ fn track_batches_show_six_channels() {
         (64, 32),
     );
     let cfg = dir.path().join("cfg.toml");
-    std::fs::write(&cfg, "crop_windows = true\n[models.track]\ntarget_size = [32, 32]\nshift = 2\nbatch_size = 1\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "crop_windows = true\n[models.track]\ntarget_size = [32, 32]\nshift = 2\nbatch_size = 1\n",
+    )
+    .unwrap();
     let out = dir.path().join("t.png");
     let o = deltacell(&[
         "batches",

@@ -778,7 +778,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_seg_sample(dir.path(), "a", 4, 4);
         let seg = check(&TrainingSet::open(dir.path(), None).unwrap());
-        assert!(seg.advice().iter().any(|a| a.contains("precompute the weight maps")));
+        assert!(seg
+            .advice()
+            .iter()
+            .any(|a| a.contains("precompute the weight maps")));
         let rois = check(&TrainingSet::open(dir.path(), Some(Kind::Rois)).unwrap());
         assert!(rois.advice().is_empty(), "{:?}", rois.advice());
         assert!(rois.to_string().ends_with("usable: yes"), "{rois}");

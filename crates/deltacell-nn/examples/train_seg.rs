@@ -38,7 +38,10 @@ pub fn run(dir: &Path) -> Result<(PathBuf, f64)> {
 
     // 3. A session (data, model and Adam, seed 1), then `run`: the best model by validation loss
     //    goes to `run/`, validated on one pass over the held-out files per epoch.
-    let data = TrainingSet::Folder { train: set, val: None };
+    let data = TrainingSet::Folder {
+        train: set,
+        val: None,
+    };
     let mut options = SessionOptions::new(Kind::Seg, config, data, dir.join("run"));
     options.validation_steps = ValidationSteps::OnePass;
     Session::open(options)?.run(log_epochs)?;

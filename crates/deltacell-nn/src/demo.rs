@@ -178,15 +178,37 @@ pub fn run(
         what: "training the segmentation U-Net",
     });
     let seg_run = out.join("runs/seg");
-    train(Kind::Seg, &seg_set, &seg_run, demo.seg, lr, seed, &mut on_event)?;
+    train(
+        Kind::Seg,
+        &seg_set,
+        &seg_run,
+        demo.seg,
+        lr,
+        seed,
+        &mut on_event,
+    )?;
     on_event(DemoEvent::Stage {
         index: 3,
         what: "synthesising a tracking set and training the tracking U-Net",
     });
     let track_set = data.join("mm-track");
-    synth::generate(SynthKind::MmTrack, demo.samples, seed, &track_set, &|_, _| {})?;
+    synth::generate(
+        SynthKind::MmTrack,
+        demo.samples,
+        seed,
+        &track_set,
+        &|_, _| {},
+    )?;
     let track_run = out.join("runs/track");
-    train(Kind::Track, &track_set, &track_run, demo.track, lr, seed, &mut on_event)?;
+    train(
+        Kind::Track,
+        &track_set,
+        &track_run,
+        demo.track,
+        lr,
+        seed,
+        &mut on_event,
+    )?;
 
     on_event(DemoEvent::Stage {
         index: 4,
@@ -195,7 +217,13 @@ pub fn run(
     let movie = data.join("movie");
     // Another seed than the training sets: the movie is never seen in training.
     let movie_seed = seed.wrapping_add(1000);
-    synth::generate(SynthKind::Movie, demo.movies, movie_seed, &movie, &|_, _| {})?;
+    synth::generate(
+        SynthKind::Movie,
+        demo.movies,
+        movie_seed,
+        &movie,
+        &|_, _| {},
+    )?;
     let mm = movie.join("mm");
     let (img, seg_truth) = (mm.join("img"), mm.join("seg"));
     let (pred_seg, pred_track) = (out.join("pred/seg"), out.join("pred/track"));
@@ -308,7 +336,10 @@ fn train(
 fn write_index(report: &Path, seg: &SegEvaluation, track: &TrackScores) -> Result<()> {
     let o = &seg.overall;
     let rows = [
-        ("segmentation F1 at IoU 0.5".to_string(), format!("{:.3}", o.f1_50)),
+        (
+            "segmentation F1 at IoU 0.5".to_string(),
+            format!("{:.3}", o.f1_50),
+        ),
         (
             "precision / recall at IoU 0.5".into(),
             format!("{:.3} / {:.3}", o.precision_50, o.recall_50),

@@ -162,7 +162,9 @@ impl PyPredictor {
         let out = py
             .detach(|| {
                 let p = self.predictor.lock().map_err(|_| {
-                    deltacell_nn::Error::Device("the predictor is unusable after an earlier failure".into())
+                    deltacell_nn::Error::Device(
+                        "the predictor is unusable after an earlier failure".into(),
+                    )
                 })?;
                 if logits {
                     p.predict_logits(&batch)

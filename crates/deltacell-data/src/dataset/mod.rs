@@ -395,11 +395,7 @@ pub(crate) fn crop<T: Copy + Default>(
 /// when `with_weights` (and the folder exists and is not empty). Every file without its partner,
 /// every duplicate stem, every empty folder and every stale weight map (made from a mask that
 /// has changed since, [`crate::wei::stale_weights`]) is listed in one [`Error::Layout`].
-pub fn matched_samples(
-    root: &Path,
-    kind: Kind,
-    with_weights: bool,
-) -> Result<Vec<SampleFiles>> {
+pub fn matched_samples(root: &Path, kind: Kind, with_weights: bool) -> Result<Vec<SampleFiles>> {
     let mut folders = Folders::standard(root, kind);
     if !with_weights {
         folders.wei = None;
@@ -433,7 +429,12 @@ pub fn seg_samples(root: &Path) -> Result<Vec<(String, crate::augment::Sample)>>
         }) = sample.shape()
         {
             return Err(Error::ShapeMismatch {
-                context: format!("sample {}: {} and {}", files.stem(), img.display(), seg.display()),
+                context: format!(
+                    "sample {}: {} and {}",
+                    files.stem(),
+                    img.display(),
+                    seg.display()
+                ),
                 expected,
                 found,
             });
@@ -484,9 +485,11 @@ mod tests {
             })
         );
         assert_eq!(seg.storage, StorageChoice::Stream);
-        let track: TrackOptions =
-            toml::from_str("shift = 5
-weights = { online = { halo_distance = 50.0 } }").unwrap();
+        let track: TrackOptions = toml::from_str(
+            "shift = 5
+weights = { online = { halo_distance = 50.0 } }",
+        )
+        .unwrap();
         assert_eq!(
             track.weights,
             Weights::Computed(WeightRecipe::Track {

@@ -69,10 +69,7 @@ impl ChamberDataset {
         let seg = options.seg();
         let files = discover(root.as_ref(), &seg)?;
         Ok(ChamberDataset(SegmentationDataset::build(
-            files,
-            &seg,
-            mode,
-            None,
+            files, &seg, mode, None,
         )?))
     }
 

@@ -198,7 +198,8 @@ impl TrackingDataset {
             }
         };
         // Two images (f32) + three masks (u8) + optional weights (f32) per pixel.
-        let stored_weights = weights == Weights::Folder || (online_halo(weights).is_some() && !options.crop);
+        let stored_weights =
+            weights == Weights::Folder || (online_halo(weights).is_some() && !options.crop);
         let per_pixel: u64 = 2 * 4 + 3 + if stored_weights { 4 } else { 0 };
         let mut bytes = 0u64;
         for f in &files {

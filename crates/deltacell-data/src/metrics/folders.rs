@@ -7,7 +7,6 @@ use rayon::prelude::*;
 
 use super::*;
 
-
 /// The image files of `dir` by stem (`.png`, `.tif`, `.tiff`); two files with one stem, or no
 /// image at all, is an error naming the folder.
 pub fn images_by_stem(dir: &Path) -> crate::Result<BTreeMap<String, PathBuf>> {
@@ -155,4 +154,3 @@ pub fn evaluate_track_folders(
     let scores = TrackScores::from_seeds(items.iter().map(|it| it.result.clone()).collect());
     Ok((scores, items))
 }
-

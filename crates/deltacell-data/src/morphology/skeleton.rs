@@ -94,7 +94,8 @@ fn thinning_table() -> [u8; 256] {
     t
 }
 
-pub(super) static THINNING: std::sync::LazyLock<[u8; 256]> = std::sync::LazyLock::new(thinning_table);
+pub(super) static THINNING: std::sync::LazyLock<[u8; 256]> =
+    std::sync::LazyLock::new(thinning_table);
 
 /// Copies `mask` into a zero-padded `(h+2) × (w+2)` buffer; returns it with the indices (in the
 /// padded buffer) of the foreground pixels in raster order.

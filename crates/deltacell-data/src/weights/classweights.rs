@@ -151,4 +151,3 @@ pub fn estimate_seg2d_classweights_dir(
         .collect::<Result<Vec<Mask>>>()?;
     Ok(estimate_seg2d_classweights(&masks, sample_size, seed))
 }
-

@@ -44,8 +44,8 @@ pub use classweights::{
 };
 
 use crate::morphology::{
-    close, erode, kernel, label, skeletonize, skeletonize_lee, sq_to_dist,
-    squared_distance_to, squared_edt, Connectivity, EdtScratch, NO_FEATURE,
+    close, erode, kernel, label, skeletonize, skeletonize_lee, sq_to_dist, squared_distance_to,
+    squared_edt, Connectivity, EdtScratch, NO_FEATURE,
 };
 
 /// Parameters of [`seg_weights`] (DeLTA defaults: classweights (1, 1), w0 12, sigma 2).
@@ -443,7 +443,6 @@ fn grow(
         (c1 + by).min(w - 1),
     )
 }
-
 
 /// Which of DeLTA's weight functions, with its parameters: the one recipe that
 /// [`crate::wei::make_weights`] writes to `wei/`, that the datasets compute on the fly
