@@ -249,7 +249,7 @@ pub struct CheckReport {
     /// Blocking: `wei/` files missing or made from a mask that has changed since, relative to
     /// the root ([`crate::wei::stale_weights`]; only a standard `wei/` folder is checked).
     /// Every command that trains on `wei/` refuses them the same way
-    /// ([`crate::wei::stale_weight_problems`]): recompute the weight maps.
+    /// ([`crate::layout::stale_weight_problems`]): recompute the weight maps.
     pub stale_weights: Vec<String>,
 }
 
@@ -285,7 +285,11 @@ impl CheckReport {
         out.extend(self.unreadable.iter().map(|p| p.describe(root)));
         out.extend(self.size_mismatches.iter().map(|p| p.describe(root)));
         out.extend(self.non_binary_masks.iter().map(|p| p.describe(root)));
-        out.extend(self.stale_weights.iter().map(|w| crate::wei::stale_line(w)));
+        out.extend(
+            self.stale_weights
+                .iter()
+                .map(|w| crate::layout::stale_line(w)),
+        );
         if out.is_empty() && self.samples == 0 {
             out.push("no complete sample".to_string());
         }
@@ -541,7 +545,7 @@ fn histogram<K: Ord + Copy>(keys: impl Iterator<Item = K>) -> Vec<(K, usize)> {
 /// deltacell's manifest; weights given as a folder elsewhere are not checked. An unreadable
 /// manifest is reported as one stale entry, since the weights cannot be trusted then.
 fn stale_weights(set: &TrainingSet) -> Vec<String> {
-    crate::wei::stale_weight_files(set)
+    crate::layout::stale_weight_files(set)
 }
 
 /// Decodes every file of `set` (in parallel, with rayon) and reports what a user must know before

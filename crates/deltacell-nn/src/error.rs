@@ -108,9 +108,9 @@ pub enum Error {
         /// The run folder.
         path: PathBuf,
         /// The kind it holds.
-        found: crate::unet::Kind,
+        found: deltacell_data::Kind,
         /// The kind asked for.
-        wanted: crate::unet::Kind,
+        wanted: deltacell_data::Kind,
     },
     /// Reading, checking or writing data with `deltacell-data` failed (the message names the
     /// file and the problem).

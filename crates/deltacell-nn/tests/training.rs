@@ -632,7 +632,10 @@ fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
     let e = TrainingData::open(Kind::Seg, &config, &train, None, 1)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("val_f1") && e.contains("validation folder"), "{e}");
+    assert!(
+        e.contains("val_f1") && e.contains("validation folder"),
+        "{e}"
+    );
     // A tracking model cannot monitor F1.
     let bad = "preset = \"2D\"\n[models.track]\nmonitor = \"val_f1\"\n";
     let e = Config::from_toml(bad, std::path::Path::new("t.toml"), None)

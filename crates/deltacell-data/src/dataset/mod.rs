@@ -450,7 +450,7 @@ pub fn matched_in(folders: &Folders, kind: Kind) -> Result<Vec<SampleFiles>> {
     let set = TrainingSet::from_folders(folders.clone(), Some(kind))?;
     let mut problems = set.matching_problems();
     if set.folders.wei.is_some() {
-        problems.extend(crate::wei::stale_weight_problems(&set));
+        problems.extend(crate::layout::stale_weight_problems(&set));
     }
     if problems.is_empty() {
         Ok(set.samples)
