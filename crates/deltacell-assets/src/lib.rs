@@ -35,6 +35,8 @@
 //! its own folder with a completion record listing every file with its size and SHA-256, so a
 //! half-unpacked or damaged folder is detected and fetched again.
 
+#![warn(missing_docs)]
+
 pub mod cache;
 mod download;
 pub mod error;

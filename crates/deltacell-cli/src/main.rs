@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod numbers;
+mod progress;
 mod signals;
 
 /// mimalloc keeps freed tensor buffers for reuse instead of handing them back to the kernel and
@@ -66,16 +67,37 @@ fn main() -> ExitCode {
     // A command that a signal stopped (training stops cooperatively) exits 130 or 143.
     if let Some(code) = signals::exit_code() {
         if let Err(err) = &result {
-            eprintln!("error: {err:#}");
+            report(err);
         }
         return code;
     }
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            report(&err);
             ExitCode::from(1)
         }
+    }
+}
+
+/// Prints an error, with the flag that changes what the library refused where there is one
+/// (library messages name files and problems, never the command line).
+fn report(err: &anyhow::Error) {
+    use deltacell_data::Error as D;
+    let hint = err.chain().find_map(|cause| {
+        let data = match cause.downcast_ref::<deltacell_nn::Error>() {
+            Some(deltacell_nn::Error::DataCrate(d)) => Some(d),
+            _ => cause.downcast_ref::<D>(),
+        };
+        match data? {
+            D::OutputNotEmpty { .. } => Some("pass --force to write into it"),
+            D::WeightsExist { .. } => Some("pass --force to recompute them"),
+            _ => None,
+        }
+    });
+    match hint {
+        Some(hint) => eprintln!("error: {err:#}; {hint}"),
+        None => eprintln!("error: {err:#}"),
     }
 }
 

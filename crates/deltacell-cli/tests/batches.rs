@@ -44,7 +44,7 @@ fn seg_batches_picture_has_every_channel() {
     let cfg = dir.path().join("cfg.toml");
     std::fs::write(
         &cfg,
-        "[seg]\ntarget_size = [32, 16]\n\n[loader]\nbatch_size = 2\n",
+        "[models.seg]\ntarget_size = [32, 16]\nbatch_size = 2\n",
     )
     .unwrap();
     let out = dir.path().join("batch.png");
@@ -84,7 +84,11 @@ fn track_batches_show_six_channels() {
         (64, 32),
     );
     let cfg = dir.path().join("cfg.toml");
-    std::fs::write(&cfg, "[track]\ntarget_size = [32, 32]\ncrop_windows = true\nshift = 2\n\n[loader]\nbatch_size = 1\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "crop_windows = true\n[models.track]\ntarget_size = [32, 32]\nshift = 2\nbatch_size = 1\n",
+    )
+    .unwrap();
     let out = dir.path().join("t.png");
     let o = deltacell(&[
         "batches",
@@ -109,7 +113,7 @@ fn bad_config_key_and_missing_folder_are_reported() {
     let set = dir.path().join("set");
     write_set(&set, &["img", "seg"], 1, (20, 20));
     let cfg = dir.path().join("cfg.toml");
-    std::fs::write(&cfg, "[seg]\ntarget_sise = [32, 16]\n").unwrap();
+    std::fs::write(&cfg, "[models.rois]\ntarget_sise = [32, 16]\n").unwrap();
     let o = deltacell(&[
         "batches",
         set.to_str().unwrap(),

@@ -592,8 +592,8 @@ fn every_configuration_reader_names_a_bad_file_and_its_key() {
         assert!(!d.join("s.png").exists());
     }
     for (body, needle) in [
-        ("[seg]\ntarget_size = [0, 0]\n", "target_size"),
-        ("[seg]\ncrops = true\n", "crops"),
+        ("[models.seg]\ntarget_size = [0, 0]\n", "target_size"),
+        ("[models.seg]\ncrops = true\n", "crops"),
     ] {
         std::fs::write(d.join("data.toml"), body).unwrap();
         let o = deltacell(

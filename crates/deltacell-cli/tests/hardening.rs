@@ -295,7 +295,7 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_allocating() {
     seg_set(&d.join("set"), 2);
     std::fs::write(
         d.join("data.toml"),
-        "[seg]\ntarget_size = [262144, 262144]\n",
+        "[models.seg]\ntarget_size = [262144, 262144]\n",
     )
     .unwrap();
     refused(

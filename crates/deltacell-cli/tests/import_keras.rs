@@ -62,8 +62,9 @@ fn wrong_kind_fails_with_a_message() {
     );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("--kind track expects 4"), "{err}");
-    assert!(err.contains("--kind seg"), "{err}");
+    assert!(err.contains("--kind track"), "{err}");
+    assert!(err.contains("kind track expects 4"), "{err}");
+    assert!(err.contains("import it as seg"), "{err}");
     assert!(!dir.path().join("run").join("model.safetensors").exists());
 }
 

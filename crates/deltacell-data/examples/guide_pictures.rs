@@ -28,7 +28,7 @@ use deltacell_data::dataset::{
 };
 use deltacell_data::image::{Image, Mask, WeightMap};
 use deltacell_data::io::{self, Rescale};
-use deltacell_data::predict::{self, Fit, Layout, TrackInputOptions};
+use deltacell_data::predict::{self, Fit, Fitting, TrackInputOptions};
 use deltacell_data::random::stream;
 use deltacell_data::report::contact_sheet;
 use deltacell_data::report::{self, ColourMap, RgbImage};
@@ -435,7 +435,7 @@ fn prediction_pictures(
     let image = io::read_image(last, Rescale::DtypeMax)?;
     let range = Stretch::of(&image);
     let mut frame = range.grey(&image);
-    let Layout::Tiled(windows) = &input.layout else {
+    let Fitting::Tiled(windows) = &input.fitting else {
         return Err("windows expected".into());
     };
     let mut rows = Vec::new();

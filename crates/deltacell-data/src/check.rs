@@ -249,7 +249,7 @@ pub struct CheckReport {
     /// Blocking: `wei/` files missing or made from a mask that has changed since, relative to
     /// the root ([`crate::wei::stale_weights`]; only a standard `wei/` folder is checked).
     /// Every command that trains on `wei/` refuses them the same way
-    /// ([`stale_weight_problems`]). The advice is `deltacell weights DIR --force`.
+    /// ([`crate::layout::stale_weight_problems`]): recompute the weight maps.
     pub stale_weights: Vec<String>,
 }
 
@@ -285,7 +285,11 @@ impl CheckReport {
         out.extend(self.unreadable.iter().map(|p| p.describe(root)));
         out.extend(self.size_mismatches.iter().map(|p| p.describe(root)));
         out.extend(self.non_binary_masks.iter().map(|p| p.describe(root)));
-        out.extend(self.stale_weights.iter().map(|w| stale_line(w)));
+        out.extend(
+            self.stale_weights
+                .iter()
+                .map(|w| crate::layout::stale_line(w)),
+        );
         if out.is_empty() && self.samples == 0 {
             out.push("no complete sample".to_string());
         }
@@ -310,7 +314,6 @@ impl CheckReport {
 
     /// The actions that fix what this report found, one line each.
     pub fn advice(&self) -> Vec<String> {
-        let root = self.root.display();
         let mut out = Vec::new();
         if !self.empty_folders.is_empty() {
             out.push("fill the empty folder(s) or give the right training-set folder".into());
@@ -340,14 +343,12 @@ impl CheckReport {
         }
         let weights_used = self.layout != Kind::Rois;
         if weights_used && !self.has_weights && self.samples > 0 {
-            out.push(format!(
-                "no wei/ folder: run `deltacell weights {root}` to precompute the weight maps"
-            ));
+            out.push("no wei/ folder: precompute the weight maps (faster training)".to_string());
         }
         if !self.stale_weights.is_empty() {
             out.push(format!(
-                "{} weight map(s) are stale (missing, or their mask changed since): \
-                 run `deltacell weights {root} --force`",
+                "{} weight map(s) are stale (missing, or their mask changed since): recompute \
+                 the weight maps, replacing the old ones",
                 self.stale_weights.len()
             ));
         }
@@ -544,34 +545,7 @@ fn histogram<K: Ord + Copy>(keys: impl Iterator<Item = K>) -> Vec<(K, usize)> {
 /// deltacell's manifest; weights given as a folder elsewhere are not checked. An unreadable
 /// manifest is reported as one stale entry, since the weights cannot be trusted then.
 fn stale_weights(set: &TrainingSet) -> Vec<String> {
-    stale_weight_files(set)
-}
-
-/// One problem line per stale weight map of `set` (see [`CheckReport::stale_weights`]): the
-/// rule `check`, `augment`, `batches` and `train` share. Empty when `wei/` is fresh or absent.
-pub fn stale_weight_problems(set: &TrainingSet) -> Vec<String> {
-    stale_weight_files(set)
-        .iter()
-        .map(|w| format!("{}: {}", set.root.display(), stale_line(w)))
-        .collect()
-}
-
-fn stale_line(file: &str) -> String {
-    format!(
-        "stale weight map: {file} is missing or was made from another mask; recompute with \
-         `deltacell weights DIR --kind ... --force`"
-    )
-}
-
-fn stale_weight_files(set: &TrainingSet) -> Vec<String> {
-    let wei = set.root.join(Role::Wei.folder_name());
-    if set.folders.wei.as_deref() != Some(wei.as_path()) {
-        return Vec::new();
-    }
-    match crate::wei::stale_weights(&set.root) {
-        Ok(names) => names.into_iter().map(|n| format!("wei/{n}")).collect(),
-        Err(e) => vec![format!("wei/ (manifest unreadable: {e})")],
-    }
+    crate::layout::stale_weight_files(set)
 }
 
 /// Decodes every file of `set` (in parallel, with rayon) and reports what a user must know before
@@ -804,11 +778,14 @@ mod tests {
     }
 
     #[test]
-    fn advice_names_the_weights_command_only_where_weights_are_used() {
+    fn advice_names_the_weight_maps_only_where_weights_are_used() {
         let dir = tempfile::tempdir().unwrap();
         write_seg_sample(dir.path(), "a", 4, 4);
         let seg = check(&TrainingSet::open(dir.path(), None).unwrap());
-        assert!(seg.advice().iter().any(|a| a.contains("deltacell weights")));
+        assert!(seg
+            .advice()
+            .iter()
+            .any(|a| a.contains("precompute the weight maps")));
         let rois = check(&TrainingSet::open(dir.path(), Some(Kind::Rois)).unwrap());
         assert!(rois.advice().is_empty(), "{:?}", rois.advice());
         assert!(rois.to_string().ends_with("usable: yes"), "{rois}");
@@ -818,7 +795,7 @@ mod tests {
         assert!(!stale.usable(), "stale weights block training");
         assert!(
             stale.to_string().contains("stale weight map: wei/a.png")
-                && stale.to_string().contains("--force"),
+                && stale.to_string().contains("recompute the weight maps"),
             "{stale}"
         );
     }

@@ -106,7 +106,7 @@ pub enum Error {
 
     // --- synth ---
     /// An output folder that must be empty (or absent) already holds files.
-    #[error("{}: output folder is not empty; choose an empty folder or allow overwriting (--force)", path.display())]
+    #[error("{}: output folder is not empty; choose an empty folder or allow overwriting", path.display())]
     OutputNotEmpty {
         /// The folder.
         path: PathBuf,
@@ -139,7 +139,7 @@ pub enum Error {
 
     // --- weights ---
     /// `make_weights` found an existing `wei/` folder and was not asked to overwrite it.
-    #[error("{}: weight maps already exist; pass --force to recompute them", path.display())]
+    #[error("{}: weight maps already exist; allow overwriting to recompute them", path.display())]
     WeightsExist {
         /// The existing `wei/` folder.
         path: PathBuf,

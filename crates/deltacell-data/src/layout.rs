@@ -297,6 +297,43 @@ pub struct Unmatched {
     pub ignored: Vec<PathBuf>,
 }
 
+/// One problem line per stale weight map of `set` ([`stale_weight_files`]): the rule `check`,
+/// `augment`, `batches` and `train` share. Empty when `wei/` is fresh or absent.
+pub fn stale_weight_problems(set: &TrainingSet) -> Vec<String> {
+    stale_weight_files(set)
+        .iter()
+        .map(|w| format!("{}: {}", set.root.display(), stale_line(w)))
+        .collect()
+}
+
+/// The problem line of one stale weight map (`file` relative to the set's root).
+///
+/// ```
+/// let line = deltacell_data::layout::stale_line("wei/a.png");
+/// assert!(line.starts_with("stale weight map: wei/a.png"));
+/// ```
+pub fn stale_line(file: &str) -> String {
+    format!(
+        "stale weight map: {file} is missing or was made from another mask; recompute the \
+         set's weight maps (replacing the old ones)"
+    )
+}
+
+/// The weight maps of `set` that no longer match their mask ([`crate::wei::stale_weights`]), as paths
+/// relative to the set's root. Only a standard `wei/` folder (next to `img/`) carries
+/// deltacell's manifest; weights given as a folder elsewhere are not checked. An unreadable
+/// manifest is reported as one stale entry, since the weights cannot be trusted then.
+pub fn stale_weight_files(set: &TrainingSet) -> Vec<String> {
+    let wei = set.root.join(Role::Wei.folder_name());
+    if set.folders.wei.as_deref() != Some(wei.as_path()) {
+        return Vec::new();
+    }
+    match crate::wei::stale_weights(&set.root) {
+        Ok(names) => names.into_iter().map(|n| format!("wei/{n}")).collect(),
+        Err(e) => vec![format!("wei/ (manifest unreadable: {e})")],
+    }
+}
+
 impl TrainingSet {
     /// Finds the layout under `root` and matches its files (lenient: matching problems are kept
     /// in [`TrainingSet::unmatched`]).

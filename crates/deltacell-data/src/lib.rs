@@ -58,6 +58,8 @@
 //! write is atomic (temporary file + rename); randomness derives from one seed per run
 //! ([`random::stream`]`(seed, epoch, sample)`), so results never depend on the thread count.
 
+#![warn(missing_docs)]
+
 pub mod augment;
 pub mod batch;
 pub mod check;

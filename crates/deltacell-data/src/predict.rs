@@ -61,7 +61,7 @@ pub enum Fit {
 
 /// How one image was fitted, to undo it.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Layout {
+pub enum Fitting {
     /// Resized from the original shape: one tile.
     Resized,
     /// Tiles of a tiling (one tile when the image fits, padded).
@@ -77,7 +77,7 @@ pub struct SegInput {
     /// `(height, width)` of the image as read.
     pub shape: (usize, usize),
     /// How it was fitted.
-    pub layout: Layout,
+    pub fitting: Fitting,
     /// Network-sized tiles, row-major.
     pub tiles: Vec<Image>,
 }
@@ -113,28 +113,28 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
 /// ```
 pub fn fit_image(path: &Path, image: Image, target: (usize, usize), fit: Fit) -> Result<SegInput> {
     let shape = image.shape();
-    let (layout, tiles) = match fit {
+    let (fitting, tiles) = match fit {
         Fit::Resize => {
             let t = if shape == target {
                 image
             } else {
                 resize_image(&image, target)
             };
-            (Layout::Resized, vec![t])
+            (Fitting::Resized, vec![t])
         }
         Fit::Pad => {
             // 2.0.7's layout pads at the bottom/right; overlap 0 tiles larger images edge to edge
             // (the last tile flush with the border).
             let (tiles, w) = create_windows_v207(image.plane(), target, 0)?;
             (
-                Layout::Tiled(w),
+                Fitting::Tiled(w),
                 tiles.into_iter().map(Image::from_plane_unchecked).collect(),
             )
         }
         Fit::Windows { min_overlap } => {
             let (tiles, w) = create_windows(image.plane(), target, min_overlap)?;
             (
-                Layout::Tiled(w),
+                Fitting::Tiled(w),
                 tiles.into_iter().map(Image::from_plane_unchecked).collect(),
             )
         }
@@ -142,7 +142,7 @@ pub fn fit_image(path: &Path, image: Image, target: (usize, usize), fit: Fit) ->
     Ok(SegInput {
         path: path.to_path_buf(),
         shape,
-        layout,
+        fitting,
         tiles,
     })
 }
@@ -220,8 +220,8 @@ pub fn restore_seg_outputs(
         .iter()
         .map(|inp| {
             let tiles: Vec<Plane<f32>> = it.by_ref().take(inp.tiles.len()).collect();
-            match &inp.layout {
-                Layout::Resized => {
+            match &inp.fitting {
+                Fitting::Resized => {
                     let t = tiles
                         .into_iter()
                         .next()
@@ -232,7 +232,7 @@ pub fn restore_seg_outputs(
                         Ok(resize_image(&Image::from_plane_unchecked(t), inp.shape).into_plane())
                     }
                 }
-                Layout::Tiled(w) => w.stitch(&tiles),
+                Fitting::Tiled(w) => w.stitch(&tiles),
             }
         })
         .collect()

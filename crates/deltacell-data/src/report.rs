@@ -413,6 +413,96 @@ pub fn html_page(title: &str, intro_html: &str, columns: &[&str], rows: &[Vec<St
 }
 
 // ---------------------------------------------------------------------------------------------
+// Augmented samples
+// ---------------------------------------------------------------------------------------------
+
+/// The display tiles of one sample, longest side at most `max_side` pixels: the image in grey
+/// with the mask outlines in green, and the weight map as a heat map from 0 to `weight_max`
+/// (when the sample has weights).
+fn sample_tiles(
+    sample: &crate::augment::Sample,
+    max_side: usize,
+    weight_max: f32,
+) -> (RgbImage, Option<RgbImage>) {
+    use crate::augment::resize::{resize_image, resize_mask, resize_weights};
+    use crate::augment::Target;
+    let (h, w) = sample.targets.first().map_or((1, 1), |t| t.shape());
+    let scale = (max_side as f64 / h.max(w).max(1) as f64).min(1.0);
+    let shape = (
+        ((h as f64 * scale).round() as usize).max(1),
+        ((w as f64 * scale).round() as usize).max(1),
+    );
+    let mut picture: Option<RgbImage> = None;
+    let mut masks: Vec<Mask> = Vec::new();
+    let mut heat = None;
+    for t in &sample.targets {
+        match t {
+            Target::Image(i) => {
+                picture.get_or_insert_with(|| grey(&resize_image(i, shape)));
+            }
+            Target::Mask(m) => masks.push(resize_mask(m, shape)),
+            Target::Weights(wm) => {
+                let small = resize_weights(wm, shape);
+                heat = Some(heat_map(
+                    small.plane(),
+                    Some(weight_max),
+                    ColourMap::Inferno,
+                ));
+            }
+        }
+    }
+    let mut picture = picture.unwrap_or_else(|| grey(&Image::zeros(shape.0, shape.1)));
+    for m in &masks {
+        draw_mask_outline(&mut picture, m, GREEN);
+    }
+    (picture, heat)
+}
+
+/// A contact sheet of augmented samples (`deltacell augment --out`): one block per entry of
+/// `blocks` (an original sample followed by its variants), its samples side by side as the image
+/// with mask outlines, and below them, when the samples have weights, the weight maps as heat
+/// maps on one colour scale per block (the original's largest weight). Tiles are shrunk to
+/// `max_side` pixels at most.
+///
+/// ```
+/// use deltacell_data::augment::{Sample, Target};
+/// use deltacell_data::{Image, Mask};
+/// let s = Sample { targets: vec![Target::Image(Image::zeros(8, 4)), Target::Mask(Mask::zeros(8, 4))] };
+/// let sheet = deltacell_data::report::sample_sheet(&[vec![s.clone(), s]], 256);
+/// assert_eq!(sheet.height(), 8 + 2 * 4);
+/// ```
+pub fn sample_sheet(blocks: &[Vec<crate::augment::Sample>], max_side: usize) -> RgbImage {
+    use crate::augment::Target;
+    let rows: Vec<Vec<Vec<RgbImage>>> = blocks
+        .par_iter()
+        .map(|samples| {
+            let wmax = samples
+                .first()
+                .and_then(|s| {
+                    s.targets.iter().find_map(|t| match t {
+                        Target::Weights(w) => Some(w.max()),
+                        _ => None,
+                    })
+                })
+                .unwrap_or(1.0);
+            let (mut top, mut bottom) = (Vec::new(), Vec::new());
+            for s in samples {
+                let (p, h) = sample_tiles(s, max_side, wmax);
+                top.push(p);
+                bottom.extend(h);
+            }
+            if bottom.is_empty() {
+                vec![top]
+            } else {
+                vec![top, bottom]
+            }
+        })
+        .collect();
+    let rows: Vec<Vec<RgbImage>> = rows.into_iter().flatten().collect();
+    grid(&rows, 4, DARK)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Batches as the network sees them
 // ---------------------------------------------------------------------------------------------
 

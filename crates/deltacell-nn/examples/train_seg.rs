@@ -1,5 +1,6 @@
 //! Train a segmentation U-Net the short way, as DeLTA's `train_seg.py` does it: a preset
-//! configuration, a training set in DeLTA's layout, `fit` with a ready epoch logger; then segment
+//! configuration, a training set in DeLTA's layout, a training `Session` with a ready epoch
+//! logger (what `deltacell train` runs); then segment
 //! a movie with the best model and score it against the truth.
 //!
 //! ```sh
@@ -17,11 +18,10 @@ use anyhow::Result;
 use deltacell_data::metrics::evaluate_seg_folders;
 use deltacell_data::synth::{self, SynthKind};
 use deltacell_nn::config::Config;
-use deltacell_nn::data::TrainingData;
 use deltacell_nn::infer::{predict_seg_folder, Predictor, SegPrediction};
-use deltacell_nn::run_dir::RunDir;
+use deltacell_nn::session::{Session, SessionOptions, TrainingSet, ValidationSteps};
 use deltacell_nn::train::log_epochs;
-use deltacell_nn::{device, FitOptions, Kind, Trainer};
+use deltacell_nn::{device, Kind};
 
 /// Trains under `dir`; returns the run folder and the movie's F1 at IoU 0.5.
 pub fn run(dir: &Path) -> Result<(PathBuf, f64)> {
@@ -36,12 +36,15 @@ pub fn run(dir: &Path) -> Result<(PathBuf, f64)> {
     (m.epochs, m.steps_per_epoch, m.batch_size) = (3, 8, 4);
     (m.filters, m.learning_rate) = (Some(vec![8, 16]), 1e-3);
 
-    // 3. Data, model and Adam, then `fit`: the best model by validation loss goes to `run/`.
-    let data = TrainingData::open(Kind::Seg, &config, &set, None, 1)?;
-    let mut trainer = Trainer::from_config(&config, Kind::Seg, 1, &device::cpu())?;
-    let mut options = FitOptions::from_config(&config, Kind::Seg)?;
-    options.run_dir = Some(RunDir::create(dir.join("run"))?);
-    data.fit(&mut trainer, &options, log_epochs)?;
+    // 3. A session (data, model and Adam, seed 1), then `run`: the best model by validation loss
+    //    goes to `run/`, validated on one pass over the held-out files per epoch.
+    let data = TrainingSet::Folder {
+        train: set,
+        val: None,
+    };
+    let mut options = SessionOptions::new(Kind::Seg, config, data, dir.join("run"));
+    options.validation_steps = ValidationSteps::OnePass;
+    Session::open(options)?.run(log_epochs)?;
 
     // 4. Segment a held-out movie (DeLTA's predict → postprocess → save) and score it.
     let movie = dir.join("movie");

@@ -20,10 +20,13 @@
 //! the segmentation augmentation spells `gaussian_noise` correctly (DeLTA's newest CLI misspells
 //! it `gaussion_noise`, so noise is silently never applied there).
 //!
-//! `augmentation` tables are passed through untouched (DeLTA's key names: `rotation`, `shiftX`,
-//! `shiftY`, `zoom`, `horizontal_flip`, `vertical_flip`, `rotations_90d`, `histogram_voodoo`,
-//! `illumination_voodoo`, `gaussian_noise`, `gaussian_blur`, `elastic_deformation`); the data
-//! crate's `augment::AugmentParams` parses and checks them.
+//! `augmentation` tables are the data crate's [`AugmentParams`] (DeLTA's key names: `rotation`,
+//! `shiftX`, `shiftY`, `zoom`, `horizontal_flip`, `vertical_flip`, `rotations_90d`,
+//! `histogram_voodoo`, `illumination_voodoo`, `gaussian_noise`, `gaussian_blur`,
+//! `elastic_deformation`, `resize`), checked with its rules; the presets use its
+//! [`AugmentParams::seg_training`], [`AugmentParams::track_training`] and
+//! [`AugmentParams::rois_training`]. [`Config::dataset_recipe`] gives a model's data options
+//! as the data crate's [`DatasetRecipe`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,6 +34,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use deltacell_data::augment::AugmentParams;
+use deltacell_data::dataset::DatasetRecipe;
 use deltacell_data::io::Rescale;
 use deltacell_data::weights::{SegWeightParams, WeightRecipe, DEFAULT_HALO_DISTANCE};
 
@@ -140,9 +145,9 @@ pub struct ModelConfig {
     pub tolerable_resizing_factor: f64,
     /// Pipeline: frames processed per chunk (DeLTA `chunk_size`).
     pub chunk_size: usize,
-    /// Augmentation with DeLTA's keys (passed to the data crate's `AugmentParams`).
+    /// Augmentation with DeLTA's keys (absent keys are off).
     #[serde(default)]
-    pub augmentation: toml::Table,
+    pub augmentation: AugmentParams,
 }
 
 impl ModelConfig {
@@ -204,11 +209,9 @@ impl ModelConfig {
                 self.tolerable_resizing_factor
             )));
         }
-        // The augmentation table is checked here, with the data crate's rules, so that a bad
-        // value is refused by `config show` as well as by `train`.
-        let table =
-            toml::to_string(&self.augmentation).map_err(|e| err(format!("augmentation: {e}")))?;
-        deltacell_data::augment::AugmentParams::from_toml_str(&table).map_err(|e| match e {
+        // Checked here, with the data crate's rules, so that a bad value is refused by
+        // `config show` as well as by `train`.
+        self.augmentation.validate().map_err(|e| match e {
             deltacell_data::Error::Config { message, .. } => {
                 err(format!("augmentation: {message}"))
             }
@@ -258,15 +261,7 @@ pub struct Config {
     pub models: Models,
 }
 
-fn aug(pairs: &[(&str, toml::Value)]) -> toml::Table {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
 fn recipe_seg(target: [usize; 2], weights: WeightRecipe) -> ModelConfig {
-    use toml::Value::{Boolean as B, Float as F, Integer as I};
     ModelConfig {
         target_size: target,
         batch_size: 1,
@@ -284,16 +279,7 @@ fn recipe_seg(target: [usize; 2], weights: WeightRecipe) -> ModelConfig {
         min_area: 20,
         tolerable_resizing_factor: 1.0,
         chunk_size: 64,
-        augmentation: aug(&[
-            ("rotation", I(2)),
-            ("rotations_90d", B(false)),
-            ("zoom", F(0.15)),
-            ("horizontal_flip", B(true)),
-            ("vertical_flip", B(true)),
-            ("illumination_voodoo", B(true)),
-            ("gaussian_noise", F(0.03)),
-            ("gaussian_blur", I(1)),
-        ]),
+        augmentation: AugmentParams::seg_training(),
     }
 }
 
@@ -313,13 +299,11 @@ fn recipe_seg_cpu(mut m: ModelConfig) -> ModelConfig {
     m.validation_split = 0.2;
     m.crop_foreground = 0.5;
     m.monitor = Monitor::ValF1;
-    m.augmentation
-        .insert("rotations_90d".into(), toml::Value::Boolean(true));
+    m.augmentation.rotations_90d = true;
     m
 }
 
 fn recipe_track(target: [usize; 2]) -> ModelConfig {
-    use toml::Value::{Boolean as B, Float as F, Integer as I};
     ModelConfig {
         target_size: target,
         batch_size: 2,
@@ -339,18 +323,11 @@ fn recipe_track(target: [usize; 2]) -> ModelConfig {
         min_area: 0,
         tolerable_resizing_factor: 1.0,
         chunk_size: 64,
-        augmentation: aug(&[
-            ("rotation", I(1)),
-            ("zoom", F(0.15)),
-            ("horizontal_flip", B(true)),
-            ("histogram_voodoo", B(true)),
-            ("illumination_voodoo", B(true)),
-        ]),
+        augmentation: AugmentParams::track_training(),
     }
 }
 
 fn recipe_rois() -> ModelConfig {
-    use toml::Value::{Boolean as B, Float as F, Integer as I};
     ModelConfig {
         target_size: [512, 512],
         batch_size: 1,
@@ -368,23 +345,20 @@ fn recipe_rois() -> ModelConfig {
         min_area: 500,
         tolerable_resizing_factor: 4.0,
         chunk_size: 1,
-        augmentation: aug(&[
-            ("rotation", I(3)),
-            ("shiftX", F(0.1)),
-            ("shiftY", F(0.1)),
-            ("zoom", F(0.25)),
-            ("horizontal_flip", B(true)),
-            ("vertical_flip", B(true)),
-            ("rotations_90d", B(true)),
-            ("histogram_voodoo", B(true)),
-            ("illumination_voodoo", B(true)),
-            ("gaussian_noise", F(0.03)),
-        ]),
+        augmentation: AugmentParams::rois_training(),
     }
 }
 
 impl Config {
-    /// A built-in preset: `mothermachine` or `2D` (case-insensitive).
+    /// A built-in preset: `mothermachine`, `2D` or `2D-cpu` (case-insensitive).
+    ///
+    /// ```
+    /// use deltacell_nn::{config::Config, Kind};
+    /// let mm = Config::preset("mothermachine")?;
+    /// assert_eq!(mm.model(Kind::Seg)?.target_size, [256, 32]);
+    /// assert!(Config::preset("3D").is_err());
+    /// # Ok::<(), deltacell_nn::Error>(())
+    /// ```
     pub fn preset(name: &str) -> Result<Self> {
         match name.to_ascii_lowercase().as_str() {
             "mothermachine" | "mm" => Ok(Config {
@@ -439,6 +413,16 @@ impl Config {
 
     /// Parses TOML `text` (from `path`, for messages) laid over `base_preset`, or over the
     /// preset the text names in its `preset` key.
+    ///
+    /// ```
+    /// use deltacell_nn::{config::Config, Kind};
+    /// let text = "[models.seg]\nepochs = 3\n";
+    /// let c = Config::from_toml(text, "a.toml".as_ref(), Some("2D"))?;
+    /// assert_eq!((c.model(Kind::Seg)?.epochs, c.model(Kind::Seg)?.batch_size), (3, 1));
+    /// let bad = Config::from_toml("[models.seg]\nepochz = 3\n", "b.toml".as_ref(), Some("2D"));
+    /// assert!(bad.unwrap_err().to_string().contains("b.toml"));
+    /// # Ok::<(), deltacell_nn::Error>(())
+    /// ```
     pub fn from_toml(text: &str, path: &Path, base_preset: Option<&str>) -> Result<Self> {
         let err = |m: String| Error::Config {
             path: path.to_path_buf(),
@@ -490,6 +474,32 @@ impl Config {
         .filter_map(|(k, m)| m.map(|m| (k, m)))
     }
 
+    /// What model `kind` asks of its data: sizes, `crop_windows`, `rescale`, weights, shift,
+    /// crops centred on cells, augmentation, validation split, batch size and steps per epoch.
+    ///
+    /// ```
+    /// use deltacell_nn::{config::Config, Kind};
+    /// let recipe = Config::preset("2D")?.dataset_recipe(Kind::Seg)?;
+    /// assert_eq!((recipe.target_size, recipe.crop), ((512, 512), true));
+    /// assert_eq!(recipe.augmentation.zoom, 0.15);
+    /// # Ok::<(), deltacell_nn::Error>(())
+    /// ```
+    pub fn dataset_recipe(&self, kind: Kind) -> Result<DatasetRecipe> {
+        let m = self.model(kind)?;
+        Ok(DatasetRecipe {
+            target_size: (m.target_size[0], m.target_size[1]),
+            crop: self.crop_windows,
+            rescale: self.rescale,
+            weights: m.weights,
+            shift: m.shift.unwrap_or(0) as u32,
+            crop_foreground: m.crop_foreground,
+            augmentation: m.augmentation.clone(),
+            validation_split: m.validation_split,
+            batch_size: m.batch_size,
+            steps_per_epoch: m.steps_per_epoch,
+        })
+    }
+
     /// The settings of model `kind`, or an error if the preset has none (rois on 2D).
     pub fn model(&self, kind: Kind) -> Result<&ModelConfig> {
         let m = match kind {
@@ -520,7 +530,16 @@ impl Config {
         })
     }
 
-    /// The configuration as TOML with a comment on every key (`deltacell config show`).
+    /// The configuration as TOML with a comment on every key (`deltacell config show`); it
+    /// reads back as the same configuration.
+    ///
+    /// ```
+    /// use deltacell_nn::config::Config;
+    /// let c = Config::preset("2D")?;
+    /// let back = Config::from_toml(&c.to_commented_toml(), "shown.toml".as_ref(), None)?;
+    /// assert_eq!(back, c);
+    /// # Ok::<(), deltacell_nn::Error>(())
+    /// ```
     pub fn to_commented_toml(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(
@@ -678,8 +697,11 @@ impl Config {
                  # elastic_deformation). A table given in a file replaces this one as a whole.\n\
                  [models.{kind}.augmentation]"
             );
-            for (k, v) in &m.augmentation {
-                let _ = writeln!(s, "{k} = {v}");
+            // Every key, the ones that are off included: the table replaces the preset's.
+            if let Ok(table) = toml::Table::try_from(&m.augmentation) {
+                for (k, v) in &table {
+                    let _ = writeln!(s, "{k} = {v}");
+                }
             }
         }
         s
@@ -738,10 +760,7 @@ mod tests {
         assert_eq!(cpu.rescale, Rescale::MinMax);
         assert_eq!((seg.target_size, seg.batch_size), ([256, 256], 2));
         assert_eq!((seg.monitor, seg.crop_foreground), (Monitor::ValF1, 0.5));
-        assert_eq!(
-            seg.augmentation["rotations_90d"],
-            toml::Value::Boolean(true)
-        );
+        assert!(seg.augmentation.rotations_90d);
         assert_eq!(cpu.models.track, d2.models.track);
     }
 
@@ -765,7 +784,15 @@ mod tests {
         assert_eq!(seg.epochs, 3);
         assert_eq!(seg.batch_size, 1);
         assert_eq!(seg.unet_spec(Kind::Seg).filters, vec![8, 16]);
-        assert_eq!(seg.augmentation.len(), 1);
+        // The file's augmentation table replaces the preset's as a whole.
+        let only_zoom = AugmentParams {
+            zoom: 0.1,
+            ..AugmentParams::default()
+        };
+        assert_eq!(seg.augmentation, only_zoom);
+        let bad = "preset = \"2D\"\n[models.seg.augmentation]\ngaussion_noise = 0.1\n";
+        let e = Config::from_toml(bad, Path::new("f.toml"), None).unwrap_err();
+        assert!(e.to_string().contains("gaussion_noise"), "{e}");
         let bad = Config::from_toml("preset = \"2D\"\nepochz = 3\n", Path::new("b.toml"), None);
         assert!(bad.unwrap_err().to_string().contains("epochz"));
         let bad = Config::from_toml(

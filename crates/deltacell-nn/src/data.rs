@@ -10,15 +10,8 @@
 //! # Ok::<(), deltacell_nn::Error>(())
 //! ```
 //!
-//! * Options: `target_size` and `batch_size` come from the model's table, `crop_windows` from
-//!   the config (2-D: random crops; mother machine: whole files resized), the `augmentation`
-//!   table is parsed by `deltacell_data::augment::AugmentParams` (unknown keys are errors).
-//! * Weights: a `wei/` folder is used when the set has one; otherwise the model's `weights`
-//!   kind computes them when files are loaded (`seg_weights`, `seg_weights_2D`) or per sample
-//!   (`tracking_weights`, halo 50 px as DeLTA), and `none` gives all-ones weights.
-//! * Validation: `--val DIR` (evaluation mode, no augmentation), or a held-out split of the
-//!   files (`validation_split`, by file, seeded). DeLTA's scripts validate on nothing; its
-//!   CLI's `--vsplit` splits like here.
+//! * Options, weights and validation: [`Config::dataset_recipe`] gives the data crate's
+//!   [`DatasetRecipe`], which maps them to the datasets' and loaders' options (see there).
 //! * Data waiting: the training loader's [`LoaderStats`] are shared through
 //!   [`TrainingData::stats`]; [`crate::train::fit`] also times the source calls itself
 //!   (`data_seconds` per epoch), which is what `deltacell train` prints.
@@ -26,15 +19,10 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use deltacell_data::augment::AugmentParams;
-use deltacell_data::dataset::{
-    ChamberDataset, ChamberOptions, Dataset, Loader, LoaderOptions, LoaderStats, Mode, OpenDataset,
-    SegFiles, SegOptions, SegmentationDataset, TrackOptions, TrackingDataset, Weights,
-};
+use deltacell_data::dataset::{DatasetRecipe, Loader, LoaderStats, SegFiles};
 use deltacell_data::predict::Fit;
-use deltacell_data::weights::{WeightRecipe, DEFAULT_HALO_DISTANCE};
 
-use crate::config::{Config, ModelConfig};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::history::History;
 use crate::score::SegScorer;
@@ -67,172 +55,6 @@ impl std::fmt::Debug for TrainingData {
             .field("val_items", &self.val_items)
             .field("fingerprint", &self.fingerprint)
             .finish()
-    }
-}
-
-/// The augmentation table of a model as the data crate's parameters.
-pub fn augment_params(m: &ModelConfig) -> Result<AugmentParams> {
-    let text = toml::to_string(&m.augmentation)
-        .map_err(|e| Error::Invalid(format!("augmentation table: {e}")))?;
-    Ok(AugmentParams::from_toml_str(&text)?)
-}
-
-/// Segmentation dataset options from the config (`augment` off for validation).
-pub fn seg_options(
-    config: &Config,
-    m: &ModelConfig,
-    root: &Path,
-    augment: bool,
-) -> Result<SegOptions> {
-    let weights = if root.join("wei").is_dir() {
-        Weights::Folder
-    } else {
-        match m.weights {
-            Some(r @ (WeightRecipe::Seg(_) | WeightRecipe::Seg2d { .. })) => Weights::Computed(r),
-            Some(WeightRecipe::Track { .. }) | None => Weights::Ones,
-        }
-    };
-    Ok(SegOptions {
-        target_size: (m.target_size[0], m.target_size[1]),
-        crop: config.crop_windows,
-        rescale: config.rescale,
-        weights,
-        augment: if augment {
-            augment_params(m)?
-        } else {
-            AugmentParams::default()
-        },
-        crop_foreground: if augment { m.crop_foreground } else { 0.0 },
-        ..SegOptions::default()
-    })
-}
-
-/// Tracking dataset options from the config (`augment` off for validation: no augmentation and
-/// no random shift).
-pub fn track_options(
-    config: &Config,
-    m: &ModelConfig,
-    root: &Path,
-    augment: bool,
-) -> Result<TrackOptions> {
-    let weights = if root.join("wei").is_dir() {
-        Weights::Folder
-    } else {
-        match m.weights {
-            None => Weights::Ones,
-            Some(r @ WeightRecipe::Track { .. }) => Weights::Computed(r),
-            // A segmentation recipe on a tracking set: DeLTA's online tracking weights.
-            Some(_) => Weights::Computed(WeightRecipe::Track {
-                halo_distance: DEFAULT_HALO_DISTANCE,
-            }),
-        }
-    };
-    Ok(TrackOptions {
-        target_size: (m.target_size[0], m.target_size[1]),
-        crop: config.crop_windows,
-        rescale: config.rescale,
-        shift: if augment {
-            m.shift.unwrap_or(0) as u32
-        } else {
-            0
-        },
-        weights,
-        augment: if augment {
-            augment_params(m)?
-        } else {
-            AugmentParams::default()
-        },
-        ..TrackOptions::default()
-    })
-}
-
-/// Chamber dataset options from the config.
-pub fn rois_options(config: &Config, m: &ModelConfig, augment: bool) -> Result<ChamberOptions> {
-    Ok(ChamberOptions {
-        target_size: (m.target_size[0], m.target_size[1]),
-        rescale: config.rescale,
-        augment: if augment {
-            augment_params(m)?
-        } else {
-            AugmentParams::default()
-        },
-        ..ChamberOptions::default()
-    })
-}
-
-/// Training set, validation set, storage report, and the validation set's segmentation files
-/// (for [`SegScorer`]; empty for other kinds).
-type Opened = (
-    Arc<dyn Dataset>,
-    Option<Arc<dyn Dataset>>,
-    String,
-    Vec<SegFiles>,
-);
-
-fn open_sets(
-    kind: Kind,
-    config: &Config,
-    m: &ModelConfig,
-    root: &Path,
-    val_dir: Option<&Path>,
-    seed: u64,
-) -> Result<Opened> {
-    let split = if val_dir.is_some() {
-        0.0
-    } else {
-        m.validation_split
-    };
-    // Training and a held-out split of the same folder; `--val DIR` replaces the split.
-    fn open<D: OpenDataset + 'static>(
-        root: &Path,
-        train: D::Options,
-        val_dir: Option<(&Path, D::Options)>,
-        split: f64,
-        seed: u64,
-        seg_files: impl Fn(&D) -> Vec<SegFiles>,
-    ) -> Result<Opened> {
-        let splits = D::open_set_split(root, &train, split, 0.0, seed)?;
-        let storage = splits.train.storage_report().to_string();
-        let val = match val_dir {
-            Some((v, options)) => Some(D::open_set(v, &options, Mode::Evaluation)?),
-            None => splits.validation,
-        };
-        let files = val.as_ref().map(&seg_files).unwrap_or_default();
-        let val = val.map(|d| Arc::new(d) as Arc<dyn Dataset>);
-        Ok((Arc::new(splits.train), val, storage, files))
-    }
-    // The `--val` folder with its options (no augmentation).
-    fn val<O>(
-        dir: Option<&Path>,
-        options: impl Fn(&Path) -> Result<O>,
-    ) -> Result<Option<(&Path, O)>> {
-        dir.map(|v| Ok((v, options(v)?))).transpose()
-    }
-    match kind {
-        Kind::Seg => open::<SegmentationDataset>(
-            root,
-            seg_options(config, m, root, true)?,
-            val(val_dir, |v| seg_options(config, m, v, false))?,
-            split,
-            seed,
-            |d: &SegmentationDataset| d.files().to_vec(),
-        ),
-        Kind::Rois => open::<ChamberDataset>(
-            root,
-            rois_options(config, m, true)?,
-            val(val_dir, |_| rois_options(config, m, false))?,
-            split,
-            seed,
-            |_| Vec::new(),
-        ),
-        Kind::Track => open::<TrackingDataset>(
-            root,
-            track_options(config, m, root, true)?,
-            val(val_dir, |v| track_options(config, m, v, false))?,
-            split,
-            seed,
-            |_| Vec::new(),
-        ),
     }
 }
 
@@ -285,7 +107,10 @@ impl TrainingData {
             )));
         }
         let m = config.model(kind)?;
-        let (train, val, storage, val_files) = open_sets(kind, config, m, root, val_dir, seed)?;
+        let recipe: DatasetRecipe = config.dataset_recipe(kind)?;
+        let sets = recipe.open(kind, root, val_dir, seed)?;
+        let (train, val, val_files) = (sets.train, sets.validation, sets.validation_files);
+        let storage = sets.storage.to_string();
         let scoring = (m.monitor == crate::config::Monitor::ValF1).then(|| {
             let fit = if config.crop_windows {
                 Fit::Windows {
@@ -304,7 +129,7 @@ impl TrainingData {
         if scoring.is_some() && val_files.is_empty() {
             return Err(Error::Data(format!(
                 "{}: monitor = \"val_f1\" scores whole validation images, and there are none: \
-                 give a validation set (--val DIR) or a validation_split that holds out at \
+                 give a validation folder or a validation_split that holds out at \
                  least one of the {} file(s)",
                 root.display(),
                 train.len()
@@ -312,29 +137,9 @@ impl TrainingData {
         }
         let train_items = train.len();
         let val_items = val.as_ref().map_or(0, |v| v.len());
-        let train = Loader::new(
-            train,
-            LoaderOptions {
-                batch_size: m.batch_size,
-                seed,
-                steps_per_epoch: Some(m.steps_per_epoch),
-                workers: 2,
-                prefetch: 4,
-                shuffle: Some(true),
-            },
-        )?;
+        let train = Loader::new(train, recipe.training_loader(seed))?;
         let val = match val {
-            Some(v) => Some(Loader::new(
-                v,
-                LoaderOptions {
-                    batch_size: m.batch_size,
-                    seed,
-                    steps_per_epoch: None,
-                    workers: 0,
-                    prefetch: 1,
-                    shuffle: Some(false),
-                },
-            )?),
+            Some(v) => Some(Loader::new(v, recipe.validation_loader(seed))?),
             None => None,
         };
         Ok(TrainingData {
@@ -455,16 +260,6 @@ impl TrainingData {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn preset_augmentation_parses() {
-        for p in crate::config::PRESETS {
-            let c = Config::preset(p).unwrap();
-            for (_, m) in c.iter_models() {
-                augment_params(m).unwrap();
-            }
-        }
-    }
 
     #[test]
     fn missing_folder_is_an_error() {

@@ -18,15 +18,20 @@ pub fn parse(name: &str) -> Result<Device> {
         let index = match rest.strip_prefix(':') {
             Some(i) => i
                 .parse::<usize>()
-                .map_err(|_| Error::Invalid(format!("device {name:?}: bad GPU index")))?,
+                .map_err(|_| unknown(name, "bad GPU index"))?,
             None if rest.is_empty() => 0,
-            None => return Err(Error::Invalid(format!("unknown device {name:?}"))),
+            None => return Err(unknown(name, "unknown device (expected cpu or cuda:N)")),
         };
         return cuda(index, name);
     }
-    Err(Error::Invalid(format!(
-        "unknown device {name:?} (expected cpu or cuda:N)"
-    )))
+    Err(unknown(name, "unknown device (expected cpu or cuda:N)"))
+}
+
+fn unknown(name: &str, problem: &'static str) -> Error {
+    Error::UnknownDevice {
+        name: name.to_string(),
+        problem,
+    }
 }
 
 #[cfg(feature = "cuda")]
@@ -36,9 +41,10 @@ fn cuda(index: usize, _name: &str) -> Result<Device> {
 
 #[cfg(not(feature = "cuda"))]
 fn cuda(_index: usize, name: &str) -> Result<Device> {
-    Err(Error::Invalid(format!(
-        "device {name:?}: this build has no CUDA support (rebuild with the `cuda` feature)"
-    )))
+    Err(unknown(
+        name,
+        "this build has no CUDA support (rebuild with the `cuda` feature)",
+    ))
 }
 
 #[cfg(test)]

@@ -35,6 +35,71 @@ pub struct EpochRecord {
     pub samples: usize,
 }
 
+impl EpochRecord {
+    /// The record as the one-line log of every trainer (`deltacell train`, the demo, the
+    /// examples): `epochs` is the run's total, shown as `epoch 3/20` when given; `improved` adds
+    /// ` *best` (the epoch's model became the best so far and was saved).
+    ///
+    /// ```
+    /// use deltacell_nn::history::EpochRecord;
+    /// let r = EpochRecord {
+    ///     epoch: 3, loss: 0.25, acc: 0.9, val_loss: Some(0.5), val_acc: Some(0.8), val_f1: None,
+    ///     seconds: 2.0, data_seconds: 0.5, samples: 8,
+    /// };
+    /// assert_eq!(
+    ///     r.line(Some(20), true).to_string(),
+    ///     "epoch 3/20: loss 0.25000 acc 0.9000 val_loss 0.50000 val_acc 0.8000 2.0s \
+    ///      (25.0% waiting for data) *best"
+    /// );
+    /// assert!(r.line(None, false).to_string().starts_with("epoch 3: loss"));
+    /// ```
+    pub fn line(&self, epochs: Option<usize>, improved: bool) -> EpochLine<'_> {
+        EpochLine {
+            record: self,
+            epochs,
+            improved,
+        }
+    }
+}
+
+/// An [`EpochRecord`] as a log line ([`EpochRecord::line`]).
+#[derive(Clone, Copy, Debug)]
+pub struct EpochLine<'a> {
+    record: &'a EpochRecord,
+    epochs: Option<usize>,
+    improved: bool,
+}
+
+impl std::fmt::Display for EpochLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = self.record;
+        write!(f, "epoch {}", r.epoch)?;
+        if let Some(total) = self.epochs {
+            write!(f, "/{total}")?;
+        }
+        write!(f, ": loss {:.5} acc {:.4}", r.loss, r.acc)?;
+        if let Some(l) = r.val_loss {
+            write!(f, " val_loss {l:.5}")?;
+        }
+        if let Some(a) = r.val_acc {
+            write!(f, " val_acc {a:.4}")?;
+        }
+        if let Some(v) = r.val_f1 {
+            write!(f, " val_f1 {v:.4}")?;
+        }
+        write!(
+            f,
+            " {:.1}s ({:.1}% waiting for data)",
+            r.seconds,
+            100.0 * r.data_seconds / r.seconds.max(1e-9)
+        )?;
+        if self.improved {
+            f.write_str(" *best")?;
+        }
+        Ok(())
+    }
+}
+
 const HEADER: &str = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples,val_f1";
 /// The header of run folders written before `val_f1` was recorded (read as no F1).
 const HEADER_V1: &str = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples";

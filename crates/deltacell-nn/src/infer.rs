@@ -67,23 +67,34 @@ impl Predictor {
     pub fn load_kind(dir: impl AsRef<Path>, kind: Kind, device: &Device) -> Result<Self> {
         let dir = dir.as_ref();
         if !dir.join(MODEL_INFO_FILE).is_file() {
-            return Err(Error::Invalid(format!(
-                "{}: not a run folder (no {MODEL_INFO_FILE})",
-                dir.display()
-            )));
+            return Err(Error::NotARunFolder {
+                dir: dir.to_path_buf(),
+            });
         }
         let p = Self::load(dir, device)?;
         let found = p.info.architecture.kind;
         if found != kind {
-            return Err(Error::Invalid(format!(
-                "{} holds a {found} model, not a {kind} model",
-                dir.display()
-            )));
+            return Err(Error::WrongKind {
+                path: dir.to_path_buf(),
+                found,
+                wanted: kind,
+            });
         }
         Ok(p)
     }
 
     /// Wraps an in-memory model (e.g. [`crate::Trainer::model`]).
+    ///
+    /// ```
+    /// use deltacell_nn::{device, infer::Predictor, run_dir::ModelInfo, Batch, Kind, UnetSpec};
+    /// let spec = UnetSpec::with_filters(Kind::Seg, vec![2, 4]);
+    /// let model = spec.init(1, &device::cpu())?;
+    /// let p = Predictor::from_model(&model, ModelInfo::new(spec, [8, 8]), &device::cpu());
+    /// let probabilities = p.predict_probabilities(&Batch::zeros(1, 8, 8, 1, 0))?;
+    /// assert_eq!(probabilities.len(), 64);
+    /// assert!(probabilities.iter().all(|v| (0.0..=1.0).contains(v)));
+    /// # Ok::<(), deltacell_nn::Error>(())
+    /// ```
     pub fn from_model(model: &Unet, info: ModelInfo, device: &Device) -> Self {
         let device = device.clone().inner();
         Predictor {
@@ -282,9 +293,7 @@ impl SegPrediction {
             return Ok(None);
         };
         if !(threshold > 0.0 && threshold < 1.0) {
-            return Err(Error::Invalid(format!(
-                "threshold {threshold}: expected a probability in (0, 1)"
-            )));
+            return Err(Error::Threshold(threshold));
         }
         let square = opening.unwrap_or(if fit == Fit::Resize { 5 } else { 0 });
         let mut params = PostprocessParams::logits(square, (min_size > 0).then_some(min_size));
@@ -332,7 +341,9 @@ pub fn predict_seg_folder(
     let params = options.postprocess_params(fit)?;
     let files = predict::list_images(input)?;
     if files.is_empty() {
-        return Err(Error::Invalid(format!("{}: no images", input.display())));
+        return Err(Error::NoImages {
+            dir: input.to_path_buf(),
+        });
     }
     output::prepare_dir(out, &inputs_of_run)?;
     let target = predictor.input_size();

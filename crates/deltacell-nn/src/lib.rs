@@ -29,6 +29,8 @@
 //! | [`config`] | TOML training configuration with DeLTA's keys, the `mothermachine` / `2D` presets | `delta.config`, `config_*.json` |
 //! | [`data`] | a training-set folder + [`config::Config`] → training and validation batch sources | the data feeds of `delta train` |
 //! | [`train`] | [`Trainer`] (model + Adam) stepping on [`Batch`]es; [`fit`] (epochs, validation, early stopping, checkpoints) with a callback that sees every [`Event`] and may [`Control::Stop`] | `model.fit` with `ModelCheckpoint`, `EarlyStopping` |
+//! | [`session`] | [`session::Session`]: a training job (new, resumed or fine-tuned; overrides, memory and compatibility checks, the built-in synthetic data) as `deltacell train`, the demo, the examples and the Python package run it | `delta train` |
+//! | [`demo`] | the whole loop on synthetic data (synthesise, train, predict, evaluate, report) as `deltacell demo` runs it | – |
 //! | [`run_dir`] | the RUN_DIR layout (best model, `model.toml`, checkpoint, `history.csv`, `curves.png`), atomic writes | the `.hdf5` model file |
 //! | [`history`] | per-epoch records, CSV, curves | Keras' `History` |
 //! | [`infer`] | [`infer::Predictor`]: load a RUN_DIR, predict logits or probabilities | `model.predict` |
@@ -37,10 +39,13 @@
 //!
 //! # Writing your own training script
 //!
-//! Two ways to train, both on the same public pieces the `deltacell train` command uses:
+//! Three ways to train, all on the same public pieces:
+//! * the job `deltacell train` runs: a [`session::Session`] (a configuration, overrides, a
+//!   training set and a run folder; new, resumed or fine-tuned), `Session::open(options)?.run(
+//!   callback)` (example `train_seg`);
 //! * one call: [`fit`]`(&mut trainer, train_source, val_source, &options, callback)`, where the
 //!   sources are closures `(epoch, step) -> Batch` (e.g. a [`deltacell_data::dataset::Loader`]'s
-//!   `next_batch`) and the callback logs and may stop (examples `train_seg`, `train_rois`);
+//!   `next_batch`) and the callback logs and may stop (example `train_rois`);
 //! * step by step: [`Trainer::step`] on any batch, [`Trainer::evaluate`] on held-out ones,
 //!   [`run_dir::RunDir::save_best`] to save (example `train_track`).
 //!
@@ -73,10 +78,13 @@
 //! Devices: the CPU backend is burn's pure-Rust `flex` backend ([`device::cpu`]); CUDA is
 //! available with the `cuda` cargo feature ([`device::parse`] accepts `cpu` and `cuda:N`).
 
+#![warn(missing_docs)]
+
 pub mod adam;
 pub mod config;
 pub mod conv;
 pub mod data;
+pub mod demo;
 pub mod device;
 mod error;
 pub mod history;
@@ -85,11 +93,12 @@ pub mod keras;
 pub mod loss;
 pub mod run_dir;
 pub mod score;
+pub mod session;
 pub mod tensors;
 pub mod train;
 pub mod unet;
 
 pub use deltacell_data::Batch;
-pub use error::{Error, Result};
+pub use error::{Error, Mismatch, Result};
 pub use train::{batch_tensors, fit, Control, Event, FitOptions, StepStats, StopReason, Trainer};
 pub use unet::{Kind, Unet, UnetSpec};

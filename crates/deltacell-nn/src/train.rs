@@ -77,6 +77,12 @@ pub struct StepStats {
 }
 
 /// DeLTA's Adam learning rate for `kind`: 1e-5 for tracking, 1e-4 otherwise.
+///
+/// ```
+/// use deltacell_nn::{train::default_learning_rate, Kind};
+/// assert_eq!(default_learning_rate(Kind::Track), 1e-5);
+/// assert_eq!(default_learning_rate(Kind::Seg), 1e-4);
+/// ```
 pub fn default_learning_rate(kind: Kind) -> f64 {
     match kind {
         Kind::Track => 1e-5,
@@ -131,9 +137,7 @@ impl Trainer {
         spec.validate()?;
         let lr = learning_rate.unwrap_or_else(|| default_learning_rate(spec.kind));
         if !(lr > 0.0 && lr.is_finite()) {
-            return Err(Error::Invalid(format!(
-                "learning rate {lr} must be positive"
-            )));
+            return Err(Error::LearningRate(lr));
         }
         let device = device.clone().autodiff();
         // `train()` lifts a module from the plain backend onto autodiff with its parameters
@@ -348,25 +352,12 @@ pub fn ignore_events(_event: &Event<'_>) -> Control {
     Control::Continue
 }
 
-/// The [`fit`] callback of a script that wants DeLTA's per-epoch log: one line per epoch on
-/// standard error (`epoch 3/20: loss 0.1234  acc 0.912  val_loss 0.2001  val_acc 0.905
-/// (best, saved)`), nothing per step, never stops.
+/// The [`fit`] callback of a script that wants a per-epoch log: one line per epoch on standard
+/// error ([`crate::history::EpochRecord::line`]: `epoch 3: loss 0.12345 acc 0.9120 val_loss
+/// 0.20010 val_acc 0.9050 1.5s (2.0% waiting for data) *best`), nothing per step, never stops.
 pub fn log_epochs(event: &Event<'_>) -> Control {
     if let Event::Epoch { record, improved } = event {
-        let mut line = format!(
-            "epoch {}: loss {:.4}  acc {:.3}",
-            record.epoch, record.loss, record.acc
-        );
-        if let (Some(l), Some(a)) = (record.val_loss, record.val_acc) {
-            line.push_str(&format!("  val_loss {l:.4}  val_acc {a:.3}"));
-        }
-        if let Some(f1) = record.val_f1 {
-            line.push_str(&format!("  val_f1 {f1:.3}"));
-        }
-        if *improved {
-            line.push_str("  (best, saved)");
-        }
-        eprintln!("{line}");
+        eprintln!("{}", record.line(None, *improved));
     }
     Control::Continue
 }
@@ -498,6 +489,24 @@ pub type BatchSource<'a> = dyn FnMut(usize, usize) -> Result<Batch> + 'a;
 /// history but never becomes the best epoch and does not count for early stopping.
 ///
 /// `options.start.1` must be less than `options.steps_per_epoch`.
+///
+/// Two epochs of two steps of a tiny network on all-background 8×8 batches:
+///
+/// ```
+/// use deltacell_nn::{device, train, Batch, FitOptions, Kind, Trainer, UnetSpec};
+/// let spec = UnetSpec::with_filters(Kind::Seg, vec![2, 4]);
+/// let mut trainer = Trainer::new(spec, 1, Some(1e-3), &device::cpu())?;
+/// let batch = |_epoch, _step| {
+///     let mut b = Batch::zeros(1, 8, 8, 1, 2);
+///     b.y.chunks_mut(2).for_each(|p| p[1] = 1.0); // label 0, weight 1
+///     Ok(b)
+/// };
+/// let options = FitOptions::new(2, 2);
+/// let (history, reason) = train::fit(&mut trainer, batch, None, &options, train::ignore_events)?;
+/// assert_eq!((history.epochs.len(), reason), (2, train::StopReason::Completed));
+/// assert_eq!(trainer.steps(), 4);
+/// # Ok::<(), deltacell_nn::Error>(())
+/// ```
 pub fn fit(
     trainer: &mut Trainer,
     mut train: impl FnMut(usize, usize) -> Result<Batch>,
@@ -507,14 +516,14 @@ pub fn fit(
 ) -> Result<(History, StopReason)> {
     let steps = options.steps_per_epoch;
     if steps == 0 {
-        return Err(Error::Invalid("steps per epoch must be at least 1".into()));
+        return Err(Error::NoSteps);
     }
     let (start_epoch, mut start_step) = options.start;
     if start_step >= steps {
-        return Err(Error::Invalid(format!(
-            "start step {start_step} is past the end of an epoch of {steps} steps (start at the \
-             next epoch, step 0)"
-        )));
+        return Err(Error::StartStep {
+            step: start_step,
+            steps,
+        });
     }
     let mut history = match &options.run_dir {
         Some(dir) if options.start != (0, 0) => History::read(&dir.file(HISTORY_FILE))?,

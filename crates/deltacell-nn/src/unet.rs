@@ -77,21 +77,20 @@ impl UnetSpec {
 
     /// Checks the spec (at least one level, no zero filter count or channel count).
     pub fn validate(&self) -> Result<()> {
-        if self.filters.is_empty() {
-            return Err(Error::Invalid("a U-Net needs at least one level".into()));
-        }
-        if self.filters.contains(&0) || self.input_channels == 0 {
-            return Err(Error::Invalid(
-                "filter and channel counts must be positive".into(),
-            ));
-        }
-        if self.levels() > 12 {
-            return Err(Error::Invalid(format!(
-                "{} levels is too deep",
-                self.levels()
-            )));
-        }
-        Ok(())
+        let problem = if self.filters.is_empty() {
+            "a U-Net needs at least one level"
+        } else if self.filters.contains(&0) || self.input_channels == 0 {
+            "filter and channel counts must be positive"
+        } else if self.levels() > 12 {
+            "more than 12 levels is too deep"
+        } else {
+            return Ok(());
+        };
+        Err(Error::Architecture {
+            filters: self.filters.clone(),
+            input_channels: self.input_channels,
+            problem,
+        })
     }
 
     /// Spatial sizes must be divisible by this (2^(levels−1)), as in DeLTA (odd sizes at a

@@ -538,9 +538,9 @@ fn rescale_is_recorded_and_followed_by_prediction() {
     let text = "preset = \"2D\"\nrescale = \"min_max\"\n";
     config = Config::from_toml(text, std::path::Path::new("rescale.toml"), None).unwrap();
     assert_eq!(config.rescale, Rescale::MinMax);
-    let m = config.model(Kind::Seg).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let seg = deltacell_nn::data::seg_options(&config, m, dir.path(), true).unwrap();
+    let recipe = config.dataset_recipe(Kind::Seg).unwrap();
+    let seg = recipe.seg_options(dir.path(), true);
     assert_eq!(seg.rescale, Rescale::MinMax);
     let info = FitOptions::from_config(&config, Kind::Seg)
         .unwrap()
@@ -632,7 +632,10 @@ fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
     let e = TrainingData::open(Kind::Seg, &config, &train, None, 1)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("val_f1") && e.contains("--val"), "{e}");
+    assert!(
+        e.contains("val_f1") && e.contains("validation folder"),
+        "{e}"
+    );
     // A tracking model cannot monitor F1.
     let bad = "preset = \"2D\"\n[models.track]\nmonitor = \"val_f1\"\n";
     let e = Config::from_toml(bad, std::path::Path::new("t.toml"), None)

@@ -15,7 +15,7 @@ use deltacell_data::dataset::read::{binarize_range, readreshape as lib_readresha
 use deltacell_data::dataset::read::{Interpolation, ReadReshape};
 use deltacell_data::io::{self, Rescale};
 use deltacell_data::postprocess::{self as post, PostprocessParams};
-use deltacell_data::predict::{self, Fit, Layout, TrackInputOptions};
+use deltacell_data::predict::{self, Fit, Fitting, TrackInputOptions};
 use deltacell_data::tiles::{self, create_windows as lib_create_windows, create_windows_v207};
 use deltacell_data::weights::{self, SegWeightParams, WeightRecipe};
 use deltacell_data::{random, synth, Mask, Plane, WeightMap};
@@ -386,9 +386,9 @@ pub fn read_seg_inputs<'py>(
     inputs
         .into_iter()
         .map(|inp| {
-            let spans = match inp.layout {
-                Layout::Resized => None,
-                Layout::Tiled(w) => Some((w.loc_y, w.loc_x)),
+            let spans = match inp.fitting {
+                Fitting::Resized => None,
+                Fitting::Tiled(w) => Some((w.loc_y, w.loc_x)),
             };
             let tiles: Vec<Plane<f32>> = inp.tiles.into_iter().map(|t| t.into_plane()).collect();
             Ok((array3(py, tiles, target_size)?, spans))

@@ -10,6 +10,7 @@ mod data;
 mod errors;
 mod loader;
 mod model;
+mod train;
 
 use pyo3::prelude::*;
 
@@ -47,5 +48,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::PyPredictor>()?;
     m.add_function(wrap_pyfunction!(model::import_keras, m)?)?;
     m.add_function(wrap_pyfunction!(model::export_keras, m)?)?;
+    m.add_function(wrap_pyfunction!(train::train, m)?)?;
     Ok(())
 }

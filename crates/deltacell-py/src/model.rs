@@ -19,7 +19,7 @@ use crate::errors::{require_dir, value_error};
 
 /// A `deltacell-nn` error as a Python exception (`FileNotFoundError`/`PermissionError`/`OSError`
 /// for file-system failures naming the file, `ValueError` otherwise).
-fn nn_error(e: deltacell_nn::Error) -> PyErr {
+pub fn nn_error(e: deltacell_nn::Error) -> PyErr {
     match &e {
         deltacell_nn::Error::Io { path, source } => {
             let args = (
@@ -48,7 +48,7 @@ fn export_error(e: ExportError) -> PyErr {
     }
 }
 
-fn kind(name: &str) -> PyResult<Kind> {
+pub fn kind(name: &str) -> PyResult<Kind> {
     name.parse::<Kind>().map_err(|e| value_error(e.to_string()))
 }
 
@@ -162,7 +162,9 @@ impl PyPredictor {
         let out = py
             .detach(|| {
                 let p = self.predictor.lock().map_err(|_| {
-                    deltacell_nn::Error::Invalid("the predictor is unusable".into())
+                    deltacell_nn::Error::Device(
+                        "the predictor is unusable after an earlier failure".into(),
+                    )
                 })?;
                 if logits {
                     p.predict_logits(&batch)

@@ -10,7 +10,6 @@ use clap::{Args, Subcommand};
 use deltacell_assets::{
     fetch_with, Cache, Check, FetchOptions, Registry, Status, Timeouts, CACHE_ENV, REGISTRY_ENV,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// `deltacell assets …`
 #[derive(Subcommand, Debug)]
@@ -156,28 +155,12 @@ fn fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
         },
     };
     for asset in assets {
-        let bar = if args.quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new_spinner()
-        };
-        bar.set_style(
-            ProgressStyle::with_template("{msg} {bytes} ({bytes_per_sec})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.set_message(format!("{}:", asset.name));
+        let bar = crate::progress::bytes(&format!("{}:", asset.name), args.quiet);
         let mut sized = false;
         let mut progress = |done: u64, total: Option<u64>| {
             if let (Some(t), false) = (total, sized) {
                 sized = true;
-                bar.set_length(t);
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-                );
+                crate::progress::bytes_known(&bar, t);
             }
             bar.set_position(done);
         };

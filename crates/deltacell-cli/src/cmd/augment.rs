@@ -17,15 +17,12 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use rayon::prelude::*;
 
-use deltacell_data::augment::resize::{resize_image, resize_mask, resize_weights};
 use deltacell_data::augment::{augment, AugmentParams, Sample, Target};
-use deltacell_data::image::{Image, Mask, WeightMap};
-use deltacell_data::io::{self, Depth, Rescale};
-use deltacell_data::layout::{Role, TrainingSet};
+use deltacell_data::dataset::seg_samples;
+use deltacell_data::io::{self, Depth};
 use deltacell_data::output;
 use deltacell_data::random::stream;
-use deltacell_data::report::{self, ColourMap, RgbImage};
-use deltacell_data::Kind;
+use deltacell_data::report::{self, RgbImage};
 
 /// Arguments of `deltacell augment`.
 #[derive(Args, Debug)]
@@ -37,7 +34,7 @@ pub struct AugmentArgs {
     #[arg(long, short)]
     pub config: String,
     /// Augmented variants per sample.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = crate::numbers::at_least_one)]
     pub n: usize,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
@@ -64,16 +61,12 @@ pub struct AugmentArgs {
 struct Entry {
     stem: String,
     sample: Sample,
-    has_weights: bool,
 }
 
 /// Runs the subcommand.
 pub fn run(args: AugmentArgs) -> Result<ExitCode> {
     if args.out.is_none() && args.out_dir.is_none() {
         bail!("nothing to do: give --out sheet.png and/or --out-dir DIR");
-    }
-    if args.n == 0 {
-        bail!("--n must be at least 1 (augmented variants per sample)");
     }
     if args.tile < 8 {
         bail!("--tile must be at least 8 pixels, got {}", args.tile);
@@ -84,8 +77,8 @@ pub fn run(args: AugmentArgs) -> Result<ExitCode> {
     }
     if let Some(dir) = &args.out_dir {
         output::ensure_outside_inputs(dir, &[&args.dir])?;
-        if !args.force && dir_has_entries(dir) {
-            return Err(deltacell_data::Error::OutputNotEmpty { path: dir.clone() }.into());
+        if !args.force {
+            deltacell_data::synth::ensure_empty_output(dir)?;
         }
     }
     let params = match args.config.as_str() {
@@ -119,53 +112,17 @@ pub fn run(args: AugmentArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads `img/`, `seg/`, `wei/` matched by stem ([`TrainingSet`], DeLTA's newest
-/// `_load_images_seg`); every unmatched file is listed.
+/// Reads `img/`, `seg/`, `wei/` matched by stem, as training does
+/// ([`deltacell_data::dataset::seg_samples`]).
 fn read_set(root: &Path) -> Result<Vec<Entry>> {
-    let set = TrainingSet::discover(root, Some(Kind::Seg))?;
-    let mut problems = set.matching_problems();
-    problems.extend(deltacell_data::check::stale_weight_problems(&set));
-    if !problems.is_empty() {
-        bail!(
-            "{}: {} problem(s) in the training set:\n{}",
-            root.display(),
-            problems.len(),
-            problems.join("\n")
-        );
-    }
-    let mut entries = Vec::new();
-    for files in &set.samples {
-        let stem = files.stem();
-        let (Some(img_path), Some(seg_path)) = (files.path(Role::Img), files.path(Role::Seg))
-        else {
-            continue;
-        };
-        let image = io::read_image(img_path, Rescale::DtypeMax)?;
-        let mask = io::read_binary_mask(seg_path)?;
-        let mut targets = vec![Target::Image(image), Target::Mask(mask)];
-        let mut has_weights = false;
-        if let Some(p) = files.path(Role::Wei) {
-            targets.push(Target::Weights(io::read_weights(p)?));
-            has_weights = true;
-        }
-        let sample = Sample { targets };
-        sample.shape().with_context(|| {
-            format!(
-                "sample {stem}: {} and {}",
-                img_path.display(),
-                seg_path.display()
-            )
-        })?;
-        entries.push(Entry {
-            stem: stem.to_string(),
-            sample,
-            has_weights,
-        });
-    }
-    if entries.is_empty() {
+    let samples = seg_samples(root)?;
+    if samples.is_empty() {
         bail!("{}: no images in img/", root.display());
     }
-    Ok(entries)
+    Ok(samples
+        .into_iter()
+        .map(|(stem, sample)| Entry { stem, sample })
+        .collect())
 }
 
 fn variant(entry: &Entry, params: &AugmentParams, seed: u64, k: usize, i: usize) -> Result<Sample> {
@@ -174,80 +131,25 @@ fn variant(entry: &Entry, params: &AugmentParams, seed: u64, k: usize, i: usize)
     Ok(s)
 }
 
-/// The display tiles of one sample: image with outlines, and the weight heat map (if any).
-fn tiles(sample: &Sample, max_side: usize, weight_max: f32) -> (RgbImage, Option<RgbImage>) {
-    let (h, w) = sample.targets[0].shape();
-    let scale = (max_side as f64 / h.max(w) as f64).min(1.0);
-    let shape = (
-        ((h as f64 * scale).round() as usize).max(1),
-        ((w as f64 * scale).round() as usize).max(1),
-    );
-    let mut picture: Option<RgbImage> = None;
-    let mut masks: Vec<Mask> = Vec::new();
-    let mut heat = None;
-    for t in &sample.targets {
-        match t {
-            Target::Image(i) => {
-                picture.get_or_insert_with(|| report::grey(&resize_image(i, shape)));
-            }
-            Target::Mask(m) => masks.push(resize_mask(m, shape)),
-            Target::Weights(wm) => {
-                let small: WeightMap = resize_weights(wm, shape);
-                heat = Some(report::heat_map(
-                    small.plane(),
-                    Some(weight_max),
-                    ColourMap::Inferno,
-                ));
-            }
-        }
-    }
-    let mut picture = picture.unwrap_or_else(|| report::grey(&Image::zeros(shape.0, shape.1)));
-    for m in &masks {
-        report::draw_mask_outline(&mut picture, m, report::GREEN);
-    }
-    (picture, heat)
-}
-
+/// The originals and `--n` variants of `entries`, one block per sample
+/// ([`report::sample_sheet`]).
 fn contact_sheet(
     entries: &[Entry],
     params: &AugmentParams,
     args: &AugmentArgs,
 ) -> Result<RgbImage> {
-    let blocks: Vec<Vec<Vec<RgbImage>>> = entries
+    let blocks = entries
         .par_iter()
         .enumerate()
-        .map(|(i, e)| -> Result<Vec<Vec<RgbImage>>> {
+        .map(|(i, e)| -> Result<Vec<Sample>> {
             let mut samples = vec![e.sample.clone()];
             for k in 0..args.n {
                 samples.push(variant(e, params, args.seed, k, i)?);
             }
-            // One colour scale for the whole row: the original's largest weight.
-            let wmax = e
-                .sample
-                .targets
-                .iter()
-                .find_map(|t| match t {
-                    Target::Weights(w) => Some(w.max()),
-                    _ => None,
-                })
-                .unwrap_or(1.0);
-            let (mut top, mut bottom) = (Vec::new(), Vec::new());
-            for s in &samples {
-                let (p, h) = tiles(s, args.tile, wmax);
-                top.push(p);
-                if let Some(h) = h {
-                    bottom.push(h);
-                }
-            }
-            Ok(if e.has_weights {
-                vec![top, bottom]
-            } else {
-                vec![top]
-            })
+            Ok(samples)
         })
-        .collect::<Result<_>>()?;
-    let rows: Vec<Vec<RgbImage>> = blocks.into_iter().flatten().collect();
-    Ok(report::grid(&rows, 4, report::DARK))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(report::sample_sheet(&blocks, args.tile))
 }
 
 fn write_set(
@@ -257,7 +159,13 @@ fn write_set(
     dir: &Path,
 ) -> Result<()> {
     for sub in ["img", "seg", "wei"] {
-        if sub != "wei" || entries.iter().any(|e| e.has_weights) {
+        let weights = |e: &Entry| {
+            e.sample
+                .targets
+                .iter()
+                .any(|t| matches!(t, Target::Weights(_)))
+        };
+        if sub != "wei" || entries.iter().any(weights) {
             output::prepare_dir(&dir.join(sub), &[&args.dir])?;
         }
     }
@@ -280,9 +188,4 @@ fn write_set(
             }
             Ok(())
         })
-}
-
-/// Whether `dir` exists and holds anything.
-fn dir_has_entries(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
 }

@@ -156,6 +156,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("{text}");
     } else {
         println!("{report}");
+        let root = set.root.display();
+        if !report.stale_weights.is_empty() {
+            println!("  to recompute them: deltacell weights {root} --force");
+        } else if !report.has_weights && report.layout != Kind::Rois && report.samples > 0 {
+            println!("  to precompute them: deltacell weights {root}");
+        }
     }
     if report.usable() {
         Ok(ExitCode::SUCCESS)

@@ -4,7 +4,7 @@
 //! The overlay drawing lives here for now (private); it moves to the library's `report` module
 //! when that lands.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -102,25 +102,7 @@ fn run_seg(a: SegArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&ev)?);
     } else {
-        let o = &ev.overall;
-        println!(
-            "{} image(s), {} true cell(s), {} predicted",
-            ev.per_image.len(),
-            o.sums.n_true,
-            o.sums.n_pred
-        );
-        println!(
-            "pixel IoU {:.4}  Dice {:.4}  AJI {:.4}",
-            o.pixel_iou, o.dice, o.aji
-        );
-        println!(
-            "IoU 0.5: precision {:.4}  recall {:.4}  F1 {:.4}  AP {:.4}",
-            o.precision_50, o.recall_50, o.f1_50, o.ap_50
-        );
-        println!("AP at IoU 0.75 {:.4}  at 0.9 {:.4}", o.ap_75, o.ap_90);
-        if let Some(dir) = &a.report {
-            println!("report: {}", dir.join("index.html").display());
-        }
+        print_seg(&ev, a.report.as_deref());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -149,23 +131,51 @@ fn run_track(a: TrackArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&scores)?);
     } else {
-        println!("{} seed cell(s)", scores.n_seeds);
-        println!(
-            "accuracy {:.4}  cell found {:.4}  daughter found {:.4}",
-            scores.accuracy, scores.cell_found, scores.daughter_found
-        );
-        println!(
-            "links: precision {:.4}  recall {:.4}; divisions: precision {:.4}  recall {:.4}",
-            scores.link_precision,
-            scores.link_recall,
-            scores.division_precision,
-            scores.division_recall
-        );
-        if let Some(dir) = &a.report {
-            println!("report: {}", dir.join("index.html").display());
-        }
+        print_track(&scores, a.report.as_deref());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The summary table of a segmentation evaluation on stdout, and the report's page.
+pub fn print_seg(ev: &metrics::SegEvaluation, report: Option<&Path>) {
+    let o = &ev.overall;
+    println!(
+        "{} image(s), {} true cell(s), {} predicted",
+        ev.per_image.len(),
+        o.sums.n_true,
+        o.sums.n_pred
+    );
+    println!(
+        "pixel IoU {:.4}  Dice {:.4}  AJI {:.4}",
+        o.pixel_iou, o.dice, o.aji
+    );
+    println!(
+        "IoU 0.5: precision {:.4}  recall {:.4}  F1 {:.4}  AP {:.4}",
+        o.precision_50, o.recall_50, o.f1_50, o.ap_50
+    );
+    println!("AP at IoU 0.75 {:.4}  at 0.9 {:.4}", o.ap_75, o.ap_90);
+    if let Some(dir) = report {
+        println!("report: {}", dir.join("index.html").display());
+    }
+}
+
+/// The summary of a tracking evaluation on stdout, and the report's page.
+pub fn print_track(scores: &metrics::TrackScores, report: Option<&Path>) {
+    println!("{} seed cell(s)", scores.n_seeds);
+    println!(
+        "accuracy {:.4}  cell found {:.4}  daughter found {:.4}",
+        scores.accuracy, scores.cell_found, scores.daughter_found
+    );
+    println!(
+        "links: precision {:.4}  recall {:.4}; divisions: precision {:.4}  recall {:.4}",
+        scores.link_precision,
+        scores.link_recall,
+        scores.division_precision,
+        scores.division_recall
+    );
+    if let Some(dir) = report {
+        println!("report: {}", dir.join("index.html").display());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

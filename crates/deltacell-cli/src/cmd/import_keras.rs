@@ -8,6 +8,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use clap::Args;
 use deltacell_nn::{keras, Kind};
 
@@ -27,7 +29,13 @@ pub struct ImportKerasArgs {
 /// Runs the import and prints a one-line summary.
 pub fn run(args: ImportKerasArgs) -> anyhow::Result<ExitCode> {
     deltacell_data::output::ensure_outside_inputs(&args.out, &[&args.model])?;
-    let info = keras::import(&args.model, args.kind, &args.out)?;
+    let info = keras::import(&args.model, args.kind, &args.out).with_context(|| {
+        format!(
+            "importing {} with --kind {}",
+            args.model.display(),
+            args.kind
+        )
+    })?;
     let spec = &info.architecture;
     println!(
         "imported {} → {}: {} model, {} levels, filters {:?}, {} input channel(s), {} parameters, \

@@ -39,11 +39,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     if !args.force {
         synth::ensure_empty_output(&args.out)?;
     }
-    let bar = if args.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(0)
-    };
+    let bar = crate::progress::bar(0, "synth", args.quiet);
     let start = Instant::now();
     let progress = |done: usize, total: usize| {
         bar.set_length(total as u64);

@@ -9,7 +9,6 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use deltacell_data::wei::make_weights;
 use deltacell_data::weights::{SegWeightParams, WeightRecipe};
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `deltacell weights`.
 #[derive(Args, Debug)]
@@ -54,13 +53,7 @@ pub fn run(args: WeightsArgs) -> anyhow::Result<ExitCode> {
             halo_distance: args.halo,
         },
     };
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_message(recipe.delta_name());
+    let bar = crate::progress::bar(0, recipe.delta_name(), false);
     let n = make_weights(&args.dir, &recipe, args.force, &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);

@@ -243,7 +243,8 @@ unsafe fn pair_taps(
     index: std::arch::x86_64::__m256i,
 ) -> (std::arch::x86_64::__m256, std::arch::x86_64::__m256) {
     use std::arch::x86_64::*;
-    if let Some((m, rel)) = within8(index) {
+    // SAFETY: the caller guarantees AVX2, the only requirement of `within8`.
+    if let Some((m, rel)) = unsafe { within8(index) } {
         if m + 9 <= len {
             // SAFETY: elements m..m + 9 are inside the buffer.
             let (a, b) = unsafe { (_mm256_loadu_ps(img.add(m)), _mm256_loadu_ps(img.add(m + 1))) };

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::seg::{random_crop_box, SegmentationDataset, WeightKind};
+use super::seg::{random_crop_box, SegmentationDataset};
 use super::track::TrackingDataset;
 use super::{
     crop, matched_in, Loader, Mode, SegFiles, SegOptions, TrackFiles, TrackOptions, Weights,
@@ -50,7 +50,7 @@ impl SegmentationDataset {
             })
             .collect();
         if options.weights == Weights::Auto && used.wei.is_none() {
-            return Self::build(files, options, mode, WeightKind::None);
+            return Self::build(files, options, mode, None);
         }
         Self::from_files(files, options, mode)
     }

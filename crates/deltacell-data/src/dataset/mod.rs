@@ -13,6 +13,8 @@
 //! * [`Loader`]: worker threads build batches ahead of time into a bounded window, epochs are
 //!   shuffled permutations, and every sample draws from `random::stream(seed, epoch, position)`,
 //!   so batches depend only on the seed, never on the number of workers.
+//! * [`DatasetRecipe`]: what a training configuration asks of the data, as the options of
+//!   these datasets and loaders (one mapping for `train`, `batches` and the Python package).
 //! * [`read`]: DeLTA 2.0.7's `readreshape`, `binarizerange`, `gettrackingboxes` for parity.
 //!
 //! Every dataset implements [`Dataset`]: a fixed number of items, a fixed [`SampleLayout`], and
@@ -46,6 +48,7 @@
 mod delta;
 mod loader;
 pub mod read;
+mod recipe;
 mod rois;
 mod seg;
 mod storage;
@@ -62,6 +65,7 @@ use crate::weights::WeightRecipe;
 
 pub use delta::random_crop;
 pub use loader::{Loader, LoaderOptions, LoaderStats};
+pub use recipe::{DatasetRecipe, OpenedSets};
 pub use rois::{ChamberDataset, ChamberOptions};
 pub use seg::{SegFiles, SegOptions, SegmentationDataset};
 pub use storage::{Storage, StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
@@ -205,71 +209,6 @@ pub enum Weights {
     /// loaded, [`WeightRecipe::Track`] per tracking sample (DeLTA's `"online"`).
     #[serde(untagged)]
     Computed(WeightRecipe),
-}
-
-/// Dataset and loader options of every kind, as one TOML document with the optional tables
-/// `[seg]`, `[track]`, `[rois]` and `[loader]` (keys = the fields of [`SegOptions`],
-/// [`TrackOptions`], [`ChamberOptions`], [`LoaderOptions`]; unknown keys are errors).
-///
-/// ```toml
-/// [seg]
-/// target_size = [512, 512]
-/// crop = true
-/// weights = { seg2d = { classweights = [1.0, 1.0] } }
-///
-/// [loader]
-/// batch_size = 4
-/// workers = 2
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatasetConfig {
-    /// Segmentation options.
-    pub seg: SegOptions,
-    /// Tracking options.
-    pub track: TrackOptions,
-    /// Chamber options.
-    pub rois: ChamberOptions,
-    /// Loader options.
-    pub loader: LoaderOptions,
-}
-
-impl DatasetConfig {
-    /// Reads a TOML file; errors name the file and the offending key.
-    pub fn from_toml_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        toml::from_str(&text).map_err(|e| Error::Config {
-            source_name: path.display().to_string(),
-            message: e.to_string(),
-        })
-    }
-
-    /// Opens the training dataset of `kind` at `root` in training mode, with its storage report.
-    pub fn open_training(
-        &self,
-        kind: Kind,
-        root: impl AsRef<std::path::Path>,
-    ) -> Result<(std::sync::Arc<dyn Dataset>, StorageReport)> {
-        let root = root.as_ref();
-        Ok(match kind {
-            Kind::Seg => {
-                let d = SegmentationDataset::open(root, &self.seg, Mode::Training)?;
-                let r = d.storage().clone();
-                (std::sync::Arc::new(d), r)
-            }
-            Kind::Track => {
-                let d = TrackingDataset::open(root, &self.track, Mode::Training)?;
-                let r = d.storage().clone();
-                (std::sync::Arc::new(d), r)
-            }
-            Kind::Rois => {
-                let d = ChamberDataset::open(root, &self.rois, Mode::Training)?;
-                let r = d.storage().clone();
-                (std::sync::Arc::new(d), r)
-            }
-        })
-    }
 }
 
 /// A source of training or evaluation samples that the [`Loader`] batches.
@@ -456,11 +395,7 @@ pub(crate) fn crop<T: Copy + Default>(
 /// when `with_weights` (and the folder exists and is not empty). Every file without its partner,
 /// every duplicate stem, every empty folder and every stale weight map (made from a mask that
 /// has changed since, [`crate::wei::stale_weights`]) is listed in one [`Error::Layout`].
-pub(crate) fn matched_samples(
-    root: &Path,
-    kind: Kind,
-    with_weights: bool,
-) -> Result<Vec<SampleFiles>> {
+pub fn matched_samples(root: &Path, kind: Kind, with_weights: bool) -> Result<Vec<SampleFiles>> {
     let mut folders = Folders::standard(root, kind);
     if !with_weights {
         folders.wei = None;
@@ -468,13 +403,54 @@ pub(crate) fn matched_samples(
     matched_in(&folders, kind)
 }
 
+/// Every sample of the segmentation set at `root` as read from disk, in name order: its stem
+/// and the targets `[Image, Mask]`, plus `Weights` when the set has a `wei/` folder. Files are
+/// matched as for training ([`matched_samples`]: every unmatched file and stale weight map is
+/// an error); images are scaled by their type's maximum; a sample whose files differ in size is
+/// an error naming them.
+pub fn seg_samples(root: &Path) -> Result<Vec<(String, crate::augment::Sample)>> {
+    use crate::augment::{Sample, Target};
+    use crate::layout::Role;
+    let mut out = Vec::new();
+    for files in matched_samples(root, Kind::Seg, true)? {
+        let (Some(img), Some(seg)) = (files.path(Role::Img), files.path(Role::Seg)) else {
+            continue;
+        };
+        let mut targets = vec![
+            Target::Image(crate::io::read_image(img, crate::io::Rescale::DtypeMax)?),
+            Target::Mask(crate::io::read_binary_mask(seg)?),
+        ];
+        if let Some(p) = files.path(Role::Wei) {
+            targets.push(Target::Weights(crate::io::read_weights(p)?));
+        }
+        let sample = Sample { targets };
+        if let Err(Error::ShapeMismatch {
+            expected, found, ..
+        }) = sample.shape()
+        {
+            return Err(Error::ShapeMismatch {
+                context: format!(
+                    "sample {}: {} and {}",
+                    files.stem(),
+                    img.display(),
+                    seg.display()
+                ),
+                expected,
+                found,
+            });
+        }
+        out.push((files.stem().to_string(), sample));
+    }
+    Ok(out)
+}
+
 /// The samples of explicit `folders` of a `kind` set, matched by stem; every unmatched file and
 /// every stale weight map (the same rule as `check`) is listed in one [`Error::Layout`].
-pub(crate) fn matched_in(folders: &Folders, kind: Kind) -> Result<Vec<SampleFiles>> {
+pub fn matched_in(folders: &Folders, kind: Kind) -> Result<Vec<SampleFiles>> {
     let set = TrainingSet::from_folders(folders.clone(), Some(kind))?;
     let mut problems = set.matching_problems();
     if set.folders.wei.is_some() {
-        problems.extend(crate::check::stale_weight_problems(&set));
+        problems.extend(crate::layout::stale_weight_problems(&set));
     }
     if problems.is_empty() {
         Ok(set.samples)
@@ -491,49 +467,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_reads_every_table_and_weight_source() {
-        let cfg: DatasetConfig = toml::from_str(
+    fn options_read_every_weight_source() {
+        let seg: SegOptions = toml::from_str(
             r#"
-            [seg]
             target_size = [512, 512]
             crop = true
             weights = { seg2d = { classweights = [1.0, 0.5] } }
             storage = "stream"
-
-            [track]
-            crop_windows = true
-            shift = 5
-            weights = { online = { halo_distance = 50.0 } }
-
-            [rois]
-            target_size = [256, 256]
-
-            [loader]
-            batch_size = 2
-            steps_per_epoch = 300
             "#,
         )
         .unwrap();
-        assert_eq!(cfg.seg.target_size, (512, 512));
+        assert_eq!(seg.target_size, (512, 512));
         assert_eq!(
-            cfg.seg.weights,
+            seg.weights,
             Weights::Computed(WeightRecipe::Seg2d {
                 classweights: (1.0, 0.5)
             })
         );
-        assert_eq!(cfg.seg.storage, StorageChoice::Stream);
+        assert_eq!(seg.storage, StorageChoice::Stream);
+        let track: TrackOptions = toml::from_str(
+            "shift = 5
+weights = { online = { halo_distance = 50.0 } }",
+        )
+        .unwrap();
         assert_eq!(
-            cfg.track.weights,
+            track.weights,
             Weights::Computed(WeightRecipe::Track {
                 halo_distance: 50.0
             })
         );
-        assert_eq!(cfg.track.target_size, (256, 32), "defaults fill the rest");
-        assert_eq!(cfg.rois.target_size, (256, 256));
-        assert_eq!(cfg.loader.steps_per_epoch, Some(300));
+        assert_eq!(track.target_size, (256, 32), "defaults fill the rest");
         let folder: SegOptions = toml::from_str("weights = \"folder\"").unwrap();
         assert_eq!(folder.weights, Weights::Folder);
-        assert!(toml::from_str::<DatasetConfig>("[seg]\ncrops = true").is_err());
+        assert!(toml::from_str::<SegOptions>("crops = true").is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::seg::{discover, SegOptions, SegmentationDataset, WeightKind};
+use super::seg::{discover, SegOptions, SegmentationDataset};
 use super::storage::{StorageChoice, StorageReport, DEFAULT_PRELOAD_LIMIT};
 use super::Dataset;
 use super::{Mode, Splits, Weights};
@@ -69,10 +69,7 @@ impl ChamberDataset {
         let seg = options.seg();
         let files = discover(root.as_ref(), &seg)?;
         Ok(ChamberDataset(SegmentationDataset::build(
-            files,
-            &seg,
-            mode,
-            WeightKind::None,
+            files, &seg, mode, None,
         )?))
     }
 
@@ -88,7 +85,7 @@ impl ChamberDataset {
         let seg = options.seg();
         let files = discover(root.as_ref(), &seg)?;
         Splits::build(files, validation, test, seed, |f, mode| {
-            SegmentationDataset::build(f, &seg, mode, WeightKind::None).map(ChamberDataset)
+            SegmentationDataset::build(f, &seg, mode, None).map(ChamberDataset)
         })
     }
 

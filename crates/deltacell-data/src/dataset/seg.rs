@@ -73,15 +73,6 @@ impl Default for SegOptions {
     }
 }
 
-/// Resolved weight source (no `Auto`).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum WeightKind {
-    None,
-    Folder,
-    Ones,
-    Computed(WeightRecipe),
-}
-
 /// One decoded file: full size in crop mode, resized to the target otherwise.
 #[derive(Clone, Debug)]
 struct SegItem {
@@ -105,7 +96,9 @@ pub struct SegmentationDataset {
     files: Vec<SegFiles>,
     options: SegOptions,
     mode: Mode,
-    weights: WeightKind,
+    /// Where the weights come from (never [`Weights::Auto`]); `None`: no weight channel (the
+    /// chamber dataset's label-only output).
+    weights: Option<Weights>,
     /// `(file, tile)`: the items.
     items: Vec<(usize, Option<CroppingBox>)>,
     cache: Option<Vec<SegItem>>,
@@ -138,8 +131,8 @@ impl SegmentationDataset {
     /// weight file, else uses ones.
     pub fn from_files(files: Vec<SegFiles>, options: &SegOptions, mode: Mode) -> Result<Self> {
         let weights = match &options.weights {
-            Weights::Auto if files.iter().all(|f| f.weights.is_some()) => WeightKind::Folder,
-            Weights::Auto | Weights::Ones => WeightKind::Ones,
+            Weights::Auto if files.iter().all(|f| f.weights.is_some()) => Weights::Folder,
+            Weights::Auto | Weights::Ones => Weights::Ones,
             Weights::Folder => {
                 let missing: Vec<String> = files
                     .iter()
@@ -152,7 +145,7 @@ impl SegmentationDataset {
                         problems: missing,
                     });
                 }
-                WeightKind::Folder
+                Weights::Folder
             }
             Weights::Computed(WeightRecipe::Track { .. }) => {
                 return Err(Error::Config {
@@ -162,17 +155,17 @@ impl SegmentationDataset {
                         .into(),
                 })
             }
-            Weights::Computed(recipe) => WeightKind::Computed(*recipe),
+            Weights::Computed(recipe) => Weights::Computed(*recipe),
         };
-        Self::build(files, options, mode, weights)
+        Self::build(files, options, mode, Some(weights))
     }
 
-    /// Builds with a resolved weight kind (the chamber dataset uses [`WeightKind::None`]).
+    /// Builds with a resolved weight source (the chamber dataset gives `None`: no weights).
     pub(crate) fn build(
         files: Vec<SegFiles>,
         options: &SegOptions,
         mode: Mode,
-        weights: WeightKind,
+        weights: Option<Weights>,
     ) -> Result<Self> {
         let (th, tw) = options.target_size;
         if th == 0 || tw == 0 {
@@ -198,7 +191,7 @@ impl SegmentationDataset {
         let tiles = options.crop && mode == Mode::Evaluation;
         let per_pixel: u64 = 4
             + 1
-            + if matches!(weights, WeightKind::None | WeightKind::Ones) {
+            + if matches!(weights, None | Some(Weights::Ones)) {
                 0
             } else {
                 4
@@ -257,7 +250,7 @@ impl SegmentationDataset {
     }
 
     fn has_weights(&self) -> bool {
-        self.weights != WeightKind::None
+        self.weights.is_some()
     }
 
     /// Reads file `f`, computes online weights, resizes unless cropping.
@@ -267,8 +260,8 @@ impl SegmentationDataset {
         let mask = io::read_binary_mask(&files.mask)?;
         check_shape(&files.mask, image.shape(), mask.shape())?;
         let weights = match &self.weights {
-            WeightKind::None | WeightKind::Ones => None,
-            WeightKind::Folder => {
+            None | Some(Weights::Ones | Weights::Auto) => None,
+            Some(Weights::Folder) => {
                 let path = files.weights.as_ref().ok_or_else(|| Error::Layout {
                     root: files.image.clone(),
                     problems: vec![format!("{}: no weight file", files.image.display())],
@@ -277,7 +270,7 @@ impl SegmentationDataset {
                 check_shape(path, image.shape(), w.shape())?;
                 Some(w)
             }
-            WeightKind::Computed(recipe) => Some(recipe.compute(&mask, None)?),
+            Some(Weights::Computed(recipe)) => Some(recipe.compute(&mask, None)?),
         };
         let target = self.options.target_size;
         if self.options.crop || image.shape() == target {
@@ -853,7 +846,7 @@ mod tests {
                 )
                 .unwrap();
                 if k == 4 && root == &plain {
-                    ds.weights = WeightKind::None; // the chamber dataset's label-only output
+                    ds.weights = None; // the chamber dataset's label-only output
                 }
                 let l = ds.layout();
                 for i in 0..12u64 {

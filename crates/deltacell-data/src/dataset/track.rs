@@ -98,13 +98,6 @@ impl Fitted {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum WeightKind {
-    Folder,
-    Online(f32),
-    Ones,
-}
-
 #[derive(Clone, Debug)]
 struct TrackItem {
     image: Image,
@@ -132,7 +125,9 @@ pub struct TrackingDataset {
     files: Vec<TrackFiles>,
     options: TrackOptions,
     mode: Mode,
-    weights: WeightKind,
+    /// Where the weights come from: [`Weights::Folder`], [`Weights::Ones`] or DeLTA's online
+    /// tracking weights ([`WeightRecipe::Track`]); never [`Weights::Auto`].
+    weights: Weights,
     cache: Option<Vec<TrackItem>>,
     report: StorageReport,
 }
@@ -177,9 +172,9 @@ impl TrackingDataset {
         }
         let all_wei = files.iter().all(|f| f.weights.is_some());
         let weights = match options.weights {
-            Weights::Auto if all_wei => WeightKind::Folder,
-            Weights::Auto | Weights::Ones => WeightKind::Ones,
-            Weights::Folder if all_wei => WeightKind::Folder,
+            Weights::Auto if all_wei => Weights::Folder,
+            Weights::Auto | Weights::Ones => Weights::Ones,
+            Weights::Folder if all_wei => Weights::Folder,
             Weights::Folder => {
                 return Err(Error::Layout {
                     root: files[0].image.clone(),
@@ -190,9 +185,7 @@ impl TrackingDataset {
                         .collect(),
                 })
             }
-            Weights::Computed(WeightRecipe::Track { halo_distance }) => {
-                WeightKind::Online(halo_distance)
-            }
+            online @ Weights::Computed(WeightRecipe::Track { .. }) => online,
             Weights::Computed(other) => {
                 return Err(Error::Config {
                     source_name: "dataset options".into(),
@@ -205,8 +198,8 @@ impl TrackingDataset {
             }
         };
         // Two images (f32) + three masks (u8) + optional weights (f32) per pixel.
-        let stored_weights = weights == WeightKind::Folder
-            || (matches!(weights, WeightKind::Online(_)) && !options.crop);
+        let stored_weights =
+            weights == Weights::Folder || (online_halo(weights).is_some() && !options.crop);
         let per_pixel: u64 = 2 * 4 + 3 + if stored_weights { 4 } else { 0 };
         let mut bytes = 0u64;
         for f in &files {
@@ -264,7 +257,7 @@ impl TrackingDataset {
         let mot_dau = io::read_binary_mask(&f.mot_dau)?;
         check_shape(&f.mot_dau, shape, mot_dau.shape())?;
         let weights = match (self.weights, &f.weights) {
-            (WeightKind::Folder, Some(p)) => {
+            (Weights::Folder, Some(p)) => {
                 let w = io::read_weights(p)?;
                 check_shape(p, shape, w.shape())?;
                 Some(w)
@@ -299,7 +292,7 @@ impl TrackingDataset {
                 };
             }
             // DeLTA computes online weights from the resized masks: do it once here.
-            if let WeightKind::Online(halo) = self.weights {
+            if let Some(halo) = online_halo(self.weights) {
                 item.weights = Some(tracking_weights(&item.mot_dau, &item.segall, halo)?);
             }
         }
@@ -395,9 +388,9 @@ impl Dataset for TrackingDataset {
         let previous = Image::from_plane_unchecked(crop(&seed_box, item.previous.plane()));
         let segall = Mask::from_plane(crop(&cur_box, item.segall.plane()));
         let mot_dau = Mask::from_plane(crop(&cur_box, item.mot_dau.plane()));
-        let weights = match (&item.weights, self.weights) {
+        let weights = match (&item.weights, online_halo(self.weights)) {
             (Some(w), _) => WeightMap::from_plane(crop(&cur_box, w.plane())),
-            (None, WeightKind::Online(halo)) => {
+            (None, Some(halo)) => {
                 let mut w = tracking_weights(&mot_dau, &segall, halo)?;
                 // Zero padding outside the frame, as if computed on the frame and then cropped.
                 zero_outside(&mut w, &cur_box, full);
@@ -437,5 +430,13 @@ impl Dataset for TrackingDataset {
         interleave(&ch[..4], x);
         interleave(&ch[4..], y);
         Ok(())
+    }
+}
+
+/// The halo distance of DeLTA's online tracking weights, when `weights` are those.
+fn online_halo(weights: Weights) -> Option<f32> {
+    match weights {
+        Weights::Computed(WeightRecipe::Track { halo_distance }) => Some(halo_distance),
+        _ => None,
     }
 }

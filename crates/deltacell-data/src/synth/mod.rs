@@ -79,6 +79,7 @@
 
 mod colony;
 mod mother;
+mod rects;
 mod render;
 mod scene;
 
@@ -96,6 +97,7 @@ use crate::random::stream;
 
 pub use colony::{colony, colony_movie, colony_tracking_pair};
 pub use mother::{mm_chamber, mm_movie, mm_tracking_pair, rois_field, CHAMBER_SHAPE};
+pub use rects::RectangleBatches;
 pub use scene::TrackSample;
 
 /// Shape of a `2d-seg` image (rows, cols).

@@ -31,41 +31,13 @@ use hdf5_pure::{AttrValue, FileBuilder, GroupBuilder};
 use serde_json::{json, Value};
 
 use super::problem::Checked;
+use super::KerasFormat;
 use crate::run_dir::{ModelInfo, RunDir, MODEL_FILE, MODEL_INFO_FILE};
 use crate::unet::UnetSpec;
 
 /// The Keras version written into the files: the release whose format they follow and that
 /// the export is tested with (Keras 3 as shipped with TensorFlow 2.21).
 pub const KERAS_VERSION: &str = "3.15.1";
-
-/// Which Keras file to write; chosen by the output's extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExportFormat {
-    /// `.hdf5` / `.h5`: a full model in Keras' legacy HDF5 format (DeLTA 2.0.7).
-    Hdf5,
-    /// `.keras`: the Keras 3 zip.
-    Keras3,
-}
-
-impl ExportFormat {
-    /// The format for `path`'s extension (case-insensitive), if it is one.
-    pub fn from_path(path: &Path) -> Option<Self> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "hdf5" | "h5" => Some(ExportFormat::Hdf5),
-            "keras" => Some(ExportFormat::Keras3),
-            _ => None,
-        }
-    }
-
-    /// A short description for messages.
-    pub fn describe(self) -> &'static str {
-        match self {
-            ExportFormat::Hdf5 => "legacy HDF5 Keras model",
-            ExportFormat::Keras3 => "Keras 3 model (.keras zip)",
-        }
-    }
-}
 
 /// Options of [`export_keras`].
 #[derive(Clone, Debug, Default)]
@@ -81,7 +53,7 @@ pub struct Exported {
     /// The file written.
     pub path: PathBuf,
     /// Its format.
-    pub format: ExportFormat,
+    pub format: KerasFormat,
     /// The architecture.
     pub spec: UnetSpec,
     /// The input `[height, width]` declared in the file.
@@ -164,7 +136,7 @@ pub fn export_keras(
     out: &Path,
     options: &ExportOptions,
 ) -> Result<Exported, ExportError> {
-    let format = ExportFormat::from_path(out).ok_or_else(|| ExportError::UnknownExtension {
+    let format = KerasFormat::from_path(out).ok_or_else(|| ExportError::UnknownExtension {
         path: out.to_path_buf(),
     })?;
     let (bytes, spec, input_size) = export_bytes(run_dir, format, options)?;
@@ -181,7 +153,7 @@ pub fn export_keras(
 /// The bytes [`export_keras`] writes, with the architecture and input size.
 fn export_bytes(
     run_dir: &Path,
-    format: ExportFormat,
+    format: KerasFormat,
     options: &ExportOptions,
 ) -> Result<(Vec<u8>, UnetSpec, [usize; 2]), ExportError> {
     let no_model = |missing: &str| ExportError::NoModel {
@@ -224,8 +196,8 @@ fn export_bytes(
             message: message.0,
         })?;
     let bytes = match format {
-        ExportFormat::Hdf5 => legacy_hdf5(&layers)?,
-        ExportFormat::Keras3 => keras_zip(&layers)?,
+        KerasFormat::Hdf5 => legacy_hdf5(&layers)?,
+        KerasFormat::Keras3 => keras_zip(&layers)?,
     };
     Ok((bytes, spec, [height, width]))
 }
@@ -841,18 +813,18 @@ mod tests {
     #[test]
     fn format_follows_the_extension() {
         assert_eq!(
-            ExportFormat::from_path(Path::new("a/m.hdf5")),
-            Some(ExportFormat::Hdf5)
+            KerasFormat::from_path(Path::new("a/m.hdf5")),
+            Some(KerasFormat::Hdf5)
         );
         assert_eq!(
-            ExportFormat::from_path(Path::new("m.H5")),
-            Some(ExportFormat::Hdf5)
+            KerasFormat::from_path(Path::new("m.H5")),
+            Some(KerasFormat::Hdf5)
         );
         assert_eq!(
-            ExportFormat::from_path(Path::new("m.keras")),
-            Some(ExportFormat::Keras3)
+            KerasFormat::from_path(Path::new("m.keras")),
+            Some(KerasFormat::Keras3)
         );
-        assert_eq!(ExportFormat::from_path(Path::new("m.onnx")), None);
-        assert_eq!(ExportFormat::from_path(Path::new("model")), None);
+        assert_eq!(KerasFormat::from_path(Path::new("m.onnx")), None);
+        assert_eq!(KerasFormat::from_path(Path::new("model")), None);
     }
 }

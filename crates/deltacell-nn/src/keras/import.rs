@@ -9,18 +9,10 @@ use burn::tensor::Device;
 use serde_json::Value;
 
 use super::problem::{Checked, Problem};
+use super::KerasFormat;
 use crate::error::{Error, Result};
 use crate::run_dir::{Head, ModelInfo, RunDir};
 use crate::unet::{Kind, Unet, UnetSpec};
-
-/// Which Keras file format a model came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KerasFormat {
-    /// Legacy HDF5 (`model.save("x.hdf5")`, DeLTA 2.0.7 and its released models).
-    Hdf5,
-    /// Keras 3 zip (`model.save("x.keras")`).
-    Keras3,
-}
 
 /// One convolution's weights as stored by Keras: kernel `[kh, kw, in, out]` (HWIO), bias `[out]`.
 #[derive(Clone)]
@@ -625,12 +617,12 @@ fn infer_spec(convs: &BTreeMap<Role, ConvWeights>, kind: Kind) -> Checked<UnetSp
     let input_channels = first.kernel_shape[2];
     if input_channels != kind.input_channels() {
         let fits = match input_channels {
-            1 => " (a seg or rois model: use --kind seg or --kind rois)",
-            4 => " (a tracking model: use --kind track)",
+            1 => " (a seg or rois model: import it as seg or rois)",
+            4 => " (a tracking model: import it as track)",
             _ => "",
         };
         return Err(format!(
-            "--kind {kind} expects {} input channel(s), the model takes {input_channels}{fits}",
+            "kind {kind} expects {} input channel(s), the model takes {input_channels}{fits}",
             kind.input_channels()
         )
         .into());

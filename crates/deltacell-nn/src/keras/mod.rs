@@ -53,5 +53,45 @@ mod export;
 mod import;
 mod problem;
 
-pub use export::{export_keras, ExportError, ExportFormat, ExportOptions, Exported, KERAS_VERSION};
-pub use import::{import, load_into, read, KerasFormat, KerasUnet};
+pub use export::{export_keras, ExportError, ExportOptions, Exported, KERAS_VERSION};
+pub use import::{import, load_into, read, KerasUnet};
+
+use std::path::Path;
+
+/// A Keras model file's format: what an imported model came from, what an export writes
+/// (chosen by the output's extension).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KerasFormat {
+    /// `.hdf5` / `.h5`: a full model in Keras' legacy HDF5 format (`model.save("x.hdf5")`,
+    /// DeLTA 2.0.7 and its released models).
+    Hdf5,
+    /// `.keras`: the Keras 3 zip (`model.save("x.keras")`).
+    Keras3,
+}
+
+impl KerasFormat {
+    /// The format for `path`'s extension (case-insensitive), if it is one.
+    ///
+    /// ```
+    /// use deltacell_nn::keras::KerasFormat;
+    /// assert_eq!(KerasFormat::from_path("a/m.H5".as_ref()), Some(KerasFormat::Hdf5));
+    /// assert_eq!(KerasFormat::from_path("m.keras".as_ref()), Some(KerasFormat::Keras3));
+    /// assert_eq!(KerasFormat::from_path("m.onnx".as_ref()), None);
+    /// ```
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "hdf5" | "h5" => Some(KerasFormat::Hdf5),
+            "keras" => Some(KerasFormat::Keras3),
+            _ => None,
+        }
+    }
+
+    /// A short description for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KerasFormat::Hdf5 => "legacy HDF5 Keras model",
+            KerasFormat::Keras3 => "Keras 3 model (.keras zip)",
+        }
+    }
+}

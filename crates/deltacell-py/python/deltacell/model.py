@@ -6,20 +6,22 @@
   output, DeLTA 2.0.7's layer names).
 * :class:`Predictor` runs a run folder's model on numpy batches on the CPU (deltacell's own
   convolution kernels; no TensorFlow).
+* :func:`train` trains, resumes or fine-tunes a model into a run folder: the library's training
+  session, exactly what ``deltacell train`` runs.
 
 No TensorFlow, Keras or HDF5 library is needed for any of them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import _native
 from ._convert import PathLike, pair, path
 
-__all__ = ["Predictor", "export_keras", "import_keras"]
+__all__ = ["Predictor", "export_keras", "import_keras", "train"]
 
 
 def import_keras(model_file: PathLike, kind: str, out: PathLike) -> Dict[str, Any]:
@@ -55,6 +57,51 @@ def export_keras(run_dir: PathLike, out: PathLike, *, input_size: Optional[Tuple
     """
     size = None if input_size is None else pair(input_size, "input_size", int)
     return str(_native.export_keras(path(run_dir), path(out), size))
+
+
+def train(kind: str, data: PathLike, out: PathLike, *, preset: str = "2D",
+          config: Optional[PathLike] = None, val: Optional[PathLike] = None, resume: bool = False,
+          init_from: Optional[PathLike] = None, seed: int = 1, device: str = "cpu",
+          epochs: Optional[int] = None, steps_per_epoch: Optional[int] = None,
+          batch_size: Optional[int] = None, patience: Optional[int] = None,
+          learning_rate: Optional[float] = None, levels: Optional[int] = None,
+          filters: Optional[Sequence[int]] = None) -> Dict[str, Any]:
+    """Trains a U-Net into a run folder (best model, checkpoint, ``history.csv``,
+    ``curves.png``, ``config.toml``): the training session ``deltacell train`` runs, with the
+    same checks, batches and files.
+
+    Args:
+        kind: ``"seg"``, ``"track"`` or ``"rois"``.
+        data: a training-set folder in DeLTA's layout, or ``"builtin:synth"`` for the built-in
+            synthetic rectangles (a smoke test needing no files).
+        out: the run folder.
+        preset: ``"mothermachine"``, ``"2D"`` or ``"2D-cpu"``; ``config`` (a TOML file) is laid
+            over it.
+        val: a validation folder (default: a held-out ``validation_split`` of ``data``).
+        resume: continue the run in ``out`` from its checkpoint (same seed and epoch length);
+            ``epochs`` is then the total to reach.
+        init_from: a run folder whose best model is the starting point (fine-tuning).
+        seed: seed of initialisation, data order and augmentation.
+        device: ``"cpu"`` (or ``"cuda:N"`` in CUDA builds).
+        epochs, steps_per_epoch, batch_size, patience, learning_rate, levels, filters: laid over
+            the configuration's model table.
+
+    Returns:
+        ``{"epochs": [{"epoch", "loss", "acc", "val_loss", "val_acc", "val_f1", "seconds",
+        "samples"}, …], "reason": "completed" | "early_stopped" | "interrupted", "steps": int}``;
+        the epochs of earlier sessions of a resumed run are included.
+
+    Raises:
+        FileExistsError: ``out`` already holds a run and ``resume`` is false.
+        ValueError: a bad option, or a resumed run that another seed, epoch length or
+            architecture would not continue.
+    """
+    return dict(_native.train(
+        str(kind), path(data), path(out), str(preset),
+        None if config is None else path(config), None if val is None else path(val), bool(resume),
+        None if init_from is None else path(init_from), int(seed), str(device), epochs,
+        steps_per_epoch, batch_size, patience, learning_rate, levels,
+        None if filters is None else [int(f) for f in filters]))
 
 
 class Predictor:
