@@ -17,11 +17,19 @@
 //! | module | what | DeLTA 3 |
 //! |---|---|---|
 //! | [`lineage`] | [`Lineage`]: cells, mothers, divisions, first and last frames | `delta.lineage.Lineage` |
+//! | [`contour`] | cell contours (OpenCV's border following), their area and length | `cv2.findContours`, `contourArea`, `arcLength` |
+//! | [`features`] | per-cell features: poles, length, width, area, perimeter, edges, fluorescence, growth rates | `utils.roi_features`, `Lineage.compute_growthrates` |
+//! | [`movie`] | movie input: `{p}`/`{c}`/`{t}` templates, multi-page TIFF, folder of frames | `utils.XPReader` |
+//! | [`table`] | the tidy per-cell, per-frame CSV table | — |
 //! | [`results`] | a position's results and their file, `PositionNNNNNN.nc` (netCDF, format 0.1.0) | `Position.to_netcdf`, `load_netcdf` |
 
+pub mod contour;
 pub mod error;
+pub mod features;
 pub mod lineage;
+pub mod movie;
 pub mod results;
+pub mod table;
 
 pub use error::{Error, Result};
 pub use lineage::{Cell, CellId, Lineage};
