@@ -51,6 +51,9 @@ enum Command {
     Predict(cmd::predict::PredictArgs),
     /// Synthesise data, train small seg and track U-Nets, predict and evaluate: the whole loop.
     Demo(cmd::demo::DemoArgs),
+    /// Recompute every feature and growth rate of DeLTA results files (`PositionNNNNNN.nc`)
+    /// from their labels and lineages; write them back with a per-cell CSV table.
+    Features(cmd::features::FeaturesArgs),
     /// DeLTA's released training sets and models: list them, or download, verify and cache them.
     #[command(subcommand)]
     Assets(cmd::assets::AssetsCommand),
@@ -91,5 +94,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(args) => cmd::predict::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Assets(c) => cmd::assets::run(c),
+        Command::Features(args) => cmd::features::run(args),
     }
 }

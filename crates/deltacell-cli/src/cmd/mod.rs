@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod eval;
 pub mod export_keras;
+pub mod features;
 pub mod import_keras;
 pub mod info;
 pub mod predict;
