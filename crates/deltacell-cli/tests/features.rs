@@ -26,14 +26,21 @@ fn features_recomputes_deltas_results_into_a_new_folder() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("position 1, 1 ROIs, 1 cells, 4 cell-frames"), "{stdout}");
+    assert!(
+        stdout.contains("position 1, 1 ROIs, 1 cells, 4 cell-frames"),
+        "{stdout}"
+    );
     assert!(out.join("Position000001.nc").is_file());
     let csv = std::fs::read_to_string(out.join("Position000001.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 5, "{csv}");
     assert!(lines[0].starts_with("position,roi,cell,frame,mother,daughter,length,width,area"));
     // Frame 1 of cell 1: DeLTA's area and length, no mother.
-    assert!(lines[1].starts_with("1,0,1,1,NA,NA,36.698486,6.961498,221,"), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with("1,0,1,1,NA,NA,36.698486,6.961498,221,"),
+        "{}",
+        lines[1]
+    );
 }
 
 #[test]

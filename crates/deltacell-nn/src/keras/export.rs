@@ -10,7 +10,7 @@
 //! for l in 1..levels:        Level{l}_Contracting_MaxPooling2D, _Conv2D_1, _Conv2D_2
 //! for l in levels−2 down to 0: Level{l}_Expanding_UpSampling2D, _Conv2D_1 (2×2),
 //!                            _Concatenate ([skip, up]), _Conv2D_2, _Conv2D_3
-//! true_output (1×1, sigmoid)
+//! true_output (1×1; linear: logits, DeLTA 3; or sigmoid, DeLTA 2.0.7: see [`default_head`])
 //! ```
 //!
 //! Legacy HDF5 layout (as Keras 3's `legacy_h5_format` writes it): root attributes `backend`,
@@ -31,7 +31,7 @@ use hdf5_pure::{AttrValue, FileBuilder, GroupBuilder};
 use serde_json::{json, Value};
 
 use super::problem::Checked;
-use crate::run_dir::{ModelInfo, RunDir, MODEL_FILE, MODEL_INFO_FILE};
+use crate::run_dir::{Head, ModelInfo, RunDir, MODEL_FILE, MODEL_INFO_FILE};
 use crate::unet::UnetSpec;
 
 /// The Keras version written into the files: the release whose format they follow and that
@@ -67,12 +67,40 @@ impl ExportFormat {
     }
 }
 
+/// The output layer's activation by default for a format: logits for `.keras` (the format
+/// DeLTA 3 reads; its pipeline thresholds logits at 0), sigmoid for legacy HDF5 (DeLTA 2.0.7's
+/// format; it thresholds probabilities).
+///
+/// ```
+/// use deltacell_nn::keras::{default_head, ExportFormat};
+/// use deltacell_nn::run_dir::Head;
+/// assert_eq!(default_head(ExportFormat::Keras3), Head::Logits);
+/// assert_eq!(default_head(ExportFormat::Hdf5), Head::Sigmoid);
+/// ```
+pub fn default_head(format: ExportFormat) -> Head {
+    match format {
+        ExportFormat::Keras3 => Head::Logits,
+        ExportFormat::Hdf5 => Head::Sigmoid,
+    }
+}
+
+/// The Keras activation of the output layer for `head` (`linear` or `sigmoid`).
+fn head_activation(head: Head) -> &'static str {
+    match head {
+        Head::Logits => "linear",
+        Head::Sigmoid => "sigmoid",
+    }
+}
+
 /// Options of [`export_keras`].
 #[derive(Clone, Debug, Default)]
 pub struct ExportOptions {
     /// Input `[height, width]` declared in the Keras model. Default: the run's `input_size`
     /// (`model.toml`). Both must be multiples of 2^(levels−1).
     pub input_size: Option<[usize; 2]>,
+    /// The output layer's activation: [`Head::Logits`] (DeLTA 3) or [`Head::Sigmoid`] (DeLTA
+    /// 2.0.7). Default: [`default_head`] of the format.
+    pub head: Option<Head>,
 }
 
 /// What [`export_keras`] wrote.
@@ -86,6 +114,8 @@ pub struct Exported {
     pub spec: UnetSpec,
     /// The input `[height, width]` declared in the file.
     pub input_size: [usize; 2],
+    /// The output layer's activation.
+    pub head: Head,
     /// The file's size in bytes.
     pub bytes: usize,
 }
@@ -167,13 +197,15 @@ pub fn export_keras(
     let format = ExportFormat::from_path(out).ok_or_else(|| ExportError::UnknownExtension {
         path: out.to_path_buf(),
     })?;
-    let (bytes, spec, input_size) = export_bytes(run_dir, format, options)?;
+    let head = options.head.unwrap_or(default_head(format));
+    let (bytes, spec, input_size) = export_bytes(run_dir, format, options, head)?;
     deltacell_data::output::write_bytes(out, &bytes)?;
     Ok(Exported {
         path: out.to_path_buf(),
         format,
         spec,
         input_size,
+        head,
         bytes: bytes.len(),
     })
 }
@@ -183,6 +215,7 @@ fn export_bytes(
     run_dir: &Path,
     format: ExportFormat,
     options: &ExportOptions,
+    head: Head,
 ) -> Result<(Vec<u8>, UnetSpec, [usize; 2]), ExportError> {
     let no_model = |missing: &str| ExportError::NoModel {
         run_dir: run_dir.to_path_buf(),
@@ -218,11 +251,12 @@ fn export_bytes(
         path: weights_path.clone(),
         message: message.0,
     })?;
-    let layers =
-        build_layers(&spec, [height, width], &tensors).map_err(|message| ExportError::Weights {
+    let layers = build_layers(&spec, [height, width], &tensors, head).map_err(|message| {
+        ExportError::Weights {
             path: weights_path.clone(),
             message: message.0,
-        })?;
+        }
+    })?;
     let bytes = match format {
         ExportFormat::Hdf5 => legacy_hdf5(&layers)?,
         ExportFormat::Keras3 => keras_zip(&layers)?,
@@ -347,7 +381,7 @@ enum Op {
     Conv {
         filters: usize,
         kernel: usize,
-        /// `relu` inside the network, `sigmoid` for the head.
+        /// `relu` inside the network, `linear` or `sigmoid` for the output layer.
         activation: &'static str,
         weights: ConvWeights,
     },
@@ -392,6 +426,7 @@ fn build_layers(
     spec: &UnetSpec,
     [height, width]: [usize; 2],
     t: &Safetensors<'_>,
+    head: Head,
 ) -> Checked<Vec<Layer>> {
     let f = &spec.filters;
     let levels = f.len();
@@ -540,7 +575,7 @@ fn build_layers(
         "head".into(),
         1,
         1,
-        "sigmoid",
+        head_activation(head),
     )?;
     // Every tensor of the file belongs to the model: a leftover means another architecture.
     let convs = layers
@@ -590,7 +625,7 @@ fn layer_config(layer: &Layer) -> Value {
             activation,
             ..
         } => {
-            let head = *activation == "sigmoid";
+            let head = name == "true_output";
             json!({
                 "name": name,
                 "trainable": true,

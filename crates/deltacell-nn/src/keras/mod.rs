@@ -53,5 +53,7 @@ mod export;
 mod import;
 mod problem;
 
-pub use export::{export_keras, ExportError, ExportFormat, ExportOptions, Exported, KERAS_VERSION};
+pub use export::{
+    default_head, export_keras, ExportError, ExportFormat, ExportOptions, Exported, KERAS_VERSION,
+};
 pub use import::{import, load_into, read, KerasFormat, KerasUnet};
