@@ -47,6 +47,27 @@ pub enum Error {
         problem: String,
     },
 
+    /// A movie input that cannot be read as a movie (a template that matches nothing, a
+    /// missing frame or channel, an unsupported input).
+    #[error("{}: {problem}", input.display())]
+    Movie {
+        /// The input as given (template, file or folder).
+        input: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// A frame whose size differs from the movie's first frame.
+    #[error("{}: frame of {}×{} pixels, the movie's frames are {}×{} (height × width)", path.display(), found.0, found.1, expected.0, expected.1)]
+    FrameSize {
+        /// The frame's file.
+        path: PathBuf,
+        /// The movie's frame size.
+        expected: (usize, usize),
+        /// This frame's size.
+        found: (usize, usize),
+    },
+
     /// A cell whose shape does not allow a measurement DeLTA makes (e.g. a contour of fewer
     /// than 4 points has no poles).
     #[error("ROI {roi}, frame index {frame}, cell {cell}: {problem}")]

@@ -17,17 +17,25 @@
 //! | module | what | DeLTA 3 |
 //! |---|---|---|
 //! | [`lineage`] | [`Lineage`]: cells, mothers, divisions, first and last frames | `delta.lineage.Lineage` |
+//! | [`contour`] | cell contours (OpenCV's border following), their area and length | `cv2.findContours`, `contourArea`, `arcLength` |
 //! | [`ctc`] | a ROI's lineage and labels to and from a Cell Tracking Challenge folder | — |
+//! | [`features`] | per-cell features: poles, length, width, area, perimeter, edges, fluorescence, growth rates | `utils.roi_features`, `Lineage.compute_growthrates` |
 //! | [`lineage_eval`] | CTC DET, SEG, TRA, LNK, complete tracks, division scores | — |
 //! | [`lineage_pictures`] | lineage trees and kymographs for reports | — |
+//! | [`movie`] | movie input: `{p}`/`{c}`/`{t}` templates, multi-page TIFF, folder of frames | `utils.XPReader` |
 //! | [`results`] | a position's results and their file, `PositionNNNNNN.nc` (netCDF, format 0.1.0) | `Position.to_netcdf`, `load_netcdf` |
+//! | [`table`] | the tidy per-cell, per-frame CSV table | — |
 
+pub mod contour;
 pub mod ctc;
 pub mod error;
+pub mod features;
 pub mod lineage;
 pub mod lineage_eval;
 pub mod lineage_pictures;
+pub mod movie;
 pub mod results;
+pub mod table;
 
 pub use error::{Error, Result};
 pub use lineage::{Cell, CellId, Lineage};

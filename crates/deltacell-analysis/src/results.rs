@@ -405,6 +405,25 @@ pub fn file_name(position_nb: u32) -> String {
     format!("Position{position_nb:06}.nc")
 }
 
+/// netCDF 4.9.0 (Debian 12's) lets HDF5 print its error stack on stderr for every attribute
+/// it probes and does not find (`_QuantizeBitGroomNumberOfSignificantDigits` & co.) when it
+/// opens a variable: noise, as netCDF reports real errors by its return codes. Turned off
+/// once, before the first netCDF call.
+fn quiet_hdf5() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: H5Eset_auto2 with a null handler only clears HDF5's default error printer;
+        // it runs once, before this crate makes any other HDF5 or netCDF call.
+        unsafe {
+            hdf5_metno_sys::h5e::H5Eset_auto2(
+                hdf5_metno_sys::h5e::H5E_DEFAULT,
+                None,
+                std::ptr::null_mut(),
+            );
+        }
+    });
+}
+
 fn nc_err(path: &Path) -> impl Fn(netcdf::Error) -> Error + '_ {
     move |e| Error::NetCdf {
         path: path.to_path_buf(),
@@ -524,6 +543,7 @@ impl PositionResults {
     /// Reads a `PositionNNNNNN.nc` written by DeLTA 3 (or by [`PositionResults::write`]).
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        quiet_hdf5();
         let file = netcdf::open(path).map_err(nc_err(path))?;
         let r = Reader {
             path,
@@ -633,6 +653,7 @@ impl PositionResults {
 
     fn write_netcdf(&self, path: &Path) -> Result<()> {
         let e = nc_err(path);
+        quiet_hdf5();
         let mut file = netcdf::create_with(path, netcdf::Options::NETCDF4).map_err(&e)?;
         file.add_attribute("position_nb", i64::from(self.position_nb))
             .map_err(&e)?;

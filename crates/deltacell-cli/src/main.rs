@@ -56,6 +56,9 @@ enum Command {
     ExportCtc(cmd::export_ctc::ExportCtcArgs),
     /// Read Cell Tracking Challenge folders into deltacell's lineages.
     ImportCtc(cmd::import_ctc::ImportCtcArgs),
+    /// Recompute every feature and growth rate of DeLTA results files (`PositionNNNNNN.nc`)
+    /// from their labels and lineages; write them back with a per-cell CSV table.
+    Features(cmd::features::FeaturesArgs),
     /// DeLTA's released training sets and models: list them, or download, verify and cache them.
     #[command(subcommand)]
     Assets(cmd::assets::AssetsCommand),
@@ -119,5 +122,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Assets(c) => cmd::assets::run(c),
         Command::ExportCtc(args) => cmd::export_ctc::run(args),
         Command::ImportCtc(args) => cmd::import_ctc::run(args),
+        Command::Features(args) => cmd::features::run(args),
     }
 }

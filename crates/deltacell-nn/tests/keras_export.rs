@@ -32,8 +32,13 @@ fn round_trip(run: &Path, kind: Kind, sizes: &[[usize; 2]]) {
         let info = keras::import(&file, kind, &back).unwrap();
         assert_eq!(info.architecture, original.architecture, "{ext}");
         assert_eq!(info.input_size, original.input_size, "{ext}");
+        // `.keras` gets DeLTA 3's logits head by default, legacy HDF5 DeLTA 2.0.7's sigmoid.
+        let head = if ext == "keras" { "logits" } else { "sigmoid" };
         assert!(
-            info.preset.as_deref().unwrap().contains("sigmoid head"),
+            info.preset
+                .as_deref()
+                .unwrap()
+                .contains(&format!("{head} head")),
             "{ext}: {:?}",
             info.preset
         );
@@ -128,6 +133,7 @@ fn input_size_option_sets_the_declared_input() {
         let file = dir.path().join(format!("m.{ext}"));
         let options = ExportOptions {
             input_size: Some([64, 48]),
+            ..ExportOptions::default()
         };
         let done = keras::export_keras(&run, &file, &options).unwrap();
         assert_eq!(done.input_size, [64, 48]);
@@ -216,7 +222,15 @@ fn refusals_write_nothing() {
         (empty.clone(), kept.clone(), None, "no model"),
     ];
     for (run_dir, out, input_size, expect) in cases {
-        let err = keras::export_keras(&run_dir, &out, &ExportOptions { input_size }).unwrap_err();
+        let err = keras::export_keras(
+            &run_dir,
+            &out,
+            &ExportOptions {
+                input_size,
+                ..ExportOptions::default()
+            },
+        )
+        .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(expect), "{}: {msg}", run_dir.display());
         match &err {
@@ -421,7 +435,12 @@ fn reexported_keras_matches_delta_file() {
         let run = dir.path().join("run");
         keras::import(&reference(&format!("{name}.keras")), kind, &run).unwrap();
         let out = dir.path().join("again.keras");
-        export(&run, &out);
+        // DeLTA 2.0.7's reference files have its sigmoid head (`.keras` defaults to logits).
+        let options = ExportOptions {
+            head: Some(deltacell_nn::run_dir::Head::Sigmoid),
+            ..ExportOptions::default()
+        };
+        keras::export_keras(&run, &out, &options).unwrap();
         let ours = zip_entries(&out);
         let theirs = zip_entries(&reference(&format!("{name}.keras")));
         assert_eq!(

@@ -65,7 +65,12 @@ impl Cases {
         write_npy(&y, [b.n, b.height, b.width, 1], expected.to_vec());
         for ext in ["hdf5", "keras"] {
             let model = self.dir.join(format!("{name}.{ext}"));
-            keras::export_keras(run, &model, &ExportOptions { input_size }).unwrap();
+            // Compared with probabilities: the sigmoid head for both formats.
+            let options = ExportOptions {
+                input_size,
+                head: Some(deltacell_nn::run_dir::Head::Sigmoid),
+            };
+            keras::export_keras(run, &model, &options).unwrap();
             let mut case = json!({
                 "name": format!("{name}.{ext}"),
                 "model": model, "x": x, "y": y, "tol": tol,

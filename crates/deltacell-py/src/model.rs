@@ -100,6 +100,7 @@ pub fn export_keras(
     require_dir(&run_dir, "run_dir")?;
     let options = ExportOptions {
         input_size: input_size.map(|(h, w)| [h, w]),
+        ..ExportOptions::default()
     };
     let done = py
         .detach(|| keras::export_keras(&run_dir, &out, &options))

@@ -11,6 +11,7 @@ pub mod eval_lineage;
 pub mod export_ctc;
 pub mod export_keras;
 pub mod import_ctc;
+pub mod features;
 pub mod import_keras;
 pub mod info;
 pub mod predict;

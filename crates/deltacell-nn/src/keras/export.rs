@@ -10,7 +10,7 @@
 //! for l in 1..levels:        Level{l}_Contracting_MaxPooling2D, _Conv2D_1, _Conv2D_2
 //! for l in levels−2 down to 0: Level{l}_Expanding_UpSampling2D, _Conv2D_1 (2×2),
 //!                            _Concatenate ([skip, up]), _Conv2D_2, _Conv2D_3
-//! true_output (1×1, sigmoid)
+//! true_output (1×1; linear: logits, DeLTA 3; or sigmoid, DeLTA 2.0.7: see [`default_head`])
 //! ```
 //!
 //! Legacy HDF5 layout (as Keras 3's `legacy_h5_format` writes it): root attributes `backend`,
@@ -32,12 +32,37 @@ use serde_json::{json, Value};
 
 use super::problem::Checked;
 use super::KerasFormat;
-use crate::run_dir::{ModelInfo, RunDir, MODEL_FILE, MODEL_INFO_FILE};
+use crate::run_dir::{Head, ModelInfo, RunDir, MODEL_FILE, MODEL_INFO_FILE};
 use crate::unet::UnetSpec;
 
 /// The Keras version written into the files: the release whose format they follow and that
 /// the export is tested with (Keras 3 as shipped with TensorFlow 2.21).
 pub const KERAS_VERSION: &str = "3.15.1";
+
+/// The output layer's activation by default for a format: logits for `.keras` (the format
+/// DeLTA 3 reads; its pipeline thresholds logits at 0), sigmoid for legacy HDF5 (DeLTA 2.0.7's
+/// format; it thresholds probabilities).
+///
+/// ```
+/// use deltacell_nn::keras::{default_head, KerasFormat};
+/// use deltacell_nn::run_dir::Head;
+/// assert_eq!(default_head(KerasFormat::Keras3), Head::Logits);
+/// assert_eq!(default_head(KerasFormat::Hdf5), Head::Sigmoid);
+/// ```
+pub fn default_head(format: KerasFormat) -> Head {
+    match format {
+        KerasFormat::Keras3 => Head::Logits,
+        KerasFormat::Hdf5 => Head::Sigmoid,
+    }
+}
+
+/// The Keras activation of the output layer for `head` (`linear` or `sigmoid`).
+fn head_activation(head: Head) -> &'static str {
+    match head {
+        Head::Logits => "linear",
+        Head::Sigmoid => "sigmoid",
+    }
+}
 
 /// Options of [`export_keras`].
 #[derive(Clone, Debug, Default)]
@@ -45,6 +70,9 @@ pub struct ExportOptions {
     /// Input `[height, width]` declared in the Keras model. Default: the run's `input_size`
     /// (`model.toml`). Both must be multiples of 2^(levels−1).
     pub input_size: Option<[usize; 2]>,
+    /// The output layer's activation: [`Head::Logits`] (DeLTA 3) or [`Head::Sigmoid`] (DeLTA
+    /// 2.0.7). Default: [`default_head`] of the format.
+    pub head: Option<Head>,
 }
 
 /// What [`export_keras`] wrote.
@@ -58,6 +86,8 @@ pub struct Exported {
     pub spec: UnetSpec,
     /// The input `[height, width]` declared in the file.
     pub input_size: [usize; 2],
+    /// The output layer's activation.
+    pub head: Head,
     /// The file's size in bytes.
     pub bytes: usize,
 }
@@ -139,13 +169,15 @@ pub fn export_keras(
     let format = KerasFormat::from_path(out).ok_or_else(|| ExportError::UnknownExtension {
         path: out.to_path_buf(),
     })?;
-    let (bytes, spec, input_size) = export_bytes(run_dir, format, options)?;
+    let head = options.head.unwrap_or(default_head(format));
+    let (bytes, spec, input_size) = export_bytes(run_dir, format, options, head)?;
     deltacell_data::output::write_bytes(out, &bytes)?;
     Ok(Exported {
         path: out.to_path_buf(),
         format,
         spec,
         input_size,
+        head,
         bytes: bytes.len(),
     })
 }
@@ -155,6 +187,7 @@ fn export_bytes(
     run_dir: &Path,
     format: KerasFormat,
     options: &ExportOptions,
+    head: Head,
 ) -> Result<(Vec<u8>, UnetSpec, [usize; 2]), ExportError> {
     let no_model = |missing: &str| ExportError::NoModel {
         run_dir: run_dir.to_path_buf(),
@@ -190,11 +223,12 @@ fn export_bytes(
         path: weights_path.clone(),
         message: message.0,
     })?;
-    let layers =
-        build_layers(&spec, [height, width], &tensors).map_err(|message| ExportError::Weights {
+    let layers = build_layers(&spec, [height, width], &tensors, head).map_err(|message| {
+        ExportError::Weights {
             path: weights_path.clone(),
             message: message.0,
-        })?;
+        }
+    })?;
     let bytes = match format {
         KerasFormat::Hdf5 => legacy_hdf5(&layers)?,
         KerasFormat::Keras3 => keras_zip(&layers)?,
@@ -319,7 +353,7 @@ enum Op {
     Conv {
         filters: usize,
         kernel: usize,
-        /// `relu` inside the network, `sigmoid` for the head.
+        /// `relu` inside the network, `linear` or `sigmoid` for the output layer.
         activation: &'static str,
         weights: ConvWeights,
     },
@@ -364,6 +398,7 @@ fn build_layers(
     spec: &UnetSpec,
     [height, width]: [usize; 2],
     t: &Safetensors<'_>,
+    head: Head,
 ) -> Checked<Vec<Layer>> {
     let f = &spec.filters;
     let levels = f.len();
@@ -512,7 +547,7 @@ fn build_layers(
         "head".into(),
         1,
         1,
-        "sigmoid",
+        head_activation(head),
     )?;
     // Every tensor of the file belongs to the model: a leftover means another architecture.
     let convs = layers
@@ -562,7 +597,7 @@ fn layer_config(layer: &Layer) -> Value {
             activation,
             ..
         } => {
-            let head = *activation == "sigmoid";
+            let head = name == "true_output";
             json!({
                 "name": name,
                 "trainable": true,

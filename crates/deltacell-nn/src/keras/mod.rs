@@ -53,8 +53,9 @@ mod export;
 mod import;
 mod problem;
 
-pub use export::{export_keras, ExportError, ExportOptions, Exported, KERAS_VERSION};
-pub use import::{import, load_into, read, KerasUnet};
+pub use export::{
+    default_head, export_keras, ExportError, ExportOptions, Exported, KERAS_VERSION,
+};
 
 use std::path::Path;
 
