@@ -408,7 +408,7 @@ fn chunk_products(
 
 /// The kernel gradient: `dUₜ = Σ_pixels dPₜ · Dₜᵀ`, folded back onto the taps
 /// (`dw00 = dS`, `dw01 = dS + dc1`, `dw10 = dS + dr1`, `dw11 = dS + dc1 + dr1 + dU3`). Small
-/// kernels: the chunks run in parallel (a partial sum per thread); large ones (the deep
+/// kernels: the chunks run in parallel (a partial sum per run of chunks, [`super::sum_per_thread`]); large ones (the deep
 /// levels: few pixels, many channel pairs, costly partial sums): chunk after chunk, the
 /// products split between the threads.
 fn weight_grad(isa: Isa, u: Up, x: &[f32], dz: &[f32]) -> Vec<f32> {

@@ -27,7 +27,8 @@
 //! `dUᵀ[ξ] (cin × cout) += V[ξ] (cin × tiles) · Zᵀ` is the same micro-kernel again.
 //!
 //! Large layers (many tiles) run chunk by chunk in parallel (a partial weight gradient per
-//! thread); small ones (the deep levels: few tiles, many channels) run chunk after chunk with
+//! thread's fixed run of chunks, added in run order: the same bits whichever thread runs
+//! which run); small ones (the deep levels: few tiles, many channels) run chunk after chunk with
 //! the work inside a chunk split between the threads (channels for the transforms, positions ξ
 //! and rows for the products), so that two cores are busy even with a single chunk.
 
