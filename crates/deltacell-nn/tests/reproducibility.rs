@@ -316,3 +316,93 @@ fn differences_across_thread_counts_and_instruction_sets() {
     }
     force_isa(native);
 }
+
+/// One `deltacell train` run done the way the CLI does it (its preset, [`TrainingData`] on a
+/// folder, [`FitOptions::from_config`], [`TrainingData::fit`] in a pool of `threads` threads),
+/// with `epochs` × `steps` (the preset's steps when `None`); returns the model's bytes and
+/// `history.csv` without its timing columns.
+fn cli_like_run(
+    preset: &str,
+    kind: Kind,
+    set: &std::path::Path,
+    (epochs, steps, batch): (usize, Option<usize>, Option<usize>),
+    out: &std::path::Path,
+) -> (Vec<u8>, Vec<String>) {
+    use deltacell_nn::config::Config;
+    use deltacell_nn::data::TrainingData;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut config = Config::preset(preset).unwrap();
+        let m = config.model_mut(kind).unwrap();
+        m.epochs = epochs;
+        if let Some(s) = steps {
+            m.steps_per_epoch = s;
+        }
+        if let Some(b) = batch {
+            m.batch_size = b;
+        }
+        let data = TrainingData::open(kind, &config, set, None, 1).unwrap();
+        let mut trainer = Trainer::from_config(&config, kind, 1, &device::cpu()).unwrap();
+        let mut options = FitOptions::from_config(&config, kind).unwrap();
+        options.run_dir = Some(RunDir::create(out).unwrap());
+        options.seed = 1;
+        data.fit(&mut trainer, &options, train::log_epochs).unwrap();
+        let history = std::fs::read_to_string(out.join("history.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                [&f[..5], &f[7..]].concat().join(",")
+            })
+            .collect();
+        (std::fs::read(out.join("model.safetensors")).unwrap(), history)
+    })
+}
+
+/// The acceptance runs through the library path `deltacell train` takes: the default
+/// 2-D preset (512², batch 2) on a synthetic 2-D set, the mother-machine presets (segmentation
+/// and tracking) on synthetic sets, 3 steps each, and, when `DELTACELL_REPRO_COLONIES` names
+/// the training folder `scripts/real_colonies/prepare.py` writes, the `2D-cpu` preset for one
+/// epoch on it (`DELTACELL_REPRO_CPU_STEPS` steps instead of the preset's 50 if set); twice
+/// each with 2 threads, byte-identical models and equal histories.
+#[test]
+#[ignore = "minutes in release; run by hand"]
+fn presets_through_training_data_are_reproducible() {
+    use deltacell_data::synth::{self, SynthKind};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases = Vec::new();
+    for (name, kind, sk, preset, batch) in [
+        ("2d-seg", Kind::Seg, SynthKind::TwoDSeg, "2D", Some(2)),
+        ("mm-seg", Kind::Seg, SynthKind::MmSeg, "mothermachine", None),
+        ("mm-track", Kind::Track, SynthKind::MmTrack, "mothermachine", None),
+    ] {
+        let set = dir.path().join(name);
+        synth::generate(sk, 6, 1, &set, &|_, _| {}).unwrap();
+        cases.push((name.to_string(), kind, set, preset, (1, Some(3), batch)));
+    }
+    if let Some(colonies) = std::env::var_os("DELTACELL_REPRO_COLONIES") {
+        let steps = std::env::var("DELTACELL_REPRO_CPU_STEPS")
+            .ok()
+            .and_then(|s| s.parse().ok());
+        let set = std::path::PathBuf::from(colonies);
+        cases.push(("2D-cpu colonies".into(), Kind::Seg, set, "2D-cpu", (1, steps, None)));
+    }
+    for (name, kind, set, preset, shape) in cases {
+        let t0 = std::time::Instant::now();
+        let a = cli_like_run(preset, kind, &set, shape, &dir.path().join(format!("{name}-a")));
+        let b = cli_like_run(preset, kind, &set, shape, &dir.path().join(format!("{name}-b")));
+        println!(
+            "{name}: models {} ({} bytes), histories {}; {:.0} s for both\n{}",
+            if a.0 == b.0 { "byte-identical" } else { "DIFFER" },
+            a.0.len(),
+            if a.1 == b.1 { "equal" } else { "DIFFER" },
+            t0.elapsed().as_secs_f64(),
+            a.1.join("\n")
+        );
+        assert!(a.0 == b.0, "{name}: models differ");
+        assert_eq!(a.1, b.1, "{name}: histories differ");
+    }
+}
