@@ -358,7 +358,10 @@ fn cli_like_run(
                 [&f[..5], &f[7..]].concat().join(",")
             })
             .collect();
-        (std::fs::read(out.join("model.safetensors")).unwrap(), history)
+        (
+            std::fs::read(out.join("model.safetensors")).unwrap(),
+            history,
+        )
     })
 }
 
@@ -377,7 +380,13 @@ fn presets_through_training_data_are_reproducible() {
     for (name, kind, sk, preset, batch) in [
         ("2d-seg", Kind::Seg, SynthKind::TwoDSeg, "2D", Some(2)),
         ("mm-seg", Kind::Seg, SynthKind::MmSeg, "mothermachine", None),
-        ("mm-track", Kind::Track, SynthKind::MmTrack, "mothermachine", None),
+        (
+            "mm-track",
+            Kind::Track,
+            SynthKind::MmTrack,
+            "mothermachine",
+            None,
+        ),
     ] {
         let set = dir.path().join(name);
         synth::generate(sk, 6, 1, &set, &|_, _| {}).unwrap();
@@ -388,15 +397,37 @@ fn presets_through_training_data_are_reproducible() {
             .ok()
             .and_then(|s| s.parse().ok());
         let set = std::path::PathBuf::from(colonies);
-        cases.push(("2D-cpu colonies".into(), Kind::Seg, set, "2D-cpu", (1, steps, None)));
+        cases.push((
+            "2D-cpu colonies".into(),
+            Kind::Seg,
+            set,
+            "2D-cpu",
+            (1, steps, None),
+        ));
     }
     for (name, kind, set, preset, shape) in cases {
         let t0 = std::time::Instant::now();
-        let a = cli_like_run(preset, kind, &set, shape, &dir.path().join(format!("{name}-a")));
-        let b = cli_like_run(preset, kind, &set, shape, &dir.path().join(format!("{name}-b")));
+        let a = cli_like_run(
+            preset,
+            kind,
+            &set,
+            shape,
+            &dir.path().join(format!("{name}-a")),
+        );
+        let b = cli_like_run(
+            preset,
+            kind,
+            &set,
+            shape,
+            &dir.path().join(format!("{name}-b")),
+        );
         println!(
             "{name}: models {} ({} bytes), histories {}; {:.0} s for both\n{}",
-            if a.0 == b.0 { "byte-identical" } else { "DIFFER" },
+            if a.0 == b.0 {
+                "byte-identical"
+            } else {
+                "DIFFER"
+            },
             a.0.len(),
             if a.1 == b.1 { "equal" } else { "DIFFER" },
             t0.elapsed().as_secs_f64(),
