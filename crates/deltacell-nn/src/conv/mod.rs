@@ -15,8 +15,9 @@
 //!   F(2×2) 1–2e-7), and training follows the direct path within rounding noise
 //!   (`train_step -- equiv`); [`use_winograd`]`(false)` switches it off;
 //! * the products of the transform domain and of the up-convolution run on this module's own
-//!   micro-kernels (`simd.rs`: AVX-512, AVX2/FMA or portable, chosen at run time by
-//!   [`isa`]; `DELTACELL_SIMD=avx2` forces the AVX2 path on an AVX-512 machine), with no packing
+//!   micro-kernels (`simd/`, a file per instruction set: AVX-512, AVX2/FMA or portable,
+//!   chosen at run time by [`isa`]; `DELTACELL_SIMD=avx2` forces the AVX2 path on an AVX-512
+//!   machine), with no packing
 //!   step: the transforms write the layout the kernels read. The transforms themselves are
 //!   written once over a vector type and compiled for each instruction set;
 //! * other forward passes (the first layer, the 1×1 head; `direct.rs`):
@@ -51,6 +52,10 @@
 //! gives the same bits for the same inputs, thread count and instruction set ([`isa`]).
 //! Another thread count cuts the tiles differently, another instruction set has other
 //! micro-kernels (and the portable one no FMA): both round differently.
+//!
+//! The module is private to the crate (the U-Net reaches it through [`conv2d`] and the other
+//! burn ops); the `bench-internals` feature makes it public for the benchmark and the tests,
+//! which is not a stable API.
 //!
 //! Speed against TF/Keras is measured side by side by `benches/train_step.rs` (the README has
 //! the table for the machine it was last run on); `train_step -- layers` times every
@@ -327,6 +332,7 @@ impl Geometry {
 struct SharedMut(*mut f32);
 // SAFETY: every user writes a region no other task touches (disjoint output tiles).
 unsafe impl Send for SharedMut {}
+// SAFETY: as for `Send`: shared between tasks that write disjoint regions.
 unsafe impl Sync for SharedMut {}
 
 impl SharedMut {

@@ -1,6 +1,6 @@
 //! DeLTA's decoder up-convolution (nearest 2× upsampling, then a 2×2 convolution padded below
 //! and right) at the input's resolution, with 4 multiplications per input pixel and channel
-//! pair instead of the upsampled convolution's 16, on the micro-kernels of `simd.rs`.
+//! pair instead of the upsampled convolution's 16, on the micro-kernels of `simd/`.
 //!
 //! Output pixel `(2i + a, 2j + b)` is `Σ_{dy,dx} w[dy][dx] · x(i + a·dy, j + b·dx)`. Writing the
 //! input around `(i, j)` bilinearly, `x(i + dy, j + dx) = D0 + dx·Dx + dy·Dy + dx·dy·Dxy` with

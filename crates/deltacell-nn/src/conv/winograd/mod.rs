@@ -16,7 +16,7 @@
 //! ±½, ±1) is used where F(4×4)'s larger tiles would waste more than they save (planes a few
 //! pixels wide, the bottom of the U-Net on narrow crops).
 //!
-//! Layouts (no packing step: each transform writes what the micro-kernels of `simd.rs` read):
+//! Layouts (no packing step: each transform writes what the micro-kernels of `simd/` read):
 //! tiles are numbered image by image, row by row, and cut into chunks; a chunk's transformed
 //! input is `V[ξ][ci][t]` (t < the chunk's tiles rounded up to 32), its products
 //! `M[ξ][co][t]`, the kernel `U[ξ][co][ci]`. The transforms work on 32 tiles at a time (one
