@@ -72,6 +72,8 @@ mod direct;
 mod simd;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod thread_tests;
 mod up;
 mod winograd;
 
