@@ -58,7 +58,7 @@
 //! channels-last and is permuted once on the way in ([`batch_tensors`]).
 //!
 //! Performance: on the CPU the U-Net's convolutions run on this crate's own kernels
-//! ([`conv`]: Winograd F(4×4, 3×3) — F(2×2, 3×3) on the smallest planes — for the 3×3 layers,
+//! (`conv`: Winograd F(4×4, 3×3) — F(2×2, 3×3) on the smallest planes — for the 3×3 layers,
 //! bias and ReLU fused, the decoder's upsampling fused into its 2×2 convolution and computed
 //! with 4 multiplications per input pixel instead of 16, its concatenation fused into the next
 //! convolution, max-pooling without index tensors, hand-written backward, matrix-product
@@ -66,14 +66,17 @@
 //! burn-flex's, and Adam's update is one fused pass per parameter ([`adam`]). `benches/train_step.rs` measures a training step and an inference against
 //! TF/Keras (DeLTA's own `unet_seg`) in the same run; the README has the table and the machine.
 //!
-//! Reproducibility: on the CPU, training is bit-reproducible for a given thread count (same
-//! seed, batches, options, binary and CPU): the weights, `model.safetensors` (byte for byte,
-//! [`run_dir::model_bytes`] writes a canonical header), `model.toml` and the losses of
-//! `history.csv` are equal from run to run, and a run resumed from any checkpoint gives those of
-//! the uninterrupted run ([`train`], "Resuming and reproducibility"). Across thread counts they
-//! are not: the weight-gradient kernels of [`conv`] sum one partial per worker thread and size
-//! their tiles by the thread count, so the summation order, and the float rounding, change with
-//! it (1 and 2 threads: a few 1e-9 after a short run). The data never depends on threads.
+//! Reproducibility: on the CPU, training is bit-reproducible for a given seed, thread count,
+//! instruction set of the kernels and build (same batches, options and binary): the weights,
+//! `model.safetensors` (byte for byte, [`run_dir::model_bytes`] writes a canonical header),
+//! `model.toml` and the losses of `history.csv` are equal from run to run at any size, and a run
+//! resumed from any checkpoint gives those of the uninterrupted run ([`train`], "Resuming and
+//! reproducibility"). Every sum of the convolution kernels, the losses ([`loss::sum_all`]) and
+//! Adam runs in an order fixed by the shapes and the thread count, whichever thread runs which
+//! task (`tests/reproducibility.rs` checks it at full size). Across thread counts or
+//! instruction sets the weights are not bit-identical: the kernels cut their sums by the thread
+//! count, and each instruction set has its own micro-kernels, so the rounding differs (the
+//! README gives the size of the differences). The data never depends on threads.
 //!
 //! Devices: the CPU backend is burn's pure-Rust `flex` backend ([`device::cpu`]); CUDA is
 //! available with the `cuda` cargo feature ([`device::parse`] accepts `cpu` and `cuda:N`).
@@ -82,7 +85,13 @@
 
 pub mod adam;
 pub mod config;
+#[cfg(feature = "bench-internals")]
 pub mod conv;
+// Without the feature, the items only the bench and the tests call (the peak measurements,
+// the switches between kernels and instruction sets) are unused.
+#[cfg(not(feature = "bench-internals"))]
+#[allow(dead_code, unused_imports)]
+pub(crate) mod conv;
 pub mod data;
 pub mod demo;
 pub mod device;

@@ -15,6 +15,9 @@
 //! The `*_map` functions return the per-pixel loss `N×1×H×W` whose mean is the loss (DeLTA's
 //! test sums it); they exist for tests and diagnostics.
 //!
+//! Every sum here runs in an order fixed by the tensor's shape ([`sum_all`], [`mean_all`]), so
+//! a loss and its gradient are the same bit for bit whichever threads compute them.
+//!
 //! Difference from 2.0.7: 2.0.7 worked on sigmoid outputs clipped to [1e-7, 1−1e-7] and took the
 //! logit back; from logits the loss is exact for large |z| (the newest line does the same).
 
@@ -36,6 +39,36 @@ pub enum WeightedVariant {
 pub fn bce_elementwise(logits: Tensor<4>, labels: Tensor<4>) -> Tensor<4> {
     let softplus_neg_abs = logits.clone().abs().neg().exp().log1p();
     relu(logits.clone()) - logits * labels + softplus_neg_abs
+}
+
+/// `Σ t` over all values of `t` (`N×C×H×W`), shape `[1]`, in an order fixed by the shape: each
+/// row (the last axis) summed on its own, then the rows of each plane, then the planes' sums.
+///
+/// burn's flat `sum` splits a tensor of 4 Mi values or more (a batch of 16 images of 512×512)
+/// between rayon's threads with work stealing, and so rounds differently from run to run; its
+/// sums along one axis compute each output from its inputs in order.
+///
+/// ```
+/// use burn::tensor::{Tensor, TensorData};
+/// let data = TensorData::new(vec![1.0f32, 2.0, 3.0, 4.5], [1, 1, 2, 2]);
+/// let t = Tensor::<4>::from_data(data, &deltacell_nn::device::cpu());
+/// assert_eq!(deltacell_nn::loss::sum_all(t).into_scalar::<f32>(), 10.5);
+/// ```
+pub fn sum_all(t: Tensor<4>) -> Tensor<1> {
+    t.sum_dim(3).sum_dim(2).sum()
+}
+
+/// The mean of all values of `t`, shape `[1]`: [`sum_all`] divided by their number.
+///
+/// ```
+/// use burn::tensor::{Tensor, TensorData};
+/// let data = TensorData::new(vec![1.0f32, 2.0, 3.0, 6.0], [1, 2, 1, 2]);
+/// let t = Tensor::<4>::from_data(data, &deltacell_nn::device::cpu());
+/// assert_eq!(deltacell_nn::loss::mean_all(t).into_scalar::<f32>(), 3.0);
+/// ```
+pub fn mean_all(t: Tensor<4>) -> Tensor<1> {
+    let count = t.shape().num_elements() as f64;
+    sum_all(t).div_scalar(count)
 }
 
 /// Splits stacked targets `N×C×H×W` into label (channel 0) and weight (channel 1, or ones).
@@ -61,24 +94,24 @@ pub fn weighted_bce_map(logits: Tensor<4>, y: Tensor<4>, variant: WeightedVarian
         WeightedVariant::Track => weight,
     };
     let e = bce_elementwise(logits, label);
-    let norm = weight.clone().sum().sqrt().recip().mul_scalar(1e6);
+    let norm = sum_all(weight.clone()).sqrt().recip().mul_scalar(1e6);
     (weight * e) * norm.reshape([1, 1, 1, 1])
 }
 
 /// `pixelwise_weighted_binary_crossentropy_seg` from logits: a scalar tensor of shape `[1]`.
 pub fn weighted_bce_seg(logits: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
-    weighted_bce_map(logits, y, WeightedVariant::Seg).mean()
+    mean_all(weighted_bce_map(logits, y, WeightedVariant::Seg))
 }
 
 /// `pixelwise_weighted_binary_crossentropy_track` from logits: a scalar tensor of shape `[1]`.
 pub fn weighted_bce_track(logits: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
-    weighted_bce_map(logits, y, WeightedVariant::Track).mean()
+    mean_all(weighted_bce_map(logits, y, WeightedVariant::Track))
 }
 
 /// Plain binary cross-entropy from logits against channel 0 of `y` (`unet_rois`).
 pub fn bce(logits: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
     let label = y.narrow(1, 0, 1);
-    bce_elementwise(logits, label).mean()
+    mean_all(bce_elementwise(logits, label))
 }
 
 /// The training loss DeLTA compiles each model with.
@@ -94,7 +127,7 @@ pub fn for_model(kind: Kind, logits: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
 pub fn unstack_acc(logits: Tensor<4>, y: Tensor<4>) -> Tensor<1> {
     let label = y.narrow(1, 0, 1).greater_elem(0.5).float();
     let pred = logits.greater_elem(0.0).float();
-    (pred - label).abs().mean().neg().add_scalar(1.0)
+    mean_all((pred - label).abs()).neg().add_scalar(1.0)
 }
 
 #[cfg(test)]

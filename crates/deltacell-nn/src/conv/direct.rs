@@ -173,7 +173,8 @@ pub(super) fn forward_tiled(
     out
 }
 
-/// Weight gradient on im2col tiles: `dW = Σ_n dZ[n] · col(X[n])ᵀ`, one partial sum per thread.
+/// Weight gradient on im2col tiles: `dW = Σ_n dZ[n] · col(X[n])ᵀ`, a partial sum per run of
+/// tiles ([`sum_per_thread`]).
 pub(super) fn weight_grad_tiled(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     let (ow, k) = (g.out_w(), g.k());
     let plane = g.out_h() * ow;

@@ -15,8 +15,9 @@
 //!   F(2×2) 1–2e-7), and training follows the direct path within rounding noise
 //!   (`train_step -- equiv`); [`use_winograd`]`(false)` switches it off;
 //! * the products of the transform domain and of the up-convolution run on this module's own
-//!   micro-kernels (`simd.rs`: AVX-512, AVX2/FMA or portable, chosen at run time by
-//!   [`isa`]; `DELTACELL_SIMD=avx2` forces the AVX2 path on an AVX-512 machine), with no packing
+//!   micro-kernels (`simd/`, a file per instruction set: AVX-512, AVX2/FMA or portable,
+//!   chosen at run time by [`isa`]; `DELTACELL_SIMD=avx2` forces the AVX2 path on an AVX-512
+//!   machine), with no packing
 //!   step: the transforms write the layout the kernels read. The transforms themselves are
 //!   written once over a vector type and compiled for each instruction set;
 //! * other forward passes (the first layer, the 1×1 head; `direct.rs`):
@@ -27,7 +28,7 @@
 //!   `max(0, ·)` while the tile is hot; these products use the `gemm` crate (the one burn's
 //!   `flex` uses, its AVX-512 kernels compiled in and chosen at run time);
 //! * weight gradient: `dW = Σ_n dZ[n] · col(X[n])ᵀ` (per tap on the shifted views, or on the
-//!   im2col tiles) with `dZ = dY ⊙ [Y > 0]`, one partial sum per worker thread;
+//!   im2col tiles) with `dZ = dY ⊙ [Y > 0]`, one partial sum per thread's run of tiles;
 //! * input gradient: the same forward kernel on `dZ` with the kernel flipped and its channels
 //!   swapped, and the padding mirrored (`kh − 1 − top`, …);
 //! * bias gradient: `Σ dZ` per output channel;
@@ -43,6 +44,18 @@
 //! * memory: outputs are written without a zeroing pass, scratch buffers are per thread and
 //!   kept, the output gradient is taken over without a copy, and glibc's `malloc` is told to keep
 //!   freed memory ([`tune_allocator`]) so that a step's tensors do not fault in fresh pages.
+//!
+//! Reproducibility: every sum runs in an order fixed by the shapes and rayon's thread count,
+//! never by which thread runs which task: outputs are written by one task each, the bias
+//! gradient sums each channel in one task, and the weight gradients' partial sums are one per
+//! fixed run of tiles or chunks, added in run order ([`sum_per_thread`]); so a training step
+//! gives the same bits for the same inputs, thread count and instruction set ([`isa`]).
+//! Another thread count cuts the tiles differently, another instruction set has other
+//! micro-kernels (and the portable one no FMA): both round differently.
+//!
+//! The module is private to the crate (the U-Net reaches it through [`conv2d`] and the other
+//! burn ops); the `bench-internals` feature makes it public for the benchmark and the tests,
+//! which is not a stable API.
 //!
 //! Speed against TF/Keras is measured side by side by `benches/train_step.rs` (the README has
 //! the table for the machine it was last run on); `train_step -- layers` times every
@@ -64,6 +77,8 @@ mod direct;
 mod simd;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod thread_tests;
 mod up;
 mod winograd;
 
@@ -324,6 +339,7 @@ impl Geometry {
 struct SharedMut(*mut f32);
 // SAFETY: every user writes a region no other task touches (disjoint output tiles).
 unsafe impl Send for SharedMut {}
+// SAFETY: as for `Send`: shared between tasks that write disjoint regions.
 unsafe impl Sync for SharedMut {}
 
 impl SharedMut {
@@ -453,40 +469,54 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dz: &[f32]) -> Vec<f32> {
     direct::weight_grad_tiled(g, x, dz)
 }
 
-/// `Σ_item accumulate(item)`: rayon folds the items into partial sums, one zeroed buffer of
-/// `len` values (and its scratch space) per piece of work it runs apart — one per thread, more
-/// only when a thread steals work from a slower one (a loaded machine) — and the buffers are
-/// added at the end.
+/// `Σ_item accumulate(item)` in an order fixed by the number of items and the thread count
+/// only, so that the sum is the same bit for bit whichever threads run the work (rayon's work
+/// stealing, a loaded machine): the items are cut into `runs` ([`reduction_runs`]) contiguous
+/// runs of nearly equal length; each run is accumulated item after item into its own zeroed
+/// buffer of `len` values (with its own scratch space) by one task, and the runs' buffers are
+/// added in run order ([`sum_partials`]).
 fn sum_per_thread<T: Sync, S: Default + Send>(
     items: &[T],
     len: usize,
     accumulate: impl Fn(&mut [f32], &mut S, &T) + Sync,
 ) -> Vec<f32> {
-    let partials: Vec<Vec<f32>> = items
-        .par_iter()
-        .fold(
-            || (Vec::new(), S::default()),
-            |(mut total, mut scratch), item| {
-                if total.is_empty() {
-                    total = vec![0f32; len];
-                }
+    let runs = reduction_runs(items.len());
+    let partials: Vec<Vec<f32>> = (0..runs)
+        .into_par_iter()
+        .map(|r| {
+            let (lo, hi) = (items.len() * r / runs, items.len() * (r + 1) / runs);
+            let mut total = vec![0f32; len];
+            let mut scratch = S::default();
+            for item in &items[lo..hi] {
                 accumulate(&mut total, &mut scratch, item);
-                (total, scratch)
-            },
-        )
-        .map(|(total, _)| total)
-        .filter(|total| !total.is_empty())
+            }
+            total
+        })
         .collect();
     sum_partials(partials, len)
 }
 
-/// The element-wise sum of the per-thread partial gradients (zeros when there are none).
+/// Runs of a [`sum_per_thread`] over `items` items: one per thread of rayon's current pool, at
+/// most one per item (a function of the item count and the thread count only).
+fn reduction_runs(items: usize) -> usize {
+    rayon::current_num_threads().clamp(1, items.max(1))
+}
+
+/// The element-wise sum of partial sums, added in their order (zeros when there are none):
+/// `((p₀ + p₁) + p₂) + …` for every element, whichever thread adds which block of elements.
 fn sum_partials(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
     let mut iter = partials.into_iter();
     let mut total = iter.next().unwrap_or_else(|| vec![0f32; len]);
-    for p in iter {
-        total.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
+    let rest: Vec<Vec<f32>> = iter.collect();
+    if rest.is_empty() {
+        return total;
     }
+    const BLOCK: usize = 1 << 14;
+    total.par_chunks_mut(BLOCK).enumerate().for_each(|(k, t)| {
+        for p in &rest {
+            t.iter_mut().zip(&p[k * BLOCK..]).for_each(|(a, b)| *a += b);
+        }
+    });
     total
 }
 

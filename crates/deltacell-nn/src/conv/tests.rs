@@ -36,7 +36,7 @@ fn naive(g: &Geometry, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
     out
 }
 
-fn values(len: usize, seed: u32) -> Vec<f32> {
+pub(super) fn values(len: usize, seed: u32) -> Vec<f32> {
     (0..len)
         .map(|i| {
             let v = (i as u32)
@@ -474,7 +474,7 @@ fn winograd_geometries() -> Vec<Geometry> {
 
 /// Every Winograd variant: instruction sets this CPU runs, both tile sizes, chunks in parallel
 /// and one after the other.
-fn winograd_options() -> Vec<winograd::Opts> {
+pub(super) fn winograd_options() -> Vec<winograd::Opts> {
     let mut all = Vec::new();
     for isa in Isa::available() {
         for tile in [winograd::Tile::F2, winograd::Tile::F4] {

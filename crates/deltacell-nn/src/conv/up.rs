@@ -1,6 +1,6 @@
 //! DeLTA's decoder up-convolution (nearest 2× upsampling, then a 2×2 convolution padded below
 //! and right) at the input's resolution, with 4 multiplications per input pixel and channel
-//! pair instead of the upsampled convolution's 16, on the micro-kernels of `simd.rs`.
+//! pair instead of the upsampled convolution's 16, on the micro-kernels of `simd/`.
 //!
 //! Output pixel `(2i + a, 2j + b)` is `Σ_{dy,dx} w[dy][dx] · x(i + a·dy, j + b·dx)`. Writing the
 //! input around `(i, j)` bilinearly, `x(i + dy, j + dx) = D0 + dx·Dx + dy·Dy + dx·dy·Dxy` with
@@ -408,7 +408,7 @@ fn chunk_products(
 
 /// The kernel gradient: `dUₜ = Σ_pixels dPₜ · Dₜᵀ`, folded back onto the taps
 /// (`dw00 = dS`, `dw01 = dS + dc1`, `dw10 = dS + dr1`, `dw11 = dS + dc1 + dr1 + dU3`). Small
-/// kernels: the chunks run in parallel (a partial sum per thread); large ones (the deep
+/// kernels: the chunks run in parallel (a partial sum per run of chunks, [`super::sum_per_thread`]); large ones (the deep
 /// levels: few pixels, many channel pairs, costly partial sums): chunk after chunk, the
 /// products split between the threads.
 fn weight_grad(isa: Isa, u: Up, x: &[f32], dz: &[f32]) -> Vec<f32> {

@@ -16,7 +16,7 @@
 //! ±½, ±1) is used where F(4×4)'s larger tiles would waste more than they save (planes a few
 //! pixels wide, the bottom of the U-Net on narrow crops).
 //!
-//! Layouts (no packing step: each transform writes what the micro-kernels of `simd.rs` read):
+//! Layouts (no packing step: each transform writes what the micro-kernels of `simd/` read):
 //! tiles are numbered image by image, row by row, and cut into chunks; a chunk's transformed
 //! input is `V[ξ][ci][t]` (t < the chunk's tiles rounded up to 32), its products
 //! `M[ξ][co][t]`, the kernel `U[ξ][co][ci]`. The transforms work on 32 tiles at a time (one
@@ -27,7 +27,8 @@
 //! `dUᵀ[ξ] (cin × cout) += V[ξ] (cin × tiles) · Zᵀ` is the same micro-kernel again.
 //!
 //! Large layers (many tiles) run chunk by chunk in parallel (a partial weight gradient per
-//! thread); small ones (the deep levels: few tiles, many channels) run chunk after chunk with
+//! thread's fixed run of chunks, added in run order: the same bits whichever thread runs
+//! which run); small ones (the deep levels: few tiles, many channels) run chunk after chunk with
 //! the work inside a chunk split between the threads (channels for the transforms, positions ξ
 //! and rows for the products), so that two cores are busy even with a single chunk.
 
