@@ -65,11 +65,6 @@
 //! backend extension (a forward op for `Flex` and a hand-written backward for
 //! `Autodiff<Flex>`), and falls back to burn's own `conv2d` + `relu` on other devices (CUDA).
 
-// The workspace lints `unsafe_op_in_unsafe_fn` and `clippy::undocumented_unsafe_blocks` are
-// allowed here until the branch that splits `conv/simd.rs` and documents its unsafe blocks is
-// merged; that branch removes this line.
-#![allow(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use rayon::prelude::*;
 
 mod burn_ext;

@@ -53,9 +53,8 @@ mod export;
 mod import;
 mod problem;
 
-pub use export::{
-    default_head, export_keras, ExportError, ExportOptions, Exported, KERAS_VERSION,
-};
+pub use export::{default_head, export_keras, ExportError, ExportOptions, Exported, KERAS_VERSION};
+pub use import::{import, load_into, read, KerasUnet};
 
 use std::path::Path;
 

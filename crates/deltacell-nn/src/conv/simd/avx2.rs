@@ -24,7 +24,7 @@ pub(super) unsafe fn kernel<const R: usize>(
     accumulate: bool,
 ) {
     use std::arch::x86_64::*;
-    // SAFETY (whole body): as in the AVX-512 kernel.
+    // SAFETY: (whole body) as in the AVX-512 kernel.
     unsafe {
         let rows: [*const f32; R] = std::array::from_fn(|r| a.add(r * a_rs));
         for half in [0, 16] {
@@ -109,7 +109,7 @@ impl Simd for Avx2 {
     unsafe fn load_phases<const A: usize>(p: *const f32, range: [isize; 2]) -> [Self::V; A] {
         use std::arch::x86_64::*;
         let m = A - 2;
-        // SAFETY (whole body): compiled for AVX2 only (see the impl's note); only the window's
+        // SAFETY: (whole body) compiled for AVX2 only (see the impl's note); only the window's
         // values in range are read (the caller's contract), by plain loads where a whole
         // quad or octet is in range, masked ones elsewhere.
         unsafe {

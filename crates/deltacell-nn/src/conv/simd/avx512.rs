@@ -22,7 +22,7 @@ pub(super) unsafe fn kernel<const R: usize>(
     accumulate: bool,
 ) {
     use std::arch::x86_64::*;
-    // SAFETY (whole body): the pointers address the strided matrices (the caller's contract);
+    // SAFETY: (whole body) the pointers address the strided matrices (the caller's contract);
     // unaligned loads and stores throughout.
     unsafe {
         let mut c0 = [_mm512_setzero_ps(); R];
@@ -128,7 +128,7 @@ impl Simd for Avx512 {
             // SAFETY: only the elements in range are read (masked load).
             unsafe { _mm512_maskz_loadu_ps(mask(v, keep), p.wrapping_offset(16 * v)) }
         };
-        // SAFETY (intrinsics): compiled for AVX-512 only (see the impl's note).
+        // SAFETY: (intrinsics) compiled for AVX-512 only (see the impl's note).
         unsafe {
             let mut out = [_mm512_setzero_ps(); A];
             // The window: m·16 + 2 values; the phases l < m by permutes of its vectors, the

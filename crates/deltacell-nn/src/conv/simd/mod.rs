@@ -156,7 +156,9 @@ pub(crate) unsafe fn kernel(
     macro_rules! by_rows {
         ($f:ident, $($r:literal)*) => {
             match rows {
-                $($r => $f::<$r>(k, a, a_rs, b, b_rs, c, c_rs, accumulate),)*
+                // SAFETY: the caller's contract (the pointers address the strided matrices)
+                // and `isa` is a level this CPU has.
+                $($r => unsafe { $f::<$r>(k, a, a_rs, b, b_rs, c, c_rs, accumulate) },)*
                 _ => unreachable!("{rows} rows for {isa:?}"),
             }
         };

@@ -99,6 +99,7 @@ fn fma_chains(isa: Isa, iters: usize) -> (usize, f32) {
         match isa {
             // SAFETY: the CPU has the level (`isa()` never returns one it lacks).
             Isa::Avx512 => return (16, unsafe { chains512(iters) }),
+            // SAFETY: as above.
             Isa::Avx2 => return (8, unsafe { chains256(iters) }),
             Isa::Portable => {}
         }
