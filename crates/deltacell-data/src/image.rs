@@ -28,14 +28,24 @@ impl<T: Copy> Plane<T> {
         }
     }
 
-    /// Wraps a row-major buffer; fails when `data.len() != height * width`.
+    /// Wraps a row-major buffer; fails with [`Error::LengthMismatch`] when
+    /// `data.len() != height * width`.
+    ///
+    /// ```
+    /// use deltacell_data::{Error, Plane};
+    /// let p = Plane::from_vec(2, 3, vec![0u8; 6])?;
+    /// assert_eq!((p.shape(), p.get(1, 2)), ((2, 3), 0));
+    /// let e = Plane::from_vec(2, 3, vec![0u8; 5]).unwrap_err();
+    /// assert!(matches!(e, Error::LengthMismatch { expected: 6, found: 5, .. }));
+    /// # Ok::<(), deltacell_data::Error>(())
+    /// ```
     pub fn from_vec(height: usize, width: usize, data: Vec<T>) -> Result<Self> {
         if data.len() != height * width {
-            return Err(Error::InvalidArgument(format!(
-                "a {height}x{width} plane needs {} values, got {}",
-                height * width,
-                data.len()
-            )));
+            return Err(Error::LengthMismatch {
+                what: format!("values of a {height}x{width} plane"),
+                expected: height * width,
+                found: data.len(),
+            });
         }
         Ok(Plane {
             height,

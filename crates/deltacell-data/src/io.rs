@@ -469,11 +469,11 @@ pub fn write_png_rgb(
 ) -> Result<()> {
     let path = path.as_ref();
     if rgb.len() != height * width * 3 {
-        return Err(Error::InvalidArgument(format!(
-            "{}: RGB buffer of {} bytes for {height}x{width}",
-            path.display(),
-            rgb.len()
-        )));
+        return Err(Error::LengthMismatch {
+            what: format!("{}: bytes of a {height}x{width} RGB image", path.display()),
+            expected: height * width * 3,
+            found: rgb.len(),
+        });
     }
     write_atomic(path, |w| {
         let mut enc = png::Encoder::new(w, width as u32, height as u32);
@@ -556,15 +556,15 @@ pub fn write_weights_u8(path: impl AsRef<Path>, weights: &WeightMap) -> Result<(
     write_u8(path.as_ref(), &p)
 }
 
-/// Writes instance labels as a 16-bit PNG/TIFF (labels above 65535 are an error).
+/// Writes instance labels as a 16-bit PNG/TIFF (labels above 65535 are an
+/// [`Error::LabelOverflow`]).
 pub fn write_labels(path: impl AsRef<Path>, labels: &Labels) -> Result<()> {
     let path = path.as_ref();
     if labels.max_label() > u32::from(u16::MAX) {
-        return Err(Error::InvalidArgument(format!(
-            "{}: {} labels do not fit in 16 bits",
-            path.display(),
-            labels.max_label()
-        )));
+        return Err(Error::LabelOverflow {
+            path: path.to_path_buf(),
+            max_label: labels.max_label(),
+        });
     }
     let p = labels.map(|v| v as u16);
     match format_of(path)? {

@@ -85,9 +85,11 @@ impl FromStr for Kind {
             "seg" | "segmentation" => Ok(Kind::Seg),
             "track" | "tracking" => Ok(Kind::Track),
             "rois" | "roi" | "chambers" => Ok(Kind::Rois),
-            other => Err(Error::InvalidArgument(format!(
-                "unknown kind {other:?}: expected seg, track or rois"
-            ))),
+            _ => Err(Error::UnknownName {
+                what: "kind",
+                name: s.to_string(),
+                choices: vec!["seg", "track", "rois"],
+            }),
         }
     }
 }

@@ -238,16 +238,27 @@ pub fn label_seg(mask: &Mask) -> Labels {
 }
 
 /// [`label_seg`] with DeLTA's `cellnumbers`: the `i`-th cell from the top gets `numbers[i]`.
-/// Errors when `numbers` does not have one entry per cell (DeLTA's "cellnumbers must have the
-/// same length" ValueError).
+/// Errors with [`crate::Error::LengthMismatch`] when `numbers` does not have one entry per cell
+/// (DeLTA's "cellnumbers must have the same length" ValueError).
+///
+/// ```
+/// use deltacell_data::{postprocess::label_seg_with, Error, Mask};
+/// // Two cells: the one in the top row is first from the top.
+/// let mask = Mask::from_fn(4, 3, |r, _| r == 0 || r == 3);
+/// let labels = label_seg_with(&mask, &[7, 9])?;
+/// assert_eq!((labels.get(0, 0), labels.get(3, 2)), (7, 9));
+/// let e = label_seg_with(&mask, &[7]).unwrap_err();
+/// assert!(matches!(e, Error::LengthMismatch { expected: 2, found: 1, .. }));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn label_seg_with(mask: &Mask, numbers: &[u32]) -> crate::Result<Labels> {
     let (labels, n) = filled_external(mask);
     if numbers.len() != n as usize {
-        return Err(crate::Error::InvalidArgument(format!(
-            "label_seg: {} cell numbers for {n} cells; cellnumbers must have the same length as \
-             the number of cells",
-            numbers.len()
-        )));
+        return Err(crate::Error::LengthMismatch {
+            what: "cell numbers (one per cell of the mask)".into(),
+            expected: n as usize,
+            found: numbers.len(),
+        });
     }
     Ok(relabel_by_lowest_point(&labels, n, numbers))
 }

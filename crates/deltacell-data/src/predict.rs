@@ -187,11 +187,20 @@ pub fn split_output(
     channels: usize,
     channel: usize,
 ) -> Result<Vec<Plane<f32>>> {
-    if data.len() != n * h * w * channels || channel >= channels {
-        return Err(Error::InvalidArgument(format!(
-            "network output of {} values is not {n}x{h}x{w}x{channels} (channel {channel})",
-            data.len()
-        )));
+    if data.len() != n * h * w * channels {
+        return Err(Error::LengthMismatch {
+            what: format!("values of a {n}x{h}x{w}x{channels} network output"),
+            expected: n * h * w * channels,
+            found: data.len(),
+        });
+    }
+    if channel >= channels {
+        return Err(Error::IndexOutOfRange {
+            what: "channel",
+            index: channel,
+            len: channels,
+            within: "network output",
+        });
     }
     Ok((0..n)
         .map(|k| {
@@ -210,10 +219,11 @@ pub fn restore_seg_outputs(
 ) -> Result<Vec<Plane<f32>>> {
     let needed: usize = inputs.iter().map(|i| i.tiles.len()).sum();
     if outputs.len() != needed {
-        return Err(Error::InvalidArgument(format!(
-            "{} output tiles for {needed} input tiles",
-            outputs.len()
-        )));
+        return Err(Error::LengthMismatch {
+            what: "output tiles (one per input tile)".into(),
+            expected: needed,
+            found: outputs.len(),
+        });
     }
     let mut it = outputs.into_iter();
     inputs
@@ -321,10 +331,15 @@ pub fn compile_tracking_inputs(
         None => list_images(img_dir)?.iter().map(|p| file_name(p)).collect(),
     };
     let Some(first) = names.first() else {
-        return Err(Error::InvalidArgument(format!(
-            "{}: no images to compile tracking inputs from",
-            img_dir.display()
-        )));
+        return Err(match files {
+            Some(_) => Error::Empty {
+                what: "the list of files to compile tracking inputs from".into(),
+            },
+            None => Error::NoFilesIn {
+                path: img_dir.to_path_buf(),
+                wanted: "image to compile tracking inputs from".into(),
+            },
+        });
     };
     let proto = Prototype::infer(first)?;
     let mut frames: Vec<(FrameId, String)> = names

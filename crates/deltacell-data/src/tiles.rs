@@ -192,12 +192,23 @@ impl Windows {
     }
 }
 
+/// The error for a tile size (along one axis) of 0 or not larger than `min_overlap`.
+fn window_error(target: usize, min_overlap: usize) -> Error {
+    if target == 0 {
+        Error::out_of_range("tile size", target, "at least 1")
+    } else {
+        Error::out_of_range(
+            "min_overlap",
+            min_overlap,
+            format!("less than the tile size {target}"),
+        )
+    }
+}
+
 /// Tile spans along one axis, DeLTA's newest `create_windows`; `Err` when `min_overlap >= target`.
 fn spans_newest(size: usize, target: usize, min_overlap: usize) -> Result<Vec<(i64, i64)>> {
     if target == 0 || min_overlap >= target {
-        return Err(Error::InvalidArgument(format!(
-            "create_windows: target {target} must be larger than min_overlap {min_overlap}"
-        )));
+        return Err(window_error(target, min_overlap));
     }
     let stride = target - min_overlap;
     let padded = size.max(target);
@@ -222,9 +233,7 @@ fn spans_newest(size: usize, target: usize, min_overlap: usize) -> Result<Vec<(i
 /// Tile spans along one axis, DeLTA 2.0.7's `create_windows` (padding at the end only).
 fn spans_v207(size: usize, target: usize, min_overlap: usize) -> Result<Vec<(i64, i64)>> {
     if target == 0 || min_overlap >= target {
-        return Err(Error::InvalidArgument(format!(
-            "create_windows_v207: target {target} must be larger than min_overlap {min_overlap}"
-        )));
+        return Err(window_error(target, min_overlap));
     }
     let padded = size.max(target);
     let n = if padded == target {
@@ -268,17 +277,20 @@ fn tile_all<T: Copy + Default>(
 /// least `min_overlap` pixels (DeLTA's newest `imgops.create_windows`; DeLTA's defaults are
 /// `target = (512, 512)`, `min_overlap = 24`).
 ///
-/// Returns the tiles (row-major) and their layout. Errors when `min_overlap` is not smaller than
-/// both target sides.
+/// Returns the tiles (row-major) and their layout. Errors with [`Error::OutOfRange`] (naming
+/// `min_overlap`, or the tile size when a side is 0) when `min_overlap` is not smaller than both
+/// target sides.
 ///
 /// ```
-/// use deltacell_data::{Plane, tiles::create_windows};
+/// use deltacell_data::{Error, Plane, tiles::create_windows};
 /// let img = Plane::from_fn(9, 10, |r, c| (r * 10 + c) as u16);
 /// let (tiles, w) = create_windows(&img, (5, 3), 1).unwrap();
 /// assert_eq!(w.loc_y, vec![(0, 5), (4, 9)]);
 /// assert_eq!(w.loc_x.iter().map(|s| s.0).collect::<Vec<_>>(), vec![0, 1, 3, 5, 7]);
 /// assert_eq!(tiles.len(), 10);
 /// assert_eq!(w.stitch(&tiles).unwrap(), img);
+/// let e = create_windows(&img, (5, 3), 3).unwrap_err();
+/// assert!(matches!(&e, Error::OutOfRange { name, .. } if name == "min_overlap"));
 /// ```
 pub fn create_windows<T: Copy + Default>(
     plane: &Plane<T>,
@@ -304,7 +316,18 @@ pub fn create_windows_v207<T: Copy + Default>(
 
 /// DeLTA's `stitch_pic(results, loc_y, loc_x)`: assembles row-major `tiles` into a raster of
 /// shape `(loc_y.last.end, loc_x.last.end)`; neighbouring tiles meet half-way through their
-/// overlap. Errors when the tile count or a tile's shape does not fit the spans.
+/// overlap. Errors when the tile count ([`Error::LengthMismatch`]) or a tile's shape does not fit
+/// the spans.
+///
+/// ```
+/// use deltacell_data::{Error, Plane, tiles::stitch};
+/// let tiles = vec![Plane::filled(2, 2, 1u8), Plane::filled(2, 2, 2u8)];
+/// let out = stitch(&tiles, &[(0, 2)], &[(0, 2), (1, 3)])?;
+/// assert_eq!((out.shape(), out.get(0, 0), out.get(0, 2)), ((2, 3), 1, 2));
+/// let e = stitch(&tiles[..1], &[(0, 2)], &[(0, 2), (1, 3)]).unwrap_err();
+/// assert!(matches!(e, Error::LengthMismatch { expected: 2, found: 1, .. }));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn stitch<T: Copy + Default>(
     tiles: &[Plane<T>],
     loc_y: &[(i64, i64)],
@@ -345,12 +368,11 @@ fn stitch_into<T: Copy + Default>(
     (h, w): (usize, usize),
 ) -> Result<Plane<T>> {
     if tiles.len() != loc_y.len() * loc_x.len() {
-        return Err(Error::InvalidArgument(format!(
-            "stitch: {} tiles for a {}x{} layout",
-            tiles.len(),
-            loc_y.len(),
-            loc_x.len()
-        )));
+        return Err(Error::LengthMismatch {
+            what: format!("tiles of a {}x{} layout", loc_y.len(), loc_x.len()),
+            expected: loc_y.len() * loc_x.len(),
+            found: tiles.len(),
+        });
     }
     let mut out = Plane::filled(h, w, T::default());
     let oy = owned(loc_y, h);

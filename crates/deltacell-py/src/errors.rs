@@ -5,8 +5,8 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use pyo3::exceptions::{
-    PyFileExistsError, PyFileNotFoundError, PyMemoryError, PyOSError, PyPermissionError,
-    PyValueError,
+    PyFileExistsError, PyFileNotFoundError, PyIndexError, PyMemoryError, PyNotADirectoryError,
+    PyOSError, PyPermissionError, PyRuntimeError, PyValueError,
 };
 use pyo3::PyErr;
 
@@ -17,16 +17,29 @@ use deltacell_data::Error;
 /// * A missing file or folder: `FileNotFoundError(errno, message, path)` (`.filename` is the
 ///   path); a permission problem: `PermissionError`; any other I/O failure: `OSError`.
 /// * An existing `wei/` folder that would be overwritten: `FileExistsError`.
+/// * An output path that exists and is not a folder: `NotADirectoryError` (`.filename` is the
+///   path).
 /// * A run that needs more memory than is available: `MemoryError`.
-/// * Everything else (bad values, undecodable or non-binary images, mismatched shapes, bad
-///   augmentation keys, training-set layout problems): `ValueError` with the library's message.
+/// * An index past the end (a sample of a dataset, a step of an epoch, a channel): `IndexError`.
+/// * A failure inside deltacell (a batch that panicked, stopped worker threads, a failed
+///   internal check): `RuntimeError`.
+/// * Everything else (values out of range, unknown names, missing or empty inputs, lengths or
+///   shapes that differ, undecodable or non-binary images, bad augmentation keys, training-set
+///   layout problems): `ValueError` with the library's message.
 pub fn to_py(e: Error) -> PyErr {
     match &e {
         Error::Io { path, cause } => io_error(path, cause),
         Error::WeightsExist { path } => {
             PyFileExistsError::new_err((17, e.to_string(), path.display().to_string()))
         }
+        Error::NotAFolder { path } => {
+            PyNotADirectoryError::new_err((20, e.to_string(), path.display().to_string()))
+        }
         Error::TooLarge { .. } => PyMemoryError::new_err(e.to_string()),
+        Error::IndexOutOfRange { .. } => PyIndexError::new_err(e.to_string()),
+        Error::BatchPanicked { .. } | Error::LoaderStopped | Error::Internal { .. } => {
+            PyRuntimeError::new_err(e.to_string())
+        }
         _ => PyValueError::new_err(e.to_string()),
     }
 }

@@ -28,23 +28,38 @@ pub struct Pchip {
 impl Pchip {
     /// Builds the interpolant through `(x[i], y[i])`.
     ///
-    /// `x` must be strictly increasing and finite, with at least 2 knots, and `y` as long as `x`.
+    /// `x` must be strictly increasing and finite, with at least 2 knots, and `y` finite and as
+    /// long as `x` ([`Error::OutOfRange`], [`Error::LengthMismatch`], [`Error::InvalidValue`]
+    /// otherwise).
     pub fn new(x: &[f64], y: &[f64]) -> Result<Self> {
         let n = x.len();
-        if n < 2 || y.len() != n {
-            return Err(Error::InvalidArgument(format!(
-                "PCHIP needs at least 2 knots and as many values as knots (got {} and {})",
+        if n < 2 {
+            return Err(Error::out_of_range(
+                "number of PCHIP knots",
                 n,
-                y.len()
-            )));
-        }
-        if x.windows(2)
-            .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
-            || y.iter().any(|v| !v.is_finite())
-        {
-            return Err(Error::InvalidArgument(
-                "PCHIP knots must be finite and strictly increasing".into(),
+                "at least 2",
             ));
+        }
+        if y.len() != n {
+            return Err(Error::LengthMismatch {
+                what: "PCHIP values (one per knot)".into(),
+                expected: n,
+                found: y.len(),
+            });
+        }
+        if let Some(k) = (0..n).find(|&k| !x[k].is_finite() || (k > 0 && x[k] <= x[k - 1])) {
+            return Err(Error::InvalidValue {
+                what: format!("PCHIP knot {k}"),
+                value: x[k].to_string(),
+                rule: "knots must be finite and strictly increasing",
+            });
+        }
+        if let Some(k) = (0..n).find(|&k| !y[k].is_finite()) {
+            return Err(Error::InvalidValue {
+                what: format!("PCHIP value {k}"),
+                value: y[k].to_string(),
+                rule: "values must be finite",
+            });
         }
         let h: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
         let m: Vec<f64> = (0..n - 1).map(|k| (y[k + 1] - y[k]) / h[k]).collect();

@@ -592,9 +592,9 @@ pub(crate) fn augment_seg_into(
     // 6–11: one warp of image, mask and weights (step 5, elastic, and 12, resize, are off).
     let geometry = Geometry::draw(params, rng, shape);
     let [Target::Image(image)] = targets else {
-        return Err(Error::InvalidArgument(
-            "augmentation changed the kind of a sample's raster".into(),
-        ));
+        return Err(Error::Internal {
+            problem: "augmentation changed the kind of a sample's raster".into(),
+        });
     };
     seg_warp::warp_seg_into(
         image.as_slice(),

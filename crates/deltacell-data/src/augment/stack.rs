@@ -17,10 +17,11 @@ use crate::random::SampleRng;
 pub fn stack_target(plane: Plane<f32>, order: u32, index: usize) -> Result<Target> {
     if order > 0 {
         if let Some(v) = plane.as_slice().iter().find(|v| !(0.0..=1.0).contains(*v)) {
-            return Err(Error::InvalidArgument(format!(
-                "data_augmentation: image {index} (order {order}) has the value {v}; \
-                 intensity images must lie in [0, 1]"
-            )));
+            return Err(Error::InvalidValue {
+                what: format!("raster {index} of the stack (order {order}, an intensity image)"),
+                value: v.to_string(),
+                rule: "intensity images must lie in [0, 1]",
+            });
         }
         return Ok(Target::Image(Image::from_plane_unchecked(plane)));
     }
@@ -30,9 +31,11 @@ pub fn stack_target(plane: Plane<f32>, order: u32, index: usize) -> Result<Targe
         )));
     }
     if let Some(v) = plane.as_slice().iter().find(|v| !v.is_finite()) {
-        return Err(Error::InvalidArgument(format!(
-            "data_augmentation: raster {index} (order 0) has the value {v}"
-        )));
+        return Err(Error::InvalidValue {
+            what: format!("raster {index} of the stack (order 0, a mask or weight map)"),
+            value: v.to_string(),
+            rule: "masks and weight maps must be finite",
+        });
     }
     Ok(Target::Weights(WeightMap::from_plane(plane)))
 }
@@ -48,11 +51,11 @@ pub fn augment_stack(
     rng: &mut SampleRng,
 ) -> Result<Vec<Plane<f32>>> {
     if orders.len() != planes.len() {
-        return Err(Error::InvalidArgument(format!(
-            "data_augmentation: {} orders for {} images",
-            orders.len(),
-            planes.len()
-        )));
+        return Err(Error::LengthMismatch {
+            what: "interpolation orders (one per raster of the stack)".into(),
+            expected: planes.len(),
+            found: orders.len(),
+        });
     }
     let targets = planes
         .into_iter()

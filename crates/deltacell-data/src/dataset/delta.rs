@@ -37,9 +37,10 @@ impl SegmentationDataset {
             used.wei = folders.wei.clone();
         }
         if options.weights == Weights::Folder && used.wei.is_none() {
-            return Err(Error::InvalidArgument(
-                "weights = \"folder\" but no weight folder was given".into(),
-            ));
+            return Err(Error::MissingInput {
+                needed_by: "weights = \"folder\"".into(),
+                what: "a weight folder".into(),
+            });
         }
         let files: Vec<SegFiles> = matched_in(&used, Kind::Seg)?
             .into_iter()
@@ -67,9 +68,10 @@ impl TrackingDataset {
             used.wei = None;
         }
         if options.weights == Weights::Folder && used.wei.is_none() {
-            return Err(Error::InvalidArgument(
-                "weights = \"folder\" but no weight folder was given".into(),
-            ));
+            return Err(Error::MissingInput {
+                needed_by: "weights = \"folder\"".into(),
+                what: "a weight folder".into(),
+            });
         }
         let files = matched_in(&used, Kind::Track)?
             .iter()
@@ -117,10 +119,11 @@ pub fn random_crop(
         }
     }
     if target.0 == 0 || target.1 == 0 {
-        return Err(Error::InvalidArgument(format!(
-            "random_crop: target size {}x{} must be positive",
-            target.0, target.1
-        )));
+        return Err(Error::out_of_range(
+            "random_crop target size",
+            format!("{}x{}", target.0, target.1),
+            "a height and width of at least 1",
+        ));
     }
     let b = random_crop_box(shape, target, rng);
     Ok((

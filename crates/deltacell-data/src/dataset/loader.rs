@@ -227,13 +227,15 @@ impl Loader {
         }
         let len = dataset.len();
         if len == 0 {
-            return Err(Error::InvalidArgument("the dataset has no sample".into()));
+            return Err(Error::Empty {
+                what: "the dataset".into(),
+            });
         }
         let layout = dataset.layout();
         if layout.x_len() == 0 || layout.y_len() == 0 {
-            return Err(Error::InvalidArgument(format!(
-                "empty sample layout {layout:?}"
-            )));
+            return Err(Error::Empty {
+                what: format!("the sample layout {layout:?}"),
+            });
         }
         // Batches in flight (prefetched, being built, held by the consumer) and each worker's
         // scratch planes: refused with the size before anything is allocated.
@@ -335,16 +337,7 @@ impl Loader {
     /// batch; what they had prepared is dropped. Nothing happens when the stream is already
     /// there.
     pub fn seek(&mut self, epoch: u64, step: usize) -> Result<()> {
-        if step >= self.plan.steps {
-            return Err(Error::InvalidArgument(format!(
-                "step {step} of an epoch of {} steps",
-                self.plan.steps
-            )));
-        }
-        let g = epoch
-            .checked_mul(self.plan.steps as u64)
-            .and_then(|b| b.checked_add(step as u64))
-            .ok_or_else(|| Error::InvalidArgument(format!("epoch {epoch} is out of range")))?;
+        let g = self.stream_index(epoch, step)?;
         if g == self.next {
             return Ok(());
         }
@@ -359,16 +352,33 @@ impl Loader {
 
     /// Batch `step` of `epoch`, built on the calling thread (the same batch the workers give).
     pub fn batch_at(&self, epoch: u64, step: usize) -> Result<Batch> {
-        if step >= self.plan.steps {
-            return Err(Error::InvalidArgument(format!(
-                "step {step} of an epoch of {} steps",
-                self.plan.steps
-            )));
+        let g = self.stream_index(epoch, step)?;
+        self.plan.build(g, &mut Orders::default())
+    }
+
+    /// The number in the stream of batch `step` of `epoch`: [`Error::IndexOutOfRange`] when
+    /// `step` is not a step of an epoch, [`Error::OutOfRange`] when `epoch` is too large to
+    /// count its batches in 64 bits.
+    fn stream_index(&self, epoch: u64, step: usize) -> Result<u64> {
+        let steps = self.plan.steps;
+        if step >= steps {
+            return Err(Error::IndexOutOfRange {
+                what: "step",
+                index: step,
+                len: steps,
+                within: "epoch",
+            });
         }
-        self.plan.build(
-            epoch * self.plan.steps as u64 + step as u64,
-            &mut Orders::default(),
-        )
+        epoch
+            .checked_mul(steps as u64)
+            .and_then(|b| b.checked_add(step as u64))
+            .ok_or_else(|| {
+                Error::out_of_range(
+                    "epoch",
+                    epoch,
+                    format!("at most {}", (u64::MAX - step as u64) / steps as u64),
+                )
+            })
     }
 }
 
@@ -423,9 +433,7 @@ impl Pool {
                         let batch = catch_unwind(AssertUnwindSafe(|| plan.build(g, &mut orders)))
                             .unwrap_or_else(|_| {
                                 orders = Orders::default();
-                                Err(Error::InvalidArgument(format!(
-                                    "building batch {g} panicked"
-                                )))
+                                Err(Error::BatchPanicked { batch: g })
                             });
                         if tx.send((g, batch, t0.elapsed())).is_err() {
                             return;
@@ -477,7 +485,7 @@ impl Drop for Pool {
 }
 
 fn stopped() -> Error {
-    Error::InvalidArgument("the loader's worker threads stopped".into())
+    Error::LoaderStopped
 }
 
 fn config(message: &str) -> Error {

@@ -257,22 +257,23 @@ pub struct Split {
 /// even like `numpy.round`, their differences are the counts, and a seeded shuffle of the split
 /// labels assigns each file. Indices within each split are increasing.
 ///
-/// `validation` and `test` are fractions in `[0, 1]` whose sum is at most 1.
+/// `validation` and `test` are fractions in `[0, 1]` whose sum is at most 1
+/// ([`Error::OutOfRange`] naming the fraction otherwise).
 ///
 /// ```
-/// use deltacell_data::dataset::split_by_file;
+/// use deltacell_data::{dataset::split_by_file, Error};
 /// let s = split_by_file(10, 0.25, 0.25, 3)?;
 /// // 10 files: boundaries 5 and 7.5 → 8 (half to even), so 5 / 3 / 2.
 /// assert_eq!((s.train.len(), s.validation.len(), s.test.len()), (5, 3, 2));
 /// assert_eq!(split_by_file(10, 0.25, 0.25, 3)?, s); // seeded
+/// let e = split_by_file(10, 1.5, 0.0, 3).unwrap_err();
+/// assert_eq!(e.to_string(), "validation fraction = 1.5 is out of range: expected a fraction in [0, 1]");
 /// # Ok::<(), deltacell_data::Error>(())
 /// ```
 pub fn split_by_file(n: usize, validation: f64, test: f64, seed: u64) -> Result<Split> {
     let ok = |f: f64| (0.0..=1.0).contains(&f);
     if !ok(validation) || !ok(test) || validation + test > 1.0 + 1e-12 {
-        return Err(Error::InvalidArgument(format!(
-            "validation ({validation}) and test ({test}) fractions must lie in [0, 1] and sum to at most 1"
-        )));
+        return Err(split_error(validation, test));
     }
     let nf = n as f64;
     let b1 = ((1.0 - validation - test) * nf).round_ties_even().max(0.0) as usize;
@@ -300,6 +301,23 @@ pub fn split_by_file(n: usize, validation: f64, test: f64, seed: u64) -> Result<
         }
     }
     Ok(split)
+}
+
+/// The error for fractions [`split_by_file`] refuses: the first of `validation`, `test` outside
+/// `[0, 1]`, else their sum above 1.
+fn split_error(validation: f64, test: f64) -> Error {
+    let fraction = "a fraction in [0, 1]";
+    if !(0.0..=1.0).contains(&validation) {
+        Error::out_of_range("validation fraction", validation, fraction)
+    } else if !(0.0..=1.0).contains(&test) {
+        Error::out_of_range("test fraction", test, fraction)
+    } else {
+        Error::out_of_range(
+            "validation + test fractions",
+            validation + test,
+            "at most 1",
+        )
+    }
 }
 
 /// One channel to interleave: floats, or a 0/1 mask written as 0.0/1.0.

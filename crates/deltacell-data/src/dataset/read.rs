@@ -74,13 +74,17 @@ pub fn readreshape(path: impl AsRef<Path>, options: &ReadReshape) -> Result<Plan
 pub fn readreshape_raw(raw: &RawPixels, options: &ReadReshape) -> Result<Plane<f64>> {
     let (th, tw) = options.target_size;
     if th == 0 || tw == 0 {
-        return Err(Error::InvalidArgument(format!(
-            "readreshape: target size {th}x{tw} must be positive"
-        )));
+        return Err(Error::out_of_range(
+            "target_size",
+            format!("{th}x{tw}"),
+            "a height and width of at least 1",
+        ));
     }
     let (h, w) = raw.shape();
     if h == 0 || w == 0 {
-        return Err(Error::InvalidArgument("readreshape: empty image".into()));
+        return Err(Error::Empty {
+            what: format!("the {h}x{w} image to read and reshape"),
+        });
     }
     let (values, int_max) = raw_values(raw);
     let mut out = if options.crop {
@@ -133,9 +137,9 @@ pub fn tracking_boxes(seed: &Mask, target: (usize, usize)) -> Result<(CroppingBo
     let (h, w) = seed.shape();
     let (m00, m10, m01) = moments(seed);
     if m00 == 0.0 {
-        return Err(Error::InvalidArgument(
-            "gettrackingboxes: the seed mask is empty".into(),
-        ));
+        return Err(Error::Empty {
+            what: "the seed mask (the cell to centre the tracking boxes on)".into(),
+        });
     }
     let cx = (m10 / m00).trunc();
     let cy = (m01 / m00).trunc();

@@ -184,9 +184,9 @@ impl SegmentationDataset {
             });
         }
         if files.is_empty() {
-            return Err(Error::InvalidArgument(
-                "a dataset needs at least one file".into(),
-            ));
+            return Err(Error::Empty {
+                what: "the list of files of a segmentation dataset".into(),
+            });
         }
         let tiles = options.crop && mode == Mode::Evaluation;
         let per_pixel: u64 = 4
@@ -320,11 +320,11 @@ impl Dataset for SegmentationDataset {
         x: &mut [f32],
         y: &mut [f32],
     ) -> Result<()> {
-        let (f, tile) = *self.items.get(index).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "sample {index} of a dataset of {}",
-                self.items.len()
-            ))
+        let (f, tile) = *self.items.get(index).ok_or(Error::IndexOutOfRange {
+            what: "sample",
+            index,
+            len: self.items.len(),
+            within: "dataset",
         })?;
         let item = self.item(f)?;
         let target = self.options.target_size;
@@ -515,7 +515,9 @@ pub(crate) fn discover(root: &Path, options: &SegOptions) -> Result<Vec<SegFiles
 }
 
 fn augment_broke() -> Error {
-    Error::InvalidArgument("augmentation changed the number or kinds of a sample's rasters".into())
+    Error::Internal {
+        problem: "augmentation changed the number or kinds of a sample's rasters".into(),
+    }
 }
 
 pub(crate) fn check_shape(

@@ -166,9 +166,9 @@ impl TrackingDataset {
             });
         }
         if files.is_empty() {
-            return Err(Error::InvalidArgument(
-                "a dataset needs at least one file".into(),
-            ));
+            return Err(Error::Empty {
+                what: "the list of files of a tracking dataset".into(),
+            });
         }
         let all_wei = files.iter().all(|f| f.weights.is_some());
         let weights = match options.weights {
@@ -369,10 +369,12 @@ impl Dataset for TrackingDataset {
         y: &mut [f32],
     ) -> Result<()> {
         if index >= self.files.len() {
-            return Err(Error::InvalidArgument(format!(
-                "sample {index} of a dataset of {}",
-                self.files.len()
-            )));
+            return Err(Error::IndexOutOfRange {
+                what: "sample",
+                index,
+                len: self.files.len(),
+                within: "dataset",
+            });
         }
         let item = self.item(index)?;
         let full = item.image.shape();
@@ -412,9 +414,9 @@ impl Dataset for TrackingDataset {
         augment(&mut sample, &self.options.augment, rng)?;
         let t = self.options.target_size;
         if sample.targets.len() != 6 {
-            return Err(Error::InvalidArgument(
-                "augmentation changed the number of a sample's rasters".into(),
-            ));
+            return Err(Error::Internal {
+                problem: "augmentation changed the number of a sample's rasters".into(),
+            });
         }
         // Bring every raster back to the target shape (only when augmentation resized it).
         let planes: Vec<Fitted> = sample

@@ -175,12 +175,10 @@ impl std::str::FromStr for SynthKind {
         SynthKind::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                let names: Vec<&str> = SynthKind::ALL.iter().map(|k| k.name()).collect();
-                Error::InvalidArgument(format!(
-                    "unknown synthetic set kind {s:?}; expected one of {}",
-                    names.join(", ")
-                ))
+            .ok_or_else(|| Error::UnknownName {
+                what: "synthetic set kind",
+                name: s.to_string(),
+                choices: SynthKind::ALL.iter().map(|k| k.name()).collect(),
             })
     }
 }
@@ -281,16 +279,15 @@ fn delta_name(position: usize, chamber: usize, frame: usize, cell: Option<u32>) 
 }
 
 /// Fails with [`Error::OutputNotEmpty`] when `out` exists and has any entry (the CLI's check
-/// before writing without `--force`), and with [`Error::InvalidArgument`] when it is a file.
+/// before writing without `--force`), and with [`Error::NotAFolder`] when it is a file.
 pub fn ensure_empty_output(out: &Path) -> Result<()> {
     if !out.exists() {
         return Ok(());
     }
     if !out.is_dir() {
-        return Err(Error::InvalidArgument(format!(
-            "{}: exists and is not a folder",
-            out.display()
-        )));
+        return Err(Error::NotAFolder {
+            path: out.to_path_buf(),
+        });
     }
     let mut entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
     if entries.next().is_some() {
@@ -330,9 +327,11 @@ pub fn generate(
     progress: Progress,
 ) -> Result<usize> {
     if n == 0 || n > MAX_N {
-        return Err(Error::InvalidArgument(format!(
-            "the number of samples must be between 1 and {MAX_N}, got {n}"
-        )));
+        return Err(Error::out_of_range(
+            "number of samples",
+            n,
+            format!("between 1 and {MAX_N}"),
+        ));
     }
     let done = AtomicUsize::new(0);
     let tick = |total: usize| progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
@@ -438,9 +437,11 @@ fn write_tracking(
     while written < n {
         // Every pair has at least one cell; the guard only turns a logic error into an error.
         if next_pair > 16 * n + 64 {
-            return Err(Error::InvalidArgument(format!(
-                "{kind}: only {written} of {n} tracking samples after {next_pair} frame pairs"
-            )));
+            return Err(Error::Internal {
+                problem: format!(
+                    "{kind}: only {written} of {n} tracking samples after {next_pair} frame pairs"
+                ),
+            });
         }
         let chunk = (n - written).div_ceil(per_pair).clamp(1, 16);
         let pairs: Vec<TrackingPair> = (next_pair..next_pair + chunk)

@@ -140,10 +140,10 @@ pub fn estimate_seg2d_classweights_dir(
 ) -> Result<(f32, f32)> {
     let files = list_mask_files(dir)?;
     if files.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "{}: no .png or .tif mask to estimate class weights from",
-            dir.display()
-        )));
+        return Err(Error::NoFilesIn {
+            path: dir.to_path_buf(),
+            wanted: ".png or .tif mask to estimate class weights from".into(),
+        });
     }
     let masks = files
         .par_iter()

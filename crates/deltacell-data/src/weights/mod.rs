@@ -298,7 +298,7 @@ fn gaps_between_cells(mask: &Mask) -> Mask {
 ///   `[100, 31 800]`.
 ///
 /// Both masks are 0/1 by type (see the module docs for how 0/255 and label files are read).
-/// `halo_distance` must be finite and > 0 ([`Error::InvalidArgument`] otherwise). Distances are
+/// `halo_distance` must be finite and > 0 ([`Error::OutOfRange`] otherwise). Distances are
 /// computed only where they can matter: inside the tracked cells' bounding box grown by 1, and
 /// within `⌈halo⌉ + 1` pixels of it (farther, the halo term is at its floor of 1).
 ///
@@ -318,9 +318,11 @@ pub fn tracking_weights(track: &Mask, segall: &Mask, halo_distance: f32) -> Resu
         });
     }
     if !(halo_distance > 0.0 && halo_distance.is_finite()) {
-        return Err(Error::InvalidArgument(format!(
-            "tracking_weights: halo_distance must be a finite number > 0, got {halo_distance}"
-        )));
+        return Err(Error::out_of_range(
+            "tracking_weights halo_distance",
+            halo_distance,
+            "a finite number > 0",
+        ));
     }
     let (h, w) = track.shape();
     let t = track.as_slice();
@@ -496,10 +498,18 @@ impl std::str::FromStr for WeightRecipe {
             "track" | "tracking_weights" | "online" => Ok(WeightRecipe::Track {
                 halo_distance: DEFAULT_HALO_DISTANCE,
             }),
-            other => Err(Error::InvalidArgument(format!(
-                "unknown weight recipe {other:?}: expected seg, seg2d or track (DeLTA's \
-                 seg_weights, seg_weights_2D, tracking_weights)"
-            ))),
+            _ => Err(Error::UnknownName {
+                what: "weight recipe",
+                name: s.to_string(),
+                choices: vec![
+                    "seg",
+                    "seg2d",
+                    "track",
+                    "seg_weights",
+                    "seg_weights_2D",
+                    "tracking_weights",
+                ],
+            }),
         }
     }
 }
@@ -514,7 +524,7 @@ impl WeightRecipe {
     }
 
     /// Checks the parameters: class weights finite and > 0, `w0` finite and >= 0, `sigma` and
-    /// the halo distance finite and > 0 ([`Error::InvalidArgument`] naming the parameter).
+    /// the halo distance finite and > 0 ([`Error::OutOfRange`] naming the parameter).
     ///
     /// ```
     /// use deltacell_data::weights::WeightRecipe;
@@ -527,10 +537,11 @@ impl WeightRecipe {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(Error::InvalidArgument(format!(
-                    "{} {name} = {v}: expected a finite number > 0",
-                    self.delta_name()
-                )))
+                Err(Error::out_of_range(
+                    format!("{} {name}", self.delta_name()),
+                    v,
+                    "a finite number > 0",
+                ))
             }
         };
         match self {
@@ -539,10 +550,11 @@ impl WeightRecipe {
                 positive("classweights[1]", p.classweights.1)?;
                 positive("sigma", p.sigma)?;
                 if !(p.w0.is_finite() && p.w0 >= 0.0) {
-                    return Err(Error::InvalidArgument(format!(
-                        "seg_weights w0 = {}: expected a finite number >= 0",
-                        p.w0
-                    )));
+                    return Err(Error::out_of_range(
+                        "seg_weights w0",
+                        p.w0,
+                        "a finite number >= 0",
+                    ));
                 }
                 Ok(())
             }
@@ -562,9 +574,10 @@ impl WeightRecipe {
             WeightRecipe::Seg2d { classweights } => Ok(seg_weights_2d(mask, *classweights)),
             WeightRecipe::Track { halo_distance } => match segall {
                 Some(segall) => tracking_weights(mask, segall, *halo_distance),
-                None => Err(Error::InvalidArgument(
-                    "tracking_weights needs the cells at t (segall) besides the mask".into(),
-                )),
+                None => Err(Error::MissingInput {
+                    needed_by: "the tracking weight recipe".into(),
+                    what: "the mask of all cells at t (segall) besides the tracked cells".into(),
+                }),
             },
         }
     }
@@ -786,7 +799,7 @@ mod tests {
             }
         }
         let e = tracking_weights(&Mask::zeros(2, 2), &Mask::zeros(2, 2), 0.0);
-        assert!(matches!(e, Err(Error::InvalidArgument(_))));
+        assert!(matches!(e, Err(Error::OutOfRange { .. })));
     }
 
     /// The definition on the full image, as DeLTA computes it.
