@@ -346,6 +346,14 @@ mod tests {
             "tracking_weights halo_distance = -1 is out of range: expected a finite number > 0"
         );
 
+        let recipe = crate::weights::WeightRecipe::Seg2d {
+            classweights: (f32::NAN, 1.0),
+        };
+        assert_eq!(
+            recipe.validate().unwrap_err().to_string(),
+            "seg_weights_2D classweights[0] = NaN is out of range: expected a finite number > 0"
+        );
+
         let out = tempfile::tempdir().unwrap();
         let e =
             crate::synth::generate(crate::synth::SynthKind::MmSeg, 0, 1, out.path(), &|_, _| {})

@@ -558,6 +558,18 @@ pub fn write_weights_u8(path: impl AsRef<Path>, weights: &WeightMap) -> Result<(
 
 /// Writes instance labels as a 16-bit PNG/TIFF (labels above 65535 are an
 /// [`Error::LabelOverflow`]).
+///
+/// ```
+/// use deltacell_data::{io::write_labels, Error, Labels, Plane};
+/// let dir = tempfile::tempdir()?;
+/// let labels = Labels::from_plane(Plane::from_fn(2, 2, |r, c| (r * 2 + c) as u32));
+/// write_labels(dir.path().join("labels.png"), &labels)?;
+/// let too_many = Labels::from_plane(Plane::filled(1, 1, 70_000));
+/// let e = write_labels(dir.path().join("big.png"), &too_many).unwrap_err();
+/// assert!(matches!(e, Error::LabelOverflow { max_label: 70_000, .. }));
+/// assert!(!dir.path().join("big.png").exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_labels(path: impl AsRef<Path>, labels: &Labels) -> Result<()> {
     let path = path.as_ref();
     if labels.max_label() > u32::from(u16::MAX) {

@@ -180,6 +180,16 @@ pub fn seg_batches(inputs: &[SegInput], batch_size: usize) -> Vec<Batch> {
 
 /// Splits channel `channel` of a network output buffer (`n × height × width × channels`, the
 /// [`Batch`] layout) into one plane per sample.
+///
+/// ```
+/// use deltacell_data::{predict::split_output, Error};
+/// // One sample of 1×2 pixels with 2 channels, pixel by pixel.
+/// let planes = split_output(&[0.1, 0.9, 0.2, 0.8], 1, (1, 2), 2, 1)?;
+/// assert_eq!(planes[0].as_slice(), &[0.9, 0.8]);
+/// let e = split_output(&[0.0; 4], 1, (1, 2), 2, 2).unwrap_err(); // no channel 2
+/// assert!(matches!(e, Error::IndexOutOfRange { index: 2, len: 2, .. }));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn split_output(
     data: &[f32],
     n: usize,

@@ -31,6 +31,15 @@ impl Pchip {
     /// `x` must be strictly increasing and finite, with at least 2 knots, and `y` finite and as
     /// long as `x` ([`Error::OutOfRange`], [`Error::LengthMismatch`], [`Error::InvalidValue`]
     /// otherwise).
+    ///
+    /// ```
+    /// use deltacell_data::{augment::intensity::Pchip, Error};
+    /// let p = Pchip::new(&[0.0, 1.0, 2.0], &[0.0, 1.0, 4.0])?;
+    /// assert_eq!((p.eval(0.0), p.eval(2.0)), (0.0, 4.0));
+    /// let e = Pchip::new(&[0.0, 0.0], &[0.0, 1.0]).unwrap_err();
+    /// assert!(matches!(e, Error::InvalidValue { .. }));
+    /// # Ok::<(), deltacell_data::Error>(())
+    /// ```
     pub fn new(x: &[f64], y: &[f64]) -> Result<Self> {
         let n = x.len();
         if n < 2 {

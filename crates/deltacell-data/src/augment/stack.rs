@@ -14,6 +14,17 @@ use crate::random::SampleRng;
 /// order-0 raster whose values are all 0 or 1 is a [`Target::Mask`] (touching cells kept apart
 /// after elastic warps); any other order-0 raster (a weight map) is a [`Target::Weights`].
 /// Images must lie in `[0, 1]` (DeLTA's intensity operations assume it).
+///
+/// ```
+/// use deltacell_data::{augment::{stack_target, Target}, Error, Plane};
+/// let mask = stack_target(Plane::from_fn(2, 2, |r, _| r as f32), 0, 0)?;
+/// assert!(matches!(mask, Target::Mask(_)));
+/// let weights = stack_target(Plane::filled(2, 2, 3.5f32), 0, 1)?;
+/// assert!(matches!(weights, Target::Weights(_)));
+/// let e = stack_target(Plane::filled(2, 2, 1.5f32), 1, 2).unwrap_err();
+/// assert!(matches!(&e, Error::InvalidValue { value, .. } if value == "1.5"));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn stack_target(plane: Plane<f32>, order: u32, index: usize) -> Result<Target> {
     if order > 0 {
         if let Some(v) = plane.as_slice().iter().find(|v| !(0.0..=1.0).contains(*v)) {
@@ -44,6 +55,16 @@ pub fn stack_target(plane: Plane<f32>, order: u32, index: usize) -> Result<Targe
 /// shape: every raster becomes a [`Target`] by [`stack_target`] (`orders` has one entry per
 /// raster), [`augment`] applies `params` with draws from `rng`, and the rasters come back in
 /// order as `f32` planes (masks as 0.0/1.0).
+///
+/// ```
+/// use deltacell_data::{augment::{augment_stack, AugmentParams}, random::seeded, Error, Plane};
+/// let planes = vec![Plane::filled(4, 4, 0.5f32), Plane::filled(4, 4, 1.0f32)];
+/// let off = AugmentParams::default(); // every operation off: the rasters come back as given
+/// assert_eq!(augment_stack(planes.clone(), &[1, 0], &off, &mut seeded(1))?, planes);
+/// let e = augment_stack(planes, &[1], &off, &mut seeded(1)).unwrap_err();
+/// assert!(matches!(e, Error::LengthMismatch { expected: 2, found: 1, .. }));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn augment_stack(
     planes: Vec<Plane<f32>>,
     orders: &[u32],

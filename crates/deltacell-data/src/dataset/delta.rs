@@ -98,6 +98,16 @@ impl Loader {
 /// `(height, width)` window at a uniform position (row drawn first), the same for the image,
 /// the mask and the weights; where the raster is smaller than the target it is zero-padded
 /// evenly (`pad // 2` before). Returned unchanged when the shape already equals the target.
+///
+/// ```
+/// use deltacell_data::{dataset::random_crop, random::seeded, Error, Image, Mask};
+/// let (image, mask) = (Image::filled(6, 5, 0.5), Mask::zeros(6, 5));
+/// let (i, m, w) = random_crop(&image, &mask, None, (4, 4), &mut seeded(1))?;
+/// assert_eq!((i.shape(), m.shape(), w.is_none()), ((4, 4), (4, 4), true));
+/// let e = random_crop(&image, &mask, None, (0, 4), &mut seeded(1)).unwrap_err();
+/// assert!(matches!(e, Error::OutOfRange { .. }));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn random_crop(
     image: &Image,
     mask: &Mask,

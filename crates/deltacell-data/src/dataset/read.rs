@@ -133,6 +133,17 @@ pub fn binarize_range(plane: &Plane<f64>) -> Plane<f64> {
 /// with `th/2` a true division truncated at the end as 2.0.7 does. An empty seed is an error
 /// (2.0.7 divides by zero). The newest line replaced this by [`CroppingBox::tracking_box`] with
 /// zero padding, which the tracking dataset uses.
+///
+/// ```
+/// use deltacell_data::{dataset::read::tracking_boxes, Error, Mask};
+/// let seed = Mask::from_fn(8, 8, |r, c| r == 4 && c == 4);
+/// let (crop, fill) = tracking_boxes(&seed, (4, 4))?;
+/// assert_eq!((crop.ytl, crop.xtl, crop.ybr, crop.xbr), (2, 2, 6, 6));
+/// assert_eq!((fill.ytl, fill.xtl, fill.ybr, fill.xbr), (0, 0, 4, 4));
+/// let e = tracking_boxes(&Mask::zeros(8, 8), (4, 4)).unwrap_err();
+/// assert!(matches!(e, Error::Empty { .. }));
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
 pub fn tracking_boxes(seed: &Mask, target: (usize, usize)) -> Result<(CroppingBox, CroppingBox)> {
     let (h, w) = seed.shape();
     let (m00, m10, m01) = moments(seed);

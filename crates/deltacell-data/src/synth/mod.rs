@@ -280,6 +280,19 @@ fn delta_name(position: usize, chamber: usize, frame: usize, cell: Option<u32>) 
 
 /// Fails with [`Error::OutputNotEmpty`] when `out` exists and has any entry (the CLI's check
 /// before writing without `--force`), and with [`Error::NotAFolder`] when it is a file.
+///
+/// ```
+/// use deltacell_data::{synth::ensure_empty_output, Error};
+/// let dir = tempfile::tempdir()?;
+/// ensure_empty_output(&dir.path().join("new"))?; // absent
+/// ensure_empty_output(dir.path())?; // empty
+/// std::fs::write(dir.path().join("a.txt"), "x")?;
+/// let used = ensure_empty_output(dir.path());
+/// assert!(matches!(used, Err(Error::OutputNotEmpty { .. })));
+/// let file = ensure_empty_output(&dir.path().join("a.txt"));
+/// assert!(matches!(file, Err(Error::NotAFolder { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn ensure_empty_output(out: &Path) -> Result<()> {
     if !out.exists() {
         return Ok(());
