@@ -1,4 +1,4 @@
-//! Binary morphology on [`Mask`]s: the building blocks of DeLTA's weight maps.
+//! Binary morphology on [`Mask`](crate::Mask)s: the building blocks of DeLTA's weight maps.
 //!
 //! * [`label`]: connected components, 4- or 8-connectivity, numbered in raster order
 //!   (scikit-image `measure.label`).
@@ -10,7 +10,7 @@
 //! * [`skeletonize`] (scikit-image's default 2-D thinning) and [`skeletonize_lee`]
 //!   (scikit-image `skeletonize(method="lee")`), pixel-identical to scikit-image.
 //!
-//! Everything works on 0/1 [`Mask`]s; the pixels outside the image are background unless a
+//! Everything works on 0/1 [`Mask`](crate::Mask)s; the pixels outside the image are background unless a
 //! function says otherwise.
 //!
 //! One file per family, as imageproc splits its morphology: `label.rs`, `distance.rs`

@@ -14,7 +14,7 @@ use crate::morphology::{dilate, erode, kernel, skeletonize};
 use super::gaps_between_cells;
 
 /// DeLTA's `estimate_seg2D_classweights(mask_path, sample_size)`: class weights
-/// `(cells, borders)` for [`seg_weights_2d`] that balance the skeleton pixels of cells and of the
+/// `(cells, borders)` for [`seg_weights_2d`](super::seg_weights_2d) that balance the skeleton pixels of cells and of the
 /// gaps between them.
 ///
 /// Uses `sample_size` masks drawn without replacement (as DeLTA 2.0.7's `random.sample`; the
