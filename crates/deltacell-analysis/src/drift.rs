@@ -163,23 +163,84 @@ impl DriftTemplate {
 }
 
 /// Dot product of two equally long rows of 8-bit values widened to 16 bits, summed in 32 bits
-/// (exact for rows up to 33 000 pixels).
+/// (exact for rows up to 33 000 pixels): AVX2 or SSE2 multiply-adds on x86-64, scalar
+/// elsewhere. Integer arithmetic, so every path gives the same result.
 fn dot(a: &[i16], b: &[i16]) -> i32 {
-    const LANES: usize = 16;
-    let mut acc = [0i32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..LANES {
-            acc[k] += i32::from(x[k]) * i32::from(y[k]);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { x86::dot_avx2(a, b) };
         }
+        x86::dot_sse2(a, b)
     }
-    let tail: i32 = ra
-        .iter()
-        .zip(rb)
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        dot_scalar(a, b)
+    }
+}
+
+/// The portable dot product (also the tail of the vector ones).
+fn dot_scalar(a: &[i16], b: &[i16]) -> i32 {
+    a.iter()
+        .zip(b)
         .map(|(&x, &y)| i32::from(x) * i32::from(y))
-        .sum();
-    acc.iter().sum::<i32>() + tail
+        .sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::{
+        __m128i, __m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16,
+        _mm256_setzero_si256, _mm256_storeu_si256, _mm_add_epi32, _mm_loadu_si128, _mm_madd_epi16,
+        _mm_setzero_si128, _mm_storeu_si128,
+    };
+
+    use super::dot_scalar;
+
+    /// [`super::dot`] with 16 lanes. Pairs of 8-bit products (≤ 2·255²) summed in 32-bit lanes.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn dot_avx2(a: &[i16], b: &[i16]) -> i32 {
+        let n = a.len().min(b.len());
+        let chunks = n / 16;
+        let mut acc = _mm256_setzero_si256();
+        for k in 0..chunks {
+            // SAFETY: `k·16 + 16 ≤ n`, so both 32-byte unaligned loads stay inside the slices.
+            let (va, vb) = unsafe {
+                (
+                    _mm256_loadu_si256(a.as_ptr().add(k * 16).cast::<__m256i>()),
+                    _mm256_loadu_si256(b.as_ptr().add(k * 16).cast::<__m256i>()),
+                )
+            };
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(va, vb));
+        }
+        let mut lanes = [0i32; 8];
+        // SAFETY: `lanes` holds exactly 32 bytes; the store is unaligned.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast::<__m256i>(), acc) };
+        lanes.iter().sum::<i32>() + dot_scalar(&a[chunks * 16..n], &b[chunks * 16..n])
+    }
+
+    /// [`super::dot`] with 8 lanes (SSE2, always present on x86-64).
+    pub(super) fn dot_sse2(a: &[i16], b: &[i16]) -> i32 {
+        let n = a.len().min(b.len());
+        let chunks = n / 8;
+        let mut lanes = [0i32; 4];
+        // SAFETY: SSE2 is part of the x86-64 baseline; `k·8 + 8 ≤ n`, so both 16-byte
+        // unaligned loads stay inside the slices; `lanes` holds exactly 16 bytes.
+        unsafe {
+            let mut acc = _mm_setzero_si128();
+            for k in 0..chunks {
+                let va = _mm_loadu_si128(a.as_ptr().add(k * 8).cast::<__m128i>());
+                let vb = _mm_loadu_si128(b.as_ptr().add(k * 8).cast::<__m128i>());
+                acc = _mm_add_epi32(acc, _mm_madd_epi16(va, vb));
+            }
+            _mm_storeu_si128(lanes.as_mut_ptr().cast::<__m128i>(), acc);
+        }
+        lanes.iter().sum::<i32>() + dot_scalar(&a[chunks * 8..n], &b[chunks * 8..n])
+    }
 }
 
 /// OpenCV's `matchTemplate(image, template, TM_CCOEFF_NORMED)` on 8-bit images: for every
@@ -409,6 +470,18 @@ mod tests {
         assert!(match_template(&img, &big).is_err());
         assert!(match_template(&img, &Plane::filled(0, 0, 0u8)).is_err());
         assert!(match_template(&big, &Plane::filled(2, 2, 1u8)).is_err());
+    }
+
+    #[test]
+    fn dot_paths_agree() {
+        let a: Vec<i16> = (0..77).map(|i| ((i * 37) % 256) as i16).collect();
+        let b: Vec<i16> = (0..77).map(|i| ((i * 91 + 5) % 256) as i16).collect();
+        for n in [0, 1, 7, 8, 15, 16, 17, 77] {
+            let want = dot_scalar(&a[..n], &b[..n]);
+            assert_eq!(dot(&a[..n], &b[..n]), want);
+            #[cfg(target_arch = "x86_64")]
+            assert_eq!(x86::dot_sse2(&a[..n], &b[..n]), want);
+        }
     }
 
     #[test]
