@@ -20,7 +20,8 @@ fn shared(rel: &str) -> PathBuf {
 }
 
 const DATA: &str = "data/delta-3.0.0a6";
-const EXPECTED: &str = "data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc";
+const EXPECTED: &str =
+    "data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc";
 
 /// A frame as DeLTA reads it: `float32`, 16-bit values divided by 65535.
 fn frame(rel: &str) -> Plane<f32> {
@@ -117,7 +118,11 @@ fn synthetic_logits() -> Plane<f32> {
         if (10..16).contains(&r) && (10..16).contains(&c) {
             return 4.0;
         }
-        if (r * 7 + c * 13) % 97 == 0 { 1.0 } else { -4.0 }
+        if (r * 7 + c * 13) % 97 == 0 {
+            1.0
+        } else {
+            -4.0
+        }
     })
 }
 
