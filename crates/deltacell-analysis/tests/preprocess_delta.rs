@@ -143,7 +143,8 @@ fn chamber_boxes_of_synthetic_logits() {
         })
         .collect();
     assert_eq!(boxes, want);
-    // The same through the model closure: the reference resized to 512×512 and back.
+    // The same through the model closure: the reference min-max scaled, resized to 512×512,
+    // predicted, and the logits resized back.
     let params = RoiParams::default();
     let reference = logits.map(|v| if v > 3.0 { 0.9 } else { 0.2 });
     let mut calls = 0;
@@ -158,14 +159,10 @@ fn chamber_boxes_of_synthetic_logits() {
     })
     .unwrap();
     assert_eq!(calls, 1);
-    assert_eq!(via_model.len(), 7);
-    for (a, b) in via_model.iter().zip(&want) {
-        // Resizing to 512×512 and back blurs the edges by at most a pixel or two.
-        assert!(
-            (a.xtl - b.xtl).abs() <= 2 && (a.ytl - b.ytl).abs() <= 2,
-            "{a:?} vs {b:?}"
-        );
-    }
+    // DeLTA's `Position.find_roi_boxes(reference, config)` with the same stand-in model
+    // (`predict` = `where(x > 0.5, 4, -4)`, target 512×512, min_area 500, factor 4; DeLTA 3
+    // venv, by hand) also sees one 512×512 window and gives exactly the same seven boxes.
+    assert_eq!(via_model, want);
     // Nothing above 0: a clear error.
     let none = logits.map(|_| -1.0f32);
     let err = boxes_from_logits(&none, 500).unwrap_err();
