@@ -196,3 +196,86 @@ fn chamber_boxes_ties_keep_opencv_order() {
     let xs: Vec<i64> = boxes_from_mask(&m).iter().map(|b| b.xtl).collect();
     assert_eq!(xs, vec![20, 2, 11]);
 }
+
+/// Position 2 (no stored results) and the whole-frame template, against DeLTA's own functions
+/// run by hand in the DeLTA 3 venv (OpenCV 5.1): `imgops.deskew(frame 1)` (−0.5° for both
+/// positions), then `imgops.rotate` of frames 1–10, `imgops.drift_template([CroppingBox(xtl=20,
+/// ytl=83, xbr=44, ybr=291)], reference, whole_frame=…)` and `imgops.compute_drift`. These drifts
+/// are DeLTA's output, pasted.
+#[test]
+fn drift_of_both_positions_matches_delta_functions() {
+    let chamber = [CropBox {
+        xtl: 20,
+        ytl: 83,
+        xbr: 44,
+        ybr: 291,
+    }];
+    let cases: [(usize, bool, [(i64, i64); 10]); 3] = [
+        (
+            1,
+            true,
+            [
+                (0, 0),
+                (1, -1),
+                (2, -3),
+                (2, -5),
+                (3, -5),
+                (3, -6),
+                (3, -6),
+                (3, -7),
+                (3, -7),
+                (3, -8),
+            ],
+        ),
+        (
+            2,
+            false,
+            [
+                (0, 0),
+                (2, -2),
+                (2, -3),
+                (2, -4),
+                (2, -6),
+                (3, -6),
+                (3, -7),
+                (3, -7),
+                (3, -7),
+                (3, -8),
+            ],
+        ),
+        (
+            2,
+            true,
+            [
+                (0, 0),
+                (2, -2),
+                (1, -3),
+                (2, -4),
+                (2, -6),
+                (3, -6),
+                (3, -7),
+                (3, -7),
+                (3, -7),
+                (3, -8),
+            ],
+        ),
+    ];
+    for (position, whole, want) in cases {
+        let frames: Vec<Plane<f32>> = (1..=10)
+            .map(|t| {
+                frame(&format!(
+                    "movie_mothermachine_tif/Position{position:02}Channel01Frames{t:06}.tif"
+                ))
+            })
+            .collect();
+        let angle = deskew(&frames[0]).unwrap();
+        assert_eq!(angle, -0.49999999999999434, "position {position}");
+        let reference = rotate(&frames[0], angle);
+        let template = DriftTemplate::new(&chamber, &reference, whole).unwrap();
+        let found: Vec<(i64, i64)> = frames
+            .iter()
+            .map(|f| template.drift(&rotate(f, angle)).unwrap())
+            .collect();
+        assert_eq!(found, want, "position {position}, whole frame {whole}");
+    }
+}
