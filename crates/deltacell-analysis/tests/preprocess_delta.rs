@@ -210,7 +210,8 @@ fn drift_of_both_positions_matches_delta_functions() {
         xbr: 44,
         ybr: 291,
     }];
-    let cases: [(usize, bool, [(i64, i64); 10]); 3] = [
+    type Case = (usize, bool, [(i64, i64); 10]);
+    let cases: [Case; 3] = [
         (
             1,
             true,
