@@ -11,6 +11,19 @@
 //! The API works frame by frame: build a [`DriftTemplate`] once from the reference, then call
 //! [`DriftTemplate::drift`] on each frame as it is read.
 //!
+//! DeLTA's `Position.preprocess` chains the three pre-processing modules in this order:
+//!
+//! ```text
+//! reference = frame 0, channel 0 (float32 in [0, 1])
+//! angle     = rotation::deskew(&reference)                      (if correct_rotation)
+//! every frame, every channel: rotation::rotate(&frame, angle);  reference likewise
+//! boxes     = chambers::roi_boxes(&reference, &params, model)   (mother machine; else the whole frame)
+//! template  = DriftTemplate::new(&boxes, &reference, whole_frame_drift)   (if correct_drift)
+//! each frame t: (x, y) = template.drift(&channel 0 of t);
+//!               every channel of t: correct(&plane, (x, y))
+//! each ROI: CroppingBox { box }.crop(&corrected plane)          (zero padding outside)
+//! ```
+//!
 //! [`match_template`] computes the correlation exactly, in integers (DeLTA's images are 8-bit
 //! there): the cross-correlation directly with 16-bit products summed in 32 bits, the window
 //! sums from integral images, the normalised score in `f64`. OpenCV computes in `float32` (with
