@@ -193,6 +193,19 @@ fn dot(a: &[i16], b: &[i16]) -> i32 {
     }
 }
 
+/// `[dot(t, i[j..j + t.len()]) for j in 0..4]`: four neighbouring placements sharing the
+/// template's loads (`i.len() ≥ t.len() + 3`).
+fn dot4(t: &[i16], i: &[i16]) -> [i32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && i.len() >= t.len() + 3 {
+            // SAFETY: the CPU supports AVX2 (checked just above); `i` is long enough.
+            return unsafe { x86::dot4_avx2(t, i) };
+        }
+    }
+    [0, 1, 2, 3].map(|j| dot(t, &i[j..j + t.len()]))
+}
+
 /// The portable dot product (also the tail of the vector ones).
 fn dot_scalar(a: &[i16], b: &[i16]) -> i32 {
     a.iter()
@@ -234,6 +247,47 @@ mod x86 {
         // SAFETY: `lanes` holds exactly 32 bytes; the store is unaligned.
         unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast::<__m256i>(), acc) };
         lanes.iter().sum::<i32>() + dot_scalar(&a[chunks * 16..n], &b[chunks * 16..n])
+    }
+
+    /// [`super::dot4`] with 16 lanes: one template load feeds four multiply-adds.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, and `i.len() ≥ t.len() + 3`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn dot4_avx2(t: &[i16], i: &[i16]) -> [i32; 4] {
+        let n = t.len();
+        let chunks = n / 16;
+        let (mut a0, mut a1, mut a2, mut a3) = (
+            _mm256_setzero_si256(),
+            _mm256_setzero_si256(),
+            _mm256_setzero_si256(),
+            _mm256_setzero_si256(),
+        );
+        for k in 0..chunks {
+            // SAFETY: `k·16 + 16 ≤ n` for the template, and `3 + k·16 + 16 ≤ n + 3 ≤ i.len()`
+            // for the image row: every 32-byte unaligned load stays inside its slice.
+            unsafe {
+                let vt = _mm256_loadu_si256(t.as_ptr().add(k * 16).cast::<__m256i>());
+                let p = i.as_ptr().add(k * 16);
+                let v0 = _mm256_loadu_si256(p.cast::<__m256i>());
+                let v1 = _mm256_loadu_si256(p.add(1).cast::<__m256i>());
+                let v2 = _mm256_loadu_si256(p.add(2).cast::<__m256i>());
+                let v3 = _mm256_loadu_si256(p.add(3).cast::<__m256i>());
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(vt, v0));
+                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(vt, v1));
+                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(vt, v2));
+                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(vt, v3));
+            }
+        }
+        let mut out = [0i32; 4];
+        for (j, a) in [a0, a1, a2, a3].into_iter().enumerate() {
+            let mut lanes = [0i32; 8];
+            // SAFETY: `lanes` holds exactly 32 bytes; the store is unaligned.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast::<__m256i>(), a) };
+            out[j] = lanes.iter().sum::<i32>()
+                + dot_scalar(&t[chunks * 16..], &i[j + chunks * 16..j + n]);
+        }
+        out
     }
 
     /// [`super::dot`] with 8 lanes (SSE2, always present on x86-64).
@@ -328,7 +382,16 @@ pub fn match_template(image: &Plane<u8>, template: &Plane<u8>) -> Result<Plane<f
         for r in 0..th {
             let t_row = &tpl16[r * tw..(r + 1) * tw];
             let i_row = &img16[(y + r) * w..(y + r + 1) * w];
-            for (x, o) in out.iter_mut().enumerate() {
+            // Four placements at a time, then the rest one by one.
+            let mut x = 0;
+            while x + 4 <= nx {
+                let d = dot4(t_row, &i_row[x..x + tw + 3]);
+                for (o, v) in out[x..x + 4].iter_mut().zip(d) {
+                    *o += i64::from(v);
+                }
+                x += 4;
+            }
+            for (o, x) in out[x..].iter_mut().zip(x..) {
                 *o += i64::from(dot(t_row, &i_row[x..x + tw]));
             }
         }
@@ -492,6 +555,12 @@ mod tests {
         for n in [0, 1, 7, 8, 15, 16, 17, 77] {
             let want = dot_scalar(&a[..n], &b[..n]);
             assert_eq!(dot(&a[..n], &b[..n]), want);
+            if n + 3 <= a.len() {
+                let four = dot4(&a[..n], &b[..n + 3]);
+                for (j, v) in four.into_iter().enumerate() {
+                    assert_eq!(v, dot_scalar(&a[..n], &b[j..j + n]));
+                }
+            }
             #[cfg(target_arch = "x86_64")]
             assert_eq!(x86::dot_sse2(&a[..n], &b[..n]), want);
         }
