@@ -81,4 +81,14 @@ pub enum Error {
         /// What went wrong.
         problem: String,
     },
+
+    /// A pre-processing step (rotation, chambers, drift) that cannot run on its input (an empty
+    /// or constant image, a template larger than the frame, no chamber found).
+    #[error("{step}: {problem}")]
+    Preprocess {
+        /// The step, e.g. `"drift"`.
+        step: &'static str,
+        /// What is wrong with the input.
+        problem: String,
+    },
 }

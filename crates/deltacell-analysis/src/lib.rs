@@ -23,11 +23,16 @@
 //! | [`lineage_eval`] | CTC DET, SEG, TRA, LNK, complete tracks, division scores | — |
 //! | [`lineage_pictures`] | lineage trees and kymographs for reports | — |
 //! | [`movie`] | movie input: `{p}`/`{c}`/`{t}` templates, multi-page TIFF, folder of frames | `utils.XPReader` |
+//! | [`rotation`] | rotation correction: the chambers' angle (Canny, Hough) and the rotation of frames | `imgops.deskew`, `imgops.rotate` |
+//! | [`drift`] | drift correction: the template above the chambers, its match in each frame, the shift | `imgops.drift_template`, `compute_drift`, `correct_drift` |
+//! | [`chambers`] | the chambers' boxes from the ROI model's prediction on the reference frame | `Position.find_roi_boxes` |
 //! | [`results`] | a position's results and their file, `PositionNNNNNN.nc` (netCDF, format 0.1.0) | `Position.to_netcdf`, `load_netcdf` |
 //! | [`table`] | the tidy per-cell, per-frame CSV table | — |
 
+pub mod chambers;
 pub mod contour;
 pub mod ctc;
+pub mod drift;
 pub mod error;
 pub mod features;
 pub mod lineage;
@@ -35,6 +40,7 @@ pub mod lineage_eval;
 pub mod lineage_pictures;
 pub mod movie;
 pub mod results;
+pub mod rotation;
 pub mod table;
 
 pub use error::{Error, Result};
