@@ -334,3 +334,299 @@ fn two_d_tracking_equals_deltas() {
         (0, 0, 0, 0, 0, 0, 0)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Tiny literal cases (cropped tracking: the crop boxes are the ROI's size, centred on each
+// previous cell).
+
+use deltacell_analysis::tracking::{ModelFit, TrackedFrame};
+use deltacell_analysis::Error;
+
+/// A mask from rows of `.` (background) and `#` (cell).
+fn mask(rows: &[&str]) -> Mask {
+    let w = rows[0].len();
+    Mask::from_fn(rows.len(), w, |r, c| rows[r].as_bytes()[c] == b'#')
+}
+
+/// A segmentation model of the ROI's own size (scaling 1) and a tracking model of twice its
+/// size that does not resize (factor 0.5): cropped tracking, in boxes that cover the ROI
+/// wherever the previous cell is.
+fn cropped(shape: (usize, usize)) -> TrackingParams {
+    TrackingParams {
+        seg: ModelFit {
+            target_size: shape,
+            tolerable_resizing_factor: 1.0,
+        },
+        track: ModelFit {
+            target_size: (2 * shape.0, 2 * shape.1),
+            tolerable_resizing_factor: 0.5,
+        },
+    }
+}
+
+/// Tracks one frame whose previous cell `k` (in the order of the samples) claims the current
+/// cells containing the points `claims[k]` (`(row, col)`).
+fn step(tracker: &mut RoiTracker, seg: &Mask, claims: &[&[(usize, usize)]]) -> TrackedFrame {
+    let (h, w) = seg.shape();
+    let img = Plane::filled(h, w, 0.5f32);
+    let inputs = tracker.inputs(&img, seg).unwrap();
+    assert_eq!(inputs.batch().n, claims.len());
+    let small = label_seg(seg);
+    let logits: Vec<Plane<f32>> = claims
+        .iter()
+        .zip(inputs.boxes())
+        .map(|(points, b)| {
+            let cells: BTreeSet<u32> = points.iter().map(|&(r, c)| small.get(r, c)).collect();
+            logits_for(&small, &cells, b)
+        })
+        .collect();
+    tracker.apply(&inputs, &logits, &[]).unwrap()
+}
+
+fn count(labels: &Plane<u16>, id: u16) -> usize {
+    labels.as_slice().iter().filter(|&&l| l == id).count()
+}
+
+const ROD: [&str; 12] = [
+    "........", "..###...", "..###...", "..###...", "..###...", "..###...", "..###...", "..###...",
+    "..###...", "..###...", "........", "........",
+];
+
+#[test]
+fn one_cell_is_tracked_and_keeps_its_old_pole() {
+    let mut t = RoiTracker::new(0, (12, 8), cropped((12, 8)));
+    assert!(!t.resized());
+    let first = step(&mut t, &mask(&ROD), &[]);
+    assert_eq!(count(&first.labels, 1), 27);
+    // The rod slides one row down.
+    let mut moved = ROD.to_vec();
+    moved.rotate_right(1);
+    let second = step(&mut t, &mask(&moved), &[&[(5, 3)]]);
+    assert_eq!(count(&second.labels, 1), 27);
+    assert_eq!(second.labels.get(1, 3), 0);
+    let (lineage, features) = t.finish();
+    assert_eq!(lineage.len(), 1);
+    let cell = lineage.cell(1).unwrap();
+    assert_eq!(
+        (cell.first_frame, cell.last_frame, cell.mother),
+        (0, 1, None)
+    );
+    let f = &features[&1];
+    // A new cell's old pole is its upper one (DeLTA swaps when old[0] >= new[0]), and it
+    // stays the upper one.
+    assert!(f[0].old_pole[0] < f[0].new_pole[0], "{:?}", f[0]);
+    assert!(f[1].old_pole[0] < f[1].new_pole[0], "{:?}", f[1]);
+    assert_eq!(f[1].old_pole[0], f[0].old_pole[0] + 1);
+    assert_eq!(f[0].area, f[1].area);
+}
+
+#[test]
+fn at_a_division_the_cell_with_the_old_pole_is_the_mother() {
+    let mut t = RoiTracker::new(0, (12, 8), cropped((12, 8)));
+    step(&mut t, &mask(&ROD), &[]);
+    let halves = [
+        "........", "..###...", "..###...", "..###...", "..###...", "........", "..###...",
+        "..###...", "..###...", "..###...", "........", "........",
+    ];
+    let out = step(&mut t, &mask(&halves), &[&[(2, 3), (8, 3)]]);
+    let (lineage, features) = t.finish();
+    assert_eq!(lineage.len(), 2);
+    lineage.validate().unwrap();
+    let d = lineage.cell(2).unwrap();
+    assert_eq!((d.mother, d.first_frame), (Some(1), 1));
+    assert_eq!(lineage.cell(1).unwrap().divisions, vec![(1, 2)]);
+    // The mother keeps the upper half, where the old pole was.
+    assert_eq!(out.labels.get(2, 3), 1);
+    assert_eq!(out.labels.get(8, 3), 2);
+    let (m, dd) = (&features[&1][1], &features[&2][0]);
+    assert!(m.old_pole[0] <= 2 && m.new_pole[0] >= 3, "{m:?}");
+    // The new poles face each other across the septum.
+    assert!(dd.new_pole[0] <= 7 && dd.old_pole[0] >= 8, "{dd:?}");
+}
+
+#[test]
+fn a_cell_that_no_previous_cell_claims_is_a_new_cell_with_its_old_pole_up() {
+    let mut t = RoiTracker::new(0, (12, 8), cropped((12, 8)));
+    let top = [
+        "........", "..###...", "..###...", "..###...", "..###...", "........", "........",
+        "........", "........", "........", "........", "........",
+    ];
+    step(&mut t, &mask(&top), &[]);
+    let two = [
+        "........", "..###...", "..###...", "..###...", "..###...", "........", "...###..",
+        "...###..", "...###..", "...###..", "...###..", "........",
+    ];
+    let out = step(&mut t, &mask(&two), &[&[(2, 3)]]);
+    assert_eq!(out.labels.get(2, 3), 1);
+    assert_eq!(out.labels.get(8, 4), 2);
+    let (lineage, features) = t.finish();
+    let c = lineage.cell(2).unwrap();
+    assert_eq!((c.mother, c.first_frame, c.last_frame), (None, 1, 1));
+    let f = &features[&2][0];
+    assert!(f.old_pole[0] < f.new_pole[0], "{f:?}");
+}
+
+#[test]
+fn a_cell_that_claims_nothing_ends() {
+    let mut t = RoiTracker::new(0, (12, 8), cropped((12, 8)));
+    let two = [
+        "........", "..###...", "..###...", "..###...", "..###...", "........", "...###..",
+        "...###..", "...###..", "...###..", "...###..", "........",
+    ];
+    step(&mut t, &mask(&two), &[]);
+    let top = [
+        "........", "..###...", "..###...", "..###...", "..###...", "........", "........",
+        "........", "........", "........", "........", "........",
+    ];
+    // Sample order: the previous frame's cells by first pixel (cell 1, then cell 2).
+    let out = step(&mut t, &mask(&top), &[&[(2, 3)], &[]]);
+    assert_eq!(count(&out.labels, 2), 0);
+    let (lineage, _) = t.finish();
+    assert_eq!(lineage.cell(1).unwrap().last_frame, 1);
+    assert_eq!(lineage.cell(2).unwrap().last_frame, 0);
+}
+
+#[test]
+fn two_previous_cells_claiming_one_cell_it_goes_to_the_best_score() {
+    let two = [
+        "........", "..###...", "..###...", "..###...", "..###...", "........", "...###..",
+        "...###..", "...###..", "...###..", "...###..", "........",
+    ];
+    // Both previous cells claim the one current cell fully: a tie goes to the first sample.
+    let mut t = RoiTracker::new(0, (12, 8), cropped((12, 8)));
+    step(&mut t, &mask(&two), &[]);
+    let out = step(&mut t, &mask(&ROD), &[&[(5, 3)], &[(5, 3)]]);
+    assert_eq!(count(&out.labels, 1), 27);
+    let (lineage, _) = t.finish();
+    assert_eq!(lineage.cell(2).unwrap().last_frame, 0);
+
+    // Cell 2 claims it fully, cell 1 only its upper half (a score of 12/27 ≥ 0.2): cell 2 wins.
+    let mut t = RoiTracker::new(0, (12, 8), cropped((12, 8)));
+    step(&mut t, &mask(&two), &[]);
+    let seg = mask(&ROD);
+    let img = Plane::filled(12, 8, 0.5f32);
+    let inputs = t.inputs(&img, &seg).unwrap();
+    let half: BTreeSet<u32> = BTreeSet::from([1]);
+    let small = label_seg(&seg);
+    let upper = small.map(|l| if l == 1 { 1 } else { 0 });
+    let upper = Plane::from_fn(12, 8, |r, c| if r <= 4 { upper.get(r, c) } else { 0 });
+    let logits = vec![
+        logits_for(&upper, &half, &inputs.boxes()[0]),
+        logits_for(&small, &half, &inputs.boxes()[1]),
+    ];
+    let out = t.apply(&inputs, &logits, &[]).unwrap();
+    assert_eq!(count(&out.labels, 2), 27);
+    let (lineage, _) = t.finish();
+    assert_eq!(lineage.cell(1).unwrap().last_frame, 0);
+    assert_eq!(lineage.cell(2).unwrap().last_frame, 1);
+}
+
+#[test]
+fn an_empty_frame_ends_every_cell_and_the_next_cells_are_new() {
+    let mut t = RoiTracker::new(0, (12, 8), cropped((12, 8)));
+    step(&mut t, &mask(&ROD), &[]);
+    let empty = Mask::from_fn(12, 8, |_, _| false);
+    let out = step(&mut t, &empty, &[&[]]);
+    assert!(out.labels.as_slice().iter().all(|&l| l == 0));
+    // No cell in the previous frame: no sample.
+    let out = step(&mut t, &mask(&ROD), &[]);
+    assert_eq!(count(&out.labels, 2), 27);
+    let (lineage, features) = t.finish();
+    assert_eq!(lineage.cell(1).unwrap().last_frame, 0);
+    let c = lineage.cell(2).unwrap();
+    assert_eq!((c.mother, c.first_frame), (None, 2));
+    assert_eq!(features[&1].len(), 1);
+}
+
+#[test]
+fn bad_inputs_are_typed_errors_and_change_nothing() {
+    let mut t = RoiTracker::new(3, (12, 8), cropped((12, 8)));
+    let seg = mask(&ROD);
+    let img = Plane::filled(12, 8, 0.5f32);
+    assert!(matches!(
+        t.inputs(&Plane::filled(12, 9, 0.5f32), &seg),
+        Err(Error::TrackingShape {
+            roi: 3,
+            frame: 0,
+            expected: (12, 8),
+            found: (12, 9),
+            ..
+        })
+    ));
+    assert!(matches!(
+        t.inputs(&img, &Mask::from_fn(11, 8, |_, _| false)),
+        Err(Error::TrackingShape { .. })
+    ));
+    let first = t.inputs(&img, &seg).unwrap();
+    t.apply(&first, &[], &[Plane::filled(12, 8, 0.0)]).unwrap();
+    let inputs = t.inputs(&img, &seg).unwrap();
+    // One sample, no output.
+    assert!(matches!(
+        t.apply(&inputs, &[], &[Plane::filled(12, 8, 0.0)]),
+        Err(Error::TrackingCount {
+            expected: 1,
+            found: 0,
+            ..
+        })
+    ));
+    // An output of the wrong size.
+    assert!(matches!(
+        t.apply(
+            &inputs,
+            &[Plane::filled(6, 8, 0.0)],
+            &[Plane::filled(12, 8, 0.0)]
+        ),
+        Err(Error::TrackingShape { .. })
+    ));
+    let good = vec![Plane::filled(24, 16, 5.0f32)];
+    // Another number of fluorescence channels than at the first frame.
+    assert!(matches!(
+        t.apply(&inputs, &good, &[]),
+        Err(Error::TrackingCount { .. })
+    ));
+    // A fluorescence plane of the wrong size.
+    assert!(matches!(
+        t.apply(&inputs, &good, &[Plane::filled(1, 1, 0.0)]),
+        Err(Error::TrackingShape { .. })
+    ));
+    // Inputs of a frame already tracked.
+    assert!(matches!(
+        t.apply(&first, &[], &[Plane::filled(12, 8, 0.0)]),
+        Err(Error::TrackingCount { .. })
+    ));
+    assert_eq!(t.frame(), 1);
+    t.apply(&inputs, &good, &[Plane::filled(12, 8, 0.0)])
+        .unwrap();
+    assert_eq!(t.lineage().cell(1).unwrap().last_frame, 1);
+}
+
+/// Resized tracking: a thin cell just under another one is covered by it when the labels are
+/// brought back to a chamber of 2 rows; DeLTA drops it from the segmentation.
+#[test]
+fn a_cell_lost_in_resizing_is_removed() {
+    let fit = ModelFit {
+        target_size: (16, 16),
+        tolerable_resizing_factor: 1.0,
+    };
+    let params = TrackingParams {
+        seg: fit,
+        track: fit,
+    };
+    let mut t = RoiTracker::new(0, (2, 8), params);
+    assert!(t.resized());
+    assert_eq!(t.seg_shape(), (16, 16));
+    let mut rows = vec!["................"; 16];
+    for r in rows.iter_mut().take(3) {
+        *r = "########........";
+    }
+    rows[4] = "########........";
+    let seg = mask(&rows);
+    let img = Plane::filled(2, 8, 0.5f32);
+    let inputs = t.inputs(&img, &seg).unwrap();
+    let out = t.apply(&inputs, &[], &[]).unwrap();
+    assert_eq!(out.lost_cells, 1);
+    assert_eq!(out.seg.count(), 24);
+    assert_eq!(t.lineage().len(), 1);
+    assert!(out.labels.as_slice().iter().all(|&l| l <= 1));
+    assert!(count(&out.labels, 1) > 0);
+}
