@@ -8,18 +8,20 @@
 //! rasterises a polygon:
 //!
 //! * every edge is drawn as an 8-connected Bresenham line (OpenCV's `LineIterator`, walked from
-//!   the left end; a vertical or right-leaning start is kept);
+//!   its left end; a vertical edge from its first point);
 //! * the inside is filled scan line by scan line, from the top vertex row to the row before the
 //!   bottom vertex row: the edges crossing a row (`y0 ≤ y < y1`, horizontal edges skipped) are
-//!   sorted by their x, in 16.16 fixed point (`x0 + ½` at the upper end, `Δx / Δy` truncated per
-//!   row), paired left to right (even–odd), and each pair fills the pixels from `⌊x_left⌋` to
-//!   `⌊x_right⌋`.
+//!   sorted by their x, in 16.16 fixed point (the upper end's x, then `Δx / Δy` truncated, added
+//!   per row), paired left to right (even–odd), and each pair fills the pixels from
+//!   `⌈x_left⌉` to `⌊x_right⌋`.
 //!
-//! This is OpenCV 4.6–5.x's `CollectPolyEdges` / `FillEdgeCollection` for integer vertices;
-//! checked pixel for pixel against `cv2.drawContours` of OpenCV 5.1 (the test
-//! `fill_polygon_equals_opencvs` in `tests/tracking_delta.rs`). Vertices outside the plane are
-//! drawn as if the plane were unbounded and then clipped, which OpenCV does slightly
-//! differently (it clips each edge first); DeLTA only draws contours that lie inside.
+//! This is OpenCV's `CollectPolyEdges` / `FillEdgeCollection` (LINE_8, no shift) for integer
+//! vertices; checked pixel for pixel against `cv2.drawContours` of OpenCV 5.1 and DeLTA 3's
+//! `resize_labels` on random polygons and label images (the test
+//! `fill_polygon_resize_labels_and_centroid_equal_delta3s` in `tests/tracking_delta.rs`).
+//! Vertices outside the plane are drawn as if the plane were unbounded and then clipped, which
+//! OpenCV does slightly differently (it clips each edge first); DeLTA only draws contours that
+//! lie inside.
 
 use deltacell_data::{Mask, Plane};
 
@@ -97,7 +99,6 @@ pub fn fill_contour<T: Copy>(
         return;
     }
     let shifted = |p: Point| [p[0] + offset.0, p[1] + offset.1];
-    let half = 1i64 << (XY_SHIFT - 1);
     // (y0, y1, x at y0 in 16.16, dx per row)
     let mut edges: Vec<(i64, i64, i64, i64)> = Vec::with_capacity(n);
     let mut p0 = shifted(contour[n - 1]);
@@ -105,8 +106,8 @@ pub fn fill_contour<T: Copy>(
         let p1 = shifted(v);
         draw_line(plane, p0, p1, value);
         if p0[1] != p1[1] {
-            let x0 = (i64::from(p0[0]) << XY_SHIFT) + half;
-            let x1 = (i64::from(p1[0]) << XY_SHIFT) + half;
+            let x0 = i64::from(p0[0]) << XY_SHIFT;
+            let x1 = i64::from(p1[0]) << XY_SHIFT;
             let (y0, y1) = (i64::from(p0[1]), i64::from(p1[1]));
             // C++'s integer division truncates towards zero, as Rust's does.
             let dx = (x1 - x0) / (y1 - y0);
@@ -135,7 +136,7 @@ pub fn fill_contour<T: Copy>(
         );
         xs.sort_unstable();
         for pair in xs.chunks_exact(2) {
-            let x1 = (pair[0] >> XY_SHIFT).max(0);
+            let x1 = ((pair[0] + (1 << XY_SHIFT) - 1) >> XY_SHIFT).max(0);
             let x2 = (pair[1] >> XY_SHIFT).min(w - 1);
             if x1 < w && x2 >= 0 && x1 <= x2 {
                 let row = plane.row_mut(y as usize);

@@ -630,3 +630,161 @@ fn a_cell_lost_in_resizing_is_removed() {
     assert!(out.labels.as_slice().iter().all(|&l| l <= 1));
     assert!(count(&out.labels, 1) > 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// OpenCV's drawing and DeLTA's resize_labels and centroid, against DeLTA 3.0.0a6 itself
+// (OpenCV 5.1), on random shapes; needs DELTACELL_DELTA3_PYTHON (a Python with
+// delta-microscopy 3.0.0a6), skipped without it.
+
+use deltacell_analysis::labels::{external_contours, fill_contour, resize_labels};
+use deltacell_analysis::tracking::centroid;
+
+/// A small deterministic generator (64-bit LCG, high bits).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// Random cells: a few rectangles with ragged borders, labelled by DeLTA's `label_seg`.
+fn random_labels(rng: &mut Lcg, h: usize, w: usize) -> Plane<u16> {
+    let mut m = Mask::from_fn(h, w, |_, _| false);
+    for _ in 0..1 + rng.below(5) {
+        let (r0, c0) = (rng.below(h as u64) as usize, rng.below(w as u64) as usize);
+        let (rh, cw) = (1 + rng.below(12) as usize, 1 + rng.below(6) as usize);
+        for r in r0..(r0 + rh).min(h) {
+            for c in c0..(c0 + cw).min(w) {
+                if rng.below(7) != 0 {
+                    m.row_mut(r)[c] = 1;
+                }
+            }
+        }
+    }
+    label_seg(&m).map(|l| l as u16)
+}
+
+#[test]
+fn fill_polygon_resize_labels_and_centroid_equal_delta3s() {
+    let Some(py) = std::env::var_os("DELTACELL_DELTA3_PYTHON") else {
+        println!(
+            "skipped: DELTACELL_DELTA3_PYTHON (a Python with delta-microscopy 3.0.0a6) is not set"
+        );
+        return;
+    };
+    const SCRIPT: &str = r#"
+import sys, numpy as np, cv2
+from delta import imgops
+out = []
+for line in sys.stdin:
+    v = line.split()
+    kind, nums = v[0], [int(x) for x in v[1:]]
+    if kind == "P":
+        h, w = nums[0], nums[1]
+        pts = np.array(nums[2:], dtype=np.int32).reshape(-1, 1, 2)
+        img = np.zeros((h, w), np.uint16)
+        cv2.drawContours(img, [pts], 0, 1, thickness=cv2.FILLED)
+        out.append(" ".join(map(str, img.ravel())))
+    elif kind == "R":
+        h, w, H, W = nums[:4]
+        labels = np.array(nums[4:], dtype=np.uint16).reshape(h, w)
+        r = imgops.resize_labels(labels, (H, W))
+        out.append(" ".join(map(str, r.ravel())))
+    else:
+        pts = np.array(nums, dtype=np.int32).reshape(-1, 1, 2)
+        out.append(" ".join(map(str, imgops.centroid(pts))))
+print("\n".join(out))
+"#;
+    let mut rng = Lcg(2026);
+    let mut requests = String::new();
+    let mut expected_shapes = Vec::new();
+    let mut local: Vec<Vec<i64>> = Vec::new();
+    // Polygons, some with vertices off the plane's edge rows and columns (not outside).
+    for _ in 0..400 {
+        let (h, w) = (4 + rng.below(30) as usize, 4 + rng.below(30) as usize);
+        let n = 1 + rng.below(12) as usize;
+        let pts: Vec<[i32; 2]> = (0..n)
+            .map(|_| [rng.below(w as u64) as i32, rng.below(h as u64) as i32])
+            .collect();
+        let mut p = Plane::filled(h, w, 0u16);
+        fill_contour(&mut p, &pts, (0, 0), 1);
+        local.push(p.as_slice().iter().map(|&v| i64::from(v)).collect());
+        expected_shapes.push(format!("polygon {pts:?} in {h}×{w}"));
+        requests.push_str(&format!("P {h} {w}"));
+        for q in &pts {
+            requests.push_str(&format!(" {} {}", q[0], q[1]));
+        }
+        requests.push('\n');
+    }
+    // Label images resized up and down.
+    for _ in 0..300 {
+        let (h, w) = (6 + rng.below(40) as usize, 4 + rng.below(24) as usize);
+        let (nh, nw) = (2 + rng.below(60) as usize, 2 + rng.below(40) as usize);
+        let labels = random_labels(&mut rng, h, w);
+        let r = resize_labels(&labels, (nh, nw));
+        local.push(r.as_slice().iter().map(|&v| i64::from(v)).collect());
+        expected_shapes.push(format!("labels {h}×{w} → {nh}×{nw}: {labels:?}"));
+        requests.push_str(&format!("R {h} {w} {nh} {nw}"));
+        for &l in labels.as_slice() {
+            requests.push_str(&format!(" {l}"));
+        }
+        requests.push('\n');
+        // And the centroid of each of its cells' contours.
+        let mask: Vec<u8> = labels
+            .as_slice()
+            .iter()
+            .map(|&l| u8::from(l != 0))
+            .collect();
+        for c in external_contours(&mask, h, w) {
+            let (cx, cy) = centroid(&c);
+            local.push(vec![cx, cy]);
+            expected_shapes.push(format!("centroid of {c:?}"));
+            requests.push('C');
+            for q in &c {
+                requests.push_str(&format!(" {} {}", q[0], q[1]));
+            }
+            requests.push('\n');
+        }
+    }
+    let mut child = std::process::Command::new(py)
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(requests.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let theirs: Vec<Vec<i64>> = text
+        .lines()
+        .map(|l| l.split_whitespace().map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(theirs.len(), local.len());
+    let mut differing = 0;
+    for ((a, b), what) in local.iter().zip(&theirs).zip(&expected_shapes) {
+        if a != b {
+            differing += 1;
+            eprintln!("differs: {what}\nours:   {a:?}\nDeLTA's: {b:?}");
+        }
+    }
+    println!(
+        "{} polygons, label resizings and centroids: {differing} differ",
+        local.len()
+    );
+    assert_eq!(differing, 0);
+}
