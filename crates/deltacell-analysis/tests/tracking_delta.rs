@@ -122,6 +122,15 @@ struct Tracked {
 }
 
 fn track_roi(roi: &RoiResults, params: TrackingParams) -> Tracked {
+    track_roi_with(roi, params, |_, _| {})
+}
+
+/// [`track_roi`], showing each frame's inputs to `on_inputs(frame, inputs)`.
+fn track_roi_with(
+    roi: &RoiResults,
+    params: TrackingParams,
+    mut on_inputs: impl FnMut(usize, &TrackingInputs),
+) -> Tracked {
     let (h, w) = roi.labels.plane_shape();
     let (sh, sw) = roi.seg.plane_shape();
     let mut tracker = RoiTracker::new(roi.roi_nb, (h, w), params);
@@ -132,11 +141,18 @@ fn track_roi(roi: &RoiResults, params: TrackingParams) -> Tracked {
         let img = Plane::from_vec(h, w, roi.img.frame(f).to_vec()).unwrap();
         let seg = Mask::from_vec(sh, sw, roi.seg.frame(f).to_vec()).unwrap();
         let inputs = tracker.inputs(&img, &seg).unwrap();
+        on_inputs(f, &inputs);
         let logits = perfect_outputs(roi, f, &inputs);
         let fluo: Vec<Plane<f32>> = (0..roi.fluo_channels.len())
             .map(|c| Plane::from_vec(h, w, roi.fluo_plane(f, c).to_vec()).unwrap())
             .collect();
         let out = tracker.apply(&inputs, &logits, &fluo).unwrap();
+        assert_eq!(
+            out.seg.as_slice(),
+            roi.seg.frame(f),
+            "roi {} frame {f}",
+            roi.roi_nb
+        );
         lost += out.lost_cells;
         labels.push(out.labels);
     }
@@ -787,4 +803,100 @@ print("\n".join(out))
         local.len()
     );
     assert_eq!(differing, 0);
+}
+
+/// The tracking model's inputs (`get_tracking_inputs`: samples, channel order, crop boxes)
+/// against DeLTA 3.0.0a6's own, on its stored results: the first 4 chambers of the
+/// mother-machine position (resized) and the 2-D position (cropped). Needs
+/// DELTACELL_DELTA3_PYTHON; skipped without it.
+#[test]
+fn tracking_inputs_equal_delta3s() {
+    let Some(py) = std::env::var_os("DELTACELL_DELTA3_PYTHON") else {
+        println!(
+            "skipped: DELTACELL_DELTA3_PYTHON (a Python with delta-microscopy 3.0.0a6) is not set"
+        );
+        return;
+    };
+    const SCRIPT: &str = r#"
+import sys, numpy as np, netCDF4
+from delta.pipeline import ROI
+p, out, nmax = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with netCDF4.Dataset(p) as d:
+    groups = sorted(d.groups)[:nmax]
+with open(out, "wb") as fh:
+    for g in groups:
+        roi = ROI.load_netcdf(p, group=g)
+        for f in range(len(roi.seg_stack)):
+            x, boxes = roi.get_tracking_inputs(frame=roi.first_frame + f)
+            coords = [v for b in boxes for v in (b.ytl, b.xtl, b.ybr, b.xbr)]
+            print(int(g[3:]), f, x.shape[0], *coords)
+            fh.write(np.ascontiguousarray(x, dtype="<f4").tobytes())
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    for (rel_path, params, rois) in [
+        (MM, TrackingParams::mother_machine(), 4),
+        (TWO_D, TrackingParams::two_d(), 1),
+    ] {
+        let bin = dir.path().join("inputs.f32");
+        let out = std::process::Command::new(&py)
+            .args(["-c", SCRIPT])
+            .arg(shared(rel_path))
+            .arg(&bin)
+            .arg(rois.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = std::fs::read(&bin).unwrap();
+        let theirs: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let mut headers = String::from_utf8_lossy(&out.stdout).into_owned();
+        headers = headers
+            .lines()
+            .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut headers = headers.lines();
+        let position = PositionResults::read(shared(rel_path)).unwrap();
+        let (mut at, mut samples, mut worst_image, mut masks_differing) = (0usize, 0, 0f32, 0);
+        for roi in position.rois.iter().take(rois) {
+            track_roi_with(roi, params, |f, inputs| {
+                let h: Vec<i64> = headers
+                    .next()
+                    .unwrap()
+                    .split_whitespace()
+                    .map(|v| v.parse().unwrap())
+                    .collect();
+                assert_eq!((h[0], h[1]), (i64::from(roi.roi_nb), f as i64));
+                let b = inputs.batch();
+                assert_eq!(h[2] as usize, b.n, "roi {} frame {f}", roi.roi_nb);
+                for (k, bx) in inputs.boxes().iter().enumerate() {
+                    assert_eq!(&h[3 + 4 * k..7 + 4 * k], &[bx.ytl, bx.xtl, bx.ybr, bx.xbr]);
+                }
+                let theirs = &theirs[at..at + b.x.len()];
+                at += b.x.len();
+                samples += b.n;
+                for (i, (&a, &t)) in b.x.iter().zip(theirs).enumerate() {
+                    if i % 4 == 1 || i % 4 == 3 {
+                        masks_differing += usize::from(a != t);
+                    } else {
+                        worst_image = worst_image.max((a - t).abs());
+                    }
+                }
+            });
+        }
+        assert_eq!(at, theirs.len());
+        println!(
+            "{rel_path}: {samples} samples; seed and segmentation channels: {masks_differing} \
+             pixels differ; image channels: largest difference {worst_image:e}"
+        );
+        assert!(samples > 0);
+        assert_eq!(masks_differing, 0);
+        assert!(worst_image <= 1e-6, "{worst_image}");
+    }
 }
