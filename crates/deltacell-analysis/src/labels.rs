@@ -23,6 +23,8 @@
 //! OpenCV does slightly differently (it clips each edge first); DeLTA only draws contours that
 //! lie inside.
 
+use std::collections::BTreeMap;
+
 use deltacell_data::{Mask, Plane};
 
 use crate::contour::{trace_outer, Point};
@@ -255,26 +257,34 @@ pub fn cells_in_frame(labels: &Plane<u16>) -> Vec<u16> {
     order
 }
 
-/// The contour DeLTA takes for cell `id` of a label image (`find_contours(labels == id)[0]`,
-/// see [`crate::contour::first_contour`]), in the plane's coordinates; `None` when the cell has
-/// no pixel. Only the cell's bounding box (grown by one pixel) is scanned.
-pub fn cell_contour(labels: &Plane<u16>, id: u16) -> Option<Vec<Point>> {
-    let (h, w) = labels.shape();
-    let (mut r0, mut r1, mut c0, mut c1) = (usize::MAX, 0, usize::MAX, 0);
+/// Bounding boxes `(row0, row1, col0, col1)` (inclusive) of every cell of a label image.
+fn boxes(labels: &Plane<u16>) -> BTreeMap<u16, (usize, usize, usize, usize)> {
+    let w = labels.width();
+    let mut b: BTreeMap<u16, (usize, usize, usize, usize)> = BTreeMap::new();
     for (i, &l) in labels.as_slice().iter().enumerate() {
-        if l == id {
-            let (r, c) = (i / w, i % w);
-            r0 = r0.min(r);
-            r1 = r1.max(r);
-            c0 = c0.min(c);
-            c1 = c1.max(c);
+        if l == 0 {
+            continue;
         }
+        let (r, c) = (i / w, i % w);
+        let e = b.entry(l).or_insert((r, r, c, c));
+        e.0 = e.0.min(r);
+        e.1 = e.1.max(r);
+        e.2 = e.2.min(c);
+        e.3 = e.3.max(c);
     }
-    if r0 == usize::MAX {
-        return None;
-    }
-    let (r0, c0) = (r0.saturating_sub(1), c0.saturating_sub(1));
-    let (r1, c1) = ((r1 + 1).min(h - 1), (c1 + 1).min(w - 1));
+    b
+}
+
+/// The contour of cell `id` whose bounding box is `bb`, scanning only that box grown by one
+/// pixel.
+fn contour_in_box(
+    labels: &Plane<u16>,
+    id: u16,
+    bb: (usize, usize, usize, usize),
+) -> Option<Vec<Point>> {
+    let (h, w) = labels.shape();
+    let (r0, c0) = (bb.0.saturating_sub(1), bb.2.saturating_sub(1));
+    let (r1, c1) = ((bb.1 + 1).min(h - 1), (bb.3 + 1).min(w - 1));
     let (ch, cw) = (r1 - r0 + 1, c1 - c0 + 1);
     let m: Vec<u8> = (0..ch * cw)
         .map(|k| u8::from(labels.get(r0 + k / cw, c0 + k % cw) == id))
@@ -284,6 +294,31 @@ pub fn cell_contour(labels: &Plane<u16>, id: u16) -> Option<Vec<Point>> {
             .map(|p| [p[0] + c0 as i32, p[1] + r0 as i32])
             .collect()
     })
+}
+
+/// The contour DeLTA takes for cell `id` of a label image (`find_contours(labels == id)[0]`,
+/// see [`crate::contour::first_contour`]), in the plane's coordinates; `None` when the cell has
+/// no pixel. Only the cell's bounding box (grown by one pixel) is traced.
+pub fn cell_contour(labels: &Plane<u16>, id: u16) -> Option<Vec<Point>> {
+    let bb = boxes(labels).remove(&id)?;
+    contour_in_box(labels, id, bb)
+}
+
+/// DeLTA's `cells_in_frame(labels, return_contours=True)`: every cell's id and contour (as
+/// [`cell_contour`]), in [`cells_in_frame`] order, in one pass over the plane.
+///
+/// ```
+/// use deltacell_analysis::labels::cell_contours;
+/// use deltacell_data::Plane;
+/// let l = Plane::from_vec(2, 3, vec![0u16, 5, 5, 2, 0, 0]).unwrap();
+/// assert_eq!(cell_contours(&l), vec![(5, vec![[1, 0], [2, 0]]), (2, vec![[0, 1]])]);
+/// ```
+pub fn cell_contours(labels: &Plane<u16>) -> Vec<(u16, Vec<Point>)> {
+    let bb = boxes(labels);
+    cells_in_frame(labels)
+        .into_iter()
+        .filter_map(|id| Some((id, contour_in_box(labels, id, *bb.get(&id)?)?)))
+        .collect()
 }
 
 /// DeLTA's `imgops.resize_labels(labels, shape)` (without `prevent_touching`, as its pipeline
@@ -309,7 +344,7 @@ pub fn cell_contour(labels: &Plane<u16>, id: u16) -> Option<Vec<Point>> {
 pub fn resize_labels(labels: &Plane<u16>, shape: (usize, usize)) -> Plane<u16> {
     let (h, w) = labels.shape();
     let mut out = Plane::filled(shape.0, shape.1, 0u16);
-    if h == 0 || w == 0 {
+    if h == 0 || w == 0 || shape.0 == 0 || shape.1 == 0 {
         return out;
     }
     let mask: Vec<u8> = labels
@@ -317,7 +352,14 @@ pub fn resize_labels(labels: &Plane<u16>, shape: (usize, usize)) -> Plane<u16> {
         .iter()
         .map(|&l| u8::from(l != 0))
         .collect();
-    let factor = |to: usize, from: usize| (to as f64 - 1.0) / (from as f64 - 1.0);
+    // A one-pixel axis has no scale (DeLTA would divide by zero): everything goes to 0.
+    let factor = |to: usize, from: usize| {
+        if from < 2 {
+            0.0
+        } else {
+            (to as f64 - 1.0) / (from as f64 - 1.0)
+        }
+    };
     let (fx, fy) = (factor(shape.1, w), factor(shape.0, h));
     for contour in external_contours(&mask, h, w) {
         let color = labels.get(contour[0][1] as usize, contour[0][0] as usize);

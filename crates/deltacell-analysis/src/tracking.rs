@@ -75,7 +75,7 @@ use deltacell_data::{Batch, Image, Mask, Plane};
 use crate::contour::{arc_length, contour_area, Point};
 use crate::error::{Error, Result};
 use crate::features::{division_poles, find_poles, track_poles, FrameMaps};
-use crate::labels::{cell_contour, cells_in_frame, fill_contour, resize_labels};
+use crate::labels::{cell_contours, cells_in_frame, fill_contour, resize_labels};
 use crate::lineage::{CellId, Lineage};
 use crate::results::{CellFeatures, Edges, Pole};
 
@@ -357,10 +357,7 @@ impl RoiTracker {
             None => Vec::new(),
             Some(p) => {
                 let labels = small_labels(&p.seg);
-                cells_in_frame(&labels)
-                    .into_iter()
-                    .filter_map(|id| cell_contour(&labels, id))
-                    .collect()
+                cell_contours(&labels).into_iter().map(|(_, c)| c).collect()
             }
         };
         let prev_img = self.prev.as_ref().map_or(img, |p| &p.img);
@@ -589,7 +586,23 @@ impl RoiTracker {
     ) -> Result<Vec<CellFeatures>> {
         let (h, w) = feature_labels.shape();
         let maps = FrameMaps::new(feature_labels.as_slice(), h, w);
-        let n = cells_in_frame(labels).len();
+        let small: BTreeMap<u16, Vec<Point>> = cell_contours(labels).into_iter().collect();
+        let large: BTreeMap<u16, Vec<Point>> = cell_contours(feature_labels).into_iter().collect();
+        let n = small.len();
+        // Per channel and label: (sum, pixel count), summed in raster order.
+        let fluo_sums: Vec<Vec<(f64, usize)>> = fluo
+            .iter()
+            .map(|plane| {
+                let mut sums = vec![(0f64, 0usize); n + 1];
+                for (&l, &v) in feature_labels.as_slice().iter().zip(plane.as_slice()) {
+                    if let Some(s) = sums.get_mut(usize::from(l)) {
+                        s.0 += f64::from(v);
+                        s.1 += 1;
+                    }
+                }
+                sums
+            })
+            .collect();
         let mut out = Vec::with_capacity(n);
         for k in 1..=n {
             let label = k as u16;
@@ -599,10 +612,15 @@ impl RoiTracker {
                 cell: u32::from(label),
                 problem,
             };
-            let poles = cell_contour(labels, label)
-                .and_then(|c| find_poles(&c))
+            let poles = small
+                .get(&label)
+                .and_then(|c| find_poles(c))
                 .ok_or_else(|| {
-                    cell_err("its contour has fewer than 4 points: no poles (cell numbered by DeLTA's label_seg)".into())
+                    cell_err(
+                        "its contour has fewer than 4 points: no poles (cell numbered by \
+                         DeLTA's label_seg)"
+                            .into(),
+                    )
                 })?;
             let scale = |p: Pole| -> Pole {
                 [
@@ -618,11 +636,12 @@ impl RoiTracker {
                     "poles {p1:?}, {p2:?} fall outside the {h}×{w} ROI"
                 )));
             }
-            let contour = cell_contour(feature_labels, label)
+            let contour = large
+                .get(&label)
                 .ok_or_else(|| cell_err("no pixel left at the ROI's size".into()))?;
-            let a = contour_area(&contour);
+            let a = contour_area(contour);
             let area = if a == 0.0 { 0.1 } else { a };
-            let perimeter = arc_length(&contour);
+            let perimeter = arc_length(contour);
             let edges = Edges {
                 minus_x: contour.iter().any(|p| p[0] == 0),
                 plus_x: contour.iter().any(|p| p[0] as usize == w - 1),
@@ -630,18 +649,9 @@ impl RoiTracker {
                 plus_y: contour.iter().any(|p| p[1] as usize == h - 1),
             };
             let (width, length) = maps.width_length(p1, p2);
-            let fluo_values = fluo
+            let fluo_values = fluo_sums
                 .iter()
-                .map(|plane| {
-                    let (mut sum, mut count) = (0f64, 0usize);
-                    for (&l, &v) in feature_labels.as_slice().iter().zip(plane.as_slice()) {
-                        if l == label {
-                            sum += f64::from(v);
-                            count += 1;
-                        }
-                    }
-                    65535.0 * sum / count as f64
-                })
+                .map(|sums| 65535.0 * sums[k].0 / sums[k].1 as f64)
                 .collect();
             out.push(CellFeatures {
                 new_pole: p1,

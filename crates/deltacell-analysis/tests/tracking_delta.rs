@@ -176,6 +176,8 @@ struct FeatureDiffs {
     perimeter: usize,
     edges: usize,
     fluo: usize,
+    growth_rates_length: usize,
+    growth_rates_area: usize,
     worst_length_rel: f64,
     worst_width_rel: f64,
     worst_fluo_rel: f64,
@@ -198,6 +200,8 @@ fn compare_features(
     d: &mut FeatureDiffs,
 ) {
     let round = |v: f64| if f32ed { f64::from(v as f32) } else { v };
+    // Growth rates: as DeLTA's file stores them (single precision, 1e-4 /frame), or exactly.
+    let tolerance = if f32ed { 1e-4 } else { 0.0 };
     assert_eq!(
         ours.keys().collect::<Vec<_>>(),
         theirs.keys().collect::<Vec<_>>()
@@ -215,6 +219,12 @@ fn compare_features(
             d.area += usize::from(round(a.area) != b.area);
             d.perimeter += usize::from(rel(round(a.perimeter), b.perimeter) > 1e-6);
             d.edges += usize::from(a.edges != b.edges);
+            let differs = |x: f64, y: f64| {
+                let same = (x.is_nan() && y.is_nan()) || (round(x) - y).abs() <= tolerance;
+                usize::from(!same)
+            };
+            d.growth_rates_length += differs(a.growthrate_length, b.growthrate_length);
+            d.growth_rates_area += differs(a.growthrate_area, b.growthrate_area);
             for (x, y) in a.fluo.iter().zip(&b.fluo) {
                 let r = rel(round(*x), *y);
                 d.worst_fluo_rel = d.worst_fluo_rel.max(r);
@@ -275,11 +285,11 @@ fn check_position(rel_path: &str, params: TrackingParams) -> Report {
             continue;
         }
         // Against the file, and against DeLTA 3.0.0a6's features of the stored labels.
-        compare_features(&t.features, &roi.features, true, &mut report.vs_file);
-        let mut recomputed = roi.clone();
-        features::recompute(&mut recomputed).unwrap();
         let mut ours = t.features.clone();
         features::growth_rates(&t.lineage, &mut ours, features::GROWTH_RATE_WINDOW);
+        compare_features(&ours, &roi.features, true, &mut report.vs_file);
+        let mut recomputed = roi.clone();
+        features::recompute(&mut recomputed).unwrap();
         compare_features(
             &ours,
             &recomputed.features,
@@ -310,7 +320,10 @@ fn mother_machine_tracking_equals_deltas() {
     // Everything but the poles (and the length and width measured between them) as stored.
     let f = &r.vs_file;
     assert_eq!(f.values, 938);
-    assert_eq!((f.area, f.perimeter, f.edges, f.fluo), (0, 0, 0, 0));
+    assert_eq!(
+        (f.area, f.perimeter, f.edges, f.fluo, f.growth_rates_area),
+        (0, 0, 0, 0, 0)
+    );
     // Everything, poles included, as DeLTA 3.0.0a6 measures the stored labels.
     let g = &r.vs_recomputed;
     assert_eq!(g.values, 938);
@@ -326,6 +339,7 @@ fn mother_machine_tracking_equals_deltas() {
         ),
         (0, 0, 0, 0, 0, 0, 0)
     );
+    assert_eq!((g.growth_rates_length, g.growth_rates_area), (0, 0));
 }
 
 /// DeLTA's 2-D results (4 frames, cropped tracking).
@@ -349,6 +363,7 @@ fn two_d_tracking_equals_deltas() {
         ),
         (0, 0, 0, 0, 0, 0, 0)
     );
+    assert_eq!((f.growth_rates_length, f.growth_rates_area), (0, 0));
 }
 
 // ---------------------------------------------------------------------------------------------
