@@ -4,9 +4,19 @@
 //! divisions and new cells, the lineage, the poles, the per-cell features and the frame's
 //! label image.
 //!
-//! The model is not called here: [`RoiTracker::inputs`] gives a [`Batch`] of samples, the
-//! caller runs the tracking model on it (DeLTA 3's models output logits) and gives the output
-//! planes to [`RoiTracker::apply`]. Frames come one after the other, from the ROI's first.
+//! The model is not called here: [`RoiTracker::inputs`] gives the frame's [`TrackingInputs`],
+//! whose samples come as [`Batch`]es of any size ([`TrackingInputs::batch`]); the caller runs
+//! the tracking model on them (DeLTA 3's models output logits) and gives the output planes back,
+//! all at once to [`RoiTracker::apply`], or chunk by chunk to [`TrackingInputs::add_outputs`]
+//! and then [`RoiTracker::apply_scored`]. Frames come one after the other, from the ROI's
+//! first:
+//!
+//! ```text
+//! for each frame: inputs = tracker.inputs(img, seg)
+//!                 for each chunk: logits = model(inputs.batch(chunk)); inputs.add_outputs(chunk.start, logits)
+//!                 frame = tracker.apply_scored(inputs, fluo)      → labels, cleaned seg
+//! tracker.finish()                                                → lineage, features
+//! ```
 //!
 //! # DeLTA's two modes
 //!
@@ -152,14 +162,36 @@ impl TrackingParams {
     }
 }
 
-/// The tracking model's inputs for one frame of one ROI, made by [`RoiTracker::inputs`].
+/// The tracking model's inputs for one frame of one ROI, made by [`RoiTracker::inputs`]: one
+/// sample per cell of the previous frame, built on demand ([`TrackingInputs::batch`]) so that
+/// a frame of a thousand cells needs one chunk of samples in memory at a time, not all of them
+/// (DeLTA allocates them all, then predicts by chunks). The outputs are given back either all
+/// at once ([`RoiTracker::apply`]) or chunk by chunk ([`TrackingInputs::add_outputs`], then
+/// [`RoiTracker::apply_scored`]).
 #[derive(Clone, Debug)]
 pub struct TrackingInputs {
+    roi: u32,
     frame: usize,
-    batch: Batch,
+    target: (usize, usize),
+    resized: bool,
+    /// The previous frame's cells (contours in the segmentation's frame), in sample order.
+    contours: Vec<Vec<Point>>,
     boxes: Vec<CroppingBox>,
+    /// The current and previous images as the samples crop them (model size when resized).
+    curr: Plane<f32>,
+    previous: Plane<f32>,
+    /// The current segmentation as given (channel 3), 0/1.
+    seg_f: Plane<f32>,
+    /// The current image at the ROI's size (the next frame's previous image).
     img: Plane<f32>,
+    /// The current segmentation less the cells lost in resizing, its cells numbered by
+    /// DeLTA's `label_seg`, the same cells at the ROI's size, and how many were lost.
     seg: Mask,
+    labels: Plane<u16>,
+    feature_labels: Plane<u16>,
+    lost_cells: usize,
+    /// Per sample: the output's hits per current cell (index = label), once given.
+    hits: Vec<Option<Vec<usize>>>,
 }
 
 impl TrackingInputs {
@@ -168,11 +200,67 @@ impl TrackingInputs {
         self.frame
     }
 
-    /// One sample per cell of the previous frame, `n × height × width × 4` at the tracking
-    /// model's size, channels in DeLTA's order (see the module docs); `n` is 0 at the first
-    /// frame or after an empty frame. Its `y` is empty.
-    pub fn batch(&self) -> &Batch {
-        &self.batch
+    /// The number of samples: the cells of the previous frame (0 at the first frame or after
+    /// an empty one).
+    pub fn len(&self) -> usize {
+        self.contours.len()
+    }
+
+    /// Whether there is no sample.
+    pub fn is_empty(&self) -> bool {
+        self.contours.is_empty()
+    }
+
+    /// The size `(height, width)` of a sample and of an output: the tracking model's.
+    pub fn sample_shape(&self) -> (usize, usize) {
+        self.target
+    }
+
+    /// Samples `range` (indices from 0, in the order of the previous frame's cells, by DeLTA's
+    /// `cells_in_frame` on its segmentation), `n × height × width × 4` at the tracking model's
+    /// size, channels in DeLTA's order (see the module docs); its `y` is empty. Errors when
+    /// the range goes past [`TrackingInputs::len`].
+    pub fn batch(&self, range: std::ops::Range<usize>) -> Result<Batch> {
+        if range.start > range.end || range.end > self.len() {
+            return Err(Error::TrackingCount {
+                roi: self.roi,
+                frame: self.frame,
+                what: "end of the range of tracking samples asked for",
+                expected: self.len(),
+                found: range.end,
+            });
+        }
+        let (th, tw) = self.target;
+        let mut batch = Batch::zeros(range.len(), th, tw, 4, 0);
+        for (slot, k) in range.enumerate() {
+            let (contour, b) = (&self.contours[k], self.boxes[k]);
+            let offset = if self.resized {
+                (0, 0)
+            } else {
+                (-(b.xtl as i32), -(b.ytl as i32))
+            };
+            let mut seed = Plane::filled(th, tw, 0f32);
+            fill_contour(&mut seed, contour, offset, 1.0);
+            let planes = [
+                b.crop(&self.curr),
+                seed,
+                b.crop(&self.previous),
+                b.crop(&self.seg_f),
+            ];
+            let sample = &mut batch.x[slot * th * tw * 4..(slot + 1) * th * tw * 4];
+            for (ch, plane) in planes.iter().enumerate() {
+                for (i, &v) in plane.as_slice().iter().enumerate() {
+                    sample[i * 4 + ch] = v;
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    /// All samples: `batch(0..len())`.
+    pub fn all(&self) -> Batch {
+        self.batch(0..self.len())
+            .unwrap_or_else(|_| Batch::zeros(0, 0, 0, 4, 0))
     }
 
     /// Where each sample lies in the segmentation's frame (the whole model-size plane when the
@@ -181,9 +269,52 @@ impl TrackingInputs {
         &self.boxes
     }
 
-    /// The current segmentation the inputs were made with.
+    /// The current segmentation as DeLTA keeps it: the one given, less the cells that vanish
+    /// when the labels are resized to the ROI's size (see [`TrackedFrame::seg`]).
     pub fn seg(&self) -> &Mask {
         &self.seg
+    }
+
+    /// Scores the tracking model's outputs for samples `first..first + logits.len()` (each at
+    /// [`TrackingInputs::sample_shape`]); the rest of the frame is done by
+    /// [`RoiTracker::apply_scored`] once every sample has its output. Errors, changing
+    /// nothing, when an output has another shape or the range goes past the samples.
+    pub fn add_outputs(&mut self, first: usize, logits: &[Plane<f32>]) -> Result<()> {
+        let hits = self.score_outputs(first, logits)?;
+        for (k, h) in hits.into_iter().enumerate() {
+            self.hits[first + k] = Some(h);
+        }
+        Ok(())
+    }
+
+    /// The hits of outputs `first..first + logits.len()` (see [`hits`]), checked.
+    fn score_outputs(&self, first: usize, logits: &[Plane<f32>]) -> Result<Vec<Vec<usize>>> {
+        if first + logits.len() > self.len() {
+            return Err(Error::TrackingCount {
+                roi: self.roi,
+                frame: self.frame,
+                what: "tracking outputs (first index + count) for the samples",
+                expected: self.len(),
+                found: first + logits.len(),
+            });
+        }
+        for l in logits {
+            if l.shape() != self.target {
+                return Err(Error::TrackingShape {
+                    roi: self.roi,
+                    frame: self.frame,
+                    what: "a tracking output",
+                    expected: self.target,
+                    found: l.shape(),
+                });
+            }
+        }
+        let n_new = cells_in_frame(&self.labels).len();
+        Ok(logits
+            .iter()
+            .enumerate()
+            .map(|(k, plane)| hits(&self.labels, n_new, plane, self.boxes[first + k]))
+            .collect())
     }
 }
 
@@ -380,39 +511,59 @@ impl RoiTracker {
                 }
             })
             .collect();
+        let seg = Mask::from_plane(seg.map(|v| u8::from(v != 0)));
         let seg_f = seg.to_f32();
-        let n = contours.len();
-        let mut batch = Batch::zeros(n, th, tw, 4, 0);
-        for (k, (contour, b)) in contours.iter().zip(&boxes).enumerate() {
-            let offset = if self.resized {
-                (0, 0)
-            } else {
-                (-(b.xtl as i32), -(b.ytl as i32))
-            };
-            let mut seed = Plane::filled(th, tw, 0f32);
-            fill_contour(&mut seed, contour, offset, 1.0);
-            let planes = [b.crop(&curr), seed, b.crop(&previous), b.crop(&seg_f)];
-            let sample = &mut batch.x[k * th * tw * 4..(k + 1) * th * tw * 4];
-            for (ch, plane) in planes.iter().enumerate() {
-                for (i, &v) in plane.as_slice().iter().enumerate() {
-                    sample[i * 4 + ch] = v;
+
+        // The current cells, numbered by DeLTA's label_seg, and their resized labels; cells
+        // that vanish in the resizing are dropped from the segmentation.
+        let mut seg_clean = seg;
+        let mut labels = small_labels(&seg_clean);
+        let mut lost_cells = 0;
+        let feature_labels = if self.resized {
+            let mut resized = resize_labels(&labels, self.box_shape);
+            let before = cells_in_frame(&labels).len();
+            let after: std::collections::BTreeSet<u16> =
+                cells_in_frame(&resized).into_iter().collect();
+            if after.len() != before {
+                for (s, &l) in seg_clean.as_mut_slice().iter_mut().zip(labels.as_slice()) {
+                    if l != 0 && !after.contains(&l) {
+                        *s = 0;
+                    }
                 }
+                lost_cells = before - after.len();
+                labels = small_labels(&seg_clean);
+                resized = resize_labels(&labels, self.box_shape);
             }
-        }
+            resized
+        } else {
+            labels.clone()
+        };
+        let n = contours.len();
         Ok(TrackingInputs {
+            roi: self.roi,
             frame: self.frame,
-            batch,
+            target,
+            resized: self.resized,
+            contours,
             boxes,
+            curr,
+            previous,
+            seg_f,
             img: img.clone(),
-            seg: Mask::from_plane(seg.map(|v| u8::from(v != 0))),
+            seg: seg_clean,
+            labels,
+            feature_labels,
+            lost_cells,
+            hits: vec![None; n],
         })
     }
 
-    /// DeLTA's `process_tracking_outputs`: `logits` are the tracking model's outputs for
-    /// `inputs`' samples, in order, each at the model's size (logits: DeLTA 3's models have no
-    /// final sigmoid); `fluo` the frame's fluorescence channels at the ROI's size (any number,
-    /// the same at every frame; values as DeLTA's `fluo_stack`, the features store their mean
-    /// × 65535). Updates the lineage and the features and returns the frame's labels.
+    /// DeLTA's `process_tracking_outputs`: `logits` are the tracking model's outputs for all
+    /// of `inputs`' samples, in order, each at the model's size (logits: DeLTA 3's models have
+    /// no final sigmoid); `fluo` the frame's fluorescence channels at the ROI's size (any
+    /// number, the same at every frame; values as DeLTA's `fluo_stack`, the features store
+    /// their mean × 65535). Updates the lineage and the features and returns the frame's
+    /// labels.
     ///
     /// Errors, before anything changes, when the inputs are not this frame's, when the number
     /// of outputs differs from the number of samples, when a shape is wrong, or when the
@@ -424,19 +575,39 @@ impl RoiTracker {
         logits: &[Plane<f32>],
         fluo: &[Plane<f32>],
     ) -> Result<TrackedFrame> {
+        self.count_check("tracking outputs", inputs.len(), logits.len())?;
+        let hits: Vec<Option<Vec<usize>>> = inputs
+            .score_outputs(0, logits)?
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.process(inputs, &hits, fluo)
+    }
+
+    /// [`RoiTracker::apply`] for inputs whose outputs were given by
+    /// [`TrackingInputs::add_outputs`] (errors when a sample has none).
+    pub fn apply_scored(
+        &mut self,
+        inputs: &TrackingInputs,
+        fluo: &[Plane<f32>],
+    ) -> Result<TrackedFrame> {
+        self.process(inputs, &inputs.hits, fluo)
+    }
+
+    /// The frame's processing from the outputs' hits on.
+    fn process(
+        &mut self,
+        inputs: &TrackingInputs,
+        hits: &[Option<Vec<usize>>],
+        fluo: &[Plane<f32>],
+    ) -> Result<TrackedFrame> {
         self.count_check(
             "tracking inputs made for another frame index",
             self.frame,
             inputs.frame,
         )?;
-        self.count_check("tracking outputs", inputs.batch.n, logits.len())?;
-        for l in logits {
-            self.shape_check(
-                "a tracking output",
-                self.params.track.target_size,
-                l.shape(),
-            )?;
-        }
+        let scored = hits.iter().filter(|h| h.is_some()).count();
+        self.count_check("tracking samples with an output", inputs.len(), scored)?;
         self.shape_check("the segmentation", self.seg_shape(), inputs.seg.shape())?;
         if let Some(nc) = self.fluo_channels {
             self.count_check("fluorescence channels", nc, fluo.len())?;
@@ -456,39 +627,16 @@ impl RoiTracker {
             .unwrap_or_default();
         self.count_check(
             "cells in the previous frame's labels (its segmentation gave the samples)",
-            inputs.batch.n,
+            inputs.len(),
             prev_ids.len(),
         )?;
 
-        // The current cells, numbered by DeLTA's label_seg, and their resized labels.
-        let mut seg = inputs.seg.clone();
-        let mut labels = small_labels(&seg);
-        let mut lost_cells = 0;
-        let feature_labels = if self.resized {
-            let mut resized = resize_labels(&labels, self.box_shape);
-            let before = cells_in_frame(&labels).len();
-            let after: std::collections::BTreeSet<u16> =
-                cells_in_frame(&resized).into_iter().collect();
-            if after.len() != before {
-                for (s, &l) in seg.as_mut_slice().iter_mut().zip(labels.as_slice()) {
-                    if l != 0 && !after.contains(&l) {
-                        *s = 0;
-                    }
-                }
-                lost_cells = before - after.len();
-                labels = small_labels(&seg);
-                resized = resize_labels(&labels, self.box_shape);
-            }
-            resized
-        } else {
-            labels.clone()
-        };
-        let n_new = cells_in_frame(&labels).len();
-
-        let scores = tracking_scores(&labels, n_new, logits, &inputs.boxes);
+        let (labels, feature_labels) = (&inputs.labels, &inputs.feature_labels);
+        let n_new = cells_in_frame(labels).len();
+        let scores = scores(labels, n_new, hits);
         let attrib = attributions(&scores, n_new);
 
-        let feats = self.measure(&labels, &feature_labels, fluo)?;
+        let feats = self.measure(labels, feature_labels, fluo)?;
 
         // New ids must fit DeLTA's 16-bit labels: check before anything changes.
         let frame = self.frame;
@@ -564,14 +712,14 @@ impl RoiTracker {
         self.fluo_channels = Some(fluo.len());
         self.prev = Some(Previous {
             img: inputs.img.clone(),
-            seg: seg.clone(),
+            seg: inputs.seg.clone(),
             labels: final_labels.clone(),
         });
         self.frame += 1;
         Ok(TrackedFrame {
             labels: final_labels,
-            seg,
-            lost_cells,
+            seg: inputs.seg.clone(),
+            lost_cells: inputs.lost_cells,
         })
     }
 
@@ -724,47 +872,48 @@ pub fn centroid(contour: &[Point]) -> (i64, i64) {
     ((m10 / m00) as i64, (m01 / m00) as i64)
 }
 
-/// DeLTA's `tracking_scores`: `scores[o][n]` = the fraction of current cell `n + 1`'s pixels
-/// where output `o`, placed by its box, is above `logit(0.05)`.
-fn tracking_scores(
-    labels: &Plane<u16>,
-    n_new: usize,
-    logits: &[Plane<f32>],
-    boxes: &[CroppingBox],
-) -> Vec<Vec<f64>> {
+/// One output's part of DeLTA's `tracking_scores`: for each current cell (index = its label,
+/// `1..=n_new`), the number of its pixels where the output, placed by its box, is above
+/// `logit(0.05)`.
+fn hits(labels: &Plane<u16>, n_new: usize, plane: &Plane<f32>, b: CroppingBox) -> Vec<usize> {
     let threshold = (PIXEL_PROBABILITY / (1.0 - PIXEL_PROBABILITY)).ln();
     let (h, w) = (labels.height() as i64, labels.width() as i64);
-    let mut area = vec![0usize; n_new + 1];
-    for &l in labels.as_slice() {
-        if (l as usize) <= n_new {
-            area[l as usize] += 1;
+    let mut hits = vec![0usize; n_new + 1];
+    for r in 0..plane.height() {
+        let y = r as i64 + b.ytl;
+        if y < 0 || y >= h {
+            continue;
+        }
+        for (c, &v) in plane.row(r).iter().enumerate() {
+            let x = c as i64 + b.xtl;
+            if x < 0 || x >= w || f64::from(v) <= threshold {
+                continue;
+            }
+            let l = usize::from(labels.get(y as usize, x as usize));
+            if l > 0 && l <= n_new {
+                hits[l] += 1;
+            }
         }
     }
-    logits
-        .iter()
-        .zip(boxes)
-        .map(|(plane, b)| {
-            let mut hits = vec![0usize; n_new + 1];
-            let (ph, pw) = plane.shape();
-            for r in 0..ph {
-                let y = r as i64 + b.ytl;
-                if y < 0 || y >= h {
-                    continue;
-                }
-                let row = plane.row(r);
-                for (c, &v) in row.iter().enumerate().take(pw) {
-                    let x = c as i64 + b.xtl;
-                    if x < 0 || x >= w || f64::from(v) <= threshold {
-                        continue;
-                    }
-                    let l = labels.get(y as usize, x as usize) as usize;
-                    if l > 0 && l <= n_new {
-                        hits[l] += 1;
-                    }
-                }
-            }
+    hits
+}
+
+/// DeLTA's `tracking_scores`: `scores[o][n]` = the fraction of current cell `n + 1`'s pixels
+/// hit by output `o`.
+fn scores(labels: &Plane<u16>, n_new: usize, hits: &[Option<Vec<usize>>]) -> Vec<Vec<f64>> {
+    let mut area = vec![0usize; n_new + 1];
+    for &l in labels.as_slice() {
+        if let Some(a) = area.get_mut(usize::from(l)) {
+            *a += 1;
+        }
+    }
+    hits.iter()
+        .map(|h| {
             (1..=n_new)
-                .map(|l| hits[l] as f64 / area[l].max(1) as f64)
+                .map(|l| {
+                    let n = h.as_ref().map_or(0, |h| h[l]);
+                    n as f64 / area[l].max(1) as f64
+                })
                 .collect()
         })
         .collect()

@@ -146,7 +146,16 @@ fn track_roi_with(
         let fluo: Vec<Plane<f32>> = (0..roi.fluo_channels.len())
             .map(|c| Plane::from_vec(h, w, roi.fluo_plane(f, c).to_vec()).unwrap())
             .collect();
-        let out = tracker.apply(&inputs, &logits, &fluo).unwrap();
+        // Odd ROIs give the outputs by chunks of 3 samples, even ones all at once.
+        let out = if roi.roi_nb % 2 == 1 {
+            let mut inputs = inputs;
+            for (c, chunk) in logits.chunks(3).enumerate() {
+                inputs.add_outputs(3 * c, chunk).unwrap();
+            }
+            tracker.apply_scored(&inputs, &fluo).unwrap()
+        } else {
+            tracker.apply(&inputs, &logits, &fluo).unwrap()
+        };
         assert_eq!(
             out.seg.as_slice(),
             roi.seg.frame(f),
@@ -401,7 +410,7 @@ fn step(tracker: &mut RoiTracker, seg: &Mask, claims: &[&[(usize, usize)]]) -> T
     let (h, w) = seg.shape();
     let img = Plane::filled(h, w, 0.5f32);
     let inputs = tracker.inputs(&img, seg).unwrap();
-    assert_eq!(inputs.batch().n, claims.len());
+    assert_eq!(inputs.len(), claims.len());
     let small = label_seg(seg);
     let logits: Vec<Plane<f32>> = claims
         .iter()
@@ -625,6 +634,25 @@ fn bad_inputs_are_typed_errors_and_change_nothing() {
         t.apply(&first, &[], &[Plane::filled(12, 8, 0.0)]),
         Err(Error::TrackingCount { .. })
     ));
+    // Samples past the end; outputs past the end; a sample without output.
+    assert!(matches!(
+        inputs.batch(0..2),
+        Err(Error::TrackingCount { .. })
+    ));
+    let mut chunked = inputs.clone();
+    assert!(matches!(
+        chunked.add_outputs(1, &good),
+        Err(Error::TrackingCount { .. })
+    ));
+    assert!(matches!(
+        t.apply_scored(&chunked, &[Plane::filled(12, 8, 0.0)]),
+        Err(Error::TrackingCount {
+            expected: 1,
+            found: 0,
+            ..
+        })
+    ));
+    assert_eq!(inputs.batch(0..1).unwrap().x.len(), 24 * 16 * 4);
     assert_eq!(t.frame(), 1);
     t.apply(&inputs, &good, &[Plane::filled(12, 8, 0.0)])
         .unwrap();
@@ -888,7 +916,7 @@ with open(out, "wb") as fh:
                     .map(|v| v.parse().unwrap())
                     .collect();
                 assert_eq!((h[0], h[1]), (i64::from(roi.roi_nb), f as i64));
-                let b = inputs.batch();
+                let b = inputs.all();
                 assert_eq!(h[2] as usize, b.n, "roi {} frame {f}", roi.roi_nb);
                 for (k, bx) in inputs.boxes().iter().enumerate() {
                     assert_eq!(&h[3 + 4 * k..7 + 4 * k], &[bx.ytl, bx.xtl, bx.ybr, bx.xbr]);
