@@ -325,7 +325,8 @@ pub fn cell_contours(labels: &Plane<u16>) -> Vec<(u16, Vec<Point>)> {
 /// calls it): every external contour of `labels > 0` is scaled by `(out − 1) / (in − 1)` along
 /// each axis, rounded half to even, and filled ([`fill_contour`]) with the label found at the
 /// contour's first point, in OpenCV's contour order (a later contour overwrites an earlier one
-/// where they overlap, so a small cell can vanish).
+/// where they overlap, so a small cell can vanish). An axis of one pixel is not scaled (all its
+/// points go to 0; DeLTA would divide by zero).
 ///
 /// ```
 /// use deltacell_analysis::labels::resize_labels;

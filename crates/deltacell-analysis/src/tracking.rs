@@ -23,8 +23,9 @@
 //! Chosen per ROI by the models' `resizing_tolerable(box shape)` ([`ModelFit`]):
 //!
 //! * **resized** (mother machine: a 210 × 24 chamber and 256 × 32 models): the segmentation is
-//!   at the model's size; the images are resized to it (bilinear); every sample covers the whole
-//!   chamber. The labels are brought back to the chamber's size by DeLTA's contour-based
+//!   at the model's size; the images are resized to it (bilinear, `deltacell_data`'s
+//!   `resize_image`: within 1.2e-7 of OpenCV's on DeLTA's chambers); every sample covers the
+//!   whole chamber. The labels are brought back to the chamber's size by DeLTA's contour-based
 //!   [`resize_labels`]; a cell that vanishes in that resizing (covered by a neighbour) is
 //!   removed from the segmentation (DeLTA's warning "segmented cells disappeared during
 //!   resizing") and the returned [`TrackedFrame::seg`] is that cleaned mask, which DeLTA stores
@@ -102,8 +103,9 @@ pub const PIXEL_PROBABILITY: f64 = 0.05;
 pub struct ModelFit {
     /// The model's input size `(height, width)`, pixels.
     pub target_size: (usize, usize),
-    /// DeLTA's `tolerable_resizing_factor` (≥ 1; 1 for DeLTA's segmentation and tracking
-    /// models).
+    /// DeLTA's `tolerable_resizing_factor`, > 0 (DeLTA's configurations use 1 for the
+    /// segmentation and tracking models, 4 for the chambers'; a value ≤ 1 never resizes a ROI
+    /// larger than the model).
     pub tolerable_resizing_factor: f64,
 }
 
