@@ -299,6 +299,13 @@ fn contour_in_box(
 /// The contour DeLTA takes for cell `id` of a label image (`find_contours(labels == id)[0]`,
 /// see [`crate::contour::first_contour`]), in the plane's coordinates; `None` when the cell has
 /// no pixel. Only the cell's bounding box (grown by one pixel) is traced.
+///
+/// ```
+/// use deltacell_analysis::labels::cell_contour;
+/// use deltacell_data::Plane;
+/// let l = Plane::from_vec(3, 3, vec![0u16, 0, 0, 0, 7, 7, 0, 7, 7]).unwrap();
+/// assert_eq!(cell_contour(&l, 7), Some(vec![[1, 1], [1, 2], [2, 2], [2, 1]]));
+/// ```
 pub fn cell_contour(labels: &Plane<u16>, id: u16) -> Option<Vec<Point>> {
     let bb = boxes(labels).remove(&id)?;
     contour_in_box(labels, id, bb)
@@ -378,7 +385,14 @@ pub fn resize_labels(labels: &Plane<u16>, shape: (usize, usize)) -> Plane<u16> {
     out
 }
 
-/// The filled region of `contour` as a mask of `shape` (`fill_contour` with value 1).
+/// The filled region of `contour`, shifted by `offset` = `(dx, dy)`, as a mask of `shape`
+/// (`height, width`): [`fill_contour`] with value 1.
+///
+/// ```
+/// use deltacell_analysis::labels::contour_mask;
+/// let m = contour_mask(&[[0, 0], [0, 1], [1, 1], [1, 0]], (3, 3), (1, 1));
+/// assert_eq!(m.as_slice(), &[0, 0, 0, 0, 1, 1, 0, 1, 1]);
+/// ```
 pub fn contour_mask(contour: &[Point], shape: (usize, usize), offset: (i32, i32)) -> Mask {
     let mut p = Plane::filled(shape.0, shape.1, 0u8);
     fill_contour(&mut p, contour, offset, 1);

@@ -281,6 +281,31 @@ impl TrackingInputs {
     /// [`TrackingInputs::sample_shape`]); the rest of the frame is done by
     /// [`RoiTracker::apply_scored`] once every sample has its output. Errors, changing
     /// nothing, when an output has another shape or the range goes past the samples.
+    ///
+    /// ```
+    /// use deltacell_analysis::tracking::{RoiTracker, TrackingParams};
+    /// use deltacell_data::{Mask, Plane};
+    ///
+    /// // A 20 × 4 chamber tracked at 256 × 32 (resized): two cells that stay.
+    /// let mut tracker = RoiTracker::new(0, (20, 4), TrackingParams::mother_machine());
+    /// let seg = Mask::from_fn(256, 32, |r, c| (8..28).contains(&c) && (r % 128) < 100);
+    /// let img = Plane::filled(20, 4, 0.5f32);
+    /// for _ in 0..2 {
+    ///     let mut inputs = tracker.inputs(&img, &seg)?;
+    ///     for k in 0..inputs.len() {
+    ///         let batch = inputs.batch(k..k + 1)?; // what the model would see
+    ///         assert_eq!((batch.n, batch.height, batch.width, batch.in_channels), (1, 256, 32, 4));
+    ///         // Sample k is the k-th cell from the top: it stays where it is.
+    ///         let logits = Plane::from_fn(256, 32, |r, _| if r / 128 == k { 5.0 } else { -5.0 });
+    ///         inputs.add_outputs(k, &[logits])?;
+    ///     }
+    ///     let frame = tracker.apply_scored(&inputs, &[])?;
+    ///     assert_eq!(frame.labels.get(5, 2), 1);
+    ///     assert_eq!(frame.labels.get(15, 2), 2);
+    /// }
+    /// assert_eq!(tracker.lineage().len(), 2);
+    /// # Ok::<(), deltacell_analysis::Error>(())
+    /// ```
     pub fn add_outputs(&mut self, first: usize, logits: &[Plane<f32>]) -> Result<()> {
         let hits = self.score_outputs(first, logits)?;
         for (k, h) in hits.into_iter().enumerate() {
