@@ -91,4 +91,37 @@ pub enum Error {
         /// What is wrong with the input.
         problem: String,
     },
+
+    /// A raster given to the tracker whose shape is not the one it needs (an image that is not
+    /// the ROI's size, a segmentation or tracking output that is not the model's size).
+    #[error("ROI {roi}, frame index {frame}: {what} is {}×{} pixels, expected {}×{} (height × width)", found.0, found.1, expected.0, expected.1)]
+    TrackingShape {
+        /// The ROI's number.
+        roi: u32,
+        /// The frame index (0-based, into the ROI's stack).
+        frame: usize,
+        /// Which raster.
+        what: &'static str,
+        /// The shape it must have.
+        expected: (usize, usize),
+        /// Its shape.
+        found: (usize, usize),
+    },
+
+    /// A count given to the tracker that does not match what it expects (tracking outputs
+    /// against the inputs' samples, fluorescence channels, inputs of another frame, the
+    /// previous frame's cells).
+    #[error("ROI {roi}, frame index {frame}: {what}: {found}, expected {expected}")]
+    TrackingCount {
+        /// The ROI's number.
+        roi: u32,
+        /// The frame index (0-based, into the ROI's stack).
+        frame: usize,
+        /// What was counted.
+        what: &'static str,
+        /// The expected count.
+        expected: usize,
+        /// The count found.
+        found: usize,
+    },
 }

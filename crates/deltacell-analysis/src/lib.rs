@@ -28,6 +28,8 @@
 //! | [`chambers`] | the chambers' boxes from the ROI model's prediction on the reference frame | `Position.find_roi_boxes` |
 //! | [`results`] | a position's results and their file, `PositionNNNNNN.nc` (netCDF, format 0.1.0) | `Position.to_netcdf`, `load_netcdf` |
 //! | [`table`] | the tidy per-cell, per-frame CSV table | — |
+//! | [`labels`] | label images as OpenCV draws them: filled contours, contour-based label resizing, cell order | `imgops.resize_labels`, `cv2.drawContours`, `utils.cells_in_frame` |
+//! | [`tracking`] | [`tracking::RoiTracker`]: a ROI tracked frame by frame (model inputs, attributions, divisions, poles, features, labels) | `ROI.track`, `get_tracking_inputs`, `process_tracking_outputs`, `utils.attributions` |
 
 pub mod chambers;
 pub mod contour;
@@ -35,6 +37,7 @@ pub mod ctc;
 pub mod drift;
 pub mod error;
 pub mod features;
+pub mod labels;
 pub mod lineage;
 pub mod lineage_eval;
 pub mod lineage_pictures;
@@ -42,6 +45,7 @@ pub mod movie;
 pub mod results;
 pub mod rotation;
 pub mod table;
+pub mod tracking;
 
 pub use error::{Error, Result};
 pub use lineage::{Cell, CellId, Lineage};
