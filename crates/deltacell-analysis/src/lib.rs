@@ -24,6 +24,7 @@
 //! | [`lineage_pictures`] | lineage trees and kymographs for reports | — |
 //! | [`movie`] | movie input: `{p}`/`{c}`/`{t}` templates, multi-page TIFF, folder of frames | `utils.XPReader` |
 //! | [`results`] | a position's results and their file, `PositionNNNNNN.nc` (netCDF, format 0.1.0) | `Position.to_netcdf`, `load_netcdf` |
+//! | [`results_movie`] | the results movie: contours, poles, divisions and cell ids over the frames, as MP4 (through `ffmpeg`) or animated PNG | `Position.results_movie`, `utils.write_video` |
 //! | [`table`] | the tidy per-cell, per-frame CSV table | — |
 
 pub mod contour;
@@ -35,6 +36,7 @@ pub mod lineage_eval;
 pub mod lineage_pictures;
 pub mod movie;
 pub mod results;
+pub mod results_movie;
 pub mod table;
 
 pub use error::{Error, Result};
