@@ -20,8 +20,10 @@
 //! ×2 for cell ids (Hershey's at scale 0.5); DeLTA's cell colours are an HSV colour map shuffled
 //! by a random generator seeded with the ROI's number, here [`cell_colour`] gives each cell a
 //! fixed, saturated hue from its ROI number and id (golden-ratio steps around the colour wheel,
-//! so that consecutive ids differ strongly). Filled poles and arrows are drawn with 8-connected
-//! lines and a scan-line fill, as OpenCV's, but not pixel for pixel.
+//! so that consecutive ids differ strongly). Everything else is drawn pixel for pixel as DeLTA
+//! draws it: contours, filled poles (edges as `cv2.line` draws them, inside by pixel centres)
+//! and arrows (`cv2.arrowedLine`) set the same pixels as DeLTA 3.0.0a6's movie of its shared
+//! mother-machine results (`tests/results_movie_delta.rs`).
 //!
 //! [`write_movie`] writes the frames as DeLTA does, an H.264 MP4 (libx264, `yuv420p`, CRF 20,
 //! preset `veryslow`, frames cropped to an even size) through an `ffmpeg` program found on
@@ -404,8 +406,9 @@ fn draw_pole(
     fill_polygon(canvas, &stretch, colour);
 }
 
-/// Fills the polygon through `points` (`(x, y)`, closed): pixel centres inside it by the
-/// even–odd rule, and its edges, as OpenCV's filled contours include their outline.
+/// Fills the polygon through `points` (`(x, y)`, closed) as `cv2.drawContours(…, -1)` does:
+/// its edges ([`draw_line`]) and, row by row, the pixels between pairs of edge crossings (the
+/// even–odd rule; an edge counts on the rows from its upper end to just above its lower end).
 fn fill_polygon(canvas: &mut RgbImage, points: &[(i64, i64)], colour: Rgb) {
     let n = points.len();
     if n == 0 {
@@ -444,25 +447,33 @@ fn put_xy(canvas: &mut RgbImage, (x, y): (i64, i64), colour: Rgb) {
     }
 }
 
-/// An 8-connected line from `a` to `b` (`(x, y)`, both ends included), Bresenham's.
+/// An 8-connected line between `a` and `b` (`(x, y)`, both ends included), with OpenCV's
+/// choices (`LINE_8`): drawn from the left end, one step along the longer axis per pixel, and a
+/// step along the shorter axis when the error term is negative (none at a tie), so that the
+/// pixels are the ones `cv2.line` sets.
 fn draw_line(canvas: &mut RgbImage, a: (i64, i64), b: (i64, i64), colour: Rgb) {
-    let (dx, dy) = ((b.0 - a.0).abs(), -(b.1 - a.1).abs());
-    let (sx, sy) = ((b.0 - a.0).signum(), (b.1 - a.1).signum());
-    let (mut x, mut y, mut err) = (a.0, a.1, dx + dy);
-    loop {
+    let (from, to) = if b.0 < a.0 { (b, a) } else { (a, b) };
+    let (dx, dy) = (to.0 - from.0, to.1 - from.1);
+    let sy = if dy < 0 { -1 } else { 1 };
+    let dy = dy.abs();
+    // Steps along the longer (major) and the shorter (minor) axis.
+    let (major, minor, long, short) = if dy > dx {
+        ((0, sy), (1, 0), dy, dx)
+    } else {
+        ((1, 0), (0, sy), dx, dy)
+    };
+    let (mut x, mut y) = from;
+    let mut err = long - 2 * short;
+    for _ in 0..=long {
         put_xy(canvas, (x, y), colour);
-        if (x, y) == b {
-            break;
+        if err < 0 {
+            x += minor.0;
+            y += minor.1;
+            err += 2 * long;
         }
-        let e2 = 2 * err;
-        if e2 >= dy {
-            err += dy;
-            x += sx;
-        }
-        if e2 <= dx {
-            err += dx;
-            y += sy;
-        }
+        err -= 2 * short;
+        x += major.0;
+        y += major.1;
     }
 }
 

@@ -144,3 +144,137 @@ fn deltas_mother_machine_results_make_a_ten_frame_movie() {
         }
     }
 }
+
+/// DeLTA 3.0.0a6's own results movie of the shared results (`Position.results_movie`, run in
+/// its venv, `DELTACELL_DELTA3_PYTHON`; skipped without it), against ours drawn over the same
+/// corrected frames (DeLTA's rotation and drift correction, exported by the script): the grey
+/// picture is equal, and every pixel above the frame number is drawn (contour, pole, arrow) or
+/// not, white or coloured, exactly as DeLTA's. The colours themselves differ by design (DeLTA's
+/// are random per ROI), so within each ROI each of DeLTA's colours must map to one of ours.
+///
+/// DeLTA 3.0.0a6's movie does not run as released with OpenCV ≥ 5 (`putText` on a float
+/// image, `applyColorMap` of a 1-D array): the script wraps those two calls so that they do
+/// what they did with OpenCV 4.
+#[test]
+fn the_movie_draws_the_pixels_deltas_draws() {
+    let Some(py) = std::env::var_os("DELTACELL_DELTA3_PYTHON") else {
+        println!(
+            "skipped: DELTACELL_DELTA3_PYTHON (a Python with delta-microscopy 3.0.0a6) is not set"
+        );
+        return;
+    };
+    const SCRIPT: &str = r#"
+import sys, warnings
+warnings.filterwarnings("ignore")
+from pathlib import Path
+import numpy as np, xarray as xr, cv2
+from delta.pipeline import Position
+from delta.utils import XPReader
+from delta import imgops
+results, template, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+_put_text = cv2.putText
+def put_text(img, text, org, fontFace, fontScale, color, thickness=1, **kw):
+    if img.dtype == np.uint8:
+        return _put_text(img, text, org, fontFace, fontScale, color, thickness, **kw)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    _put_text(mask, text, org, fontFace, fontScale, 255, thickness)
+    img[mask > 0] = color[:3]
+    return img
+cv2.putText = put_text
+_apply = cv2.applyColorMap
+cv2.applyColorMap = lambda src, cm: _apply(np.asarray(src).reshape(-1, 1), cm).reshape(-1, 1, 3)
+pos = Position.load_netcdf(results)
+reader = XPReader(template)
+movie = np.stack(pos.results_movie(reader))
+ti = reader.images(position=pos.position_nb, channels=reader.channels[0], frames=None, rotate=pos.rotate).isel(channel=0)
+if pos.config.correct_drift:
+    ti = imgops.correct_drift(ti, xr.DataArray(pos.drift_values, coords={"frame": ti.frame}, dims=("frame", "xy")))
+np.ascontiguousarray(ti.to_numpy(), dtype="<f4").tofile(out / "frames.f32")
+np.ascontiguousarray(movie, dtype=np.uint8).tofile(out / "movie.rgb")
+print(*movie.shape)
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(py)
+        .args(["-c", SCRIPT])
+        .arg(shared(&format!("{DIR}/expected_results/Position000001.nc")))
+        .arg(shared(&format!(
+            "{DIR}/Position{{p}}Channel{{c}}Frames{{t}}.tif"
+        )))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shape: Vec<usize> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let position =
+        PositionResults::read(shared(&format!("{DIR}/expected_results/Position000001.nc")))
+            .unwrap();
+    let (n, h, w) = (10, position.shape.0, position.shape.1);
+    assert_eq!(shape, vec![n, h, w, 3]);
+    let raw = std::fs::read(dir.path().join("frames.f32")).unwrap();
+    let values: Vec<f32> = raw
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(values.len(), n * h * w);
+    let frames: Vec<_> = values
+        .chunks_exact(h * w)
+        .map(|f| deltacell_data::Plane::from_vec(h, w, f.to_vec()).unwrap())
+        .collect();
+    let theirs = std::fs::read(dir.path().join("movie.rgb")).unwrap();
+    let ours = movie_frames(&frames, &position, &MovieOptions::default()).unwrap();
+
+    // Rows above the frame number (its text starts some 25 rows above 0.97 × height).
+    let text_top = (0.97 * h as f64) as usize - 25;
+    assert!(position
+        .rois
+        .iter()
+        .all(|r| (r.bbox.ybr as usize) < text_top));
+    let kind = |p: [u8; 3]| match p {
+        [255, 255, 255] => 2,
+        [r, g, b] if r == g && g == b => 0,
+        _ => 1,
+    };
+    let mut drawn = 0usize;
+    for (i, picture) in ours.iter().enumerate() {
+        let mut maps: Vec<std::collections::HashMap<[u8; 3], [u8; 3]>> =
+            vec![Default::default(); position.rois.len()];
+        for r in 0..text_top {
+            for c in 0..w {
+                let k = ((i * h + r) * w + c) * 3;
+                let d = [theirs[k], theirs[k + 1], theirs[k + 2]];
+                let o = picture.get(r, c);
+                assert_eq!(
+                    kind(d),
+                    kind(o),
+                    "frame {i}, row {r}, column {c}: {d:?} vs {o:?}"
+                );
+                match kind(d) {
+                    0 => assert_eq!(d, o, "frame {i}, row {r}, column {c}: grey"),
+                    1 => {
+                        drawn += 1;
+                        let roi = position
+                            .rois
+                            .iter()
+                            .position(|b| {
+                                (b.bbox.ytl..b.bbox.ybr).contains(&(r as i64))
+                                    && (b.bbox.xtl..b.bbox.xbr).contains(&(c as i64))
+                            })
+                            .unwrap();
+                        let mapped = *maps[roi].entry(d).or_insert(o);
+                        assert_eq!(mapped, o, "frame {i}, row {r}, column {c}: colours");
+                    }
+                    _ => drawn += 1,
+                }
+            }
+        }
+    }
+    println!("{drawn} drawn pixels equal to DeLTA 3's");
+    assert!(drawn > 10_000);
+}
