@@ -745,9 +745,17 @@ pub fn write_mp4(path: &Path, frames: &[RgbImage], fps: u32, ffmpeg: &Path) -> R
         _ => PathBuf::from("."),
     };
     let io = |e: std::io::Error| Error::Data(deltacell_data::Error::io(path, e));
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
-        .suffix(TEMP_SUFFIX)
+    // Named as `write_atomic`'s temporary files (so that a later run removes it if this process
+    // is killed), with the usual permissions (`0666 & !umask`) rather than tempfile's 0600.
+    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let tmp = builder
         .tempfile_in(&dir)
         .map_err(|e| Error::Data(deltacell_data::Error::io(&dir, e)))?;
     let failed = |problem: String| Error::MovieWrite {
@@ -1172,6 +1180,17 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[4..8], b"ftyp");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            // Readable by others as any new file (umask permitting), not tempfile's 0600.
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            let apng = dir.path().join("same.png");
+            write_apng(&apng, &movie, 7).unwrap();
+            let reference = std::fs::metadata(&apng).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, reference);
+            std::fs::remove_file(&apng).unwrap();
+        }
         // ffprobe comes with ffmpeg: the frames and their size.
         let probe = ffmpeg.with_file_name("ffprobe");
         if probe.is_file() {
