@@ -792,18 +792,12 @@ pub fn write_mp4(path: &Path, frames: &[RgbImage], fps: u32, ffmpeg: &Path) -> R
     let message = |stderr: Option<std::thread::JoinHandle<String>>| -> String {
         let text = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
         let text = text.trim();
-        let tail: String = text
-            .chars()
-            .rev()
-            .take(600)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        if tail.is_empty() {
+        // Its last 600 characters: the error comes last.
+        let start = text.char_indices().rev().nth(599).map_or(0, |(i, _)| i);
+        if text.is_empty() {
             "no message".into()
         } else {
-            tail
+            text[start..].to_string()
         }
     };
     let written = (|| -> std::io::Result<()> {
@@ -1164,6 +1158,38 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         let err = write_mp4(&path, &frames, 7, &dir.path().join("no-such-program")).unwrap_err();
         assert!(err.to_string().contains("cannot start"), "{err}");
+    }
+
+    /// An encoder that reads all the frames, then fails with a message: the message is in the
+    /// error, and nothing is left in the folder.
+    #[cfg(unix)]
+    #[test]
+    fn an_encoders_message_is_in_the_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        let fake = bin.path().join("fake-ffmpeg");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\ncat > /dev/null\necho 'Unknown encoder libx264' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.mp4");
+        let frames = vec![RgbImage::filled(8, 8, [5, 5, 5]); 3];
+        // A test thread forking at the moment the script was written can keep it busy
+        // (ETXTBSY) for an instant: try again then.
+        let mut text = String::new();
+        for _ in 0..20 {
+            text = write_mp4(&path, &frames, 7, &fake).unwrap_err().to_string();
+            if !text.contains("Text file busy") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(text.contains("Unknown encoder libx264"), "{text}");
+        assert!(text.contains("m.mp4"), "{text}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
