@@ -124,4 +124,36 @@ pub enum Error {
         /// The count found.
         found: usize,
     },
+    /// A frame of the results movie whose size differs from the position's (or, when writing
+    /// a movie, from its first frame's).
+    #[error("results movie: frame index {frame} is {}×{} pixels, expected {}×{} (height × width)", found.0, found.1, expected.0, expected.1)]
+    MovieFrameSize {
+        /// The frame's index (0-based).
+        frame: usize,
+        /// The expected size, (height, width).
+        expected: (usize, usize),
+        /// This frame's size, (height, width).
+        found: (usize, usize),
+    },
+
+    /// A results movie of another number of frames than a ROI's stacks.
+    #[error("results movie: {found} frames given, ROI {roi} has {expected}")]
+    MovieFrameCount {
+        /// The ROI's number.
+        roi: u32,
+        /// The ROI's number of frames.
+        expected: usize,
+        /// The number of movie frames given.
+        found: usize,
+    },
+
+    /// A results movie that cannot be written (no frames, a frame rate out of range, ffmpeg
+    /// failing, with its message).
+    #[error("{}: cannot write the results movie: {problem}", path.display())]
+    MovieWrite {
+        /// The movie file.
+        path: PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
 }

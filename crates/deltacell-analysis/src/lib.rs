@@ -27,6 +27,7 @@
 //! | [`drift`] | drift correction: the template above the chambers, its match in each frame, the shift | `imgops.drift_template`, `compute_drift`, `correct_drift` |
 //! | [`chambers`] | the chambers' boxes from the ROI model's prediction on the reference frame | `Position.find_roi_boxes` |
 //! | [`results`] | a position's results and their file, `PositionNNNNNN.nc` (netCDF, format 0.1.0) | `Position.to_netcdf`, `load_netcdf` |
+//! | [`results_movie`] | the results movie: contours, poles, divisions and cell ids over the frames, as MP4 (through `ffmpeg`) or animated PNG | `Position.results_movie`, `utils.write_video` |
 //! | [`table`] | the tidy per-cell, per-frame CSV table | — |
 //! | [`labels`] | label images as OpenCV draws them: filled contours, contour-based label resizing, cell order | `imgops.resize_labels`, `cv2.drawContours`, `utils.cells_in_frame` |
 //! | [`tracking`] | [`tracking::RoiTracker`]: a ROI tracked frame by frame (model inputs, attributions, divisions, poles, features, labels) | `ROI.track`, `get_tracking_inputs`, `process_tracking_outputs`, `utils.attributions` |
@@ -43,6 +44,7 @@ pub mod lineage_eval;
 pub mod lineage_pictures;
 pub mod movie;
 pub mod results;
+pub mod results_movie;
 pub mod rotation;
 pub mod table;
 pub mod tracking;
