@@ -25,6 +25,7 @@
 //! | [`movie`] | movie input: `{p}`/`{c}`/`{t}` templates, multi-page TIFF, folder of frames | `utils.XPReader` |
 //! | [`results`] | a position's results and their file, `PositionNNNNNN.nc` (netCDF, format 0.1.0) | `Position.to_netcdf`, `load_netcdf` |
 //! | [`table`] | the tidy per-cell, per-frame CSV table | — |
+//! | [`training_sets`] | segmentation, tracking and chamber training sets from results (retraining on corrected results) | — |
 
 pub mod contour;
 pub mod ctc;
@@ -36,6 +37,7 @@ pub mod lineage_pictures;
 pub mod movie;
 pub mod results;
 pub mod table;
+pub mod training_sets;
 
 pub use error::{Error, Result};
 pub use lineage::{Cell, CellId, Lineage};
