@@ -136,6 +136,31 @@ fn deltas_results_make_valid_seg_track_and_rois_sets() {
         .sum();
     assert_eq!(cells, 828);
     assert_eq!(track.samples, cells);
+    // A mot_dau is empty when neither the cell nor a daughter born then is at frame t (the cell
+    // left the chamber, or DeLTA lost it).
+    let left: usize = position
+        .rois
+        .iter()
+        .map(|roi| {
+            let mut n = 0;
+            for t in 1..roi.frames() {
+                let cur: BTreeSet<u16> = roi.labels.frame(t).iter().copied().collect();
+                let prev: BTreeSet<u16> = roi.labels.frame(t - 1).iter().copied().collect();
+                for &id in prev.iter().filter(|&&id| id != 0) {
+                    let cell = roi.lineage.cell(u32::from(id)).unwrap();
+                    let daughters = cell.divisions.iter().filter(|(f, _)| *f == t);
+                    let seen = cur.contains(&id)
+                        || daughters
+                            .into_iter()
+                            .any(|(_, d)| cur.contains(&(*d as u16)));
+                    n += usize::from(!seen);
+                }
+            }
+            n
+        })
+        .sum();
+    assert_eq!(track.empty_targets, left);
+    assert_eq!(left, 73);
     let (problems, samples) = check(&track_dir, Kind::Track);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(samples, cells);
