@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`write_seg_set`] | `img/` ROI image, `seg/` its cells | ROI and frame |
 //! | [`write_track_set`] | `previmg/`, `seg/`, `img/`, `segall/`, `mot_dau/` | cell of frame t−1, t ≥ 1 |
-//! | [`write_rois_set`] | `img/` reference frame, `seg/` the chambers | position |
+//! | [`write_rois_set`] | `img/` whole frame, `seg/` the chambers | position (or frame) |
 //!
 //! # What the files hold
 //! * Images (`img/`, `previmg/`) are the ROI's `img_stack` plane as the results hold it (DeLTA
@@ -25,10 +25,11 @@
 //!   one piece. A cell in two pieces (DeLTA's label stacks have a few) makes one sample whose
 //!   seed holds both, where DeLTA's prediction would see two seeds.
 //! * Chambers ([`write_rois_set`]): the position's reference frame (the first frame of its
-//!   ROIs, phase-contrast channel) from the movie, rotated by the results' `rotate` angle as
-//!   DeLTA rotates it before its ROI model sees it (`imgops.affine_transform`, bilinear,
-//!   replicated border), written with its grey values (16-bit); `seg/` fills each chamber
-//!   rectangle, recovered from the ROI's box ([`chamber_box`]).
+//!   ROIs, phase-contrast channel) from the movie, or every frame ([`RoisFrames`]), rotated by
+//!   the results' `rotate` angle as DeLTA rotates it before its ROI model sees it
+//!   (`imgops.affine_transform`, bilinear, replicated border), written with its grey values
+//!   (16-bit); `seg/` fills each chamber rectangle, recovered from the ROI's box
+//!   ([`chamber_box`]) and moved by the frame's drift.
 //!
 //! # File names
 //! DeLTA's prototype with six-digit numbers: `Position{p:06}_Chamber{c:06}_Frame{t:06}.png`,
@@ -313,17 +314,34 @@ pub fn write_track_set(
     Ok(summary)
 }
 
+/// Which frames of each position a chamber set holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoisFrames {
+    /// The reference only (the first frame of the position's ROIs): the image DeLTA's ROI model
+    /// saw.
+    #[default]
+    Reference,
+    /// Every frame of the ROIs, the chambers moved by the results' drift of each frame.
+    Every,
+}
+
 /// Writes the chamber (ROI-model) set of `results` into `out` (`img/`, `seg/`): per position,
-/// its reference frame read from `movie` (the first frame of its ROIs, first channel), rotated
-/// by the results' angle, and the mask of its chambers ([`chamber_box`] of every ROI box,
-/// clipped to the frame).
+/// its reference frame or every frame (`frames`) read from `movie` (first channel), rotated by
+/// the results' angle, and the mask of its chambers ([`chamber_box`] of every ROI box, moved by
+/// the frame's drift, clipped to the frame).
+///
+/// DeLTA rotates every frame, then shifts it by its drift `(x, y)` (content moves left / up)
+/// before it crops the boxes; here the rotated frame is kept whole and the chambers are moved
+/// by `(+x, +y)` instead, so that no border is replicated into the image.
 ///
 /// Errors: as [`write_seg_set`]; a position or frame that the movie lacks or a frame of
 /// another size than the results' ([`Error::Movie`], [`Error::FrameSize`]); a position
-/// without ROIs or a box that is not a chamber box ([`Error::TrainingSet`]).
+/// without ROIs, a box that is not a chamber box or a drift shorter than the ROIs' frames
+/// ([`Error::TrainingSet`]).
 pub fn write_rois_set(
     results: &[PositionResults],
     movie: &Movie,
+    frames: RoisFrames,
     out: &Path,
     options: &OutputOptions,
 ) -> Result<SetSummary> {
@@ -350,49 +368,73 @@ pub fn write_rois_set(
             .rois
             .first()
             .ok_or_else(|| bad(None, "no ROI: nothing to mark as chambers".into()))?;
-        let frame = u32::try_from(first.first_frame).map_err(|_| {
-            bad(
-                Some(first.roi_nb),
-                format!("frame number {} is below 0", first.first_frame),
-            )
-        })?;
-        let plane = movie.frame(position.position_nb, channel, frame, Some(position.shape))?;
-        let plane = if position.rotate == 0.0 {
-            plane
-        } else {
-            warp_bilinear(
-                &plane,
-                &Affine::delta(position.shape, position.rotate, 1.0, (0.0, 0.0)),
-            )
+        let count = match frames {
+            RoisFrames::Reference => 1,
+            RoisFrames::Every => first.frames(),
         };
+        if !position.drift.is_empty() && position.drift.len() < count {
+            return Err(bad(
+                None,
+                format!(
+                    "a drift for {} frames, the ROIs have {count}",
+                    position.drift.len()
+                ),
+            ));
+        }
+        let chambers = position
+            .rois
+            .iter()
+            .map(|roi| {
+                chamber_box(&roi.bbox).ok_or_else(|| {
+                    bad(
+                        Some(roi.roi_nb),
+                        format!(
+                            "box {} is not a chamber box of DeLTA's ROI model (a bounding \
+                             rectangle enlarged by 5 %)",
+                            roi.bbox.to_attribute()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<CropBox>>>()?;
         let (h, w) = position.shape;
-        let mut mask = Plane::filled(h, w, 0u8);
-        for roi in &position.rois {
-            let chamber = chamber_box(&roi.bbox).ok_or_else(|| {
+        for t in 0..count {
+            let number = i64::from(first.first_frame) + t as i64;
+            let frame = u32::try_from(number).map_err(|_| {
                 bad(
-                    Some(roi.roi_nb),
-                    format!(
-                        "box {} is not a chamber box of DeLTA's ROI model (a bounding \
-                         rectangle enlarged by 5 %)",
-                        roi.bbox.to_attribute()
-                    ),
+                    Some(first.roi_nb),
+                    format!("frame number {number} is out of range"),
                 )
             })?;
+            let plane = movie.frame(position.position_nb, channel, frame, Some(position.shape))?;
+            let plane = if position.rotate == 0.0 {
+                plane
+            } else {
+                warp_bilinear(
+                    &plane,
+                    &Affine::delta(position.shape, position.rotate, 1.0, (0.0, 0.0)),
+                )
+            };
+            let (dx, dy) = position.drift.get(t).copied().unwrap_or((0, 0));
+            let mut mask = Plane::filled(h, w, 0u8);
             let clip = |v: i64, n: usize| v.clamp(0, n as i64) as usize;
-            for r in clip(chamber.ytl, h)..clip(chamber.ybr, h) {
-                mask.row_mut(r)[clip(chamber.xtl, w)..clip(chamber.xbr, w)].fill(1);
+            for c in &chambers {
+                let (x0, x1) = (clip(c.xtl + dx, w), clip(c.xbr + dx, w));
+                for r in clip(c.ytl + dy, h)..clip(c.ybr + dy, h) {
+                    mask.row_mut(r)[x0..x1].fill(1);
+                }
             }
+            let mask = Mask::from_plane(mask);
+            let name = names.format(&FrameId {
+                position: u64::from(position.position_nb),
+                chamber: 0,
+                frame: u64::from(frame),
+            });
+            io::write_image(dirs[0].join(&name), &Image::from_plane(plane), Depth::U16)?;
+            io::write_mask(dirs[1].join(&name), &mask)?;
+            summary.empty_targets += usize::from(mask.count() == 0);
+            summary.samples += 1;
         }
-        let mask = Mask::from_plane(mask);
-        let name = names.format(&FrameId {
-            position: u64::from(position.position_nb),
-            chamber: 0,
-            frame: u64::from(frame),
-        });
-        io::write_image(dirs[0].join(&name), &Image::from_plane(plane), Depth::U16)?;
-        io::write_mask(dirs[1].join(&name), &mask)?;
-        summary.empty_targets += usize::from(mask.count() == 0);
-        summary.samples += 1;
         summary.sources += 1;
     }
     Ok(summary)

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use deltacell_analysis::movie::Movie;
 use deltacell_analysis::results::{PositionResults, RoiResults};
 use deltacell_analysis::training_sets::{
-    chamber_box, write_rois_set, write_seg_set, write_track_set, OutputOptions,
+    chamber_box, write_rois_set, write_seg_set, write_track_set, OutputOptions, RoisFrames,
 };
 use deltacell_data::io::{self, Rescale};
 use deltacell_data::layout::TrainingSet;
@@ -211,7 +211,8 @@ fn deltas_results_make_valid_seg_track_and_rois_sets() {
     let template = movie_dir.join("Position{p}Channel{c}Frames{t}.tif");
     let movie = Movie::open(&template).unwrap();
     let rois_dir = tmp.path().join("rois");
-    let rois = write_rois_set(&results, &movie, &rois_dir, &options).unwrap();
+    let rois =
+        write_rois_set(&results, &movie, RoisFrames::Reference, &rois_dir, &options).unwrap();
     assert_eq!((rois.samples, rois.empty_targets), (1, 0));
     let (problems, samples) = check(&rois_dir, Kind::Rois);
     assert!(problems.is_empty(), "{problems:?}");
@@ -227,27 +228,54 @@ fn deltas_results_make_valid_seg_track_and_rois_sets() {
         })
         .sum();
     assert_eq!(mask.count() as i64, area);
-    // The reference, cropped at each ROI's box, is DeLTA's first image of the ROI (which DeLTA
-    // stretches to [0, 1]): rotation and boxes line up.
-    let frame = io::read_image(rois_dir.join("img").join(stem), Rescale::DtypeMax).unwrap();
-    let unrotated = movie.frame(1, 1, 1, None).unwrap();
-    let width = position.shape.1;
+    // Every frame: each, cropped at each ROI's box moved by the frame's drift, is DeLTA's image
+    // of the ROI at that frame (which DeLTA stretches to [0, 1]): rotation, drift and boxes
+    // line up. Without the rotation they do not.
+    let every_dir = tmp.path().join("rois-every");
+    let every = write_rois_set(&results, &movie, RoisFrames::Every, &every_dir, &options).unwrap();
+    assert_eq!((every.samples, every.sources), (10, 1));
+    let (problems, samples) = check(&every_dir, Kind::Rois);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(samples, 10);
+    let reference = std::fs::read(rois_dir.join("img").join(stem)).unwrap();
+    assert_eq!(
+        std::fs::read(every_dir.join("img").join(stem)).unwrap(),
+        reference
+    );
+    let (height, width) = (position.shape.0 as i64, position.shape.1 as i64);
     let (mut worst, mut worst_unrotated) = (1f64, 1f64);
-    for roi in &position.rois {
-        let b = roi.bbox;
-        let crop = |plane: &[f32]| -> Vec<f64> {
-            (b.ytl..b.ybr)
-                .flat_map(|y| (b.xtl..b.xbr).map(move |x| (y, x)))
-                .map(|(y, x)| f64::from(plane[y as usize * width + x as usize]))
-                .collect()
-        };
-        let theirs: Vec<f64> = roi.img.frame(0).iter().map(|&v| f64::from(v)).collect();
-        worst = worst.min(correlation(&crop(frame.as_slice()), &theirs));
-        worst_unrotated = worst_unrotated.min(correlation(&crop(unrotated.as_slice()), &theirs));
+    for t in 0..10 {
+        let stem = format!("Position000001_Frame{:06}.png", t + 1);
+        let frame = io::read_image(every_dir.join("img").join(&stem), Rescale::DtypeMax).unwrap();
+        let mask = io::read_mask(every_dir.join("seg").join(&stem)).unwrap();
+        let unrotated = movie.frame(1, 1, t as u32 + 1, None).unwrap();
+        let (dx, dy) = position.drift[t];
+        for roi in &position.rois {
+            let b = roi.bbox;
+            let crop = |plane: &[f32]| -> Vec<f64> {
+                (b.ytl + dy..b.ybr + dy)
+                    .flat_map(|y| (b.xtl + dx..b.xbr + dx).map(move |x| (y, x)))
+                    // DeLTA's shift replicates the border (chamber 18 reaches the right edge).
+                    .map(|(y, x)| (y.clamp(0, height - 1), x.clamp(0, width - 1)))
+                    .map(|(y, x)| f64::from(plane[y as usize * width as usize + x as usize]))
+                    .collect()
+            };
+            let theirs: Vec<f64> = roi.img.frame(t).iter().map(|&v| f64::from(v)).collect();
+            worst = worst.min(correlation(&crop(frame.as_slice()), &theirs));
+            worst_unrotated =
+                worst_unrotated.min(correlation(&crop(unrotated.as_slice()), &theirs));
+            // The chamber's top-left corner, moved by the drift, is in the mask.
+            let c = chamber_box(&b).unwrap();
+            let (y, x) = ((c.ytl + dy) as usize, (c.xtl + dx) as usize);
+            assert_eq!(mask.get(y, x), 1, "{stem}");
+            assert_eq!(mask.get(y - 1, x), 0, "{stem}");
+        }
     }
-    println!("rois: worst correlation with DeLTA's ROI images {worst:.5} (unrotated {worst_unrotated:.5})");
+    println!(
+        "rois: worst correlation with DeLTA's ROI images {worst:.5} (unrotated {worst_unrotated:.5})"
+    );
     assert!(worst > 0.999, "{worst}");
-    assert!(worst > worst_unrotated);
+    assert!(worst_unrotated < 0.95, "{worst_unrotated}");
 }
 
 fn correlation(a: &[f64], b: &[f64]) -> f64 {

@@ -1,5 +1,5 @@
-//! `deltacell training-set RESULTS.nc… --kind seg|track|rois --out DIR [--movie TEMPLATE]
-//! [--force]`: DeLTA results files (DeLTA 3's own, deltacell's, or corrected by hand) as a
+//! `deltacell training-set RESULTS.nc… --kind seg|track|rois --out DIR [--movie TEMPLATE
+//! [--every-frame]] [--force]`: DeLTA results files (DeLTA 3's own, deltacell's, or corrected by hand) as a
 //! segmentation, tracking or chamber training set in DeLTA's layout, to retrain on them.
 
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use deltacell_analysis::movie::Movie;
 use deltacell_analysis::results::PositionResults;
-use deltacell_analysis::training_sets::{self, OutputOptions};
+use deltacell_analysis::training_sets::{self, OutputOptions, RoisFrames};
 use deltacell_data::Kind;
 
 /// Arguments of `deltacell training-set`.
@@ -29,6 +29,10 @@ pub struct TrainingSetArgs {
     /// (`Position{p}Channel{c}Frames{t}.tif`), a multi-page TIFF or a folder of frames.
     #[arg(long, value_name = "TEMPLATE")]
     pub movie: Option<PathBuf>,
+    /// For --kind rois: every frame of each position (chambers moved by the drift), not only
+    /// the reference frame that DeLTA's ROI model saw.
+    #[arg(long)]
+    pub every_frame: bool,
     /// Write into a non-empty folder, replacing files of the same names.
     #[arg(long)]
     pub force: bool,
@@ -36,8 +40,8 @@ pub struct TrainingSetArgs {
 
 /// Reads the results and writes the set; one summary line.
 pub fn run(args: TrainingSetArgs) -> anyhow::Result<ExitCode> {
-    if args.kind != Kind::Rois && args.movie.is_some() {
-        anyhow::bail!("--movie is only for --kind rois");
+    if args.kind != Kind::Rois && (args.movie.is_some() || args.every_frame) {
+        anyhow::bail!("--movie and --every-frame are only for --kind rois");
     }
     if !args.force {
         deltacell_data::synth::ensure_empty_output(&args.out)?;
@@ -62,7 +66,12 @@ pub fn run(args: TrainingSetArgs) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .context("--kind rois needs the movie's full frames: --movie TEMPLATE")?;
             let movie = Movie::open(template)?;
-            training_sets::write_rois_set(&results, &movie, &args.out, &options)
+            let frames = if args.every_frame {
+                RoisFrames::Every
+            } else {
+                RoisFrames::Reference
+            };
+            training_sets::write_rois_set(&results, &movie, frames, &args.out, &options)
         }
     }
     .with_context(|| format!("writing the {} set to {}", args.kind, args.out.display()))?;
