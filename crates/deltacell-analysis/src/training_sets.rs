@@ -336,8 +336,8 @@ pub enum RoisFrames {
 ///
 /// Errors: as [`write_seg_set`]; a position or frame that the movie lacks or a frame of
 /// another size than the results' ([`Error::Movie`], [`Error::FrameSize`]); a position
-/// without ROIs, a box that is not a chamber box or a drift shorter than the ROIs' frames
-/// ([`Error::TrainingSet`]).
+/// without ROIs, a ROI that is the whole frame (a 2-D movie, analysed without ROI model), a box
+/// that is not a chamber box or a drift shorter than the ROIs' frames ([`Error::TrainingSet`]).
 pub fn write_rois_set(
     results: &[PositionResults],
     movie: &Movie,
@@ -381,11 +381,20 @@ pub fn write_rois_set(
                 ),
             ));
         }
+        let (h, w) = position.shape;
         let chambers = position
             .rois
             .iter()
             .map(|roi| {
-                chamber_box(&roi.bbox).ok_or_else(|| {
+                let b = roi.bbox;
+                if (b.xtl, b.ytl, b.xbr, b.ybr) == (0, 0, w as i64, h as i64) {
+                    return Err(bad(
+                        Some(roi.roi_nb),
+                        "the ROI is the whole frame: a movie without chambers (no ROI model)"
+                            .into(),
+                    ));
+                }
+                chamber_box(&b).ok_or_else(|| {
                     bad(
                         Some(roi.roi_nb),
                         format!(
@@ -397,7 +406,6 @@ pub fn write_rois_set(
                 })
             })
             .collect::<Result<Vec<CropBox>>>()?;
-        let (h, w) = position.shape;
         for t in 0..count {
             let number = i64::from(first.first_frame) + t as i64;
             let frame = u32::try_from(number).map_err(|_| {

@@ -290,3 +290,50 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
     }
     ab / (aa * bb).sqrt()
 }
+
+/// DeLTA's 2-D movie (one ROI, the whole frame): segmentation and tracking sets are valid; a
+/// chamber set is refused, as the movie has no chambers.
+#[test]
+fn a_2d_movie_makes_seg_and_track_sets_but_no_chamber_set() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/delta-3.0.0a6/movie_2D_tif");
+    let nc = dir.join("expected_results/Position000001.nc");
+    if !nc.is_file() {
+        println!("skipped: ../shared/data/delta-3.0.0a6/movie_2D_tif not found");
+        return;
+    }
+    let results = [PositionResults::read(&nc).unwrap()];
+    let tmp = tempfile::tempdir().unwrap();
+    let options = OutputOptions::default();
+    let seg = write_seg_set(&results, &tmp.path().join("seg"), &options).unwrap();
+    assert_eq!(seg.samples, 4);
+    let (problems, samples) = check(&tmp.path().join("seg"), Kind::Seg);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(samples, 4);
+    let track = write_track_set(&results, &tmp.path().join("track"), &options).unwrap();
+    let (problems, samples) = check(&tmp.path().join("track"), Kind::Track);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(samples, track.samples);
+    assert!(track.samples >= 3);
+    let movie = Movie::open(&dir.join("Position{p}Channel{c}Frame{t}.tif")).unwrap();
+    let rois = write_rois_set(
+        &results,
+        &movie,
+        RoisFrames::Reference,
+        &tmp.path().join("rois"),
+        &options,
+    );
+    let err = rois.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            deltacell_analysis::Error::TrainingSet {
+                position: 1,
+                roi: Some(0),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("whole frame"), "{err}");
+}
