@@ -156,4 +156,17 @@ pub enum Error {
         /// What went wrong.
         problem: String,
     },
+
+    /// Results that cannot be made into a training set: two results of one position (their
+    /// samples would have the same file names), a frame number below 0, a ROI box that is not a
+    /// chamber box of DeLTA's ROI model, a position without ROIs.
+    #[error("position {position}{}: {problem}", roi.map(|r| format!(", ROI {r}")).unwrap_or_default())]
+    TrainingSet {
+        /// The position's number.
+        position: u32,
+        /// The ROI's number, where the problem is one ROI's.
+        roi: Option<u32>,
+        /// What is wrong.
+        problem: String,
+    },
 }

@@ -31,6 +31,7 @@
 //! | [`table`] | the tidy per-cell, per-frame CSV table | — |
 //! | [`labels`] | label images as OpenCV draws them: filled contours, contour-based label resizing, cell order | `imgops.resize_labels`, `cv2.drawContours`, `utils.cells_in_frame` |
 //! | [`tracking`] | [`tracking::RoiTracker`]: a ROI tracked frame by frame (model inputs, attributions, divisions, poles, features, labels) | `ROI.track`, `get_tracking_inputs`, `process_tracking_outputs`, `utils.attributions` |
+//! | [`training_sets`] | segmentation, tracking and chamber training sets from results (retraining on corrected results) | — |
 
 pub mod chambers;
 pub mod contour;
@@ -48,6 +49,7 @@ pub mod results_movie;
 pub mod rotation;
 pub mod table;
 pub mod tracking;
+pub mod training_sets;
 
 pub use error::{Error, Result};
 pub use lineage::{Cell, CellId, Lineage};

@@ -59,6 +59,9 @@ enum Command {
     /// Recompute every feature and growth rate of DeLTA results files (`PositionNNNNNN.nc`)
     /// from their labels and lineages; write them back with a per-cell CSV table.
     Features(cmd::features::FeaturesArgs),
+    /// Make a training set (seg, track or rois) in DeLTA's layout from results files
+    /// (`PositionNNNNNN.nc`), e.g. corrected by hand, to retrain on them.
+    TrainingSet(cmd::training_set::TrainingSetArgs),
     /// DeLTA's released training sets and models: list them, or download, verify and cache them.
     #[command(subcommand)]
     Assets(cmd::assets::AssetsCommand),
@@ -123,5 +126,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ExportCtc(args) => cmd::export_ctc::run(args),
         Command::ImportCtc(args) => cmd::import_ctc::run(args),
         Command::Features(args) => cmd::features::run(args),
+        Command::TrainingSet(args) => cmd::training_set::run(args),
     }
 }

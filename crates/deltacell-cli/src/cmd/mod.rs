@@ -17,4 +17,5 @@ pub mod info;
 pub mod predict;
 pub mod synth;
 pub mod train;
+pub mod training_set;
 pub mod weights;
