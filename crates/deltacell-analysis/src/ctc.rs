@@ -1116,22 +1116,58 @@ struct SynthRow {
 /// [`CtcError::Lineage`] when the table is not a lineage.
 pub fn read_synth_movie(type_dir: &Path, position: usize) -> Result<TrackedRoi, CtcError> {
     let csv = type_dir.join("lineage.csv");
-    let rows: Vec<SynthRow> = synth_rows(&csv)?
+    let rows: Vec<deltacell_data::synth::LineageRow> = synth_rows(&csv)?
         .into_iter()
         .filter(|r| r.position == position)
+        .map(|r| deltacell_data::synth::LineageRow {
+            frame: r.frame as u32,
+            label: r.label,
+            cell: r.cell,
+            mother: r.mother,
+        })
         .collect();
-    let frames = rows.iter().map(|r| r.frame).max().unwrap_or(0);
+    let frames = rows.iter().map(|r| r.frame as usize).max().unwrap_or(0);
+    let mut raw = Vec::with_capacity(frames);
+    for t in 1..=frames {
+        let path = type_dir.join("labels").join(format!(
+            "Position{position:06}_Chamber000001_Frame{t:06}.png"
+        ));
+        raw.push(deltacell_data::io::read_labels(&path)?);
+    }
+    synth_tracked_roi(
+        &rows,
+        &raw,
+        &format!("{} position {position}", csv.display()),
+    )
+}
+
+/// A synthetic movie's ground truth in DeLTA's model, from the movie in memory
+/// ([`deltacell_data::synth::Movie`]: its lineage table and raster-ordered labels).
+///
+/// # Errors
+/// [`CtcError::Lineage`] when the table is not a lineage.
+pub fn synth_truth(movie: &deltacell_data::synth::Movie) -> Result<TrackedRoi, CtcError> {
+    synth_tracked_roi(&movie.lineage, &movie.labels, "synthetic movie")
+}
+
+/// The lineage of a synthetic movie's table (frames from 1) and its labels mapped to cell ids.
+fn synth_tracked_roi(
+    rows: &[deltacell_data::synth::LineageRow],
+    raw: &[Labels],
+    context: &str,
+) -> Result<TrackedRoi, CtcError> {
     let mut cells: BTreeMap<CellId, Cell> = BTreeMap::new();
-    for r in &rows {
+    for r in rows {
+        let frame = r.frame as usize;
         let c = cells.entry(r.cell).or_insert(Cell {
             id: r.cell,
             mother: (r.mother != 0).then_some(r.mother),
-            first_frame: r.frame - 1,
-            last_frame: r.frame - 1,
+            first_frame: frame - 1,
+            last_frame: frame - 1,
             divisions: Vec::new(),
         });
-        c.first_frame = c.first_frame.min(r.frame - 1);
-        c.last_frame = c.last_frame.max(r.frame - 1);
+        c.first_frame = c.first_frame.min(frame - 1);
+        c.last_frame = c.last_frame.max(frame - 1);
     }
     // A mother outside the movie (the cell was born before its first frame) is no mother here.
     let lives: HashMap<CellId, (usize, usize)> = cells
@@ -1158,24 +1194,22 @@ pub fn read_synth_movie(type_dir: &Path, position: usize) -> Result<TrackedRoi, 
         }
     }
     let lineage = Lineage::from_cells(cells.into_values()).map_err(|source| CtcError::Lineage {
-        context: format!("{} position {position}", csv.display()),
+        context: context.to_string(),
         source,
     })?;
-    let mut labels = Vec::with_capacity(frames);
-    for t in 1..=frames {
-        let path = type_dir.join("labels").join(format!(
-            "Position{position:06}_Chamber000001_Frame{t:06}.png"
-        ));
-        let raw = deltacell_data::io::read_labels(&path)?;
-        let to_cell: HashMap<u32, u32> = rows
-            .iter()
-            .filter(|r| r.frame == t)
-            .map(|r| (r.label, r.cell))
-            .collect();
-        labels.push(Labels::from_plane(
-            raw.plane().map(|v| to_cell.get(&v).copied().unwrap_or(0)),
-        ));
-    }
+    let labels = raw
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let t = i as u32 + 1;
+            let to_cell: HashMap<u32, u32> = rows
+                .iter()
+                .filter(|r| r.frame == t)
+                .map(|r| (r.label, r.cell))
+                .collect();
+            Labels::from_plane(l.plane().map(|v| to_cell.get(&v).copied().unwrap_or(0)))
+        })
+        .collect();
     Ok(TrackedRoi { lineage, labels })
 }
 

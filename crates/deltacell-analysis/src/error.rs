@@ -68,6 +68,50 @@ pub enum Error {
         found: (usize, usize),
     },
 
+    /// A key of the analysis configuration that is unknown or has a bad value (`-C KEY=VALUE`,
+    /// or a key of a configuration file).
+    #[error("configuration key {key}: {problem}")]
+    Config {
+        /// The key, dotted as in DeLTA (`models.seg.min_area`).
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// A configuration file that cannot be read or parsed.
+    #[error("{}: {problem}", path.display())]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// A model file or folder that cannot be used (missing, not a model, the wrong kind or
+    /// channel count).
+    #[error("{}: {problem}", path.display())]
+    ModelFile {
+        /// The model's file or run folder.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// A network failed (inputs the model cannot take, a failed computation).
+    #[error("model: {0}")]
+    Model(#[from] deltacell_nn::Error),
+
+    /// Inputs or outputs of a network that do not fit together.
+    #[error("model input: {problem}")]
+    ModelInput {
+        /// What does not fit.
+        problem: String,
+    },
+
+    /// The analysis was interrupted (Ctrl-C) before it finished.
+    #[error("interrupted")]
+    Cancelled,
+
     /// A cell whose shape does not allow a measurement DeLTA makes (e.g. a contour of fewer
     /// than 4 points has no poles).
     #[error("ROI {roi}, frame index {frame}, cell {cell}: {problem}")]
@@ -124,6 +168,7 @@ pub enum Error {
         /// The count found.
         found: usize,
     },
+
     /// A frame of the results movie whose size differs from the position's (or, when writing
     /// a movie, from its first frame's).
     #[error("results movie: frame index {frame} is {}×{} pixels, expected {}×{} (height × width)", found.0, found.1, expected.0, expected.1)]

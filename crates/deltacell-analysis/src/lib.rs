@@ -32,10 +32,18 @@
 //! | [`labels`] | label images as OpenCV draws them: filled contours, contour-based label resizing, cell order | `imgops.resize_labels`, `cv2.drawContours`, `utils.cells_in_frame` |
 //! | [`tracking`] | [`tracking::RoiTracker`]: a ROI tracked frame by frame (model inputs, attributions, divisions, poles, features, labels) | `ROI.track`, `get_tracking_inputs`, `process_tracking_outputs`, `utils.attributions` |
 //! | [`training_sets`] | segmentation, tracking and chamber training sets from results (retraining on corrected results) | — |
+//! | [`config`] | DeLTA 3's analysis configuration: presets, TOML files, `-C key=value` | `delta.config.Config` |
+//! | [`models`] | the pipeline's networks, from run folders or Keras files | `ModelConfig.model()` |
+//! | [`pipeline`] | one position analysed frame by frame: every step above, in DeLTA's order | `Position.preprocess`, `segment`, `track` |
+//! | [`outputs`] | a position's files: results, table, full-frame labels, lineage picture | `Position.save`, `Position.labels` |
+//! | [`run`] | a run over a movie into a results folder: checks first, then one position at a time | `Pipeline.process` |
+//! | [`demo`] | the demo's lineage stage: trained models run on synthetic movies, scored against their truth | — |
 
 pub mod chambers;
+pub mod config;
 pub mod contour;
 pub mod ctc;
+pub mod demo;
 pub mod drift;
 pub mod error;
 pub mod features;
@@ -43,10 +51,14 @@ pub mod labels;
 pub mod lineage;
 pub mod lineage_eval;
 pub mod lineage_pictures;
+pub mod models;
 pub mod movie;
+pub mod outputs;
+pub mod pipeline;
 pub mod results;
 pub mod results_movie;
 pub mod rotation;
+pub mod run;
 pub mod table;
 pub mod tracking;
 pub mod training_sets;

@@ -577,6 +577,35 @@ pub fn warp_affine(plane: &Plane<f32>, forward: &[f64; 6]) -> Plane<f32> {
     })
 }
 
+/// OpenCV's `warpAffine(plane, forward, (w, h), INTER_NEAREST, BORDER_REPLICATE)`, for label
+/// images (DeLTA's `affine_transform(…, order=0)`): each output pixel takes the input pixel
+/// nearest to the inverse map of `(x, y)` (halves rounded up), clamped to the image.
+///
+/// ```
+/// use deltacell_data::Plane;
+/// use deltacell_analysis::rotation::{rotation_matrix, warp_affine_nearest};
+/// let p = Plane::from_fn(3, 3, |r, c| (r * 3 + c) as u16);
+/// // A quarter turn counter-clockwise: the right column becomes the top row.
+/// let q = warp_affine_nearest(&p, &rotation_matrix((1.0, 1.0), 90.0, 1.0));
+/// assert_eq!(q.row(0), &[2, 5, 8]);
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
+pub fn warp_affine_nearest<T: Copy>(plane: &Plane<T>, forward: &[f64; 6]) -> Plane<T> {
+    let (h, w) = plane.shape();
+    if h == 0 || w == 0 {
+        return plane.clone();
+    }
+    let m = invert_affine(forward);
+    Plane::from_fn(h, w, |y, x| {
+        let (xf, yf) = (x as f64, y as f64);
+        let sx = (m[0] * xf + m[1] * yf + m[2] + 0.5).floor();
+        let sy = (m[3] * xf + m[4] * yf + m[5] + 0.5).floor();
+        let sx = sx.clamp(0.0, (w - 1) as f64) as usize;
+        let sy = sy.clamp(0.0, (h - 1) as f64) as usize;
+        plane.get(sy, sx)
+    })
+}
+
 /// DeLTA's `imgops.rotate(image, angle)`: turns `plane` by `angle_degrees` (counter-clockwise on
 /// screen for a positive angle) about its centre `((w − 1)/2, (h − 1)/2)`, bilinear, replicated
 /// borders, same shape. DeLTA rotates `float32` frames (16-bit frames divided by 65535), so

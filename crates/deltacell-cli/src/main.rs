@@ -56,6 +56,9 @@ enum Command {
     ExportCtc(cmd::export_ctc::ExportCtcArgs),
     /// Read Cell Tracking Challenge folders into deltacell's lineages.
     ImportCtc(cmd::import_ctc::ImportCtcArgs),
+    /// Analyse a movie as DeLTA 3's `delta run`: rotation, chambers, drift, segmentation,
+    /// tracking, lineages and per-cell features, per position.
+    Run(cmd::run::RunArgs),
     /// Recompute every feature and growth rate of DeLTA results files (`PositionNNNNNN.nc`)
     /// from their labels and lineages; write them back with a per-cell CSV table.
     Features(cmd::features::FeaturesArgs),
@@ -127,5 +130,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ImportCtc(args) => cmd::import_ctc::run(args),
         Command::Features(args) => cmd::features::run(args),
         Command::TrainingSet(args) => cmd::training_set::run(args),
+        Command::Run(args) => cmd::run::run(args),
     }
 }

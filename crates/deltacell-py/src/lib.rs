@@ -1,7 +1,7 @@
 //! `deltacell._native`, the extension module behind the Python package `deltacell`.
 //!
 //! A thin binding: every function converts numpy arrays to the library's types, calls one
-//! function of `deltacell-data` or `deltacell-nn` with the GIL released, and converts the
+//! function of `deltacell-data`, `deltacell-nn` or `deltacell-analysis` with the GIL released, and converts the
 //! result back; library errors become Python exceptions (`errors::to_py`). DeLTA's names,
 //! defaults and argument conventions live in the Python layer (`python/deltacell/`).
 
@@ -10,6 +10,7 @@ mod data;
 mod errors;
 mod loader;
 mod model;
+mod pipeline;
 mod train;
 
 use pyo3::prelude::*;
@@ -49,5 +50,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model::import_keras, m)?)?;
     m.add_function(wrap_pyfunction!(model::export_keras, m)?)?;
     m.add_function(wrap_pyfunction!(train::train, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::run_position, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::movie_layout, m)?)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod import_ctc;
 pub mod import_keras;
 pub mod info;
 pub mod predict;
+pub mod run;
 pub mod synth;
 pub mod train;
 pub mod training_set;

@@ -4,11 +4,11 @@ is imported or required."""
 
 from ._native import __version__
 
-__all__ = ["__version__", "data", "model"]
+__all__ = ["__version__", "data", "model", "pipeline"]
 
 
 def __getattr__(name: str):  # lazy submodules: `import deltacell; deltacell.data.seg_weights`
-    if name in ("data", "model"):
+    if name in ("data", "model", "pipeline"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

@@ -1,0 +1,305 @@
+//! The whole pipeline on synthetic movies with known lineages, with "oracle" networks: the
+//! segmentation network returns the true mask of each window it is given (looked up by the
+//! window's pixels), the tracking network marks the current cells that overlap the seed cell.
+//! With perfect network outputs, the pipeline (windows or resizing, stitching, thresholds,
+//! attribution, divisions, lineage, labels) must give back the true lineage exactly.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use deltacell_analysis::config::{AnalysisConfig, ModelRole};
+use deltacell_analysis::ctc::{synth_truth, to_ctc, TrackedRoi};
+use deltacell_analysis::lineage_eval::evaluate;
+use deltacell_analysis::models::{LoadedModel, Models, Network};
+use deltacell_analysis::movie::Movie;
+use deltacell_analysis::pipeline::{analyse_position, PositionInput, WINDOW_OVERLAP};
+use deltacell_analysis::results::PositionResults;
+use deltacell_data::augment::resize::resize_image;
+use deltacell_data::tiles::{create_windows, CroppingBox};
+use deltacell_data::{random, synth, Batch, Image, Labels, Mask, Plane};
+
+/// Returns, for each window it is given, the true mask's window (logits ±4).
+struct SegOracle {
+    truth: Mutex<HashMap<Vec<u32>, Plane<f32>>>,
+}
+
+impl Network for SegOracle {
+    fn input_channels(&self) -> usize {
+        1
+    }
+    fn logits(&self, batch: &Batch) -> deltacell_analysis::Result<Vec<Plane<f32>>> {
+        let truth = self.truth.lock().unwrap();
+        Ok((0..batch.n)
+            .map(|i| {
+                let key: Vec<u32> = batch
+                    .x_plane(i, 0)
+                    .as_slice()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                truth
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("the oracle was given a window it does not know"))
+            })
+            .collect())
+    }
+}
+
+/// Returns, for each tracking sample, DeLTA's true tracking target (the seed cell and its
+/// daughter at the current frame, `mot_dau`), found by locating the sample in the movie: the
+/// transition whose previous image and seed cell, cropped at some box near the seed's centre,
+/// equal the sample's channels 2 and 1.
+struct TrackOracle {
+    /// Per transition k → k+1: the previous frame as the pipeline sees it (stretched), and the
+    /// true `(seed, mot_dau)` masks of every cell of frame k, full frame.
+    transitions: Vec<(Plane<f32>, Vec<(Mask, Mask)>)>,
+}
+
+fn crop<T: Copy + Default>(p: &Plane<T>, ytl: i64, xtl: i64, (h, w): (usize, usize)) -> Plane<T> {
+    CroppingBox {
+        ytl,
+        xtl,
+        ybr: ytl + h as i64,
+        xbr: xtl + w as i64,
+    }
+    .crop(p)
+}
+
+impl Network for TrackOracle {
+    fn input_channels(&self) -> usize {
+        4
+    }
+    fn logits(&self, batch: &Batch) -> deltacell_analysis::Result<Vec<Plane<f32>>> {
+        let shape = (batch.height, batch.width);
+        Ok((0..batch.n)
+            .map(|i| {
+                let seed_in = batch.x_plane(i, 1).map(|v| u8::from(v > 0.5));
+                let prev_in = batch.x_plane(i, 2);
+                for (prev, cells) in &self.transitions {
+                    for (seed, mot_dau) in cells {
+                        let n = seed.count().max(1) as i64;
+                        let (sy, sx) = seed
+                            .as_slice()
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &v)| v > 0)
+                            .fold((0i64, 0i64), |(y, x), (k, _)| {
+                                (y + (k / seed.width()) as i64, x + (k % seed.width()) as i64)
+                            });
+                        let (cy, cx) = (sy / n, sx / n);
+                        // The whole ROI (resized to the same size), or a box near the centre.
+                        let boxes = std::iter::once((0, 0)).chain((-3..=3).flat_map(|dy| {
+                            (-3..=3).map(move |dx| {
+                                (cy - shape.0 as i64 / 2 + dy, cx - shape.1 as i64 / 2 + dx)
+                            })
+                        }));
+                        for (ytl, xtl) in boxes {
+                            {
+                                let same_image = crop(prev, ytl, xtl, shape)
+                                    .as_slice()
+                                    .iter()
+                                    .zip(prev_in.as_slice())
+                                    .all(|(a, b)| (a - b).abs() < 1e-6);
+                                if crop(seed.plane(), ytl, xtl, shape) == seed_in && same_image {
+                                    return crop(mot_dau.plane(), ytl, xtl, shape).map(|v| {
+                                        if v > 0 {
+                                            4.0
+                                        } else {
+                                            -4.0
+                                        }
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+                panic!("the tracking oracle was given a sample it cannot place in the movie")
+            })
+            .collect())
+    }
+}
+
+fn loaded(network: Box<dyn Network>) -> LoadedModel {
+    LoadedModel {
+        network,
+        path: "oracle".into(),
+        hash: "0".repeat(64),
+    }
+}
+
+/// Writes the movie as 16-bit TIFFs `Position01Channel01Frame{t}.tif` (t from 1) and returns
+/// the frames as the pipeline reads them back (grey values / 65535).
+fn write_movie(dir: &Path, frames: &[Image]) -> Vec<Plane<f32>> {
+    frames
+        .iter()
+        .enumerate()
+        .map(|(t, f)| {
+            let u = f
+                .plane()
+                .map(|v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16);
+            let path = dir.join(format!("Position01Channel01Frame{:06}.tif", t + 1));
+            deltacell_data::io::write_tiff_u16(&path, std::slice::from_ref(&u)).unwrap();
+            u.map(|v| v as f32 / 65535.0)
+        })
+        .collect()
+}
+
+/// The ROI image as the pipeline makes it: stretched from its minimum to its maximum.
+fn stretched(p: &Plane<f32>) -> Image {
+    let (lo, hi) = p
+        .as_slice()
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    Image::from_plane_unchecked(p.map(|v| (v - lo) / (hi - lo)))
+}
+
+/// Scores the pipeline's lineage against the synthetic truth with the Cell Tracking
+/// Challenge's measures (which do not depend on which daughter keeps the mother's id): every
+/// cell, link and division must be found.
+fn assert_lineage_is_the_truth(results: &PositionResults, movie: &synth::Movie) {
+    assert_eq!(results.rois.len(), 1);
+    let roi = &results.rois[0];
+    assert_eq!(roi.frames(), movie.frames.len());
+    let (h, w) = roi.labels.plane_shape();
+    let labels = (0..roi.frames())
+        .map(|t| {
+            let data = roi.labels.frame(t).iter().map(|&v| u32::from(v)).collect();
+            Labels::from_plane(Plane::from_vec(h, w, data).unwrap())
+        })
+        .collect();
+    let pred = to_ctc(&TrackedRoi {
+        lineage: roi.lineage.clone(),
+        labels,
+    })
+    .unwrap();
+    let truth = to_ctc(&synth_truth(movie).unwrap()).unwrap();
+    let s = evaluate(&pred, &truth, 0).unwrap().scores;
+    assert!(s.counts.division_tp > 0, "no division was tested");
+    assert_eq!(
+        (s.det, s.tra, s.seg, s.division_f1),
+        (Some(1.0), Some(1.0), 1.0, Some(1.0)),
+        "{:?}",
+        s.counts
+    );
+}
+
+fn run_case(movie: &synth::Movie, config: &AnalysisConfig) -> PositionResults {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = write_movie(dir.path(), &movie.frames);
+    let seg = config.model(ModelRole::Seg).unwrap().clone();
+    let mut truth = HashMap::new();
+    for (f, lab) in frames.iter().zip(&movie.labels) {
+        let img = stretched(f);
+        let mask = lab.plane().map(|l| if l > 0 { 4.0f32 } else { -4.0 });
+        let (imgs, masks) = if seg.resizing_tolerable(img.shape()) {
+            assert_eq!(
+                img.shape(),
+                seg.target_size,
+                "the test resizes only to the same size"
+            );
+            (
+                vec![resize_image(&img, seg.target_size).into_plane()],
+                vec![mask],
+            )
+        } else {
+            let (i, _) = create_windows(img.plane(), seg.target_size, WINDOW_OVERLAP).unwrap();
+            let (m, _) = create_windows(&mask, seg.target_size, WINDOW_OVERLAP).unwrap();
+            (i, m)
+        };
+        for (i, m) in imgs.into_iter().zip(masks) {
+            truth.insert(i.as_slice().iter().map(|v| v.to_bits()).collect(), m);
+        }
+    }
+    let models = Models {
+        rois: None,
+        seg: loaded(Box::new(SegOracle {
+            truth: Mutex::new(truth),
+        })),
+        track: Some(loaded(Box::new(TrackOracle {
+            transitions: frames
+                .iter()
+                .zip(&movie.tracks)
+                .map(|(f, samples)| {
+                    let cells = samples
+                        .iter()
+                        .map(|t| (t.seed.clone(), t.mot_dau.clone()))
+                        .collect();
+                    (stretched(f).into_plane(), cells)
+                })
+                .collect(),
+        }))),
+    };
+    let template = dir.path().join("Position{p}Channel{c}Frame{t}.tif");
+    let movie_in = Movie::open(&template).unwrap();
+    let input = PositionInput {
+        movie: &movie_in,
+        position: 1,
+        frames: movie_in.frames.clone(),
+    };
+    let mut frames_done = 0;
+    let results = analyse_position(
+        &input,
+        config,
+        &models,
+        &mut |p| {
+            if let deltacell_analysis::pipeline::Progress::Frame { done, .. } = p {
+                frames_done = done;
+            }
+        },
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(frames_done, movie.frames.len());
+    // The results file round-trips.
+    let nc = dir.path().join("out.nc");
+    results.write(&nc).unwrap();
+    let back = PositionResults::read(&nc).unwrap();
+    assert_eq!(back.rois.len(), results.rois.len());
+    for (a, b) in back.rois.iter().zip(&results.rois) {
+        assert_eq!(a.lineage, b.lineage);
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.seg, b.seg);
+        assert_eq!(a.img, b.img);
+        assert_eq!(a.bbox, b.bbox);
+    }
+    results
+}
+
+#[test]
+fn a_two_d_colony_is_tracked_exactly_with_perfect_network_outputs() {
+    let movie = synth::colony_movie(&mut random::seeded(7), (200, 240), 6);
+    let mut config = AnalysisConfig::preset("2D").unwrap();
+    // Small windows and tracking boxes: several windows per frame, cells near box borders.
+    config.set("models.seg.target_size", "128,128").unwrap();
+    config.set("models.track.target_size", "64,64").unwrap();
+    config.set("models.seg.min_area", "0").unwrap();
+    let results = run_case(&movie, &config);
+    assert_eq!(results.rotate, 0.0);
+    assert!(results.drift.is_empty());
+    assert_lineage_is_the_truth(&results, &movie);
+}
+
+#[test]
+fn a_mother_machine_chamber_is_tracked_exactly_with_perfect_network_outputs() {
+    let movie = synth::mm_movie(&mut random::seeded(3), 8);
+    let mut config = AnalysisConfig::preset("mothermachine").unwrap();
+    // The chamber is the whole frame (no ROI model); no corrections.
+    config.models.remove(&ModelRole::Rois);
+    config.set("correct_rotation", "false").unwrap();
+    config.set("correct_drift", "false").unwrap();
+    config.set("models.seg.min_area", "0").unwrap();
+    // The chamber is the model's size: resized (to the same size) rather than cut into windows.
+    config
+        .set("models.seg.tolerable_resizing_factor", "2")
+        .unwrap();
+    config
+        .set("models.track.tolerable_resizing_factor", "2")
+        .unwrap();
+    let results = run_case(&movie, &config);
+    assert_eq!(results.rois[0].scaling, [1.0, 1.0]);
+    assert_lineage_is_the_truth(&results, &movie);
+}

@@ -1,0 +1,199 @@
+//! `deltacell run -c CONFIG -i INPUT -o OUT`: DeLTA 3's `delta run`. A movie in; per position a
+//! results file, a per-cell table, full-frame label images and a lineage picture out
+//! ([`deltacell_analysis::outputs`]). The library does the work
+//! ([`deltacell_analysis::run::Run`]); this parses and draws progress.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use deltacell_analysis::config::AnalysisConfig;
+use deltacell_analysis::outputs::{self, OutputOptions};
+use deltacell_analysis::pipeline::Progress;
+use deltacell_analysis::run::{Run, RunRequest};
+
+use crate::progress;
+
+/// Arguments of `deltacell run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Configuration: `2D`, `mothermachine` (DeLTA's presets; give the models with `-C
+    /// models.seg.model_path=…`) or a DeLTA 3 TOML file (`model_path`s relative to the file).
+    #[arg(short = 'c', long = "config", value_name = "CONFIG")]
+    pub config: String,
+    /// The movie: a template with `{p}`, `{c}`, `{t}` placeholders
+    /// (`movie/Position{p}Channel{c}Frames{t}.tif`), a multi-page TIFF, or a folder of frames.
+    #[arg(short = 'i', long = "input", value_name = "INPUT")]
+    pub input: PathBuf,
+    /// Output folder (created). DeLTA's default lies inside the input folder; deltacell never
+    /// writes into an input, so this is required.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// A configuration key for this run, DeLTA's names: `models.seg.model_path=seg.keras`,
+    /// `models.seg.min_area=40`, `correct_rotation=false`, `min_cell_area=40`. Repeatable.
+    #[arg(short = 'C', value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Positions to analyse, the movie's numbers: `0-2,4,7-10` (default: all).
+    #[arg(long, value_name = "LIST", value_parser = parse_list)]
+    pub positions: Option<Vec<u32>>,
+    /// Frames to analyse, the movie's numbers, inclusive: `-150`, `15-`, `15-30`, `40`
+    /// (default: all).
+    #[arg(long, value_name = "RANGE", value_parser = parse_range)]
+    pub frames: Option<(Option<u32>, Option<u32>)>,
+    /// Skip the full-frame label images.
+    #[arg(long)]
+    pub no_labels: bool,
+    /// Skip the lineage picture.
+    #[arg(long)]
+    pub no_lineage_picture: bool,
+    /// No progress bars.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `0-2,4,7-10` → `[0, 1, 2, 4, 7, 8, 9, 10]` (DeLTA's `to_int_list`).
+pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let num = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{s:?} is not a whole number ≥ 0 (in {text:?})"))
+        };
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b {
+                    return Err(format!("{part:?}: the range runs backwards"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(num(part)?),
+        }
+    }
+    if out.is_empty() {
+        return Err("an empty list".into());
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// `-150`, `15-`, `15-30`, `40` → inclusive bounds (DeLTA's `to_interval`).
+pub fn parse_range(text: &str) -> Result<(Option<u32>, Option<u32>), String> {
+    let num = |s: &str| -> Result<Option<u32>, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse::<u32>()
+            .map(Some)
+            .map_err(|_| format!("{s:?} is not a frame number (in {text:?})"))
+    };
+    let (lo, hi) = match text.split_once('-') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => {
+            let v = num(text)?;
+            (v, v)
+        }
+    };
+    if let (Some(a), Some(b)) = (lo, hi) {
+        if a > b {
+            return Err(format!("{text:?}: the range runs backwards"));
+        }
+    }
+    if lo.is_none() && hi.is_none() {
+        return Err("an empty range".into());
+    }
+    Ok((lo, hi))
+}
+
+/// Checks everything, then analyses each position and writes its outputs; one line each.
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut config = AnalysisConfig::load(&args.config).context("-c")?;
+    for kv in &args.set {
+        config.apply(&[kv]).with_context(|| format!("-C {kv}"))?;
+    }
+    let run = Run::open(RunRequest {
+        config,
+        input: args.input.clone(),
+        output: args.output.clone(),
+        positions: args.positions.clone(),
+        frames: args.frames,
+        outputs: OutputOptions {
+            labels: !args.no_labels,
+            lineage_picture: !args.no_lineage_picture,
+        },
+    })?;
+
+    // Ctrl-C: the position in progress is dropped (nothing of it is written); the finished
+    // ones stay.
+    let stop = crate::signals::cooperative();
+    let started = Instant::now();
+    for &position in run.positions() {
+        let bar = progress::bar(
+            run.frames().len() as u64,
+            &format!("position {position}"),
+            args.quiet,
+        );
+        let result = run.position(
+            position,
+            &mut |p| match p {
+                Progress::Rois(n) => bar.set_message(format!("{n} ROIs")),
+                Progress::Frame { done, .. } => bar.set_position(done as u64),
+            },
+            &|| stop.load(Ordering::SeqCst),
+        );
+        bar.finish_and_clear();
+        let summary = match result {
+            Ok(s) => s,
+            Err(deltacell_analysis::Error::Cancelled) => {
+                eprintln!("interrupted: position {position} dropped; finished positions kept");
+                return Ok(ExitCode::from(130));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("position {position}"))),
+        };
+        println!(
+            "position {position}: {} ROIs, {} frames, {} cells, rotation {:.2}° → {} ({:.1} s)",
+            summary.rois,
+            summary.frames,
+            summary.cells,
+            summary.rotate,
+            outputs::results_path(run.output(), position).display(),
+            summary.seconds
+        );
+        if stop.load(Ordering::SeqCst) {
+            eprintln!("interrupted: stopped after position {position}; its outputs are complete");
+            return Ok(ExitCode::from(130));
+        }
+    }
+    println!(
+        "{} position(s) in {:.1} s → {}",
+        run.positions().len(),
+        started.elapsed().as_secs_f64(),
+        run.output().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_and_ranges_parse_as_delta_3s() {
+        assert_eq!(parse_list("0-2,4,7-8").unwrap(), vec![0, 1, 2, 4, 7, 8]);
+        assert_eq!(parse_list("3").unwrap(), vec![3]);
+        assert!(parse_list("2-1").is_err());
+        assert!(parse_list("a").is_err());
+        assert_eq!(parse_range("-150").unwrap(), (None, Some(150)));
+        assert_eq!(parse_range("15-").unwrap(), (Some(15), None));
+        assert_eq!(parse_range("15-30").unwrap(), (Some(15), Some(30)));
+        assert_eq!(parse_range("40").unwrap(), (Some(40), Some(40)));
+        assert!(parse_range("30-15").is_err());
+        assert!(parse_range("-").is_err());
+    }
+}
