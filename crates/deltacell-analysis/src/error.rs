@@ -98,7 +98,7 @@ pub enum Error {
     },
 
     /// A network failed (inputs the model cannot take, a failed computation).
-    #[error("model: {0}")]
+    #[error(transparent)]
     Model(#[from] deltacell_nn::Error),
 
     /// Inputs or outputs of a network that do not fit together.

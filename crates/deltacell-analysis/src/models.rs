@@ -148,9 +148,7 @@ pub fn load_model(role: ModelRole, path: &Path) -> Result<LoadedModel> {
     if path.as_os_str().is_empty() {
         return Err(Error::Config {
             key,
-            problem: "no model given: set it in the configuration file or with \
-                      `-C models.ROLE.model_path=PATH` (a deltacell run folder or a Keras file)"
-                .replace("ROLE", role.name()),
+            problem: "no model given: a deltacell run folder or a Keras file is needed".into(),
         });
     }
     let device = deltacell_nn::device::cpu();

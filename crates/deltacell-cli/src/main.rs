@@ -94,13 +94,22 @@ fn main() -> ExitCode {
 fn report(err: &anyhow::Error) {
     use deltacell_data::Error as D;
     let hint = err.chain().find_map(|cause| {
+        if let Some(deltacell_analysis::Error::Config { key, .. }) =
+            cause.downcast_ref::<deltacell_analysis::Error>()
+        {
+            if key.ends_with(".model_path") {
+                return Some(format!(
+                    "set it in the configuration file or with -C {key}=…"
+                ));
+            }
+        }
         let data = match cause.downcast_ref::<deltacell_nn::Error>() {
             Some(deltacell_nn::Error::DataCrate(d)) => Some(d),
             _ => cause.downcast_ref::<D>(),
         };
         match data? {
-            D::OutputNotEmpty { .. } => Some("pass --force to write into it"),
-            D::WeightsExist { .. } => Some("pass --force to recompute them"),
+            D::OutputNotEmpty { .. } => Some("pass --force to write into it".to_string()),
+            D::WeightsExist { .. } => Some("pass --force to recompute them".to_string()),
             _ => None,
         }
     });

@@ -263,7 +263,7 @@ pub fn run(
     let report = out.join("report");
     report::write_seg_report(&report.join("seg"), &seg_items, &seg, Some(&img))?;
     report::write_track_report(&report.join("track"), &track_items, &track)?;
-    write_index(&report, &seg, &track)?;
+    write_index(&report, &seg, &track, &[])?;
     Ok(Outcome { seg, track, report })
 }
 
@@ -333,7 +333,14 @@ fn train(
 }
 
 /// The demo's front page: headline numbers and links to the two reports.
-fn write_index(report: &Path, seg: &SegEvaluation, track: &TrackScores) -> Result<()> {
+/// Writes the report's front page: the headline scores, then `extra` rows `(measure, value)`
+/// (the lineage stage's, which runs after [`run`]), with links to the reports.
+pub fn write_index(
+    report: &Path,
+    seg: &SegEvaluation,
+    track: &TrackScores,
+    extra: &[(String, String)],
+) -> Result<()> {
     let o = &seg.overall;
     let rows = [
         (
@@ -354,12 +361,23 @@ fn write_index(report: &Path, seg: &SegEvaluation, track: &TrackScores) -> Resul
             "link precision / recall".into(),
             format!("{:.3} / {:.3}", track.link_precision, track.link_recall),
         ),
-    ]
-    .map(|(k, v)| vec![report::html_escape(&k), v]);
-    let intro = "<p>Synthetic mother-machine data; models trained on CPU by \
-                 <code>deltacell demo</code>. <a href=\"seg/index.html\">segmentation report</a> · \
-                 <a href=\"track/index.html\">tracking report</a></p>";
-    let html = report::html_page("deltacell demo", intro, &["measure", "value"], &rows);
+    ];
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .chain(extra.iter().cloned())
+        .map(|(k, v)| vec![report::html_escape(&k), v])
+        .collect();
+    let lineages = if extra.is_empty() {
+        ""
+    } else {
+        " · <a href=\"lineages/index.html\">lineage report</a>"
+    };
+    let intro = format!(
+        "<p>Synthetic mother-machine data; models trained on CPU by <code>deltacell demo</code>. \
+         <a href=\"seg/index.html\">segmentation report</a> · \
+         <a href=\"track/index.html\">tracking report</a>{lineages}</p>"
+    );
+    let html = report::html_page("deltacell demo", &intro, &["measure", "value"], &rows);
     output::write_bytes(report.join("index.html"), html.as_bytes())?;
     Ok(())
 }

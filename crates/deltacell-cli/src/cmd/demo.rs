@@ -1,6 +1,8 @@
 //! `deltacell demo [--out DIR] [--quick]`: the whole loop on built-in synthetic data
 //! ([`deltacell_nn::demo`]: synthesise, train small seg and track U-Nets, predict on a
-//! held-out movie, evaluate, write the reports under `OUT/report/`).
+//! held-out movie, evaluate, write the reports under `OUT/report/`), then the models run as
+//! DeLTA's pipeline (`deltacell run`'s library) on held-out synthetic movies, their lineages
+//! scored against the truth ([`deltacell_analysis::demo`], `OUT/report/lineages/`).
 //!
 //! Prints the stages, the training progress, the evaluation tables and the headline numbers.
 //! The exit status is 2 when a score is below its floor ([`Demo::FULL`], [`Demo::QUICK`]).
@@ -13,6 +15,9 @@ use clap::Args;
 use deltacell_nn::demo::{self, Demo, DemoEvent};
 
 use crate::progress::Training;
+
+/// Frames of each held-out movie the demo's pipeline stage analyses.
+const LINEAGE_FRAMES: usize = 12;
 
 /// Arguments of `deltacell demo`.
 #[derive(Args, Debug)]
@@ -93,6 +98,46 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         track.division_precision,
         track.division_recall
     );
+
+    // The pipeline on held-out synthetic movies with the demo's models: lineages scored
+    // against the truth (deltacell run's library, `deltacell_analysis::demo`).
+    eprintln!(
+        "[+] running the pipeline (deltacell run) on {} held-out movies ({:.0} s)",
+        plan.movies,
+        t0.elapsed().as_secs_f64()
+    );
+    let lineages = deltacell_analysis::demo::lineage_stage(
+        &args.out,
+        &args.out.join("runs/seg"),
+        &args.out.join("runs/track"),
+        plan.movies,
+        LINEAGE_FRAMES,
+        args.seed.wrapping_add(2000),
+    )?;
+    let l = &lineages.evaluation.pooled;
+    let opt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+    println!(
+        "lineages (deltacell run on {} movies of {LINEAGE_FRAMES} frames): TRA {}, DET {}, SEG {:.3}, \
+         division F1 {} (precision {}, recall {}); results in {}",
+        plan.movies,
+        opt(l.tra),
+        opt(l.det),
+        l.seg,
+        opt(l.division_f1),
+        opt(l.division_precision),
+        opt(l.division_recall),
+        lineages.results.display()
+    );
+    deltacell_nn::demo::write_index(
+        &outcome.report,
+        seg,
+        track,
+        &[
+            ("lineage TRA (deltacell run)".to_string(), opt(l.tra)),
+            ("lineage SEG".to_string(), format!("{:.3}", l.seg)),
+            ("division F1".to_string(), opt(l.division_f1)),
+        ],
+    )?;
     println!("report: {}", outcome.report.join("index.html").display());
     println!("demo finished in {:.0} s", t0.elapsed().as_secs_f64());
     if o.f1_50 < plan.min_f1 {

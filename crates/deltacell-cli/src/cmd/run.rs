@@ -38,7 +38,7 @@ pub struct RunArgs {
     pub set: Vec<String>,
     /// Positions to analyse, the movie's numbers: `0-2,4,7-10` (default: all).
     #[arg(long, value_name = "LIST", value_parser = parse_list)]
-    pub positions: Option<Vec<u32>>,
+    pub positions: Option<PositionList>,
     /// Frames to analyse, the movie's numbers, inclusive: `-150`, `15-`, `15-30`, `40`
     /// (default: all).
     #[arg(long, value_name = "RANGE", value_parser = parse_range)]
@@ -54,8 +54,12 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// A list of position numbers, increasing, without repeats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionList(pub Vec<u32>);
+
 /// `0-2,4,7-10` → `[0, 1, 2, 4, 7, 8, 9, 10]` (DeLTA's `to_int_list`).
-pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {
+pub fn parse_list(text: &str) -> Result<PositionList, String> {
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let num = |s: &str| {
@@ -79,7 +83,7 @@ pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {
     }
     out.sort_unstable();
     out.dedup();
-    Ok(out)
+    Ok(PositionList(out))
 }
 
 /// `-150`, `15-`, `15-30`, `40` → inclusive bounds (DeLTA's `to_interval`).
@@ -121,7 +125,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         config,
         input: args.input.clone(),
         output: args.output.clone(),
-        positions: args.positions.clone(),
+        positions: args.positions.clone().map(|p| p.0),
         frames: args.frames,
         outputs: OutputOptions {
             labels: !args.no_labels,
@@ -185,8 +189,8 @@ mod tests {
 
     #[test]
     fn lists_and_ranges_parse_as_delta_3s() {
-        assert_eq!(parse_list("0-2,4,7-8").unwrap(), vec![0, 1, 2, 4, 7, 8]);
-        assert_eq!(parse_list("3").unwrap(), vec![3]);
+        assert_eq!(parse_list("0-2,4,7-8").unwrap().0, vec![0, 1, 2, 4, 7, 8]);
+        assert_eq!(parse_list("3,3").unwrap().0, vec![3]);
         assert!(parse_list("2-1").is_err());
         assert!(parse_list("a").is_err());
         assert_eq!(parse_range("-150").unwrap(), (None, Some(150)));

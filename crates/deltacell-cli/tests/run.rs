@@ -1,0 +1,278 @@
+//! `deltacell run` on a synthetic movie with tiny trained models: the outputs of every position,
+//! the same results for the same inputs, positions and frames selected, and every bad input
+//! refused with one error naming it, exit 1 and nothing written. `deltacell training-set` on
+//! DeLTA's expected results.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn deltacell(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deltacell"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fails(o: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A synthetic movie (two chambers, as two positions) and tiny seg and track models, made once.
+fn setup() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let tiny = [
+            "--preset",
+            "mothermachine",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "2",
+            "--batch-size",
+            "1",
+            "--filters",
+            "4,8",
+            "--quiet",
+        ];
+        ok(&deltacell(
+            &[
+                "synth", "--kind", "movie", "--n", "2", "--seed", "3", "--out", "movie",
+            ],
+            &dir,
+        ));
+        ok(&deltacell(
+            &["synth", "--kind", "mm-track", "--n", "4", "--out", "tset"],
+            &dir,
+        ));
+        let mut seg = vec!["train", "seg", "--data", "builtin:synth", "--out", "seg"];
+        seg.extend(tiny);
+        ok(&deltacell(&seg, &dir));
+        let mut track = vec!["train", "track", "--data", "tset", "--out", "track"];
+        track.extend(tiny);
+        ok(&deltacell(&track, &dir));
+        std::fs::write(
+            dir.join("chambers.toml"),
+            "[models.seg]\nmodel_path = \"seg\"\ntarget_size = [256, 32]\n\
+             tolerable_resizing_factor = 2\n[models.track]\nmodel_path = \"track\"\n\
+             target_size = [256, 32]\ntolerable_resizing_factor = 2\n",
+        )
+        .unwrap();
+        dir
+    })
+}
+
+const MOVIE: &str = "movie/mm/img/Position{p}_Chamber000001_Frame{t}.png";
+
+#[test]
+fn run_writes_every_positions_outputs_and_repeats_itself() {
+    let dir = setup();
+    let out = ok(&deltacell(
+        &[
+            "run",
+            "-c",
+            "chambers.toml",
+            "-i",
+            MOVIE,
+            "-o",
+            "out1",
+            "-q",
+        ],
+        dir,
+    ));
+    assert!(out.contains("position 1: 1 ROIs, 8 frames"), "{out}");
+    assert!(out.contains("2 position(s)"), "{out}");
+    for p in [1, 2] {
+        for f in ["nc", "csv", "png"] {
+            assert!(dir.join(format!("out1/Position{p:06}.{f}")).is_file());
+        }
+        let labels = dir.join(format!("out1/Position{p:06}_labels"));
+        assert_eq!(std::fs::read_dir(labels).unwrap().count(), 8);
+    }
+    // No temporary file is left.
+    for e in std::fs::read_dir(dir.join("out1")).unwrap() {
+        let name = e.unwrap().file_name();
+        assert!(!name.to_string_lossy().starts_with('.'), "{name:?}");
+    }
+    // The same inputs give the same table and labels.
+    ok(&deltacell(
+        &[
+            "run",
+            "-c",
+            "chambers.toml",
+            "-i",
+            MOVIE,
+            "-o",
+            "out2",
+            "-q",
+        ],
+        dir,
+    ));
+    for f in ["Position000002.csv", "Position000002_labels/labels_005.tif"] {
+        assert_eq!(
+            std::fs::read(dir.join("out1").join(f)).unwrap(),
+            std::fs::read(dir.join("out2").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // Positions and frames.
+    let out = ok(&deltacell(
+        &[
+            "run",
+            "-c",
+            "chambers.toml",
+            "-i",
+            MOVIE,
+            "-o",
+            "out3",
+            "-q",
+            "--positions",
+            "2",
+            "--frames",
+            "3-5",
+        ],
+        dir,
+    ));
+    assert!(out.contains("position 2: 1 ROIs, 3 frames"), "{out}");
+    assert!(!dir.join("out3/Position000001.nc").exists());
+    let csv = std::fs::read_to_string(dir.join("out3/Position000002.csv")).unwrap();
+    let frames: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap())
+        .collect();
+    assert_eq!(frames.into_iter().collect::<Vec<_>>(), ["3", "4", "5"]);
+}
+
+#[test]
+fn run_refuses_bad_input_naming_it() {
+    let dir = setup();
+    let run = |extra: &[&str], out: &str| {
+        let mut a = vec!["run", "-c", "chambers.toml", "-i", MOVIE, "-o", out, "-q"];
+        a.extend(extra);
+        deltacell(&a, dir)
+    };
+    fails(
+        &run(&["-C", "models.seg.min_aera=3"], "e1"),
+        "models.seg.min_aera",
+    );
+    fails(
+        &run(&["-C", "models.seg.min_area=big"], "e2"),
+        "models.seg.min_area",
+    );
+    fails(
+        &run(&["-C", "models.track.model_path=seg"], "e3"),
+        "not a track model",
+    );
+    fails(
+        &run(&["-C", "models.seg.model_path=nothing"], "e4"),
+        "nothing",
+    );
+    fails(&run(&["--positions", "3"], "e5"), "not in the movie");
+    fails(&run(&["--frames", "20-30"], "e6"), "no frame in the range");
+    fails(&run(&[], "movie/mm/img/out"), "inside the input");
+    fails(
+        &deltacell(
+            &[
+                "run",
+                "-c",
+                "chambers.toml",
+                "-i",
+                "movie/Nothing{t}.png",
+                "-o",
+                "e7",
+            ],
+            dir,
+        ),
+        "matches the template",
+    );
+    fails(
+        &deltacell(
+            &["run", "-c", "mothermachine", "-i", MOVIE, "-o", "e8"],
+            dir,
+        ),
+        "models.rois.model_path",
+    );
+    fails(
+        &deltacell(&["run", "-c", "agar", "-i", MOVIE, "-o", "e9"], dir),
+        "presets",
+    );
+    for e in [
+        "e1",
+        "e2",
+        "e3",
+        "e4",
+        "e5",
+        "e6",
+        "e7",
+        "e8",
+        "e9",
+        "movie/mm/img/out",
+    ] {
+        let d = dir.join(e);
+        assert!(
+            !d.exists() || std::fs::read_dir(&d).unwrap().next().is_none(),
+            "{e} holds files"
+        );
+    }
+    // A frame of another size.
+    let odd = dir.join("odd");
+    std::fs::create_dir_all(&odd).unwrap();
+    for t in 1..=3 {
+        let src = dir.join(format!(
+            "movie/mm/img/Position000001_Chamber000001_Frame{t:06}.png"
+        ));
+        std::fs::copy(src, odd.join(format!("f{t}.png"))).unwrap();
+    }
+    let small = deltacell_data::Plane::filled(10, 10, 3u8);
+    deltacell_data::io::write_png_u8(odd.join("f2.png"), &small).unwrap();
+    fails(
+        &deltacell(
+            &[
+                "run",
+                "-c",
+                "chambers.toml",
+                "-i",
+                "odd/f{t}.png",
+                "-o",
+                "e10",
+            ],
+            dir,
+        ),
+        "f2.png",
+    );
+}
+
+#[test]
+fn training_set_writes_deltas_layout_from_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let nc = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc");
+    let nc = nc.to_str().unwrap();
+    let out = ok(&deltacell(
+        &["training-set", nc, "--kind", "seg", "--out", "seg"],
+        dir.path(),
+    ));
+    assert!(out.contains("180 seg samples"), "{out}");
+    ok(&deltacell(&["check", "seg", "--kind", "seg"], dir.path()));
+    let again = deltacell(
+        &["training-set", nc, "--kind", "seg", "--out", "seg"],
+        dir.path(),
+    );
+    fails(&again, "--force");
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Side by side: DeLTA 3.0.0a6's `delta run` and `deltacell run` on DeLTA 3's own test movies
+# (../shared/data/delta-3.0.0a6), with the same models (trained here by deltacell, exported for
+# DeLTA 3) and the same configuration files, 2 threads each; then every result compared
+# (compare.py) and the times printed as a table.
+#
+# Usage: scripts/compare-delta3/run.sh DELTA3_PYTHON [WORK]
+#   DELTA3_PYTHON: a venv's python with `pip install --pre delta-microscopy==3.0.0a6
+#   tensorflow-cpu opencv-python-headless==4.11.0.86` (DeLTA 3's lock file pins that OpenCV;
+#   its movie writer needs an `ffmpeg` program).
+#   WORK: scratch folder (default target/compare-delta3); models are kept there and reused.
+# Needs a release build: cargo build --release -p deltacell-cli.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY="${1:?usage: $0 DELTA3_PYTHON [WORK]}"
+WORK="$(mkdir -p "${2:-target/compare-delta3}" && cd "${2:-target/compare-delta3}" && pwd)"
+DC="$PWD/target/release/deltacell"
+SHARED="$(cd ../shared/data/delta-3.0.0a6 && pwd)"
+HERE="$PWD/scripts/compare-delta3"
+DELTA="$(dirname "$PY")/delta"
+export RAYON_NUM_THREADS=2 TF_NUM_INTRAOP_THREADS=2 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=2
+[ -x "$DC" ] || { echo "build first: cargo build --release -p deltacell-cli" >&2; exit 2; }
+
+# 1. Models (once): training sets from DeLTA's expected results (mother machine) and
+#    deltacell's synthetic 2-D sets; small U-Nets; exported with DeLTA 3's logits head.
+M="$WORK/models"
+if [ ! -f "$M/mm_track.keras" ] || [ ! -f "$M/2d_track.keras" ]; then
+  mkdir -p "$M"
+  NC="$SHARED/movie_mothermachine_tif/expected_results/Position000001.nc"
+  for k in seg track; do
+    "$DC" training-set "$NC" --kind $k --out "$WORK/sets/mm-$k" --force
+  done
+  "$DC" training-set "$NC" --kind rois --every-frame --force --out "$WORK/sets/mm-rois" \
+    --movie "$SHARED/movie_mothermachine_tif/Position{p}Channel{c}Frames{t}.tif"
+  "$DC" synth --kind 2d-seg --n 60 --seed 1 --out "$WORK/sets/2d-seg" --force
+  "$DC" synth --kind 2d-track --n 200 --seed 1 --out "$WORK/sets/2d-track" --force
+  for k in rois seg track; do
+    "$DC" train $k --preset mothermachine --config "$HERE/train-mm.toml" --data "$WORK/sets/mm-$k" \
+      --out "$WORK/runs/mm-$k" --quiet
+    "$DC" export-keras "$WORK/runs/mm-$k" --out "$M/mm_$k.keras"
+  done
+  for k in seg track; do
+    "$DC" train $k --preset 2D --config "$HERE/train-2d.toml" --data "$WORK/sets/2d-$k" \
+      --out "$WORK/runs/2d-$k" --quiet
+    "$DC" export-keras "$WORK/runs/2d-$k" --out "$M/2d_$k.keras"
+  done
+fi
+
+# 2. The configurations (DeLTA 3's TOML), read as they are by both programs.
+cat > "$WORK/mothermachine.toml" <<TOML
+correct_rotation = true
+correct_drift = true
+whole_frame_drift = false
+[models.rois]
+model_path = "$M/mm_rois.keras"
+target_size = [256, 256]
+min_area = 500
+tolerable_resizing_factor = 4
+batch_size = 1
+chunk_size = 1
+[models.seg]
+model_path = "$M/mm_seg.keras"
+target_size = [256, 32]
+min_area = 20
+tolerable_resizing_factor = 1
+batch_size = 1
+chunk_size = 64
+[models.track]
+model_path = "$M/mm_track.keras"
+target_size = [256, 32]
+min_area = 0
+tolerable_resizing_factor = 1
+batch_size = 64
+chunk_size = 64
+[backends.tensorflow]
+number_of_cores = 2
+TOML
+cat > "$WORK/2d.toml" <<TOML
+correct_rotation = false
+correct_drift = false
+[models.seg]
+model_path = "$M/2d_seg.keras"
+target_size = [256, 256]
+min_area = 20
+tolerable_resizing_factor = 1
+batch_size = 1
+chunk_size = 64
+[models.track]
+model_path = "$M/2d_track.keras"
+target_size = [128, 128]
+min_area = 0
+tolerable_resizing_factor = 1
+batch_size = 1
+chunk_size = 64
+[backends.tensorflow]
+number_of_cores = 2
+TOML
+
+# 3. Both pipelines, timed (wall seconds, peak resident memory).
+timed() { # NAME COMMAND…
+  local name="$1"; shift
+  /usr/bin/time -f "%e %M" -o "$WORK/$name.time" "$@" > "$WORK/$name.log" 2>&1 \
+    || { echo "$name failed, see $WORK/$name.log" >&2; tail -20 "$WORK/$name.log" >&2; return 1; }
+}
+MM="$SHARED/movie_mothermachine_tif/Position{p}Channel{c}Frames{t}.tif"
+TWO="$SHARED/movie_2D_tif/Position{p}Channel{c}Frame{t}.tif"
+rm -rf "$WORK"/out-*
+timed delta3-mm "$DELTA" run -c "$WORK/mothermachine.toml" -i "$MM" -o "$WORK/out-delta3-mm"
+timed deltacell-mm "$DC" run -q -c "$WORK/mothermachine.toml" -i "$MM" -o "$WORK/out-deltacell-mm"
+timed delta3-2d "$DELTA" run -c "$WORK/2d.toml" -i "$TWO" -o "$WORK/out-delta3-2d"
+timed deltacell-2d "$DC" run -q -c "$WORK/2d.toml" -i "$TWO" -o "$WORK/out-deltacell-2d"
+
+# 4. The results compared, and the times.
+"$PY" "$HERE/compare.py" "$WORK/out-delta3-mm" "$WORK/out-deltacell-mm" --json "$WORK/mm.json" || true
+"$PY" "$HERE/compare.py" "$WORK/out-delta3-2d" "$WORK/out-deltacell-2d" --json "$WORK/2d.json" || true
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+isa="$(grep -m1 -o 'avx512f' /proc/cpuinfo || grep -m1 -o 'avx2' /proc/cpuinfo || echo 'no AVX2')"
+echo
+echo "CPU: $cpu ($isa), 2 threads each"
+printf '| movie | DeLTA 3.0.0a6 (s, peak MB) | deltacell (s, peak MB) | speed-up |\n|---|---|---|---|\n'
+for m in mm 2d; do
+  read -r td md < "$WORK/delta3-$m.time"; read -r tc mc < "$WORK/deltacell-$m.time"
+  printf '| %s | %s, %d | %s, %d | %.1f× |\n' "$m" "$td" $((md / 1024)) "$tc" $((mc / 1024)) \
+    "$(echo "$td / $tc" | bc -l)"
+done
