@@ -303,3 +303,57 @@ fn a_mother_machine_chamber_is_tracked_exactly_with_perfect_network_outputs() {
     assert_eq!(results.rois[0].scaling, [1.0, 1.0]);
     assert_lineage_is_the_truth(&results, &movie);
 }
+
+/// DeLTA 3.0.0a6 reads the results deltacell's pipeline writes (`Position.load_netcdf`, in its
+/// own venv, `DELTACELL_DELTA3_PYTHON`; skipped without it): the same ROIs, cells, mothers and
+/// label stacks.
+#[test]
+fn delta3_reads_the_pipelines_results() {
+    let Some(py) = std::env::var_os("DELTACELL_DELTA3_PYTHON") else {
+        eprintln!(
+            "skipped: DELTACELL_DELTA3_PYTHON (a Python with delta-microscopy 3.0.0a6) is not set"
+        );
+        return;
+    };
+    let movie = synth::mm_movie(&mut random::seeded(3), 8);
+    let mut config = AnalysisConfig::preset("mothermachine").unwrap();
+    config.models.remove(&ModelRole::Rois);
+    config
+        .apply(&[
+            "correct_rotation=false",
+            "correct_drift=false",
+            "models.seg.tolerable_resizing_factor=2",
+            "models.track.tolerable_resizing_factor=2",
+        ])
+        .unwrap();
+    let results = run_case(&movie, &config);
+    let dir = tempfile::tempdir().unwrap();
+    let nc = dir.path().join("Position000001.nc");
+    results.write(&nc).unwrap();
+    let roi = &results.rois[0];
+    let mothers: Vec<u32> = roi.lineage.cells().map(|c| c.mother.unwrap_or(0)).collect();
+    let label_sum: u64 = roi.labels.as_slice().iter().map(|&v| u64::from(v)).sum();
+    let script = format!(
+        "import numpy as np, delta.pipeline as p\n\
+         pos = p.Position.load_netcdf({nc:?})\n\
+         roi = pos.rois[0]\n\
+         cells = sorted(roi.lineage.cells)\n\
+         print(len(pos.rois), len(cells), [roi.lineage.cells[c].motherid or 0 for c in cells], \
+         int(np.sum(np.asarray(roi.label_stack, dtype=np.uint64))))\n",
+        nc = nc.to_str().unwrap()
+    );
+    let out = std::process::Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    let want = format!("1 {} {:?} {label_sum}", roi.lineage.len(), mothers);
+    assert_eq!(line, want, "DeLTA 3 read: {stdout}");
+}
