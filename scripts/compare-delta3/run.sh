@@ -123,3 +123,24 @@ for m in mm 2d; do
   printf '| %s | %s, %d | %s, %d | %.1f× |\n' "$m" "$td" $((md / 1024)) "$tc" $((mc / 1024)) \
     "$(echo "$td / $tc" | bc -l)"
 done
+
+# 5. Memory against the movie's length: the mother-machine movie's position 1, and the same
+#    ten frames cycled to a movie ten times longer (symbolic links), deltacell only.
+LONG="$WORK/long-movie"
+rm -rf "$LONG" && mkdir -p "$LONG"
+for t in $(seq 1 100); do
+  src=$(( (t - 1) % 10 + 1 ))
+  for c in 1 2; do
+    ln -s "$SHARED/movie_mothermachine_tif/Position01Channel0${c}Frames$(printf %06d $src).tif" \
+      "$LONG/Position01Channel0${c}Frames$(printf %06d "$t").tif"
+  done
+done
+timed deltacell-mm-10 "$DC" run -q -c "$WORK/mothermachine.toml" -i "$MM" --positions 1 -o "$WORK/out-mem-10"
+timed deltacell-mm-100 "$DC" run -q -c "$WORK/mothermachine.toml" \
+  -i "$LONG/Position{p}Channel{c}Frames{t}.tif" -o "$WORK/out-mem-100"
+echo
+printf '| frames (position 1) | deltacell (s) | peak MB |\n|---|---|---|\n'
+for n in 10 100; do
+  read -r t m < "$WORK/deltacell-mm-$n.time"
+  printf '| %s | %s | %d |\n' "$n" "$t" $((m / 1024))
+done

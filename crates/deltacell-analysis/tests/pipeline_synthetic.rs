@@ -47,6 +47,9 @@ impl Network for SegOracle {
     }
 }
 
+/// One transition of a movie: the previous frame and its cells' `(seed, mot_dau)` masks.
+type Transition = (Plane<f32>, Vec<(Mask, Mask)>);
+
 /// Returns, for each tracking sample, DeLTA's true tracking target (the seed cell and its
 /// daughter at the current frame, `mot_dau`), found by locating the sample in the movie: the
 /// transition whose previous image and seed cell, cropped at some box near the seed's centre,
@@ -54,7 +57,7 @@ impl Network for SegOracle {
 struct TrackOracle {
     /// Per transition k → k+1: the previous frame as the pipeline sees it (stretched), and the
     /// true `(seed, mot_dau)` masks of every cell of frame k, full frame.
-    transitions: Vec<(Plane<f32>, Vec<(Mask, Mask)>)>,
+    transitions: Vec<Transition>,
 }
 
 fn crop<T: Copy + Default>(p: &Plane<T>, ytl: i64, xtl: i64, (h, w): (usize, usize)) -> Plane<T> {
