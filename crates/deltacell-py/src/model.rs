@@ -11,7 +11,7 @@ use pyo3::types::PyDict;
 
 use deltacell_nn::infer::Predictor;
 use deltacell_nn::keras::{self, ExportError, ExportOptions};
-use deltacell_nn::run_dir::ModelInfo;
+use deltacell_nn::run_dir::{Head, ModelInfo};
 use deltacell_nn::{Batch, Kind};
 
 use crate::convert::array4;
@@ -91,16 +91,28 @@ pub fn import_keras<'py>(
 /// `export_keras(run_dir, out, input_size)`: a run folder's model as a Keras model DeLTA loads
 /// (`.hdf5`/`.h5` legacy HDF5, `.keras` Keras 3); returns the path written.
 #[pyfunction]
+#[pyo3(signature = (run_dir, out, input_size=None, head=None))]
 pub fn export_keras(
     py: Python<'_>,
     run_dir: PathBuf,
     out: PathBuf,
     input_size: Option<(usize, usize)>,
+    head: Option<String>,
 ) -> PyResult<PathBuf> {
     require_dir(&run_dir, "run_dir")?;
+    let head = match head.as_deref() {
+        None => None,
+        Some("logits") => Some(Head::Logits),
+        Some("sigmoid") => Some(Head::Sigmoid),
+        Some(other) => {
+            return Err(value_error(format!(
+                "head {other:?}: expected \"logits\" (DeLTA 3) or \"sigmoid\" (DeLTA 2.0.7)"
+            )))
+        }
+    };
     let options = ExportOptions {
         input_size: input_size.map(|(h, w)| [h, w]),
-        ..ExportOptions::default()
+        head,
     };
     let done = py
         .detach(|| keras::export_keras(&run_dir, &out, &options))

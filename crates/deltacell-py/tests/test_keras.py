@@ -105,8 +105,12 @@ def test_exported_model_predicts_in_keras_like_the_predictor(tmp_path):
     model.import_keras(REFERENCE / "keras" / "unet_track_levels3.hdf5", "track", tmp_path / "run")
     with np.load(REFERENCE / "keras" / "unet_track_levels3_io.npz") as z:
         x = z["x"]
-    ours = model.Predictor(tmp_path / "run").predict(x)
-    for ext in ("keras", "hdf5"):
-        path = model.export_keras(tmp_path / "run", tmp_path / f"track.{ext}")
+    predictor = model.Predictor(tmp_path / "run")
+    probabilities, logits = predictor.predict(x), predictor.predict(x, logits=True)
+    # The default head follows the format (.keras: DeLTA 3's logits; .hdf5: DeLTA 2.0.7's
+    # sigmoid); both heads can be asked for explicitly.
+    for ext, head, ours in [("keras", None, logits), ("hdf5", None, probabilities),
+                            ("keras", "sigmoid", probabilities), ("hdf5", "logits", logits)]:
+        path = model.export_keras(tmp_path / "run", tmp_path / f"track-{head}.{ext}", head=head)
         theirs = keras.saving.load_model(path, compile=False).predict(x, verbose=0)
-        assert np.max(np.abs(theirs - ours)) < 1e-4
+        assert np.max(np.abs(theirs - ours)) < 1e-4, (ext, head)

@@ -55,3 +55,5 @@ def test_model_errors(tmp_path, reference_dir):
         p.predict(np.zeros((1, 64, 32, 4), np.float32))
     with pytest.raises(ValueError, match="unknown extension"):
         model.export_keras(tmp_path / "run", tmp_path / "x.onnx")
+    with pytest.raises(ValueError, match="logits"):
+        model.export_keras(tmp_path / "run", tmp_path / "x.keras", head="linear")

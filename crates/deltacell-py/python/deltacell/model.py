@@ -41,22 +41,26 @@ def import_keras(model_file: PathLike, kind: str, out: PathLike) -> Dict[str, An
     return dict(_native.import_keras(path(model_file), str(kind), path(out)))
 
 
-def export_keras(run_dir: PathLike, out: PathLike, *, input_size: Optional[Tuple[int, int]] = None) -> str:
+def export_keras(run_dir: PathLike, out: PathLike, *, input_size: Optional[Tuple[int, int]] = None,
+                 head: Optional[str] = None) -> str:
     """Writes a run folder's model as a Keras model: ``.hdf5``/``.h5`` (legacy HDF5, what
-    DeLTA 2.0.7's ``load_model``/``load_weights`` read) or ``.keras`` (Keras 3 zip), with a
-    sigmoid output and DeLTA's layer names.
+    DeLTA 2.0.7's ``load_model``/``load_weights`` read) or ``.keras`` (Keras 3 zip), with
+    DeLTA's layer names.
 
     Args:
         run_dir: a deltacell run folder (trained or imported).
         out: the file to write; the extension picks the format.
         input_size: ``(rows, cols)`` the Keras model declares (default: the run's), multiples
             of 2^(levels−1).
+        head: ``"logits"`` (DeLTA 3's linear output, thresholded at 0 by its pipeline) or
+            ``"sigmoid"`` (DeLTA 2.0.7's); default: logits for ``.keras``, sigmoid for
+            ``.hdf5``/``.h5``, as ``deltacell export-keras``.
 
     Returns:
         The path written.
     """
     size = None if input_size is None else pair(input_size, "input_size", int)
-    return str(_native.export_keras(path(run_dir), path(out), size))
+    return str(_native.export_keras(path(run_dir), path(out), size, head))
 
 
 def train(kind: str, data: PathLike, out: PathLike, *, preset: str = "2D",
