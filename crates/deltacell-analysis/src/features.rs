@@ -204,8 +204,9 @@ pub fn division_poles(
         < eucl2(f1.old_pole, prev_new) + eucl2(f2.old_pole, prev_old)
 }
 
-/// Bounding boxes `(rmin, rmax, cmin, cmax)` of every nonzero label of a plane.
-fn boxes(labels: &[u16], w: usize) -> BTreeMap<u16, (usize, usize, usize, usize)> {
+/// Bounding boxes `(rmin, rmax, cmin, cmax)` (inclusive) of every nonzero label of a plane of
+/// width `w`.
+pub(crate) fn label_boxes(labels: &[u16], w: usize) -> BTreeMap<u16, (usize, usize, usize, usize)> {
     let mut b: BTreeMap<u16, (usize, usize, usize, usize)> = BTreeMap::new();
     for (i, &l) in labels.iter().enumerate() {
         if l == 0 {
@@ -249,7 +250,7 @@ fn crop_mask(
 /// 0 on the background.
 pub fn distance_map(labels: &[u16], h: usize, w: usize) -> Vec<f32> {
     let mut out = vec![0f32; h * w];
-    for (&label, &bb) in &boxes(labels, w) {
+    for (&label, &bb) in &label_boxes(labels, w) {
         // A box grown by one pixel on every side (outside the plane included) holds the
         // nearest non-cell pixel of every cell pixel.
         let (r0, c0) = (bb.0 as i64 - 1, bb.2 as i64 - 1);
@@ -536,7 +537,7 @@ impl FrameMaps {
 /// matches the labels, else on the labels (see the module docs).
 pub fn raw_poles(roi: &RoiResults, f: usize) -> Result<BTreeMap<CellId, (Pole, Pole)>> {
     let (_, w) = roi.labels.plane_shape();
-    let boxes = boxes(roi.labels.frame(f), w);
+    let boxes = label_boxes(roi.labels.frame(f), w);
     let poles = seg_poles(roi, f, &boxes)?.map_or_else(|| label_poles(roi, f, &boxes), Ok)?;
     Ok(poles
         .into_iter()
@@ -548,7 +549,7 @@ pub fn raw_poles(roi: &RoiResults, f: usize) -> Result<BTreeMap<CellId, (Pole, P
 fn frame_features(roi: &RoiResults, f: usize) -> Result<BTreeMap<CellId, Raw>> {
     let (h, w) = roi.labels.plane_shape();
     let labels = roi.labels.frame(f);
-    let boxes = boxes(labels, w);
+    let boxes = label_boxes(labels, w);
     if boxes.is_empty() {
         return Ok(BTreeMap::new());
     }

@@ -259,20 +259,7 @@ pub fn cells_in_frame(labels: &Plane<u16>) -> Vec<u16> {
 
 /// Bounding boxes `(row0, row1, col0, col1)` (inclusive) of every cell of a label image.
 fn boxes(labels: &Plane<u16>) -> BTreeMap<u16, (usize, usize, usize, usize)> {
-    let w = labels.width();
-    let mut b: BTreeMap<u16, (usize, usize, usize, usize)> = BTreeMap::new();
-    for (i, &l) in labels.as_slice().iter().enumerate() {
-        if l == 0 {
-            continue;
-        }
-        let (r, c) = (i / w, i % w);
-        let e = b.entry(l).or_insert((r, r, c, c));
-        e.0 = e.0.min(r);
-        e.1 = e.1.max(r);
-        e.2 = e.2.min(c);
-        e.3 = e.3.max(c);
-    }
-    b
+    crate::features::label_boxes(labels.as_slice(), labels.width())
 }
 
 /// The contour of cell `id` whose bounding box is `bb`, scanning only that box grown by one

@@ -6,6 +6,7 @@
 //! | `PositionNNNNNN.csv` | the tidy per-cell, per-frame table | pandas, R |
 //! | `PositionNNNNNN_labels/labels_TTT.tif` | full-frame label images, corrections undone (DeLTA's `Position.labels`) | any TIFF reader |
 //! | `PositionNNNNNN.png` | the lineage trees, one per ROI, top to bottom | an image viewer |
+//! | `PositionNNNNNN.mp4` (or `PositionNNNNNN_movie.png`, animated) | DeLTA's results movie: contours, poles, divisions | a video player, a browser |
 //!
 //! The results file is written last: a position whose `.nc` exists is complete.
 
@@ -28,6 +29,9 @@ pub struct OutputOptions {
     pub labels: bool,
     /// The lineage picture (`PositionNNNNNN.png`).
     pub lineage_picture: bool,
+    /// The results movie (`PositionNNNNNN.mp4` through `ffmpeg`, else an animated
+    /// `PositionNNNNNN_movie.png`), drawn by [`crate::run::Run::position`], which has the movie.
+    pub movie: bool,
 }
 
 impl Default for OutputOptions {
@@ -35,6 +39,7 @@ impl Default for OutputOptions {
         OutputOptions {
             labels: true,
             lineage_picture: true,
+            movie: true,
         }
     }
 }

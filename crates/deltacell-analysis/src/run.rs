@@ -16,6 +16,9 @@ use crate::models::Models;
 use crate::movie::Movie;
 use crate::outputs::{self, OutputOptions};
 use crate::pipeline::{self, PositionInput, Progress};
+use crate::results::PositionResults;
+use crate::results_movie::{self, MovieFormat, MovieOptions};
+use crate::{drift, rotation};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -62,6 +65,47 @@ pub struct Run {
     frames: Vec<u32>,
     output: PathBuf,
     outputs: OutputOptions,
+}
+
+impl Run {
+    /// DeLTA's results movie of a position: its phase-contrast frames read again, corrected
+    /// as the analysis corrected them, drawn over ([`crate::results_movie`]) and written
+    /// (MP4 through `ffmpeg`, else an animated PNG `PositionNNNNNN_movie.png`).
+    fn results_movie(&self, results: &PositionResults) -> Result<PathBuf> {
+        let phase = self.movie.channels[0];
+        let frames = self
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| {
+                let mut p = self
+                    .movie
+                    .frame(results.position_nb, phase, f, Some(results.shape))?;
+                if self.config.correct_rotation {
+                    p = rotation::rotate(&p, results.rotate);
+                }
+                if let Some(&d) = results.drift.get(i) {
+                    p = drift::correct(&p, d);
+                }
+                Ok(p)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let pictures = results_movie::movie_frames(&frames, results, &MovieOptions::default())?;
+        let base = self
+            .output
+            .join(format!("Position{:06}", results.position_nb));
+        let (path, format) =
+            results_movie::write_movie(&base, &pictures, results_movie::DELTA_FPS)?;
+        if format == MovieFormat::Apng {
+            // `PositionNNNNNN.png` is the lineage picture: the animation gets its own name.
+            let named = self
+                .output
+                .join(format!("Position{:06}_movie.png", results.position_nb));
+            std::fs::rename(&path, &named).map_err(|e| deltacell_data::Error::io(&named, e))?;
+            return Ok(named);
+        }
+        Ok(path)
+    }
 }
 
 /// The folder a movie input's files lie in.
@@ -165,7 +209,15 @@ impl Run {
         };
         let results =
             pipeline::analyse_position(&input, &self.config, &self.models, progress, cancelled)?;
-        let written = outputs::write_position(&self.output, &results, self.outputs)?;
+        let mut written = Vec::new();
+        if self.outputs.movie {
+            written.push(self.results_movie(&results)?);
+        }
+        written.extend(outputs::write_position(
+            &self.output,
+            &results,
+            self.outputs,
+        )?);
         Ok(PositionSummary {
             position,
             rois: results.rois.len(),

@@ -260,24 +260,7 @@ pub fn write_seg_set(
     out: &Path,
     options: &OutputOptions,
 ) -> Result<SetSummary> {
-    check_positions(results)?;
-    let dirs = prepare(out, options, &["img", "seg"])?;
-    let names = Prototype::from_printf(CHAMBER_PROTOTYPE, FileOrder::Pct)?;
-    let mut summary = SetSummary {
-        kind: Kind::Seg,
-        samples: 0,
-        sources: 0,
-        empty_targets: 0,
-    };
-    for position in results {
-        let counts: Vec<(usize, usize)> = position
-            .rois
-            .par_iter()
-            .map(|roi| seg_roi(position, roi, &names, &dirs))
-            .collect::<Result<_>>()?;
-        summary.add(&counts);
-    }
-    Ok(summary)
+    write_set(results, out, options, Kind::Seg, &["img", "seg"], seg_roi)
 }
 
 /// Writes the tracking set of `results` into `out` (`previmg/`, `seg/`, `img/`, `segall/`,
@@ -290,15 +273,31 @@ pub fn write_track_set(
     out: &Path,
     options: &OutputOptions,
 ) -> Result<SetSummary> {
-    check_positions(results)?;
-    let dirs = prepare(
+    write_set(
+        results,
         out,
         options,
+        Kind::Track,
         &["previmg", "seg", "img", "segall", "mot_dau"],
-    )?;
+        track_roi,
+    )
+}
+
+/// One writer per ROI (`per_roi` returns its samples and empty targets), the ROIs of each
+/// position in parallel, into the folders `folders` of `out`.
+fn write_set(
+    results: &[PositionResults],
+    out: &Path,
+    options: &OutputOptions,
+    kind: Kind,
+    folders: &[&str],
+    per_roi: fn(&PositionResults, &RoiResults, &Prototype, &[PathBuf]) -> Result<(usize, usize)>,
+) -> Result<SetSummary> {
+    check_positions(results)?;
+    let dirs = prepare(out, options, folders)?;
     let names = Prototype::from_printf(CHAMBER_PROTOTYPE, FileOrder::Pct)?;
     let mut summary = SetSummary {
-        kind: Kind::Track,
+        kind,
         samples: 0,
         sources: 0,
         empty_targets: 0,
@@ -307,7 +306,7 @@ pub fn write_track_set(
         let counts: Vec<(usize, usize)> = position
             .rois
             .par_iter()
-            .map(|roi| track_roi(position, roi, &names, &dirs))
+            .map(|roi| per_roi(position, roi, &names, &dirs))
             .collect::<Result<_>>()?;
         summary.add(&counts);
     }

@@ -101,6 +101,10 @@ fn run_writes_every_positions_outputs_and_repeats_itself() {
         for f in ["nc", "csv", "png"] {
             assert!(dir.join(format!("out1/Position{p:06}.{f}")).is_file());
         }
+        assert!(
+            dir.join(format!("out1/Position{p:06}.mp4")).is_file()
+                || dir.join(format!("out1/Position{p:06}_movie.png")).is_file()
+        );
         let labels = dir.join(format!("out1/Position{p:06}_labels"));
         assert_eq!(std::fs::read_dir(labels).unwrap().count(), 8);
     }

@@ -46,7 +46,7 @@ pub fn movie_layout(py: Python<'_>, input: PathBuf) -> PyResult<Py<PyDict>> {
 
 /// Analyses one position of a movie and writes its outputs into `output`; returns a summary.
 #[pyfunction]
-#[pyo3(signature = (config, input, output, position, frames=None, settings=Vec::new(), labels=true, lineage_picture=true))]
+#[pyo3(signature = (config, input, output, position, frames=None, settings=Vec::new(), labels=true, lineage_picture=true, movie=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn run_position(
     py: Python<'_>,
@@ -58,6 +58,7 @@ pub fn run_position(
     settings: Vec<String>,
     labels: bool,
     lineage_picture: bool,
+    movie: bool,
 ) -> PyResult<Py<PyDict>> {
     let summary = py
         .detach(|| -> Result<_, Error> {
@@ -72,6 +73,7 @@ pub fn run_position(
                 outputs: OutputOptions {
                     labels,
                     lineage_picture,
+                    movie,
                 },
             })?;
             run.position(position, &mut |_| {}, &|| false)

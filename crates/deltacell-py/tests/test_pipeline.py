@@ -52,8 +52,10 @@ def test_run_position_writes_delta_results(setup, tmp_path):
     assert summary["position"] == 2 and summary["rois"] == 1 and summary["frames"] == 4
     assert summary["rotate"] == 0.0 and summary["seconds"] > 0
     names = sorted(Path(p).name for p in summary["written"])
-    assert names == ["Position000002.csv", "Position000002.nc", "Position000002.png",
-                     "Position000002_labels"]
+    movie = [n for n in names if n in ("Position000002.mp4", "Position000002_movie.png")]
+    assert len(movie) == 1, names  # MP4 through ffmpeg, else an animated PNG
+    assert sorted(set(names) - set(movie)) == ["Position000002.csv", "Position000002.nc",
+                                               "Position000002.png", "Position000002_labels"]
     assert summary["written"][-1].endswith("Position000002.nc")  # the results file last
     labels = sorted((out / "Position000002_labels").iterdir())
     assert [p.name for p in labels] == [f"labels_{t:03d}.tif" for t in range(4)]
@@ -62,7 +64,7 @@ def test_run_position_writes_delta_results(setup, tmp_path):
 
     # run() over both positions, without the pictures.
     both = pipeline.run(str(config), template, tmp_path / "all", frames=(None, 3),
-                        labels=False, lineage_picture=False)
+                        labels=False, lineage_picture=False, movie=False)
     assert [s["position"] for s in both] == [1, 2]
     assert not (tmp_path / "all" / "Position000001_labels").exists()
 

@@ -15,6 +15,7 @@ use deltacell_analysis::outputs::{self, OutputOptions};
 use deltacell_analysis::pipeline::Progress;
 use deltacell_analysis::run::{Run, RunRequest};
 
+use crate::numbers::{parse_list, parse_range, PositionList};
 use crate::progress;
 
 /// Arguments of `deltacell run`.
@@ -49,70 +50,12 @@ pub struct RunArgs {
     /// Skip the lineage picture.
     #[arg(long)]
     pub no_lineage_picture: bool,
+    /// Skip the results movie (MP4 through `ffmpeg`, else an animated PNG).
+    #[arg(long)]
+    pub no_movie: bool,
     /// No progress bars.
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-/// A list of position numbers, increasing, without repeats.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PositionList(pub Vec<u32>);
-
-/// `0-2,4,7-10` → `[0, 1, 2, 4, 7, 8, 9, 10]` (DeLTA's `to_int_list`).
-pub fn parse_list(text: &str) -> Result<PositionList, String> {
-    let mut out = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let num = |s: &str| {
-            s.trim()
-                .parse::<u32>()
-                .map_err(|_| format!("{s:?} is not a whole number ≥ 0 (in {text:?})"))
-        };
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b) = (num(a)?, num(b)?);
-                if a > b {
-                    return Err(format!("{part:?}: the range runs backwards"));
-                }
-                out.extend(a..=b);
-            }
-            None => out.push(num(part)?),
-        }
-    }
-    if out.is_empty() {
-        return Err("an empty list".into());
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(PositionList(out))
-}
-
-/// `-150`, `15-`, `15-30`, `40` → inclusive bounds (DeLTA's `to_interval`).
-pub fn parse_range(text: &str) -> Result<(Option<u32>, Option<u32>), String> {
-    let num = |s: &str| -> Result<Option<u32>, String> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Ok(None);
-        }
-        s.parse::<u32>()
-            .map(Some)
-            .map_err(|_| format!("{s:?} is not a frame number (in {text:?})"))
-    };
-    let (lo, hi) = match text.split_once('-') {
-        Some((a, b)) => (num(a)?, num(b)?),
-        None => {
-            let v = num(text)?;
-            (v, v)
-        }
-    };
-    if let (Some(a), Some(b)) = (lo, hi) {
-        if a > b {
-            return Err(format!("{text:?}: the range runs backwards"));
-        }
-    }
-    if lo.is_none() && hi.is_none() {
-        return Err("an empty range".into());
-    }
-    Ok((lo, hi))
 }
 
 /// Checks everything, then analyses each position and writes its outputs; one line each.
@@ -130,6 +73,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         outputs: OutputOptions {
             labels: !args.no_labels,
             lineage_picture: !args.no_lineage_picture,
+            movie: !args.no_movie,
         },
     })?;
 
@@ -181,23 +125,4 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         run.output().display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lists_and_ranges_parse_as_delta_3s() {
-        assert_eq!(parse_list("0-2,4,7-8").unwrap().0, vec![0, 1, 2, 4, 7, 8]);
-        assert_eq!(parse_list("3,3").unwrap().0, vec![3]);
-        assert!(parse_list("2-1").is_err());
-        assert!(parse_list("a").is_err());
-        assert_eq!(parse_range("-150").unwrap(), (None, Some(150)));
-        assert_eq!(parse_range("15-").unwrap(), (Some(15), None));
-        assert_eq!(parse_range("15-30").unwrap(), (Some(15), Some(30)));
-        assert_eq!(parse_range("40").unwrap(), (Some(40), Some(40)));
-        assert!(parse_range("30-15").is_err());
-        assert!(parse_range("-").is_err());
-    }
 }

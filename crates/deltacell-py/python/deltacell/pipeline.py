@@ -37,7 +37,8 @@ def movie_layout(input: PathLike) -> Dict[str, List[int]]:
 
 def run_position(config: str, input: PathLike, output: PathLike, position: int, *,
                  frames: FrameRange = None, settings: Sequence[str] = (),
-                 labels: bool = True, lineage_picture: bool = True) -> Dict[str, Any]:
+                 labels: bool = True, lineage_picture: bool = True,
+                 movie: bool = True) -> Dict[str, Any]:
     """Analyses one position of a movie and writes its outputs into ``output``.
 
     Args:
@@ -48,7 +49,9 @@ def run_position(config: str, input: PathLike, output: PathLike, position: int, 
         frames: ``(first, last)`` movie frame numbers, inclusive, either ``None`` for open.
         settings: ``"KEY=VALUE"`` configuration settings, DeLTA's ``-C``
             (``"models.seg.model_path=seg.keras"``).
-        labels, lineage_picture: write the full-frame label images and the lineage picture.
+        labels, lineage_picture, movie: write the full-frame label images, the lineage
+            picture and the results movie (``PositionNNNNNN.mp4`` through ``ffmpeg``, else an
+            animated ``PositionNNNNNN_movie.png``).
 
     Returns:
         ``{"position", "rois", "frames", "cells", "rotate", "written", "seconds"}``.
@@ -59,16 +62,17 @@ def run_position(config: str, input: PathLike, output: PathLike, position: int, 
         KeyboardInterrupt: the analysis was interrupted.
     """
     return _native.run_position(config, path(input), path(output), int(position),
-                                frames, list(settings), bool(labels), bool(lineage_picture))
+                                frames, list(settings), bool(labels), bool(lineage_picture),
+                                bool(movie))
 
 
 def run(config: str, input: PathLike, output: PathLike, *,
         positions: Optional[Sequence[int]] = None, frames: FrameRange = None,
         settings: Sequence[str] = (), labels: bool = True,
-        lineage_picture: bool = True) -> List[Dict[str, Any]]:
+        lineage_picture: bool = True, movie: bool = True) -> List[Dict[str, Any]]:
     """:func:`run_position` for every position of the movie (or ``positions``), in order."""
     if positions is None:
         positions = movie_layout(input)["positions"]
     return [run_position(config, input, output, p, frames=frames, settings=settings,
-                         labels=labels, lineage_picture=lineage_picture)
+                         labels=labels, lineage_picture=lineage_picture, movie=movie)
             for p in positions]
