@@ -283,6 +283,10 @@ pub fn write_track_set(
     )
 }
 
+/// Writes one ROI's samples into the set's folders; returns its samples and empty targets.
+type RoiWriter =
+    fn(&PositionResults, &RoiResults, &Prototype, &[PathBuf]) -> Result<(usize, usize)>;
+
 /// One writer per ROI (`per_roi` returns its samples and empty targets), the ROIs of each
 /// position in parallel, into the folders `folders` of `out`.
 fn write_set(
@@ -291,7 +295,7 @@ fn write_set(
     options: &OutputOptions,
     kind: Kind,
     folders: &[&str],
-    per_roi: fn(&PositionResults, &RoiResults, &Prototype, &[PathBuf]) -> Result<(usize, usize)>,
+    per_roi: RoiWriter,
 ) -> Result<SetSummary> {
     check_positions(results)?;
     let dirs = prepare(out, options, folders)?;
