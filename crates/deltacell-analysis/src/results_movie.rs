@@ -26,8 +26,10 @@
 //! mother-machine results (`tests/results_movie_delta.rs`).
 //!
 //! [`write_movie`] writes the frames as DeLTA does, an H.264 MP4 (libx264, `yuv420p`, CRF 20,
-//! preset `veryslow`, frames cropped to an even size) through an `ffmpeg` program found on
-//! `PATH`; without one, as an animated PNG (APNG) of the same frames.
+//! frames cropped to an even size) through an `ffmpeg` program found on `PATH`, but with the
+//! preset `medium` rather than DeLTA's `veryslow`: the same quality (CRF 20), 3.3× faster to
+//! encode for files 2 % larger (DeLTA 3's 2-D test movie, 20 frames: 0.88 s and 1.24 MB against
+//! 2.92 s and 1.21 MB); without `ffmpeg`, as an animated PNG (APNG) of the same frames.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -719,7 +721,8 @@ impl Drop for Encoder {
 }
 
 /// Writes `frames` (cropped to an even size) as an H.264 MP4 at `fps` frames per second through
-/// the program `ffmpeg`, with DeLTA's settings (libx264, `yuv420p`, CRF 20, preset `veryslow`).
+/// the program `ffmpeg`, with DeLTA's settings (libx264, `yuv420p`, CRF 20) but the preset
+/// `medium` (see the module's documentation).
 /// ffmpeg writes a temporary file in `path`'s folder that is renamed to `path` once it
 /// succeeded; on any error it is removed, the ffmpeg process is ended, and the error gives
 /// ffmpeg's own message.
@@ -769,7 +772,7 @@ pub fn write_mp4(path: &Path, frames: &[RgbImage], fps: u32, ffmpeg: &Path) -> R
         .args(["-s", &format!("{w}x{h}"), "-r", &fps.to_string()])
         .args(["-i", "pipe:0"])
         .args(["-pix_fmt", "yuv420p", "-vcodec", "libx264", "-crf", "20"])
-        .args(["-preset", "veryslow", "-f", "mp4", "-y"])
+        .args(["-preset", "medium", "-f", "mp4", "-y"])
         .arg(tmp.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
