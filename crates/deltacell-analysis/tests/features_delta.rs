@@ -2,17 +2,11 @@
 //! (`../shared/data/delta-3.0.0a6/*/expected_results/Position000001.nc`) against the values
 //! DeLTA stored beside them.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::shared;
 
 use deltacell_analysis::features;
 use deltacell_analysis::results::{CellFeatures, PositionResults};
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join("../shared")
-        .join(rel)
-}
 
 const MM: &str = "data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc";
 const TWO_D: &str = "data/delta-3.0.0a6/movie_2D_tif/expected_results/Position000001.nc";
@@ -196,10 +190,7 @@ fn mother_machine_lengths_widths_and_growth_rates_from_deltas_poles() {
 /// back by `scaling`), run in its own venv (`DELTACELL_DELTA3_PYTHON`); skipped without it.
 #[test]
 fn poles_equal_delta3s_on_the_mother_machine_segmentation() {
-    let Some(py) = std::env::var_os("DELTACELL_DELTA3_PYTHON") else {
-        println!(
-            "skipped: DELTACELL_DELTA3_PYTHON (a Python with delta-microscopy 3.0.0a6) is not set"
-        );
+    let Some(py) = common::delta3_python() else {
         return;
     };
     const SCRIPT: &str = r#"

@@ -4,6 +4,8 @@
 //! With perfect network outputs, the pipeline (windows or resizing, stitching, thresholds,
 //! attribution, divisions, lineage, labels) must give back the true lineage exactly.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -312,10 +314,7 @@ fn a_mother_machine_chamber_is_tracked_exactly_with_perfect_network_outputs() {
 /// label stacks.
 #[test]
 fn delta3_reads_the_pipelines_results() {
-    let Some(py) = std::env::var_os("DELTACELL_DELTA3_PYTHON") else {
-        eprintln!(
-            "skipped: DELTACELL_DELTA3_PYTHON (a Python with delta-microscopy 3.0.0a6) is not set"
-        );
+    let Some(py) = common::delta3_python() else {
         return;
     };
     let movie = synth::mm_movie(&mut random::seeded(3), 8);

@@ -9,7 +9,10 @@
 //! written (MP4 with ffmpeg, else APNG). Set `DELTACELL_MOVIE_PREVIEW` to a folder to get a
 //! frame there as a PNG to look at.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::shared;
+
+use std::path::Path;
 
 use deltacell_analysis::contour::first_contour;
 use deltacell_analysis::movie::Movie;
@@ -17,13 +20,6 @@ use deltacell_analysis::results::PositionResults;
 use deltacell_analysis::results_movie::{
     cell_colour, movie_frames, write_movie, MovieFormat, MovieOptions,
 };
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join("../shared")
-        .join(rel)
-}
 
 const DIR: &str = "data/delta-3.0.0a6/movie_mothermachine_tif";
 
@@ -157,10 +153,7 @@ fn deltas_mother_machine_results_make_a_ten_frame_movie() {
 /// what they did with OpenCV 4.
 #[test]
 fn the_movie_draws_the_pixels_deltas_draws() {
-    let Some(py) = std::env::var_os("DELTACELL_DELTA3_PYTHON") else {
-        println!(
-            "skipped: DELTACELL_DELTA3_PYTHON (a Python with delta-microscopy 3.0.0a6) is not set"
-        );
+    let Some(py) = common::delta3_python() else {
         return;
     };
     const SCRIPT: &str = r#"

@@ -3,17 +3,13 @@
 //! variable, attribute, dtype and compression setting) when a Python with both can be found
 //! (`DELTACELL_XARRAY_PYTHON`, else `python3`).
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::shared;
+
+use std::path::PathBuf;
 use std::process::Command;
 
 use deltacell_analysis::results::{CellFeatures, PositionResults};
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join("../shared")
-        .join(rel)
-}
 
 const MM: &str = "data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc";
 const TWO_D: &str = "data/delta-3.0.0a6/movie_2D_tif/expected_results/Position000001.nc";

@@ -5,8 +5,10 @@
 //! that cell or its daughter born now, −10 elsewhere), and the lineage, labels and features
 //! are compared with DeLTA's. Plus unit tests on tiny literal masks.
 
+mod common;
+use common::shared;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use deltacell_analysis::features;
 use deltacell_analysis::lineage::{CellId, Lineage};
@@ -14,13 +16,6 @@ use deltacell_analysis::results::{CellFeatures, PositionResults, RoiResults};
 use deltacell_analysis::tracking::{RoiTracker, TrackingInputs, TrackingParams};
 use deltacell_data::postprocess::label_seg;
 use deltacell_data::{Mask, Plane};
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join("../shared")
-        .join(rel)
-}
 
 const MM: &str = "data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc";
 const TWO_D: &str = "data/delta-3.0.0a6/movie_2D_tif/expected_results/Position000001.nc";
@@ -730,10 +725,7 @@ fn random_labels(rng: &mut Lcg, h: usize, w: usize) -> Plane<u16> {
 
 #[test]
 fn fill_polygon_resize_labels_and_centroid_equal_delta3s() {
-    let Some(py) = std::env::var_os("DELTACELL_DELTA3_PYTHON") else {
-        println!(
-            "skipped: DELTACELL_DELTA3_PYTHON (a Python with delta-microscopy 3.0.0a6) is not set"
-        );
+    let Some(py) = common::delta3_python() else {
         return;
     };
     const SCRIPT: &str = r#"
@@ -854,10 +846,7 @@ print("\n".join(out))
 /// DELTACELL_DELTA3_PYTHON; skipped without it.
 #[test]
 fn tracking_inputs_equal_delta3s() {
-    let Some(py) = std::env::var_os("DELTACELL_DELTA3_PYTHON") else {
-        println!(
-            "skipped: DELTACELL_DELTA3_PYTHON (a Python with delta-microscopy 3.0.0a6) is not set"
-        );
+    let Some(py) = common::delta3_python() else {
         return;
     };
     const SCRIPT: &str = r#"
