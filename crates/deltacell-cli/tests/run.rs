@@ -280,3 +280,86 @@ fn training_set_writes_deltas_layout_from_results() {
     );
     fails(&again, "--force");
 }
+
+/// Ctrl-C: the position in progress is dropped (none of its files, no temporary file), the
+/// finished ones are complete, the exit code is 130.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_finished_positions_and_drops_the_one_in_progress() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = setup();
+    let many = dir.join("many");
+    if !many.is_dir() {
+        ok(&deltacell(
+            &[
+                "synth", "--kind", "movie", "--n", "24", "--seed", "5", "--out", "many",
+            ],
+            dir,
+        ));
+    }
+    let movie = "many/mm/img/Position{p}_Chamber000001_Frame{t}.png";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deltacell"))
+        .args([
+            "run",
+            "-c",
+            "chambers.toml",
+            "-i",
+            movie,
+            "-o",
+            "stopped",
+            "-q",
+        ])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !dir.join("stopped/Position000002.nc").is_file() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no position finished"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let code = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(180), "run did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(130));
+    let out = dir.join("stopped");
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "temporary files left: {names:?}"
+    );
+    let done: Vec<u32> = (1..=24)
+        .filter(|p| out.join(format!("Position{p:06}.nc")).is_file())
+        .collect();
+    assert!(
+        done.len() >= 2 && done.len() < 24,
+        "stopped after {} positions",
+        done.len()
+    );
+    for p in 1..=24u32 {
+        let stem = format!("Position{p:06}");
+        let files = names.iter().filter(|n| n.starts_with(&stem)).count();
+        if done.contains(&p) {
+            assert!(files >= 5, "{stem}: {files} outputs of a finished position");
+        } else {
+            assert_eq!(files, 0, "{stem}: outputs of a dropped position");
+        }
+    }
+}
