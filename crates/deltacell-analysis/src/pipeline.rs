@@ -185,8 +185,8 @@ pub fn analyse_position(
         let mut samples = Vec::new();
         let mut per_roi = Vec::with_capacity(rois.len());
         for roi in &mut rois {
-            let img = roi.push_frame(&phase_frame, &fluo_frames);
-            let (inputs, fit) = segmentation_inputs(&img, seg_config)?;
+            roi.push_frame(&phase_frame, &fluo_frames);
+            let (inputs, fit) = segmentation_inputs(&roi.img[index], seg_config)?;
             per_roi.push((samples.len(), inputs.len(), fit));
             samples.extend(inputs.into_iter().map(Image::into_plane));
         }
@@ -306,8 +306,8 @@ impl RoiState {
     }
 
     /// Crops this ROI out of a corrected frame: the image stretched from its minimum to its
-    /// maximum (DeLTA's `ROI.__init__`), the fluorescence as it is. Returns the image.
-    fn push_frame(&mut self, phase: &Plane<f32>, fluo: &[Plane<f32>]) -> Image {
+    /// maximum (DeLTA's `ROI.__init__`), the fluorescence as it is.
+    fn push_frame(&mut self, phase: &Plane<f32>, fluo: &[Plane<f32>]) {
         let crop = self.crop.crop(phase);
         let (lo, hi) = crop
             .as_slice()
@@ -321,10 +321,9 @@ impl RoiState {
             Image::from_plane_unchecked(
                 crop.map(|v| if span > 0.0 { (v - lo) / span } else { 0.0 }),
             );
-        self.img.push(img.clone());
+        self.img.push(img);
         self.fluo
             .push(fluo.iter().map(|f| self.crop.crop(f)).collect());
-        img
     }
 
     /// Tracks frame `index` with its segmentation `seg`: keeps DeLTA's cleaned segmentation
