@@ -1029,6 +1029,16 @@ pub fn read_ctc_rois(path: &Path) -> Result<Vec<(String, CtcSequence)>, CtcError
 pub fn read_results_rois(path: &Path) -> Result<Vec<(String, TrackedRoi)>, CtcError> {
     let position =
         crate::results::PositionResults::read(path).map_err(|e| CtcError::Results(Box::new(e)))?;
+    results_rois(position)
+}
+
+/// Each ROI's lineage and label stack of a position's results, named `roi00`, `roi01`, …
+///
+/// # Errors
+/// Label planes of inconsistent sizes.
+pub fn results_rois(
+    position: crate::results::PositionResults,
+) -> Result<Vec<(String, TrackedRoi)>, CtcError> {
     let n = position.rois.len();
     let mut out = Vec::with_capacity(n);
     for (i, roi) in position.rois.into_iter().enumerate() {

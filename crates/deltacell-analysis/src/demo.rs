@@ -104,10 +104,12 @@ pub fn lineage_stage(
         outputs: OutputOptions::default(),
     })?;
     let mut preds = Vec::with_capacity(movies);
+    let mut positions = Vec::with_capacity(movies);
     for (&p, (name, _)) in run.positions().iter().zip(&truths) {
         run.position(p, &mut |_| {}, &|| false)?;
         let position = PositionResults::read(crate::outputs::results_path(&results, p))?;
         preds.push((name.clone(), predicted(&position)?));
+        positions.push(position);
     }
     let evaluation =
         evaluate_rois(&preds, &truths, 0).map_err(|(name, e)| Error::InvalidResults {
@@ -115,7 +117,8 @@ pub fn lineage_stage(
             problem: format!("{name}: {e}"),
         })?;
     let report = out.join("report").join("lineages");
-    write_lineage_report(&report, &evaluation, &preds, &truths).map_err(ctc_error)?;
+    let movies: Vec<_> = positions.iter().map(|p| p.rois.first()).collect();
+    write_lineage_report(&report, &evaluation, &preds, &truths, &movies).map_err(ctc_error)?;
     Ok(LineageOutcome {
         evaluation,
         results,

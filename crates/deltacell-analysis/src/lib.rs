@@ -19,9 +19,10 @@
 //! | [`lineage`] | [`Lineage`]: cells, mothers, divisions, first and last frames | `delta.lineage.Lineage` |
 //! | [`contour`] | cell contours (OpenCV's border following), their area and length | `cv2.findContours`, `contourArea`, `arcLength` |
 //! | [`ctc`] | a ROI's lineage and labels to and from a Cell Tracking Challenge folder | — |
+//! | [`ctc_results`] | results files to CTC folders and back (the position's layout kept beside the folders) | — |
 //! | [`features`] | per-cell features: poles, length, width, area, perimeter, edges, fluorescence, growth rates | `utils.roi_features`, `Lineage.compute_growthrates` |
 //! | [`lineage_eval`] | CTC DET, SEG, TRA, LNK, complete tracks, division scores | — |
-//! | [`lineage_pictures`] | lineage trees and kymographs for reports | — |
+//! | [`lineage_pictures`] | lineage trees, kymographs and results-movie frames at the errors for reports | — |
 //! | [`movie`] | movie input: `{p}`/`{c}`/`{t}` templates, multi-page TIFF, folder of frames | `utils.XPReader` |
 //! | [`rotation`] | rotation correction: the chambers' angle (Canny, Hough) and the rotation of frames | `imgops.deskew`, `imgops.rotate` |
 //! | [`drift`] | drift correction: the template above the chambers, its match in each frame, the shift | `imgops.drift_template`, `compute_drift`, `correct_drift` |
@@ -43,6 +44,7 @@ pub mod chambers;
 pub mod config;
 pub mod contour;
 pub mod ctc;
+pub mod ctc_results;
 pub mod demo;
 pub mod drift;
 pub mod error;

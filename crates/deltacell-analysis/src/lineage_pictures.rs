@@ -1,7 +1,8 @@
 //! Pictures of lineages for people: lineage trees (time from left to right, one row per cell,
 //! divisions as branches, each cell in its own colour, an evaluation's errors in red) and
 //! kymographs of mother-machine chambers (the frames side by side, each cell outlined in its
-//! colour), and the HTML report of `deltacell eval lineage --report`.
+//! colour), the results movie's frames where an evaluation found errors, and the HTML report of
+//! `deltacell eval lineage --report`.
 //!
 //! Cells are DeLTA's ([`crate::ctc::track_cells`]): a mother keeps her row and colour after a
 //! division, a daughter branches off on a new row under her mother's subtree.
@@ -15,6 +16,8 @@ use deltacell_data::report::{self, label_colour, Rgb, RgbImage};
 use crate::ctc::{track_cells, CtcError, CtcSequence, CtcTrack};
 use crate::lineage::CellId;
 use crate::lineage_eval::{Edge, ErrorSites, LineageEvaluation, LineageScores, Vertex};
+use crate::results::{CropBox, PositionResults, RoiResults};
+use crate::results_movie::{movie_frames, MovieOptions};
 
 /// Colour of errors.
 pub const ERROR: Rgb = [255, 40, 40];
@@ -331,10 +334,149 @@ fn score_cells(s: &LineageScores) -> Vec<String> {
     ]
 }
 
+/// The results movie of one ROI on its own (DeLTA's drawing, [`movie_frames`]): the ROI's
+/// stored phase-contrast frames with its cells' contours, poles and divisions, and the frame
+/// numbers, one picture per frame at the ROI's size.
+///
+/// # Errors
+/// A ROI whose stacks disagree ([`RoiResults::check`]).
+pub fn roi_movie(roi: &RoiResults) -> crate::error::Result<Vec<RgbImage>> {
+    roi.check()?;
+    let (h, w) = roi.img.plane_shape();
+    let mut alone = roi.clone();
+    alone.bbox = CropBox {
+        xtl: 0,
+        ytl: 0,
+        xbr: w as i64,
+        ybr: h as i64,
+    };
+    let frames = (0..roi.frames())
+        .map(|t| Ok(Plane::from_vec(h, w, roi.img.frame(t).to_vec())?))
+        .collect::<crate::error::Result<Vec<_>>>()?;
+    let position = PositionResults {
+        position_nb: 0,
+        rotate: 0.0,
+        shape: (h, w),
+        config: String::new(),
+        drift: Vec::new(),
+        version: String::new(),
+        rois: vec![alone],
+    };
+    movie_frames(&frames, &position, &MovieOptions::default())
+}
+
+/// The frames (0-based stack indices below `frames`) worth looking at in a ROI's movie: each
+/// frame where `errors` has a site (an edge counts at its later end) with the frame before it,
+/// in order, at most `max`; with no error, `min(max, 4)` frames evenly spread.
+///
+/// ```
+/// use deltacell_analysis::lineage_eval::ErrorSites;
+/// use deltacell_analysis::lineage_pictures::error_frames;
+/// let errors = ErrorSites { missed_divisions: vec![(5, 2)], ..Default::default() };
+/// assert_eq!(error_frames(&errors, 10, 8), vec![4, 5]);
+/// assert_eq!(error_frames(&ErrorSites::default(), 10, 8), vec![0, 3, 6, 9]);
+/// ```
+pub fn error_frames(errors: &ErrorSites, frames: usize, max: usize) -> Vec<usize> {
+    let mut sites: Vec<usize> = errors
+        .fn_vertices
+        .iter()
+        .chain(&errors.fp_vertices)
+        .chain(&errors.ns_vertices)
+        .chain(&errors.missed_divisions)
+        .chain(&errors.false_divisions)
+        .map(|v| v.0)
+        .chain(
+            errors
+                .ea_edges
+                .iter()
+                .chain(&errors.ed_edges)
+                .chain(&errors.ec_edges)
+                .map(|(a, b)| a.0.max(b.0)),
+        )
+        .filter(|&t| t < frames)
+        .collect();
+    sites.sort_unstable();
+    sites.dedup();
+    let mut chosen: Vec<usize> = Vec::new();
+    for t in sites {
+        for f in [t.saturating_sub(1), t] {
+            if chosen.last() != Some(&f) && !chosen.contains(&f) {
+                chosen.push(f);
+            }
+        }
+    }
+    chosen.sort_unstable();
+    chosen.truncate(max);
+    if chosen.is_empty() && frames > 0 {
+        let n = max.clamp(1, 4).min(frames);
+        chosen = (0..n)
+            .map(|i| {
+                if n == 1 {
+                    0
+                } else {
+                    i * (frames - 1) / (n - 1)
+                }
+            })
+            .collect();
+    }
+    chosen
+}
+
+/// Halves a picture's size (each output pixel the top-left one of its 2×2 block) until it is at
+/// most `max_width` wide.
+fn shrink(mut picture: RgbImage, max_width: usize) -> RgbImage {
+    while picture.width() > max_width.max(1) && picture.width() > 1 {
+        let (h, w) = (picture.height().div_ceil(2), picture.width().div_ceil(2));
+        let mut small = RgbImage::filled(h, w, [0, 0, 0]);
+        for r in 0..h {
+            for c in 0..w {
+                small.put(r, c, picture.get(2 * r, 2 * c));
+            }
+        }
+        picture = small;
+    }
+    picture
+}
+
+/// A picture `factor` times larger, each pixel a `factor`×`factor` block.
+fn enlarge(picture: &RgbImage, factor: usize) -> RgbImage {
+    let mut big = RgbImage::filled(picture.height() * factor, picture.width() * factor, [0; 3]);
+    for r in 0..big.height() {
+        for c in 0..big.width() {
+            big.put(r, c, picture.get(r / factor, c / factor));
+        }
+    }
+    big
+}
+
+/// The results-movie frames of a ROI at `frames` in one picture: chambers side by side in one
+/// row, twice their size; wider ROIs two per row, each at most 320 pixels wide.
+fn movie_strip(movie: &[RgbImage], frames: &[usize], chamber: bool) -> RgbImage {
+    let pictures: Vec<RgbImage> = frames
+        .iter()
+        .filter_map(|&t| movie.get(t))
+        .map(|p| {
+            if chamber {
+                enlarge(p, 2)
+            } else {
+                shrink(p.clone(), 320)
+            }
+        })
+        .collect();
+    let rows: Vec<Vec<RgbImage>> = if chamber {
+        vec![pictures]
+    } else {
+        pictures.chunks(2).map(<[RgbImage]>::to_vec).collect()
+    };
+    report::grid(&rows, 2, report::DARK)
+}
+
 /// Writes `dir/index.html` and `dir/pictures/`: the pooled scores, then one row per ROI with its
 /// scores, the ground truth's and the prediction's lineage trees (errors in red) and, for
-/// mother-machine chambers, both kymographs. `pred` and `truth` are the ROIs of `eval`, in its
-/// order.
+/// mother-machine chambers, both kymographs; where the prediction's results are given
+/// (`pred_results[k]` for ROI `k`, e.g. read from a results file), its results movie's frames at
+/// the errors ([`error_frames`], at most 8 for a chamber, 4 otherwise). `pred` and `truth` are
+/// the ROIs of `eval`, in its order; `pred_results` is empty or one entry per ROI.
 ///
 /// # Errors
 /// Writing the files.
@@ -343,6 +485,7 @@ pub fn write_lineage_report(
     eval: &LineageEvaluation,
     pred: &[(String, CtcSequence)],
     truth: &[(String, CtcSequence)],
+    pred_results: &[Option<&RoiResults>],
 ) -> Result<(), CtcError> {
     use deltacell_data::error::Error as DataError;
     let pics = dir.join("pictures");
@@ -369,11 +512,30 @@ pub fn write_lineage_report(
             both.save(pics.join(format!("{k:03}_kymograph.png")))?;
             kymo = format!("<img src=\"pictures/{k:03}_kymograph.png\">");
         }
+        let mut movie = String::new();
+        if let Some(Some(roi)) = pred_results.get(k) {
+            let chamber = is_chamber(roi.labels.plane_shape());
+            let pictures = roi_movie(roi).map_err(|e| CtcError::Results(Box::new(e)))?;
+            let at = error_frames(&ev.errors, pictures.len(), if chamber { 8 } else { 4 });
+            if !at.is_empty() {
+                movie_strip(&pictures, &at, chamber)
+                    .save(pics.join(format!("{k:03}_movie.png")))?;
+                let numbers: Vec<String> = at
+                    .iter()
+                    .map(|&t| (i64::from(roi.first_frame) + t as i64).to_string())
+                    .collect();
+                movie = format!(
+                    "<img src=\"pictures/{k:03}_movie.png\"><br>frames {}",
+                    numbers.join(", ")
+                );
+            }
+        }
         let mut row = vec![(k + 1).to_string(), report::html_escape(name)];
         row.extend(score_cells(&ev.scores));
         row.push(format!("<img src=\"pictures/{k:03}_tree_truth.png\">"));
         row.push(format!("<img src=\"pictures/{k:03}_tree_pred.png\">"));
         row.push(kymo);
+        row.push(movie);
         rows.push(row);
     }
     let s = &eval.pooled;
@@ -387,7 +549,9 @@ pub fn write_lineage_report(
          division), grey dots over gaps. In red {} on the ground truth: missed regions (boxes), \
          missed links (lines), missed divisions (squares); on the prediction: false or merged \
          regions, wrong links, false divisions. Kymographs (chambers only): ground truth above, \
-         prediction below, each cell in its colour.</p>",
+         prediction below, each cell in its colour. Results movie (when the prediction is a \
+         results file): the prediction's frames at its errors and the frame before each \
+         (evenly spread frames when there is none), cells outlined in DeLTA's way.</p>",
         eval.per_roi.len(),
         fmt(s.det),
         s.seg,
@@ -422,6 +586,7 @@ pub fn write_lineage_report(
         "tree: ground truth",
         "tree: prediction",
         "kymograph",
+        "results movie at the errors",
     ];
     let page = report::html_page("Lineage evaluation", &intro, &columns, &rows);
     deltacell_data::output::write_bytes(dir.join("index.html"), page.as_bytes())?;

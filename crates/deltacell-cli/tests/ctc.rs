@@ -237,3 +237,68 @@ fn delta_results_export_and_score_one_against_themselves() {
         assert_eq!(v["per_roi"].as_array().unwrap().len(), 18);
     }
 }
+
+#[test]
+fn a_results_file_goes_to_ctc_and_back_with_every_cell_mother_and_frame() {
+    use deltacell_analysis::results::PositionResults;
+    let nc = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc",
+    );
+    if !nc.is_file() {
+        println!("skipped: {} not found", nc.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let exported = tmp.path().join("ctc");
+    ok(&deltacell(&["export-ctc", s(&nc), "--out", s(&exported)]));
+    assert!(exported.join("deltacell-position.toml").is_file());
+    let back = tmp.path().join("back").join("Position000001.nc");
+    std::fs::create_dir_all(back.parent().unwrap()).unwrap();
+    let out = ok(&deltacell(&["import-ctc", s(&exported), "--out", s(&back)]));
+    assert!(out.contains("18 ROI(s)"), "{out}");
+    let a = PositionResults::read(&nc).unwrap();
+    let b = PositionResults::read(&back).unwrap();
+    assert_eq!(a.position_nb, b.position_nb);
+    assert_eq!(a.shape, b.shape);
+    assert_eq!(a.drift, b.drift);
+    assert_eq!(a.rotate, b.rotate);
+    assert_eq!(a.rois.len(), b.rois.len());
+    let mut cells = 0;
+    for (ra, rb) in a.rois.iter().zip(&b.rois) {
+        assert_eq!(ra.roi_nb, rb.roi_nb);
+        assert_eq!(ra.bbox, rb.bbox);
+        assert_eq!(ra.first_frame, rb.first_frame);
+        // Every cell with its mother, its divisions, its first and last frames.
+        assert_eq!(ra.lineage, rb.lineage, "ROI {}", ra.roi_nb);
+        assert_eq!(ra.labels, rb.labels, "ROI {}", ra.roi_nb);
+        // Areas come from the labels alone: the same.
+        for (id, fa) in &ra.features {
+            let fb = &rb.features[id];
+            assert_eq!(fa.len(), fb.len());
+            for (x, y) in fa.iter().zip(fb) {
+                assert_eq!(x.area, y.area, "ROI {} cell {id}", ra.roi_nb);
+            }
+        }
+        cells += ra.lineage.len();
+    }
+    assert!(cells > 100, "{cells}");
+    // The imported file scores TRA 1 against the original.
+    let v = eval_json(&back, &nc);
+    assert_eq!(v["TRA"], 1.0, "{v}");
+    // The lineage report shows a results file's movie frames (the original against a copy
+    // missing one ROI's division would have errors; against itself: evenly spread frames).
+    let report = tmp.path().join("report");
+    ok(&deltacell(&[
+        "eval",
+        "lineage",
+        "--pred",
+        s(&nc),
+        "--truth",
+        s(&exported),
+        "--report",
+        s(&report),
+    ]));
+    let page = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(page.contains("pictures/000_movie.png"), "no movie frames");
+    assert!(report.join("pictures/017_movie.png").is_file());
+}

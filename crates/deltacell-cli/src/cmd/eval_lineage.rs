@@ -1,6 +1,6 @@
 //! `deltacell eval lineage`: CTC DET, SEG, TRA, LNK, complete tracks and division scores of
 //! predicted lineages against ground truth, per ROI and pooled, with an optional HTML report
-//! (lineage trees, kymographs). Definitions: `deltacell_analysis::lineage_eval`.
+//! (lineage trees, kymographs, the results movie's frames at the errors). Definitions: `deltacell_analysis::lineage_eval`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use deltacell_analysis::ctc;
 use deltacell_analysis::lineage_eval::{self, LineageScores};
 use deltacell_analysis::lineage_pictures;
+use deltacell_analysis::results::PositionResults;
 use deltacell_data::output;
 
 /// Arguments of `deltacell eval lineage`.
@@ -69,7 +70,17 @@ pub fn run(a: LineageArgs) -> anyhow::Result<ExitCode> {
         .map_err(|(roi, e)| anyhow::anyhow!("ROI {roi}: {e}"))?;
     if let Some(dir) = &a.report {
         output::prepare_dir(dir, &[&a.pred, &a.truth])?;
-        lineage_pictures::write_lineage_report(dir, &ev, &pred, &truth)?;
+        // A results file carries its images: the report shows its movie's frames at the errors.
+        let results = if ctc::is_results_file(&a.pred) {
+            Some(PositionResults::read(&a.pred)?)
+        } else {
+            None
+        };
+        let movies: Vec<_> = results
+            .iter()
+            .flat_map(|p| p.rois.iter().map(Some))
+            .collect();
+        lineage_pictures::write_lineage_report(dir, &ev, &pred, &truth, &movies)?;
     }
     if a.json {
         let mut obj = scores_json(&ev.pooled);
