@@ -47,6 +47,9 @@ pub struct PositionLayout {
     pub config: String,
     /// The program that analysed the movie.
     pub version: String,
+    /// Each model's hash (`seg`, `track`, `rois`), as the results file recorded them.
+    #[serde(default)]
+    pub model_hashes: BTreeMap<String, String>,
     /// One entry per ROI folder.
     pub roi: Vec<RoiLayout>,
 }
@@ -73,6 +76,11 @@ impl PositionLayout {
             first_frame: position.rois.first().map_or(0, |r| r.first_frame),
             config: position.config.clone(),
             version: position.version.clone(),
+            model_hashes: position
+                .rois
+                .first()
+                .map(|r| r.model_hashes.iter().cloned().collect())
+                .unwrap_or_default(),
             roi: position
                 .rois
                 .iter()
@@ -136,6 +144,7 @@ fn roi_results(
     tracked: TrackedRoi,
     bbox: CropBox,
     position: &PositionResults,
+    model_hashes: &[(String, String)],
     first_frame: i32,
 ) -> Result<RoiResults, CtcError> {
     let frames = tracked.labels.len();
@@ -164,7 +173,7 @@ fn roi_results(
         scaling: [1.0, 1.0],
         config: position.config.clone(),
         version: position.version.clone(),
-        model_hashes: Vec::new(),
+        model_hashes: model_hashes.to_vec(),
         first_frame,
         img: Stack::zeros(frames, h, w),
         fluo_channels: Vec::new(),
@@ -226,6 +235,17 @@ pub fn results_from_ctc(path: &Path) -> Result<PositionResults, CtcError> {
         }
     };
     let first_frame = layout.as_ref().map_or(0, |l| l.first_frame);
+    // DeLTA 3 reads a hash for every model of the configuration.
+    let model_hashes: Vec<(String, String)> = match &layout {
+        Some(l) => l.model_hashes.clone().into_iter().collect(),
+        None => serde_json::from_str::<serde_json::Value>(&position.config)
+            .ok()
+            .and_then(|c| c.get("models")?.as_object().cloned())
+            .into_iter()
+            .flat_map(|models| models.into_iter().map(|(name, _)| name))
+            .map(|m| (m, "none (imported from CTC folders)".to_string()))
+            .collect(),
+    };
     for (i, (name, tracked)) in rois.into_iter().enumerate() {
         let (rh, rw) = tracked.labels.first().map_or((0, 0), |l| l.shape());
         let (roi_nb, bbox) = match &layout {
@@ -268,7 +288,7 @@ pub fn results_from_ctc(path: &Path) -> Result<PositionResults, CtcError> {
                 },
             ),
         };
-        let roi = roi_results(roi_nb, tracked, bbox, &position, first_frame)?;
+        let roi = roi_results(roi_nb, tracked, bbox, &position, &model_hashes, first_frame)?;
         position.rois.push(roi);
     }
     Ok(position)
@@ -328,9 +348,10 @@ mod tests {
         let f1 = &r.features[&1];
         assert_eq!(f1.len(), 3);
         assert!(f1[0].length > 14.0 && f1[2].length < 10.0, "{f1:?}");
-        // Without a layout file: position 0, a chamber's preset.
+        // Without a layout file: position 0, a chamber's preset, a stand-in hash per model.
         assert_eq!(position.position_nb, 0);
-        assert!(position.config.contains("rois"), "{}", position.config);
+        let names: Vec<&str> = r.model_hashes.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["rois", "seg", "track"]);
     }
 
     #[test]
@@ -350,6 +371,7 @@ mod tests {
             first_frame: 4,
             config: "{}".into(),
             version: "test".into(),
+            model_hashes: BTreeMap::from([("seg".to_string(), "abc".to_string())]),
             roi: vec![RoiLayout {
                 folder: "roi00".into(),
                 roi_nb: 3,
@@ -367,6 +389,10 @@ mod tests {
         assert_eq!(position.rois[0].roi_nb, 3);
         assert_eq!(position.rois[0].bbox.xtl, 10);
         assert_eq!(position.rois[0].first_frame, 4);
+        assert_eq!(
+            position.rois[0].model_hashes,
+            vec![("seg".into(), "abc".into())]
+        );
         layout.roi[0].bbox = [10, 20, 30, 44];
         layout.write(dir.path()).unwrap();
         let e = results_from_ctc(dir.path()).unwrap_err().to_string();
