@@ -4,11 +4,14 @@
 # DeLTA 3) and the same configuration files, 2 threads each; then every result compared
 # (compare.py) and the times printed as a table.
 #
-# Usage: scripts/compare-delta3/run.sh DELTA3_PYTHON [WORK]
+# Usage: [CV5=DIR] scripts/compare-delta3/run.sh DELTA3_PYTHON [WORK]
 #   DELTA3_PYTHON: a venv's python with `pip install --pre delta-microscopy==3.0.0a6
 #   tensorflow-cpu opencv-python-headless==4.11.0.86` (DeLTA 3's lock file pins that OpenCV;
 #   its movie writer needs an `ffmpeg` program).
 #   WORK: scratch folder (default target/compare-delta3); models are kept there and reused.
+#   CV5: optional, a folder with OpenCV 5.x for DeLTA 3 (`pip install --target DIR
+#   opencv-python-headless==5.1.0.95`): DeLTA 3 is then also run on it (results only), the
+#   results compared with deltacell's (step 4b).
 # Needs a release build: cargo build --release -p deltacell-cli.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -113,6 +116,29 @@ timed deltacell-2d "$DC" run -q -c "$WORK/2d.toml" -i "$TWO" -o "$WORK/out-delta
 # 4. The results compared, and the times.
 "$PY" "$HERE/compare.py" "$WORK/out-delta3-mm" "$WORK/out-deltacell-mm" --json "$WORK/mm.json" || true
 "$PY" "$HERE/compare.py" "$WORK/out-delta3-2d" "$WORK/out-deltacell-2d" --json "$WORK/2d.json" || true
+# 4b. DeLTA 3 on OpenCV 5.x (CV5: a folder made by `pip install --target CV5
+#     opencv-python-headless==5.1.0.95`), results only: deltacell rotates frames as OpenCV 5.x
+#     does (exact coordinates; OpenCV 4.x quantises them to 1/32 pixel), so these should equal
+#     deltacell's in everything, lineages included. DeLTA's movie writer fails on OpenCV 5.x
+#     after its results file is written: one position per call, the failure ignored when the
+#     file is there.
+if [ -n "${CV5:-}" ]; then
+  for p in 1 2; do
+    out="$WORK/out-delta3cv5-mm"
+    PYTHONPATH="$CV5" "$DELTA" run -c "$WORK/mothermachine.toml" -i "$MM" -o "$out" --positions "$p" \
+      > "$WORK/delta3cv5-mm-$p.log" 2>&1 || true
+    [ -f "$out/Position00000$p.nc" ] || { echo "DeLTA 3 on OpenCV 5 wrote no results, see $WORK/delta3cv5-mm-$p.log" >&2; }
+  done
+  "$PY" "$HERE/compare.py" "$WORK/out-delta3cv5-mm" "$WORK/out-deltacell-mm" --json "$WORK/mm-cv5.json" || true
+  for p in 1 2; do
+    echo "position $p, deltacell scored against DeLTA 3 on OpenCV 5 (CTC measures):"
+    "$DC" eval lineage --pred "$WORK/out-deltacell-mm/Position00000$p.nc" \
+      --truth "$WORK/out-delta3cv5-mm/Position00000$p.nc" | head -3
+    echo "position $p, DeLTA 3 on OpenCV 4.11 scored against DeLTA 3 on OpenCV 5:"
+    "$DC" eval lineage --pred "$WORK/out-delta3-mm/Position00000$p.nc" \
+      --truth "$WORK/out-delta3cv5-mm/Position00000$p.nc" | head -3
+  done
+fi
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 isa="$(grep -m1 -o 'avx512f' /proc/cpuinfo || grep -m1 -o 'avx2' /proc/cpuinfo || echo 'no AVX2')"
 echo

@@ -80,7 +80,8 @@ pub struct ModelConfig {
     /// the target's (DeLTA's `resizing_tolerable`); larger images are cut into windows.
     /// Positive.
     pub tolerable_resizing_factor: f64,
-    /// Images per network call (≥ 1).
+    /// Images per network call (≥ 1; DeLTA's GPU memory bound). deltacell gives a network at
+    /// least [`crate::models::MIN_BATCH`] images per call ([`crate::models::inference_batch`]).
     pub batch_size: usize,
     /// Images prepared per chunk (≥ 1; DeLTA's memory bound, kept for its files).
     pub chunk_size: usize,

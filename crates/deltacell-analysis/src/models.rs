@@ -66,14 +66,33 @@ pub fn batch_of(planes: &[Plane<f32>]) -> Result<Batch> {
     })
 }
 
-/// Calls `net` on one-channel `planes`, `batch_size` at a time (DeLTA's `batch_size`).
+/// The fewest samples the pipeline gives a network in one call (fewer only when there are
+/// fewer): on the CPU, one call on 8 samples is much cheaper than 8 calls on one (the weights'
+/// transforms and the threads' start are paid once per call).
+pub const MIN_BATCH: usize = 8;
+
+/// The number of samples per network call for a configuration's `batch_size`: DeLTA's
+/// `batch_size` bounds a GPU's memory and is 1 in several of its presets; deltacell uses it
+/// when it is larger than [`MIN_BATCH`], else `MIN_BATCH`. The outputs do not depend on it
+/// beyond the last bits of the logits.
+///
+/// ```
+/// use deltacell_analysis::models::inference_batch;
+/// assert_eq!(inference_batch(1), 8);
+/// assert_eq!(inference_batch(64), 64);
+/// ```
+pub fn inference_batch(batch_size: usize) -> usize {
+    batch_size.max(MIN_BATCH)
+}
+
+/// Calls `net` on one-channel `planes`, [`inference_batch`]`(batch_size)` at a time.
 pub fn logits_in_batches(
     net: &dyn Network,
     planes: &[Plane<f32>],
     batch_size: usize,
 ) -> Result<Vec<Plane<f32>>> {
     let mut out = Vec::with_capacity(planes.len());
-    for chunk in planes.chunks(batch_size.max(1)) {
+    for chunk in planes.chunks(inference_batch(batch_size)) {
         out.extend(net.logits(&batch_of(chunk)?)?);
     }
     Ok(out)

@@ -337,7 +337,7 @@ impl RoiState {
     ) -> Result<()> {
         let mut inputs = self.tracker.inputs(&self.img[index], &seg)?;
         if let (Some(m), Some(c)) = (&models.track, track_config) {
-            let step = c.batch_size.max(1);
+            let step = crate::models::inference_batch(c.batch_size);
             let mut first = 0;
             while first < inputs.len() {
                 let end = (first + step).min(inputs.len());

@@ -51,8 +51,10 @@
 //!   is above `logit(0.05)`.
 //! * **attributions** (DeLTA's `attributions`): each current cell, in order, goes to the
 //!   previous cell with the best score for it (at least 0.2) among those for which it is one of
-//!   their two best current cells. Ties: the lower index first (NumPy's `argsort` and
-//!   `argpartition` leave that order to their algorithms).
+//!   their two best current cells. Ties: the lower index first, on every machine. DeLTA's
+//!   order among equal scores is whatever NumPy's `argsort` and `argpartition` leave, and that
+//!   depends on the CPU: on x86 NumPy dispatches to vectorised (AVX-512, AVX2) code whose ties
+//!   fall differently from its portable code (docs/analysing-a-movie.md).
 //! * previous cells are taken in the order of DeLTA's `cells_in_frame` on the previous
 //!   frame's *label image* (first pixel in a raster scan), and matched to the samples, which
 //!   follow `cells_in_frame` on the previous *segmentation*, one to one, as DeLTA does.
