@@ -148,7 +148,11 @@ rm -rf single sharded
 
 log "1. one process: deltacell run, deltacell merge"
 t0=$(date +%s.%N)
-DC run "${RUN[@]}" -o single -q > logs/single.out
+if [ -x /usr/bin/time ]; then
+  /usr/bin/time -f "%M" -o logs/peak-single.txt "$DELTACELL" run "${RUN[@]}" -o single -q > logs/single.out
+else
+  DC run "${RUN[@]}" -o single -q > logs/single.out
+fi
 DC merge single >> logs/single.out
 t_single=$(awk "BEGIN {print $(date +%s.%N) - $t0}")
 tail -2 logs/single.out
@@ -218,6 +222,33 @@ grep -q "experiment table" "logs/merge-${MERGE2}.out" || die "the second merge f
 
 diff -r single sharded > logs/diff.txt || die "the merged results differ from one process's: $(head -5 logs/diff.txt)"
 log "sharded results equal one process's byte for byte: $(find single -type f | wc -l) files ($(du -sh single | cut -f1))"
-printf '[selftest] wall times (%s, %s CPUs): one process %.1f s; array of %s tasks with one cancelled %.1f s; resubmitted array %.1f s (both with the merge job)\n' \
-  "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$CPUS" "$t_single" "$SHARDS" "$t_first" "$t_second"
+
+log "4. timing: a fresh array of $SHARDS tasks and its merge, each task's peak memory measured"
+# deltacell through GNU time (when installed), one file per task.
+cat > "$WORK/timed-deltacell" <<WRAP
+#!/bin/sh
+if [ -x /usr/bin/time ]; then
+  exec /usr/bin/time -f "%M" -o "$WORK/logs/peak-\${SLURM_ARRAY_TASK_ID:-merge}.kb" "$DELTACELL" "\$@"
+fi
+exec "$DELTACELL" "\$@"
+WRAP
+chmod +x "$WORK/timed-deltacell"
+rm -rf fresh logs/peak-*.kb
+t0=$(date +%s.%N)
+jid=$(sbatch --parsable --chdir="$WORK" --output="$WORK/logs/fresh-%A_%a.out" \
+  --export=ALL,DELTACELL_SHARDS="$SHARDS",DELTACELL="$WORK/timed-deltacell" \
+  --array="0-$((SHARDS - 1))" "$SCRIPTS/run.sbatch" "${RUN[@]}" -o fresh)
+mid=$(sbatch --parsable --chdir="$WORK" --output="$WORK/logs/fresh-merge-%j.out" \
+  --export=ALL,DELTACELL="$DELTACELL" --dependency="afterany:$jid" "$SCRIPTS/merge.sbatch" fresh)
+wait_job "$jid"
+wait_job "$mid"
+t_fresh=$(awk "BEGIN {print $(date +%s.%N) - $t0}")
+grep -q "experiment table" "logs/fresh-merge-${mid}.out" || die "the fresh array's merge failed"
+diff -r single fresh > logs/diff-fresh.txt || die "the fresh array's results differ from one process's"
+peak=$(cat logs/peak-*.kb 2>/dev/null | sort -n | tail -1)
+single_peak=$(cat logs/peak-single.txt 2>/dev/null || echo 0)
+printf '[selftest] one process: peak memory %s MB\n' $((single_peak / 1024))
+printf '[selftest] wall times (%s, %s CPUs, load average %s): one process %.1f s; array of %s tasks with one cancelled %.1f s; resubmitted array %.1f s; fresh array %.1f s (each with its merge job); peak memory of an array task %s MB\n' \
+  "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$CPUS" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "$t_single" "$SHARDS" "$t_first" "$t_second" "$t_fresh" "$([ -n "$peak" ] && echo $((peak / 1024)) || echo '?')"
 log "PASSED ($POSITIONS positions, $SHARDS shards, work folder $WORK)"

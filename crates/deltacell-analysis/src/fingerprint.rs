@@ -395,9 +395,9 @@ impl Run {
         progress: &mut dyn FnMut(Progress),
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Outcome> {
-        match self.check_resume(&[position], redo)?.first() {
-            Some(PositionState::Complete) => return Ok(Outcome::Skipped),
-            Some(_) | None => {}
+        let state = self.check_resume(&[position], redo)?;
+        if state.first() == Some(&PositionState::Complete) {
+            return Ok(Outcome::Skipped);
         }
         let failure = failure_path(self.output(), position);
         match self.position(position, progress, cancelled) {
