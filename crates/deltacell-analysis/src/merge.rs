@@ -15,10 +15,10 @@
 //!   `rows` its rows, `frames` the frames analysed, `files` the position's outputs
 //!   (`;`-separated);
 //! * `experiment.csv`, the experiment-wide tidy table: the header of the per-position tables
-//!   ([`crate::table`]; they must all have the same columns) and then every position's rows, in
-//!   position order (the table's first column is the position). Written only when every position
-//!   is complete; an earlier `experiment.csv` is removed otherwise, so that an incomplete
-//!   experiment never lies beside an old table.
+//!   ([`crate::table`]; those with rows must all have the same columns) and then every
+//!   position's rows, in position order (the table's first column is the position). Written
+//!   only when every position is complete; an earlier `experiment.csv` is removed otherwise, so
+//!   that an incomplete experiment never lies beside an old table.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -216,7 +216,7 @@ pub fn merge(dir: &Path) -> Result<Report> {
         .collect();
 
     let mut out = Vec::with_capacity(expected.len());
-    let mut header: Option<(u32, String)> = None;
+    let mut header: Option<(u32, String, bool)> = None;
     for &p in &expected {
         let nc = results_path(dir, p);
         let fp = prints.get(&p);
@@ -248,9 +248,13 @@ pub fn merge(dir: &Path) -> Result<Report> {
                 .map_err(|e| Error::Data(deltacell_data::Error::io(&csv, e)))?;
             let mut lines = text.lines();
             let head = lines.next().unwrap_or_default().to_string();
+            // A table without rows (a position without ROIs) has no fluorescence columns: it
+            // takes any header.
+            let has_rows = text.lines().nth(1).is_some();
             match &header {
-                None => header = Some((p, head)),
-                Some((q, h)) if *h != head => {
+                None => header = Some((p, head, has_rows)),
+                Some((_, _, false)) if has_rows => header = Some((p, head, has_rows)),
+                Some((q, h, true)) if has_rows && *h != head => {
                     return Err(bad(format!(
                         "the tables of positions {q} and {p} have different columns"
                     )))
@@ -302,7 +306,7 @@ pub fn merge(dir: &Path) -> Result<Report> {
     let table_path = dir.join(TABLE);
     let complete = out.iter().all(|e| e.status == Status::Complete);
     let table = match (&header, complete) {
-        (Some((_, head)), true) => {
+        (Some((_, head, _)), true) => {
             deltacell_data::output::write_atomic(&table_path, |w| {
                 writeln!(w, "{head}")?;
                 for e in &out {

@@ -71,9 +71,9 @@ def test_dask_local_cluster_gives_the_single_process_files(experiment, tmp_path)
         assert first["failed"] == {}
         assert [s["position"] for s in first["summaries"]] == [1, 2, 3, 4]
         assert not any(s["skipped"] for s in first["summaries"])
-        # The tasks ran in both worker processes.
+        # Two worker processes, each its own process id.
         workers = client.run(lambda: __import__("os").getpid())
-        assert len(workers) == 2
+        assert len(set(workers.values())) == 2
         # Run again (a resubmitted graph after a crash): every position is skipped.
         again = example.run_positions(client, config, template, str(out), movie=False)
         assert all(s["skipped"] for s in again["summaries"])
