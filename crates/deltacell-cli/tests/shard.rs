@@ -1,8 +1,9 @@
 //! `deltacell run --shard I/N` and `deltacell merge` on a synthetic movie of 4 positions with
 //! tiny trained models: shards that split the positions without overlap, a re-run that skips
 //! finished positions, changed models, configurations and inputs refused then redone with
-//! `--redo`, a position killed mid-write redone, and the merged experiment equal to a
-//! single-process run's, byte for byte.
+//! `--redo`, a position killed mid-write redone, a failed position that does not stop the others
+//! and that merge names, and the merged experiment equal to a single-process run's, byte for
+//! byte.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -362,4 +363,47 @@ fn killed_positions_are_named_by_merge_and_redone_by_a_rerun() {
     ok(&deltacell(&["merge", "killed"], dir));
     same(&dir.join("one"), &out, "experiment.csv");
     same(&dir.join("one"), &out, "positions.csv");
+}
+
+#[test]
+fn a_failed_position_does_not_stop_the_others_and_merge_names_it() {
+    let dir = setup();
+    let copy = dir.join("movie_bad");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(dir.join("movie/mm/img")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    // Position 2's frame 4 of another size.
+    let frame = copy.join("Position000002_Chamber000001_Frame000004.png");
+    let good = std::fs::read(&frame).unwrap();
+    let small = deltacell_data::Plane::filled(10, 10, 3u8);
+    deltacell_data::io::write_png_u8(&frame, &small).unwrap();
+    let args = [
+        "run",
+        "-c",
+        "chambers.toml",
+        "-i",
+        "movie_bad/Position{p}_Chamber000001_Frame{t}.png",
+        "-o",
+        "failed",
+        "-q",
+        "--no-movie",
+    ];
+    let err = fails(&deltacell(&args, dir), "1 position(s) failed: 2");
+    assert!(err.contains("Frame000004.png"), "{err}");
+    let out = dir.join("failed");
+    for p in [1, 3, 4] {
+        assert!(out.join(format!("Position{p:06}.nc")).is_file());
+    }
+    let record = std::fs::read_to_string(out.join("Position000002.error.txt")).unwrap();
+    assert!(record.contains("Frame000004.png"), "{record}");
+    let err = fails(&deltacell(&["merge", "failed"], dir), "not complete: 2");
+    assert!(err.contains("position 2: failed:"), "{err}");
+    // The frame repaired: the rerun does position 2 alone and removes its failure record.
+    std::fs::write(&frame, good).unwrap();
+    let rerun = ok(&deltacell(&args, dir));
+    assert_eq!(rerun.matches("skipped").count(), 3, "{rerun}");
+    assert!(!out.join("Position000002.error.txt").exists());
+    ok(&deltacell(&["merge", "failed"], dir));
 }
