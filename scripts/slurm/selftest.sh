@@ -17,6 +17,10 @@
 #   sudo scripts/slurm/selftest.sh                 # DELTACELL=path/to/deltacell to pick a build
 #   POSITIONS=64 SHARDS=8 sudo -E scripts/slurm/selftest.sh
 #
+# With DASK_PYTHON=path/to/python (a Python with deltacell, dask[distributed] and
+# dask-jobqueue), it also runs scripts/dask/run_positions.py on the cluster through
+# dask_jobqueue.SLURMCluster and checks its results likewise.
+#
 # Slurm's configuration, state and logs go to a folder of its own ($WORK/slurm, SLURM_CONF
 # points there; /etc/slurm is not touched), with ports 6917/6918; the daemons this script
 # starts are stopped at its end.
@@ -251,4 +255,16 @@ printf '[selftest] one process: peak memory %s MB\n' $((single_peak / 1024))
 printf '[selftest] wall times (%s, %s CPUs, load average %s): one process %.1f s; array of %s tasks with one cancelled %.1f s; resubmitted array %.1f s; fresh array %.1f s (each with its merge job); peak memory of an array task %s MB\n' \
   "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$CPUS" "$(cut -d' ' -f1-3 /proc/loadavg)" \
   "$t_single" "$SHARDS" "$t_first" "$t_second" "$t_fresh" "$([ -n "$peak" ] && echo $((peak / 1024)) || echo '?')"
+if [ -n "${DASK_PYTHON:-}" ]; then
+  log "5. the Dask example on this cluster: dask_jobqueue.SLURMCluster, 2 worker jobs ($DASK_PYTHON)"
+  rm -rf dask
+  t0=$(date +%s.%N)
+  "$DASK_PYTHON" "$REPO/scripts/dask/run_positions.py" "${RUN[@]}" -o dask \
+    --slurm --workers 2 --memory 2GB --walltime 00:30:00 > logs/dask.out 2> logs/dask.err \
+    || die "the Dask example failed: $(tail -5 logs/dask.err)"
+  t_dask=$(awk "BEGIN {print $(date +%s.%N) - $t0}")
+  tail -2 logs/dask.out
+  diff -r single dask > logs/diff-dask.txt || die "the Dask results differ from one process's: $(head -5 logs/diff-dask.txt)"
+  printf '[selftest] Dask on Slurm (2 worker jobs): %.1f s, results equal one process'"'"'s byte for byte\n' "$t_dask"
+fi
 log "PASSED ($POSITIONS positions, $SHARDS shards, work folder $WORK)"
