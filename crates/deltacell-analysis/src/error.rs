@@ -214,4 +214,44 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+
+    /// A fingerprint file (`PositionNNNNNN.fingerprint.json`, [`crate::fingerprint`]) that
+    /// cannot be read.
+    #[error("{}: not a deltacell fingerprint file: {problem}", path.display())]
+    Fingerprint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// Results in the output folder made from other inputs, models, configuration or options
+    /// than this run's (or without a fingerprint): refused, naming each position and what
+    /// changed, unless the run is asked to redo them.
+    #[error("{}: results made from something else: {}", dir.display(), changes.join(" | "))]
+    ResultsChanged {
+        /// The results folder.
+        dir: PathBuf,
+        /// One item per position: `position N: what changed`.
+        changes: Vec<String>,
+    },
+
+    /// A shard specification (`--shard I/N`, or Slurm's array variables) that is not valid.
+    #[error("shard {given}: {problem}")]
+    Shard {
+        /// What was given: `--shard 3/2`, `SLURM_ARRAY_TASK_ID=x`.
+        given: String,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// A results folder whose positions cannot be merged: none, or results of different
+    /// configurations, models, frames or deltacell versions, or tables of different columns.
+    #[error("{}: cannot merge: {problem}", dir.display())]
+    Merge {
+        /// The results folder.
+        dir: PathBuf,
+        /// What is inconsistent.
+        problem: String,
+    },
 }

@@ -38,6 +38,9 @@
 //! | [`pipeline`] | one position analysed frame by frame: every step above, in DeLTA's order | `Position.preprocess`, `segment`, `track` |
 //! | [`outputs`] | a position's files: results, table, full-frame labels, lineage picture | `Position.save`, `Position.labels` |
 //! | [`run`] | a run over a movie into a results folder: checks first, then one position at a time | `Pipeline.process` |
+//! | [`fingerprint`] | what a position's results were made from (inputs, models, configuration), so that a re-submitted run skips finished positions and refuses changed ones | — |
+//! | [`shard`] | a run's positions split between processes (`--shard I/N`, Slurm arrays) | — |
+//! | [`merge`] | the positions of sharded runs into one experiment: checks, index, experiment-wide table | — |
 //! | [`demo`] | the demo's lineage stage: trained models run on synthetic movies, scored against their truth | — |
 
 pub mod chambers;
@@ -49,10 +52,12 @@ pub mod demo;
 pub mod drift;
 pub mod error;
 pub mod features;
+pub mod fingerprint;
 pub mod labels;
 pub mod lineage;
 pub mod lineage_eval;
 pub mod lineage_pictures;
+pub mod merge;
 pub mod models;
 pub mod movie;
 pub mod outputs;
@@ -61,6 +66,7 @@ pub mod results;
 pub mod results_movie;
 pub mod rotation;
 pub mod run;
+pub mod shard;
 pub mod table;
 pub mod tracking;
 pub mod training_sets;

@@ -235,6 +235,24 @@ impl Movie {
         &self.input
     }
 
+    /// The files holding `position`'s `frames` (every channel), as `(channel, frame, path)` in
+    /// channel, then frame order; a multi-page TIFF is one file (channel 0, frame 0). Frames
+    /// not in the movie are left out.
+    pub fn files(&self, position: u32, frames: &[u32]) -> Vec<(u32, u32, PathBuf)> {
+        match &self.source {
+            Source::Files(files) => self
+                .channels
+                .iter()
+                .flat_map(|&c| {
+                    frames.iter().filter_map(move |&t| {
+                        files.get(&(position, c, t)).map(|p| (c, t, p.clone()))
+                    })
+                })
+                .collect(),
+            Source::Pages(path) => vec![(0, 0, path.clone())],
+        }
+    }
+
     /// The frame `(position, channel, frame)` (numbers as in [`Movie::positions`] & co.), its
     /// grey values divided by its pixel type's maximum (as DeLTA's stacks hold them), checked to
     /// be `shape` when given. A multi-page TIFF is decoded once and kept in memory.

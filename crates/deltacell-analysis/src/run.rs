@@ -58,13 +58,13 @@ pub struct PositionSummary {
 
 /// A checked run, ready to analyse positions.
 pub struct Run {
-    config: AnalysisConfig,
-    movie: Movie,
-    models: Models,
-    positions: Vec<u32>,
-    frames: Vec<u32>,
-    output: PathBuf,
-    outputs: OutputOptions,
+    pub(crate) config: AnalysisConfig,
+    pub(crate) movie: Movie,
+    pub(crate) models: Models,
+    pub(crate) positions: Vec<u32>,
+    pub(crate) frames: Vec<u32>,
+    pub(crate) output: PathBuf,
+    pub(crate) outputs: OutputOptions,
 }
 
 impl Run {
@@ -193,8 +193,9 @@ impl Run {
         &self.output
     }
 
-    /// Analyses `position` and writes its outputs. `progress` and `cancelled` as in
-    /// [`pipeline::analyse_position`]; a cancelled position writes nothing.
+    /// Analyses `position` and writes its fingerprint ([`crate::fingerprint`]), then its
+    /// outputs. `progress` and `cancelled` as in [`pipeline::analyse_position`]; a cancelled
+    /// position writes nothing. [`Run::resume_position`] skips a complete position.
     pub fn position(
         &self,
         position: u32,
@@ -202,6 +203,8 @@ impl Run {
         cancelled: &dyn Fn() -> bool,
     ) -> Result<PositionSummary> {
         let t0 = Instant::now();
+        // What the results are made from (crate::fingerprint), hashed before the analysis.
+        let fingerprint = self.fingerprint(position)?;
         let input = PositionInput {
             movie: &self.movie,
             position,
@@ -209,6 +212,7 @@ impl Run {
         };
         let results =
             pipeline::analyse_position(&input, &self.config, &self.models, progress, cancelled)?;
+        fingerprint.begin_outputs(&self.output)?;
         let mut written = Vec::new();
         if self.outputs.movie {
             written.push(self.results_movie(&results)?);

@@ -59,6 +59,9 @@ enum Command {
     /// Analyse a movie as DeLTA 3's `delta run`: rotation, chambers, drift, segmentation,
     /// tracking, lineages and per-cell features, per position.
     Run(cmd::run::RunArgs),
+    /// Check and join the positions of a results folder written by several `run`s (shards,
+    /// Slurm array tasks, Dask workers): an index of positions and the experiment-wide table.
+    Merge(cmd::merge::MergeArgs),
     /// Recompute every feature and growth rate of DeLTA results files (`PositionNNNNNN.nc`)
     /// from their labels and lineages; write them back with a per-cell CSV table.
     Features(cmd::features::FeaturesArgs),
@@ -103,6 +106,11 @@ fn report(err: &anyhow::Error) {
                 ));
             }
         }
+        if let Some(deltacell_analysis::Error::ResultsChanged { .. }) =
+            cause.downcast_ref::<deltacell_analysis::Error>()
+        {
+            return Some("pass --redo to analyse them again".to_string());
+        }
         let data = match cause.downcast_ref::<deltacell_nn::Error>() {
             Some(deltacell_nn::Error::DataCrate(d)) => Some(d),
             _ => cause.downcast_ref::<D>(),
@@ -140,5 +148,6 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Features(args) => cmd::features::run(args),
         Command::TrainingSet(args) => cmd::training_set::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
     }
 }

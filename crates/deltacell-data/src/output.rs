@@ -13,8 +13,10 @@
 //!   the temporary files of the writes in flight, so that an interrupted command leaves nothing
 //!   behind.
 //!
-//! Temporary files are named `.deltacell-<pid>-<random>.tmp`: the process id tells a later run
-//! whether the writer is still alive.
+//! Temporary files are named `.deltacell-<pid>.<host>-<random>.tmp`: the process id tells a
+//! later run whether the writer is still alive, and `<host>` (a hash of the machine's name) that
+//! the process id is this machine's: processes of other machines writing into a shared folder
+//! (a cluster's array tasks) keep their files.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -58,7 +60,7 @@ pub fn write_atomic(
         _ => PathBuf::from("."),
     };
     let mut builder = tempfile::Builder::new();
-    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
+    let prefix = format!("{TEMP_PREFIX}{}.{}-", std::process::id(), host_tag());
     builder.prefix(&prefix).suffix(TEMP_SUFFIX);
     #[cfg(unix)]
     {
@@ -110,9 +112,9 @@ pub fn remove_pending_temp_files() -> usize {
     n
 }
 
-/// Removes the temporary files (`.deltacell-<pid>-*.tmp`) in `dir` whose process is no longer
-/// running (an earlier deltacell that was killed); files of a live process are kept. Returns how
-/// many were removed. A missing `dir` is not an error.
+/// Removes the temporary files (`.deltacell-<pid>.<host>-*.tmp`) in `dir` whose process is no
+/// longer running (an earlier deltacell that was killed); files of a live process, and of
+/// another machine, are kept. Returns how many were removed. A missing `dir` is not an error.
 pub fn clean_stale_temp_files(dir: impl AsRef<Path>) -> Result<usize> {
     let dir = dir.as_ref();
     let entries = match std::fs::read_dir(dir) {
@@ -123,10 +125,12 @@ pub fn clean_stale_temp_files(dir: impl AsRef<Path>) -> Result<usize> {
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = temp_file_pid(&name.to_string_lossy()) else {
+        let name = name.to_string_lossy();
+        let Some(pid) = temp_file_pid(&name) else {
             continue;
         };
-        if pid != std::process::id() && !process_alive(pid) {
+        let here = temp_file_host(&name).is_none_or(|h| h == host_tag());
+        if here && pid != std::process::id() && !process_alive(pid) {
             let path = entry.path();
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
             removed += 1;
@@ -141,8 +145,33 @@ fn temp_file_pid(name: &str) -> Option<u32> {
     if !rest.ends_with(TEMP_SUFFIX) {
         return None;
     }
-    let (pid, _) = rest.split_once('-')?;
+    let (owner, _) = rest.split_once('-')?;
+    let pid = owner.split_once('.').map_or(owner, |(pid, _)| pid);
     pid.parse().ok()
+}
+
+/// The machine tag in a temporary file's name (`None` for names without one: an older
+/// deltacell's, taken as this machine's).
+fn temp_file_host(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?;
+    let (owner, _) = rest.split_once('-')?;
+    owner.split_once('.').map(|(_, host)| host)
+}
+
+/// This machine's tag: FNV-1a of its name (`/proc/sys/kernel/hostname`, else `HOSTNAME`), 8
+/// hexadecimal digits.
+fn host_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_default();
+        let hash = name.trim().bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        format!("{hash:08x}")
+    })
 }
 
 /// Whether process `pid` runs (Linux: `/proc/<pid>`; elsewhere every process counts as alive,
@@ -285,20 +314,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // pid 4194304 is above Linux's maximum pid: never alive.
         let dead = dir.path().join(".deltacell-4194304-abc.tmp");
-        let mine = dir
+        let dead_here = dir
             .path()
-            .join(format!(".deltacell-{}-abc.tmp", std::process::id()));
+            .join(format!(".deltacell-4194304.{}-abc.tmp", host_tag()));
+        // Another machine's process (a cluster's array task on a shared folder): kept.
+        let elsewhere = dir.path().join(".deltacell-4194304.0badf00d-abc.tmp");
+        let mine = dir.path().join(format!(
+            ".deltacell-{}.{}-abc.tmp",
+            std::process::id(),
+            host_tag()
+        ));
         let other = dir.path().join(".other.tmp");
-        for p in [&dead, &mine, &other] {
+        for p in [&dead, &dead_here, &elsewhere, &mine, &other] {
             std::fs::write(p, b"x").unwrap();
         }
         let n = clean_stale_temp_files(dir.path()).unwrap();
         if cfg!(target_os = "linux") {
-            assert_eq!(n, 1);
-            assert!(!dead.exists());
+            assert_eq!(n, 2);
+            assert!(!dead.exists() && !dead_here.exists());
         }
-        assert!(mine.exists() && other.exists());
+        assert!(mine.exists() && other.exists() && elsewhere.exists());
         assert_eq!(temp_file_pid(".deltacell-12-x.tmp"), Some(12));
+        assert_eq!(temp_file_pid(".deltacell-12.ab12cd34-x.tmp"), Some(12));
+        assert_eq!(
+            temp_file_host(".deltacell-12.ab12cd34-x.tmp"),
+            Some("ab12cd34")
+        );
+        assert_eq!(temp_file_host(".deltacell-12-x.tmp"), None);
         assert_eq!(temp_file_pid(".deltacell-x.tmp"), None);
     }
 

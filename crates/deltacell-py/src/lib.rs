@@ -52,5 +52,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train::train, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::run_position, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::movie_layout, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::merge, m)?)?;
     Ok(())
 }

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 
 use deltacell_analysis::config::AnalysisConfig;
+use deltacell_analysis::fingerprint::Outcome;
+use deltacell_analysis::merge::Status;
 use deltacell_analysis::movie::Movie;
 use deltacell_analysis::outputs::OutputOptions;
 use deltacell_analysis::run::{Run, RunRequest};
@@ -44,9 +46,12 @@ pub fn movie_layout(py: Python<'_>, input: PathBuf) -> PyResult<Py<PyDict>> {
     Ok(d.unbind())
 }
 
-/// Analyses one position of a movie and writes its outputs into `output`; returns a summary.
+/// Analyses one position of a movie and writes its outputs into `output`, unless they are
+/// complete (same fingerprint: skipped); returns a summary. Results made from something else
+/// are refused unless `redo`. `experiment`: the experiment's positions, recorded for
+/// `merge` (`None`: the movie's).
 #[pyfunction]
-#[pyo3(signature = (config, input, output, position, frames=None, settings=Vec::new(), labels=true, lineage_picture=true, movie=true))]
+#[pyo3(signature = (config, input, output, position, frames=None, settings=Vec::new(), labels=true, lineage_picture=true, movie=true, redo=false, experiment=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn run_position(
     py: Python<'_>,
@@ -59,16 +64,27 @@ pub fn run_position(
     labels: bool,
     lineage_picture: bool,
     movie: bool,
+    redo: bool,
+    experiment: Option<Vec<u32>>,
 ) -> PyResult<Py<PyDict>> {
-    let summary = py
+    let (outcome, nframes, written) = py
         .detach(|| -> Result<_, Error> {
             let mut c = AnalysisConfig::load(&config)?;
             c.apply(&settings)?;
+            let mut experiment = experiment;
+            if let Some(list) = experiment.as_mut() {
+                list.sort_unstable();
+                list.dedup();
+                if !list.contains(&position) {
+                    list.push(position);
+                    list.sort_unstable();
+                }
+            }
             let run = Run::open(RunRequest {
                 config: c,
-                input,
+                input: input.clone(),
                 output,
-                positions: Some(vec![position]),
+                positions: experiment,
                 frames,
                 outputs: OutputOptions {
                     labels,
@@ -76,23 +92,75 @@ pub fn run_position(
                     movie,
                 },
             })?;
-            run.position(position, &mut |_| {}, &|| false)
+            if !run.positions().contains(&position) {
+                return Err(Error::Movie {
+                    input,
+                    problem: format!(
+                        "position(s) {position} not in the movie (it has {:?})",
+                        run.positions()
+                    ),
+                });
+            }
+            let outcome = run.resume_position(position, redo, &mut |_| {}, &|| false)?;
+            let written: Vec<String> = match &outcome {
+                Outcome::Done(s) => s.written.iter().map(|p| p.display().to_string()).collect(),
+                Outcome::Skipped => Vec::new(),
+            };
+            Ok((outcome, run.frames().len(), written))
         })
         .map_err(analysis_error)?;
     let d = PyDict::new(py);
-    d.set_item("position", summary.position)?;
-    d.set_item("rois", summary.rois)?;
-    d.set_item("frames", summary.frames)?;
-    d.set_item("cells", summary.cells)?;
-    d.set_item("rotate", summary.rotate)?;
+    d.set_item("position", position)?;
+    d.set_item("frames", nframes)?;
+    d.set_item("written", written)?;
+    match outcome {
+        Outcome::Done(summary) => {
+            d.set_item("skipped", false)?;
+            d.set_item("rois", summary.rois)?;
+            d.set_item("cells", summary.cells)?;
+            d.set_item("rotate", summary.rotate)?;
+            d.set_item("seconds", summary.seconds)?;
+        }
+        Outcome::Skipped => {
+            d.set_item("skipped", true)?;
+            d.set_item("seconds", 0.0)?;
+        }
+    }
+    Ok(d.unbind())
+}
+
+/// `deltacell merge`: checks a results folder's positions and writes `positions.csv` and
+/// (when every position is complete) `experiment.csv`.
+#[pyfunction]
+pub fn merge(py: Python<'_>, output: PathBuf) -> PyResult<Py<PyDict>> {
+    let report = py
+        .detach(|| deltacell_analysis::merge::merge(&output))
+        .map_err(analysis_error)?;
+    let entries = PyList::empty(py);
+    for e in &report.entries {
+        let row = PyDict::new(py);
+        row.set_item("position", e.position)?;
+        let (status, problem) = match &e.status {
+            Status::Complete => ("complete", None),
+            Status::Failed(m) => ("failed", Some(m.clone())),
+            Status::Partial => ("partial", None),
+            Status::Missing => ("missing", None),
+        };
+        row.set_item("status", status)?;
+        row.set_item("problem", problem)?;
+        row.set_item("rois", e.rois)?;
+        row.set_item("cells", e.cells)?;
+        row.set_item("rows", e.rows)?;
+        row.set_item("frames", e.frames)?;
+        row.set_item("files", e.files.clone())?;
+        entries.append(row)?;
+    }
+    let d = PyDict::new(py);
+    d.set_item("positions", entries)?;
+    d.set_item("index", report.index.display().to_string())?;
     d.set_item(
-        "written",
-        summary
-            .written
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>(),
+        "table",
+        report.table.as_ref().map(|t| t.display().to_string()),
     )?;
-    d.set_item("seconds", summary.seconds)?;
     Ok(d.unbind())
 }

@@ -14,6 +14,7 @@ pub mod features;
 pub mod import_ctc;
 pub mod import_keras;
 pub mod info;
+pub mod merge;
 pub mod predict;
 pub mod run;
 pub mod synth;
