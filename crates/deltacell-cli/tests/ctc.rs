@@ -209,15 +209,24 @@ fn bad_ctc_folders_are_refused_with_file_and_line() {
     refused("8-bit mask", &["mask003.tif", "16-bit"]);
 }
 
-#[test]
-fn delta_results_export_and_score_one_against_themselves() {
+/// DeLTA's expected results of its shared mother-machine movie, position 1; `None` (the test
+/// skipped, with a printed reason) when `../shared` is not there.
+fn delta_results() -> Option<std::path::PathBuf> {
     let nc = Path::new(env!("CARGO_MANIFEST_DIR")).join(
         "../../../shared/data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc",
     );
     if !nc.is_file() {
         println!("skipped: {} not found", nc.display());
-        return;
+        return None;
     }
+    Some(nc)
+}
+
+#[test]
+fn delta_results_export_and_score_one_against_themselves() {
+    let Some(nc) = delta_results() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let truth = tmp.path().join("truth");
     let out = ok(&deltacell(&[
@@ -241,13 +250,9 @@ fn delta_results_export_and_score_one_against_themselves() {
 #[test]
 fn a_results_file_goes_to_ctc_and_back_with_every_cell_mother_and_frame() {
     use deltacell_analysis::results::PositionResults;
-    let nc = Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../../../shared/data/delta-3.0.0a6/movie_mothermachine_tif/expected_results/Position000001.nc",
-    );
-    if !nc.is_file() {
-        println!("skipped: {} not found", nc.display());
+    let Some(nc) = delta_results() else {
         return;
-    }
+    };
     let tmp = tempfile::tempdir().unwrap();
     let exported = tmp.path().join("ctc");
     ok(&deltacell(&["export-ctc", s(&nc), "--out", s(&exported)]));

@@ -4,80 +4,22 @@
 //! DeLTA's expected results.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
-fn deltacell(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deltacell"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
+mod common;
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn fails(o: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
+use common::{deltacell, fails, ok, MOVIE};
 
 /// A synthetic movie (two chambers, as two positions) and tiny seg and track models, made once.
 fn setup() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
-        let tiny = [
-            "--preset",
-            "mothermachine",
-            "--epochs",
-            "1",
-            "--steps-per-epoch",
-            "2",
-            "--batch-size",
-            "1",
-            "--filters",
-            "4,8",
-            "--quiet",
-        ];
-        ok(&deltacell(
-            &[
-                "synth", "--kind", "movie", "--n", "2", "--seed", "3", "--out", "movie",
-            ],
-            &dir,
-        ));
-        ok(&deltacell(
-            &["synth", "--kind", "mm-track", "--n", "4", "--out", "tset"],
-            &dir,
-        ));
-        let mut seg = vec!["train", "seg", "--data", "builtin:synth", "--out", "seg"];
-        seg.extend(tiny);
-        ok(&deltacell(&seg, &dir));
-        let mut track = vec!["train", "track", "--data", "tset", "--out", "track"];
-        track.extend(tiny);
-        ok(&deltacell(&track, &dir));
-        std::fs::write(
-            dir.join("chambers.toml"),
-            "[models.seg]\nmodel_path = \"seg\"\ntarget_size = [256, 32]\n\
-             tolerable_resizing_factor = 2\n[models.track]\nmodel_path = \"track\"\n\
-             target_size = [256, 32]\ntolerable_resizing_factor = 2\n",
-        )
-        .unwrap();
+        common::movie_and_models(&dir, 2);
         dir
     })
 }
-
-const MOVIE: &str = "movie/mm/img/Position{p}_Chamber000001_Frame{t}.png";
 
 #[test]
 fn run_writes_every_positions_outputs_and_repeats_itself() {

@@ -7,95 +7,24 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-fn deltacell_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_deltacell"));
-    c.args(args).current_dir(cwd);
-    for k in [
-        "SLURM_ARRAY_TASK_ID",
-        "SLURM_ARRAY_TASK_COUNT",
-        "SLURM_ARRAY_TASK_MIN",
-        "SLURM_ARRAY_TASK_STEP",
-    ] {
-        c.env_remove(k);
-    }
-    c.envs(env.iter().copied());
-    c.output().unwrap()
-}
+mod common;
 
-fn deltacell(args: &[&str], cwd: &Path) -> Output {
-    deltacell_env(args, cwd, &[])
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn fails(o: &Output, needle: &str) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
+use common::{deltacell, deltacell_env, fails, ok, MOVIE};
 
 /// A synthetic movie of 4 positions and tiny seg and track models, made once.
 fn setup() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
-        let tiny = [
-            "--preset",
-            "mothermachine",
-            "--epochs",
-            "1",
-            "--steps-per-epoch",
-            "2",
-            "--batch-size",
-            "1",
-            "--filters",
-            "4,8",
-            "--quiet",
-        ];
-        ok(&deltacell(
-            &[
-                "synth", "--kind", "movie", "--n", "4", "--seed", "3", "--out", "movie",
-            ],
-            &dir,
-        ));
-        ok(&deltacell(
-            &["synth", "--kind", "mm-track", "--n", "4", "--out", "tset"],
-            &dir,
-        ));
-        let mut seg = vec!["train", "seg", "--data", "builtin:synth", "--out", "seg"];
-        seg.extend(tiny);
-        ok(&deltacell(&seg, &dir));
-        let mut track = vec!["train", "track", "--data", "tset", "--out", "track"];
-        track.extend(tiny);
-        ok(&deltacell(&track, &dir));
-        std::fs::write(
-            dir.join("chambers.toml"),
-            "[models.seg]\nmodel_path = \"seg\"\ntarget_size = [256, 32]\n\
-             tolerable_resizing_factor = 2\n[models.track]\nmodel_path = \"track\"\n\
-             target_size = [256, 32]\ntolerable_resizing_factor = 2\n",
-        )
-        .unwrap();
+        common::movie_and_models(&dir, 4);
         // The single-process run every other run is compared with.
         ok(&deltacell(&run_args("one", &["--no-movie"]), &dir));
         ok(&deltacell(&["merge", "one"], &dir));
         dir
     })
 }
-
-const MOVIE: &str = "movie/mm/img/Position{p}_Chamber000001_Frame{t}.png";
 
 fn run_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vec!["run", "-c", "chambers.toml", "-i", MOVIE, "-o", out, "-q"];

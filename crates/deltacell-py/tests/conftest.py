@@ -67,3 +67,33 @@ def rust_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if done.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} failed:\n{done.stderr}")
     return out
+
+
+def make_mm_experiment(root: Path, positions: int):
+    """A synthetic mother-machine movie of ``positions`` chambers (one per position) and tiny
+    trained seg and track models under ``root``; returns ``(config path, movie template)``."""
+    from deltacell import data, model
+
+    tiny = dict(preset="mothermachine", epochs=1, steps_per_epoch=2, batch_size=1, filters=[4, 8])
+    data.synth_training_set("movie", root / "synth", n=positions, seed=3)
+    model.train("seg", "builtin:synth", root / "seg", **tiny)
+    data.synth_training_set("mm-track", root / "track-set", n=4, seed=1)
+    model.train("track", root / "track-set", root / "track", **tiny)
+    config = root / "chambers.toml"
+    config.write_text(
+        "[models.seg]\n"
+        f"model_path = {str(root / 'seg')!r}\n"
+        "target_size = [256, 32]\n"
+        "tolerable_resizing_factor = 2\n"
+        "[models.track]\n"
+        f"model_path = {str(root / 'track')!r}\n"
+        "target_size = [256, 32]\n"
+        "tolerable_resizing_factor = 2\n"
+    )
+    return config, root / "synth" / "mm" / "img" / "Position{p}_Chamber000001_Frame{t}.png"
+
+
+@pytest.fixture(scope="session")
+def mm_experiment():
+    """:func:`make_mm_experiment`, for the test modules."""
+    return make_mm_experiment

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from deltacell import data, model, pipeline
+from deltacell import pipeline
 
 REPO = Path(__file__).resolve().parents[3]
-TINY = dict(preset="mothermachine", epochs=1, steps_per_epoch=2, batch_size=1, filters=[4, 8])
 
 
 def _distributed():
@@ -28,25 +27,10 @@ def _distributed():
 
 
 @pytest.fixture(scope="module")
-def experiment(tmp_path_factory):
+def experiment(tmp_path_factory, mm_experiment):
     """A synthetic mother-machine movie of 4 positions and tiny trained models."""
     root = tmp_path_factory.mktemp("dask")
-    data.synth_training_set("movie", root / "synth", n=4, seed=3)
-    model.train("seg", "builtin:synth", root / "seg", **TINY)
-    data.synth_training_set("mm-track", root / "track-set", n=4, seed=1)
-    model.train("track", root / "track-set", root / "track", **TINY)
-    config = root / "chambers.toml"
-    config.write_text(
-        "[models.seg]\n"
-        f"model_path = {str(root / 'seg')!r}\n"
-        "target_size = [256, 32]\n"
-        "tolerable_resizing_factor = 2\n"
-        "[models.track]\n"
-        f"model_path = {str(root / 'track')!r}\n"
-        "target_size = [256, 32]\n"
-        "tolerable_resizing_factor = 2\n"
-    )
-    template = root / "synth" / "mm" / "img" / "Position{p}_Chamber000001_Frame{t}.png"
+    config, template = mm_experiment(root, 4)
     return root, str(config), str(template)
 
 

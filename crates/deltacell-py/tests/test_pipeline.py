@@ -7,33 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from deltacell import data, model, pipeline
+from deltacell import pipeline
 
-TINY = dict(preset="mothermachine", epochs=1, steps_per_epoch=2, batch_size=1, filters=[4, 8])
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, mm_experiment):
     """A synthetic mother-machine movie (one chamber per position) and tiny trained models."""
     root = tmp_path_factory.mktemp("pipeline")
-    data.synth_training_set("movie", root / "synth", n=2, seed=3)
-    movie = root / "synth" / "mm" / "img"
-    assert movie.is_dir()
-    model.train("seg", "builtin:synth", root / "seg", **TINY)
-    data.synth_training_set("mm-track", root / "track-set", n=4, seed=1)
-    model.train("track", root / "track-set", root / "track", **TINY)
-    config = root / "chambers.toml"
-    config.write_text(
-        "[models.seg]\n"
-        f"model_path = {str(root / 'seg')!r}\n"
-        "target_size = [256, 32]\n"
-        "tolerable_resizing_factor = 2\n"
-        "[models.track]\n"
-        f"model_path = {str(root / 'track')!r}\n"
-        "target_size = [256, 32]\n"
-        "tolerable_resizing_factor = 2\n"
-    )
-    template = movie / "Position{p}_Chamber000001_Frame{t}.png"
+    config, template = mm_experiment(root, 2)
+    assert template.parent.is_dir()
     return root, config, template
 
 
