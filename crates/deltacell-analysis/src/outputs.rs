@@ -118,11 +118,9 @@ pub fn full_frame_labels(position: &PositionResults) -> Result<Vec<Plane<u16>>> 
 fn write_labels(folder: &Path, position: &PositionResults) -> Result<()> {
     let frames = full_frame_labels(position)?;
     // Into a temporary folder renamed into place: the folder appears complete or not at all.
+    // Named as deltacell's temporary files: a later run removes it if this process is killed.
     let parent = folder.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".deltacell-tmp-labels-")
-        .tempdir_in(parent)
-        .map_err(|e| deltacell_data::Error::io(parent, e))?;
+    let tmp = deltacell_data::output::temp_dir_in(parent)?;
     for (t, plane) in frames.iter().enumerate() {
         deltacell_data::io::write_tiff_u16(
             tmp.path().join(format!("labels_{t:03}.tif")),

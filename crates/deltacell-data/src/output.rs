@@ -112,9 +112,32 @@ pub fn remove_pending_temp_files() -> usize {
     n
 }
 
-/// Removes the temporary files (`.deltacell-<pid>.<host>-*.tmp`) in `dir` whose process is no
-/// longer running (an earlier deltacell that was killed); files of a live process, and of
-/// another machine, are kept. Returns how many were removed. A missing `dir` is not an error.
+/// A temporary folder in `parent`, named as the temporary files are
+/// (`.deltacell-<pid>.<host>-<random>.tmp`): removed when dropped, and by
+/// [`clean_stale_temp_files`] once its process is gone (a killed deltacell). For outputs that
+/// are folders: fill it, then rename it into place.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let tmp = deltacell_data::output::temp_dir_in(dir.path()).unwrap();
+/// assert!(tmp.path().file_name().unwrap().to_string_lossy().starts_with(".deltacell-"));
+/// ```
+pub fn temp_dir_in(parent: &Path) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!(
+            "{TEMP_PREFIX}{}.{}-",
+            std::process::id(),
+            host_tag()
+        ))
+        .suffix(TEMP_SUFFIX)
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, e))
+}
+
+/// Removes the temporary files and folders (`.deltacell-<pid>.<host>-*.tmp`) in `dir` whose
+/// process is no longer running (an earlier deltacell that was killed); those of a live process,
+/// and of another machine, are kept. Returns how many were removed. A missing `dir` is not an
+/// error.
 pub fn clean_stale_temp_files(dir: impl AsRef<Path>) -> Result<usize> {
     let dir = dir.as_ref();
     let entries = match std::fs::read_dir(dir) {
@@ -132,7 +155,11 @@ pub fn clean_stale_temp_files(dir: impl AsRef<Path>) -> Result<usize> {
         let here = temp_file_host(&name).is_none_or(|h| h == host_tag());
         if here && pid != std::process::id() && !process_alive(pid) {
             let path = entry.path();
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            } else {
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
             removed += 1;
         }
     }
@@ -328,12 +355,20 @@ mod tests {
         for p in [&dead, &dead_here, &elsewhere, &mine, &other] {
             std::fs::write(p, b"x").unwrap();
         }
+        // A killed process's temporary folder (an output folder being filled), and a live one.
+        let dead_dir = dir
+            .path()
+            .join(format!(".deltacell-4194304.{}-def.tmp", host_tag()));
+        std::fs::create_dir(&dead_dir).unwrap();
+        std::fs::write(dead_dir.join("labels_000.tif"), b"x").unwrap();
+        let live_dir = temp_dir_in(dir.path()).unwrap();
         let n = clean_stale_temp_files(dir.path()).unwrap();
         if cfg!(target_os = "linux") {
-            assert_eq!(n, 2);
-            assert!(!dead.exists() && !dead_here.exists());
+            assert_eq!(n, 3);
+            assert!(!dead.exists() && !dead_here.exists() && !dead_dir.exists());
         }
         assert!(mine.exists() && other.exists() && elsewhere.exists());
+        assert!(live_dir.path().is_dir());
         assert_eq!(temp_file_pid(".deltacell-12-x.tmp"), Some(12));
         assert_eq!(temp_file_pid(".deltacell-12.ab12cd34-x.tmp"), Some(12));
         assert_eq!(
