@@ -52,17 +52,7 @@ fn delta3_reads_results_imported_from_ctc_folders() {
              sum(1 for c in cells if c.motherid))\n",
             out = out.to_str().unwrap()
         );
-        let run = std::process::Command::new(&py)
-            .arg("-c")
-            .arg(script)
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stdout = common::run_python(&py, &script, &[]);
         let position = if with_layout { original.position_nb } else { 0 };
         let want = format!("{position} {n} {cells} {mothers}");
         assert_eq!(stdout.lines().last().unwrap_or_default(), want, "{stdout}");

@@ -212,17 +212,8 @@ for g in groups:
             b = np.round(b * s).astype(int)
             print(g[3:], f, a[0], a[1], b[0], b[1])
 "#;
-    let out = std::process::Command::new(py)
-        .args(["-c", SCRIPT])
-        .arg(shared(MM))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut theirs: Vec<[i64; 6]> = String::from_utf8_lossy(&out.stdout)
+    let stdout = common::run_python(&py, SCRIPT, &[shared(MM).as_os_str()]);
+    let mut theirs: Vec<[i64; 6]> = stdout
         .lines()
         .filter_map(|l| {
             let v: Vec<i64> = l

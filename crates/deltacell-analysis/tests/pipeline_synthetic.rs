@@ -344,17 +344,7 @@ fn delta3_reads_the_pipelines_results() {
          int(np.sum(np.asarray(roi.label_stack, dtype=np.uint64))))\n",
         nc = nc.to_str().unwrap()
     );
-    let out = std::process::Command::new(py)
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = common::run_python(&py, &script, &[]);
     let line = stdout.lines().last().unwrap_or_default();
     let want = format!("1 {} {:?} {label_sum}", roi.lineage.len(), mothers);
     assert_eq!(line, want, "DeLTA 3 read: {stdout}");

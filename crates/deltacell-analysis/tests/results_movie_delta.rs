@@ -187,21 +187,18 @@ np.ascontiguousarray(movie, dtype=np.uint8).tofile(out / "movie.rgb")
 print(*movie.shape)
 "#;
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(py)
-        .args(["-c", SCRIPT])
-        .arg(shared(&format!("{DIR}/expected_results/Position000001.nc")))
-        .arg(shared(&format!(
-            "{DIR}/Position{{p}}Channel{{c}}Frames{{t}}.tif"
-        )))
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let results = shared(&format!("{DIR}/expected_results/Position000001.nc"));
+    let template = shared(&format!("{DIR}/Position{{p}}Channel{{c}}Frames{{t}}.tif"));
+    let stdout = common::run_python(
+        &py,
+        SCRIPT,
+        &[
+            results.as_os_str(),
+            template.as_os_str(),
+            dir.path().as_os_str(),
+        ],
     );
-    let shape: Vec<usize> = String::from_utf8_lossy(&out.stdout)
+    let shape: Vec<usize> = stdout
         .split_whitespace()
         .filter_map(|v| v.parse().ok())
         .collect();

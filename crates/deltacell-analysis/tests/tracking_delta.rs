@@ -870,25 +870,22 @@ with open(out, "wb") as fh:
         (TWO_D, TrackingParams::two_d(), 1),
     ] {
         let bin = dir.path().join("inputs.f32");
-        let out = std::process::Command::new(&py)
-            .args(["-c", SCRIPT])
-            .arg(shared(rel_path))
-            .arg(&bin)
-            .arg(rois.to_string())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let rois_arg = rois.to_string();
+        let stdout = common::run_python(
+            &py,
+            SCRIPT,
+            &[
+                shared(rel_path).as_os_str(),
+                bin.as_os_str(),
+                rois_arg.as_ref(),
+            ],
         );
         let bytes = std::fs::read(&bin).unwrap();
         let theirs: Vec<f32> = bytes
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
-        let mut headers = String::from_utf8_lossy(&out.stdout).into_owned();
-        headers = headers
+        let headers = stdout
             .lines()
             .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_digit()))
             .collect::<Vec<_>>()

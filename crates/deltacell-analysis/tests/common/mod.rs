@@ -25,3 +25,20 @@ pub fn delta3_python() -> Option<OsString> {
     }
     py
 }
+
+/// Runs a Python `script` (`python -c SCRIPT ARGS…`) with `python`; its standard output. The
+/// test fails with the script's standard error when the script fails.
+pub fn run_python(python: &std::ffi::OsStr, script: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
