@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use deltacell_data::{io, Image, Mask, Plane};
 
+mod common;
+
+use common::{kill, spawn_quiet, wait, wait_for_file};
+
 fn deltacell(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_deltacell"))
         .args(args)
@@ -315,30 +319,6 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_allocating() {
     assert!(!d.join("b.png").exists());
 }
 
-/// Sends `signal` (by name, e.g. "INT") to `pid` with kill(1).
-fn kill(pid: u32, signal: &str) {
-    let st = Command::new("kill")
-        .args([format!("-{signal}"), pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(st.success());
-}
-
-/// Waits for `child` at most `limit`; returns its exit code and how long it took.
-fn wait(child: &mut std::process::Child, limit: Duration) -> (Option<i32>, Duration) {
-    let t0 = Instant::now();
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return (st.code(), t0.elapsed());
-        }
-        if t0.elapsed() > limit {
-            let _ = child.kill();
-            panic!("the command did not stop within {limit:?} of the signal");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[cfg(unix)]
 #[test]
 fn signals_stop_commands_at_once_cleanly_with_the_shells_codes() {
@@ -387,8 +367,8 @@ fn signals_stop_commands_at_once_cleanly_with_the_shells_codes() {
 fn interrupted_training_keeps_a_checkpoint_and_exits_130() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deltacell"))
-        .args([
+    let mut child = spawn_quiet(
+        &[
             "train",
             "seg",
             "--preset",
@@ -408,17 +388,14 @@ fn interrupted_training_keeps_a_checkpoint_and_exits_130() {
             "--val-steps",
             "1",
             "--quiet",
-        ])
-        .current_dir(d)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while !d.join("run/history.csv").is_file() {
-        assert!(t0.elapsed() < Duration::from_secs(120), "no epoch finished");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        ],
+        d,
+    );
+    wait_for_file(
+        &d.join("run/history.csv"),
+        Duration::from_secs(120),
+        "no epoch finished",
+    );
     kill(child.id(), "INT");
     let (code, _) = wait(&mut child, Duration::from_secs(30));
     assert_eq!(code, Some(130));

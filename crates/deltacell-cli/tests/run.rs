@@ -4,7 +4,7 @@
 //! DeLTA's expected results.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
 use std::sync::OnceLock;
 
 mod common;
@@ -228,8 +228,7 @@ fn training_set_writes_deltas_layout_from_results() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_keeps_finished_positions_and_drops_the_one_in_progress() {
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let dir = setup();
     let many = dir.join("many");
     if !many.is_dir() {
@@ -241,8 +240,8 @@ fn ctrl_c_keeps_finished_positions_and_drops_the_one_in_progress() {
         ));
     }
     let movie = "many/mm/img/Position{p}_Chamber000001_Frame{t}.png";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deltacell"))
-        .args([
+    let mut child = common::spawn_quiet(
+        &[
             "run",
             "-c",
             "chambers.toml",
@@ -251,32 +250,16 @@ fn ctrl_c_keeps_finished_positions_and_drops_the_one_in_progress() {
             "-o",
             "stopped",
             "-q",
-        ])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while !dir.join("stopped/Position000002.nc").is_file() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "no position finished"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let st = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let code = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        assert!(t0.elapsed() < Duration::from_secs(180), "run did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+        ],
+        dir,
+    );
+    common::wait_for_file(
+        &dir.join("stopped/Position000002.nc"),
+        Duration::from_secs(120),
+        "no position finished",
+    );
+    common::kill(child.id(), "INT");
+    let (code, _) = common::wait(&mut child, Duration::from_secs(180));
     assert_eq!(code, Some(130));
     let out = dir.join("stopped");
     let names: Vec<String> = std::fs::read_dir(&out)

@@ -92,3 +92,50 @@ pub fn movie_and_models(dir: &Path, positions: usize) {
     )
     .unwrap();
 }
+
+/// Starts `deltacell` in `cwd` with its output discarded (for tests that signal it).
+pub fn spawn_quiet(args: &[&str], cwd: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_deltacell"))
+        .args(args)
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `path` exists, at most `limit` (the test fails with `what` then).
+pub fn wait_for_file(path: &Path, limit: std::time::Duration, what: &str) {
+    let t0 = std::time::Instant::now();
+    while !path.exists() {
+        assert!(t0.elapsed() < limit, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Sends `signal` (by name, e.g. "INT") to `pid` with kill(1).
+pub fn kill(pid: u32, signal: &str) {
+    let st = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+}
+
+/// Waits for `child` at most `limit`; returns its exit code and how long it took.
+pub fn wait(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> (Option<i32>, std::time::Duration) {
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return (st.code(), t0.elapsed());
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the command did not stop within {limit:?} of the signal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
