@@ -339,6 +339,14 @@ impl Run {
     /// Where `position` stands in the results folder. Hashes the inputs only when a results
     /// file is there to compare with.
     pub fn state(&self, position: u32) -> Result<PositionState> {
+        if !outputs::results_path(self.output(), position).is_file() {
+            return Ok(PositionState::ToDo);
+        }
+        self.state_against(position, &self.fingerprint(position)?)
+    }
+
+    /// Where `position` stands, its fingerprint for this run being `now`.
+    fn state_against(&self, position: u32, now: &Fingerprint) -> Result<PositionState> {
         let dir = self.output();
         if !outputs::results_path(dir, position).is_file() {
             return Ok(PositionState::ToDo);
@@ -350,7 +358,7 @@ impl Run {
                     .into(),
             ]));
         };
-        let changes = recorded.changes(&self.fingerprint(position)?);
+        let changes = recorded.changes(now);
         if changes.is_empty() {
             Ok(PositionState::Complete)
         } else {
@@ -365,10 +373,22 @@ impl Run {
             .iter()
             .map(|&p| self.state(p))
             .collect::<Result<Vec<_>>>()?;
+        self.refuse_changed(positions, &states, redo)?;
+        Ok(states)
+    }
+
+    /// With `redo` false, [`Error::ResultsChanged`] naming every position of `positions` whose
+    /// state is [`PositionState::Changed`] and what changed.
+    fn refuse_changed(
+        &self,
+        positions: &[u32],
+        states: &[PositionState],
+        redo: bool,
+    ) -> Result<()> {
         if !redo {
             let changed: Vec<String> = positions
                 .iter()
-                .zip(&states)
+                .zip(states)
                 .filter_map(|(p, s)| match s {
                     PositionState::Changed(c) => Some(format!("position {p}: {}", c.join("; "))),
                     _ => None,
@@ -381,7 +401,7 @@ impl Run {
                 });
             }
         }
-        Ok(states)
+        Ok(())
     }
 
     /// [`Run::position`] unless the position is complete (skipped); results made from
@@ -395,12 +415,15 @@ impl Run {
         progress: &mut dyn FnMut(Progress),
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Outcome> {
-        let state = self.check_resume(&[position], redo)?;
-        if state.first() == Some(&PositionState::Complete) {
+        // Hashed once, for the comparison and for the outputs.
+        let now = self.fingerprint(position)?;
+        let state = self.state_against(position, &now)?;
+        self.refuse_changed(&[position], std::slice::from_ref(&state), redo)?;
+        if state == PositionState::Complete {
             return Ok(Outcome::Skipped);
         }
         let failure = failure_path(self.output(), position);
-        match self.position(position, progress, cancelled) {
+        match self.position_with(position, &now, progress, cancelled) {
             Ok(summary) => {
                 if failure.exists() {
                     std::fs::remove_file(&failure)

@@ -202,9 +202,20 @@ impl Run {
         progress: &mut dyn FnMut(Progress),
         cancelled: &dyn Fn() -> bool,
     ) -> Result<PositionSummary> {
-        let t0 = Instant::now();
         // What the results are made from (crate::fingerprint), hashed before the analysis.
         let fingerprint = self.fingerprint(position)?;
+        self.position_with(position, &fingerprint, progress, cancelled)
+    }
+
+    /// [`Run::position`] with the position's fingerprint already computed.
+    pub(crate) fn position_with(
+        &self,
+        position: u32,
+        fingerprint: &crate::fingerprint::Fingerprint,
+        progress: &mut dyn FnMut(Progress),
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<PositionSummary> {
+        let t0 = Instant::now();
         let input = PositionInput {
             movie: &self.movie,
             position,
