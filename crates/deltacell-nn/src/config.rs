@@ -245,10 +245,12 @@ pub struct Config {
     /// Crop training images into `target_size` windows (2D) instead of resizing them (mother
     /// machine) (DeLTA `crop_windows`).
     pub crop_windows: bool,
-    /// How image intensities are brought to `[0, 1]` for training and prediction:
-    /// `"dtype_max"` (default: divided by the pixel type's maximum, DeLTA's newest line) or
-    /// `"min_max"` (each image stretched from its minimum to its maximum, DeLTA 2.0.7; for 16-bit
-    /// movies that use a narrow part of the range). Recorded in `model.toml` for prediction.
+    /// How image intensities are brought to `[0, 1]` for training and prediction: `"min_max"`
+    /// (every preset's default: each image stretched from its minimum to its maximum, what
+    /// DeLTA 3's pipeline — and `deltacell run` — feeds its models, and DeLTA 2.0.7's training;
+    /// a 16-bit movie that uses a narrow part of the range trains as well as an 8-bit one) or
+    /// `"dtype_max"` (divided by the pixel type's maximum, as DeLTA 3's training reads files).
+    /// Recorded in `model.toml` for prediction.
     #[serde(default)]
     pub rescale: Rescale,
     /// Pipeline: deskew chambers (DeLTA `correct_rotation`).
@@ -364,7 +366,7 @@ impl Config {
             "mothermachine" | "mm" => Ok(Config {
                 preset: "mothermachine".into(),
                 crop_windows: false,
-                rescale: Rescale::DtypeMax,
+                rescale: Rescale::MinMax,
                 correct_rotation: true,
                 correct_drift: true,
                 whole_frame_drift: false,
@@ -380,7 +382,7 @@ impl Config {
             "2d" => Ok(Config {
                 preset: "2D".into(),
                 crop_windows: true,
-                rescale: Rescale::DtypeMax,
+                rescale: Rescale::MinMax,
                 correct_rotation: false,
                 correct_drift: false,
                 whole_frame_drift: false,
@@ -398,7 +400,6 @@ impl Config {
             "2d-cpu" => {
                 let mut c = Self::preset("2D")?;
                 c.preset = "2D-cpu".into();
-                c.rescale = Rescale::MinMax;
                 if let Some(seg) = c.models.seg.as_mut() {
                     *seg = recipe_seg_cpu(seg.clone());
                 }
@@ -751,6 +752,8 @@ mod tests {
         assert!(d2.model(Kind::Rois).is_err());
         assert_eq!(d2.model(Kind::Track).unwrap().learning_rate, 1e-5);
         assert!(d2.crop_windows && !mm.crop_windows);
+        // Every preset stretches images as DeLTA 3's pipeline feeds its models.
+        assert_eq!((mm.rescale, d2.rescale), (Rescale::MinMax, Rescale::MinMax));
         assert!(Config::preset("3D").is_err());
         // The CPU recipe for 2-D colonies: DeLTA's 2-D preset but for the seg model.
         let cpu = Config::preset("2d-cpu").unwrap();

@@ -534,7 +534,10 @@ fn rescale_is_recorded_and_followed_by_prediction() {
     let spec = UnetSpec::with_filters(Kind::Seg, vec![4, 8]);
     let trainer = Trainer::new(spec.clone(), 1, None, &device).unwrap();
     let mut config = Config::preset("2D").unwrap();
-    assert_eq!(config.rescale, Rescale::DtypeMax);
+    assert_eq!(config.rescale, Rescale::MinMax);
+    let text = "preset = \"2D\"\nrescale = \"dtype_max\"\n";
+    let other = Config::from_toml(text, std::path::Path::new("rescale.toml"), None).unwrap();
+    assert_eq!(other.rescale, Rescale::DtypeMax);
     let text = "preset = \"2D\"\nrescale = \"min_max\"\n";
     config = Config::from_toml(text, std::path::Path::new("rescale.toml"), None).unwrap();
     assert_eq!(config.rescale, Rescale::MinMax);
@@ -556,18 +559,32 @@ fn rescale_is_recorded_and_followed_by_prediction() {
 }
 
 /// A segmentation set of `n` 64×64 files with three bright rectangles each, 2 px apart at
-/// most (`img/`, `seg/`).
+/// most (`img/`, `seg/`), 8-bit over the whole range.
 fn rectangle_set(root: &std::path::Path, n: usize, seed: u64) {
+    rectangle_set_in(root, n, seed, (0.0, 1.0), deltacell_data::io::Depth::U8);
+}
+
+/// [`rectangle_set`] with intensities mapped into `range` (fractions of the type's maximum)
+/// and written at `depth`.
+fn rectangle_set_in(
+    root: &std::path::Path,
+    n: usize,
+    seed: u64,
+    range: (f32, f32),
+    depth: deltacell_data::io::Depth,
+) {
     use deltacell_data::{io, Image, Mask, Plane};
     for d in ["img", "seg"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
     for i in 0..n {
         let b = rectangles(1, 64, 64, 1, seed + i as u64);
-        let image = Image::from_plane(Plane::from_fn(64, 64, |r, c| b.x[r * 64 + c]));
+        let image = Image::from_plane(Plane::from_fn(64, 64, |r, c| {
+            range.0 + (range.1 - range.0) * b.x[r * 64 + c]
+        }));
         let mask = Mask::from_fn(64, 64, |r, c| b.y[(r * 64 + c) * 2] > 0.5);
         let name = format!("frame{i:03}.png");
-        io::write_image(root.join("img").join(&name), &image, io::Depth::U8).unwrap();
+        io::write_image(root.join("img").join(&name), &image, depth).unwrap();
         io::write_mask(root.join("seg").join(&name), &mask).unwrap();
     }
 }
@@ -642,4 +659,60 @@ fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("segmentation models only"), "{e}");
+}
+
+/// Issue 29: a 16-bit set that uses a narrow part of the range (about 1 500 to 1 800 of 65 535,
+/// as many phase-contrast cameras give) trains with the preset's defaults and its model finds
+/// the cells; divided by the type's maximum instead, the same training finds none.
+#[test]
+fn a_narrow_range_16_bit_set_trains_with_the_defaults() {
+    use deltacell_data::metrics::evaluate_seg_folders;
+    use deltacell_nn::data::TrainingData;
+    use deltacell_nn::infer::{predict_seg_folder, SegPrediction};
+    let dir = tempfile::tempdir().unwrap();
+    let (train, val) = (dir.path().join("train"), dir.path().join("val"));
+    let range = (1500.0 / 65535.0, 1800.0 / 65535.0);
+    rectangle_set_in(&train, 4, 10, range, deltacell_data::io::Depth::U16);
+    rectangle_set_in(&val, 2, 50, range, deltacell_data::io::Depth::U16);
+    let device = device::cpu();
+    let f1_of = |rescale: &str| -> f64 {
+        let text = format!(
+            "preset = \"2D\"\n{rescale}[models.seg]\ntarget_size = [32, 32]\nbatch_size = 2\n\
+             epochs = 1\nsteps_per_epoch = 60\npatience = 0\nvalidation_split = 0.0\n\
+             filters = [8, 16]\nlearning_rate = 0.003\nmin_area = 4\n\
+             [models.seg.augmentation]\n"
+        );
+        let config = Config::from_toml(&text, std::path::Path::new("narrow.toml"), None).unwrap();
+        let spec = config.model(Kind::Seg).unwrap().unet_spec(Kind::Seg);
+        let mut trainer = Trainer::new(spec, 1, Some(0.01), &device).unwrap();
+        let mut options = FitOptions::from_config(&config, Kind::Seg).unwrap();
+        let run = dir.path().join(format!("run{}", rescale.len()));
+        options.run_dir = Some(RunDir::create(&run).unwrap());
+        let data = TrainingData::open(Kind::Seg, &config, &train, None, 1).unwrap();
+        data.fit(&mut trainer, &options, train::ignore_events)
+            .unwrap();
+        let predictor = Predictor::load(&run, &device).unwrap();
+        let out = dir.path().join(format!("pred{}", rescale.len()));
+        let options = SegPrediction {
+            output: deltacell_nn::infer::SegOutput::Masks {
+                threshold: 0.5,
+                opening: None,
+                min_size: 4,
+            },
+            ..SegPrediction::default()
+        };
+        predict_seg_folder(&predictor, &val.join("img"), &out, &options, &mut |_| {}).unwrap();
+        evaluate_seg_folders(&out, &val.join("seg"))
+            .unwrap()
+            .0
+            .overall
+            .f1_50
+    };
+    let defaults = f1_of("");
+    let dtype_max = f1_of("rescale = \"dtype_max\"\n");
+    assert!(defaults >= 0.8, "F1 with the defaults: {defaults}");
+    assert!(
+        dtype_max < 0.2,
+        "F1 divided by the type's maximum: {dtype_max}"
+    );
 }
