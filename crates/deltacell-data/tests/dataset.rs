@@ -731,3 +731,59 @@ fn unmatched_files_are_listed() {
         "{err}"
     );
 }
+
+/// Issue 29: a growing colony's frames (1, 2, 4, … 32 cells) held out by their cells: the
+/// validation files hold at least the fraction of all cells asked for, the split by file
+/// (DeLTA's) can hold far fewer, and the recipe's `validation_by_cells` opens the same split.
+#[test]
+fn validation_held_out_by_cells_reaches_the_fraction_of_cells() {
+    use deltacell_data::dataset::{split_by_cells, DatasetRecipe};
+    let dir = tempfile::tempdir().unwrap();
+    make_dirs(dir.path(), &["img", "seg"]);
+    let counts = [1usize, 2, 4, 8, 16, 32, 1, 2, 4, 8];
+    for (i, &n) in counts.iter().enumerate() {
+        let name = format!("Position000001_Frame{i:06}.png");
+        io::write_png_u16(
+            dir.path().join("img").join(&name),
+            &position_image(64, 64, 0),
+        )
+        .unwrap();
+        // `n` separate 3×3 squares on a grid of 8-px cells.
+        let m = Mask::from_fn(64, 64, |r, c| {
+            let k = (r / 8) * 8 + c / 8;
+            k < n && r % 8 < 3 && c % 8 < 3
+        });
+        io::write_mask(dir.path().join("seg").join(&name), &m).unwrap();
+    }
+    let total: usize = counts.iter().sum();
+    let split = split_by_cells(&counts, 0.2, 5).unwrap();
+    let held: usize = split.validation.iter().map(|&i| counts[i]).sum();
+    assert!(held as f64 >= 0.2 * total as f64, "{held} of {total}");
+    // Some seed's split by file holds out two files with under a tenth of the cells.
+    let poor = (0..50u64).any(|seed| {
+        let s = split_by_file(counts.len(), 0.2, 0.0, seed).unwrap();
+        s.validation.iter().map(|&i| counts[i]).sum::<usize>() * 10 < total
+    });
+    assert!(poor);
+    let recipe = DatasetRecipe {
+        target_size: (32, 32),
+        crop: true,
+        validation_split: 0.2,
+        validation_by_cells: true,
+        ..DatasetRecipe::default()
+    };
+    let sets = recipe
+        .open(deltacell_data::Kind::Seg, dir.path(), None, 5)
+        .unwrap();
+    let held_files: BTreeSet<String> = sets
+        .validation_files
+        .iter()
+        .map(|f| f.image.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let expected: BTreeSet<String> = split
+        .validation
+        .iter()
+        .map(|i| format!("Position000001_Frame{i:06}.png"))
+        .collect();
+    assert_eq!(held_files, expected);
+}

@@ -119,6 +119,7 @@ pub fn run(dir: &Path) -> Result<Outcome> {
             val_loss: Some(val_loss),
             val_acc: Some(val_acc),
             val_f1: None,
+            val_cells: None,
             seconds: 0.0,
             data_seconds: 0.0,
             samples: 4 * EVERY,

@@ -117,7 +117,8 @@ pub struct ModelConfig {
     /// Adam learning rate (DeLTA: 1e-4 seg/rois, 1e-5 track).
     pub learning_rate: f64,
     /// Fraction of the training set held out for validation, in [0, 1) (DeLTA CLI `--vsplit`,
-    /// 0.05).
+    /// 0.05): of its files, or of its cells for a segmentation model with
+    /// `monitor = "val_f1"` (whole files held out until their cells reach the fraction).
     pub validation_split: f64,
     /// U-Net levels (DeLTA: 5); ignored when `filters` is given.
     pub levels: usize,
@@ -496,6 +497,7 @@ impl Config {
             crop_foreground: m.crop_foreground,
             augmentation: m.augmentation.clone(),
             validation_split: m.validation_split,
+            validation_by_cells: kind == Kind::Seg && m.monitor == Monitor::ValF1,
             batch_size: m.batch_size,
             steps_per_epoch: m.steps_per_epoch,
         })
@@ -629,7 +631,7 @@ impl Config {
             );
             kv(
                 &mut s,
-                "Fraction of the training set held out for validation, in [0, 1)",
+                "Fraction of the training set held out for validation, in [0, 1) (of its cells with monitor = \"val_f1\")",
                 "validation_split",
                 &toml::Value::from(m.validation_split),
             );

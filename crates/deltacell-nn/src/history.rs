@@ -2,8 +2,11 @@
 //!
 //! `curves.png` has two panels, loss (top, y from 0 to the largest loss) and accuracy (bottom,
 //! y from 0 to 1), x = epoch; blue is training, red validation, green the validation images'
-//! instance F1 when it is scored (`monitor = "val_f1"`). It carries no text: plotters is
-//! built without font support so that it needs no system fonts.
+//! instance F1 when it is scored (`monitor = "val_f1"`), in a pale green band of ± one standard
+//! error for its number of cells (`√(F1·(1−F1)/cells)`: the noise of an F1 measured on that
+//! many cells), and in dark green the F1 that picks the model and stops the run (the mean of
+//! the last [`F1_WINDOW`] epochs). It carries no text: plotters is built without font support
+//! so that it needs no system fonts; `history.csv` has the numbers, `val_cells` the count.
 
 use std::path::Path;
 
@@ -27,6 +30,8 @@ pub struct EpochRecord {
     pub val_acc: Option<f64>,
     /// Instance F1 at IoU 0.5 of the whole validation images, if scored (`monitor = "val_f1"`).
     pub val_f1: Option<f64>,
+    /// The cells of the validation images that [`EpochRecord::val_f1`] was measured on.
+    pub val_cells: Option<usize>,
     /// Wall-clock seconds of the epoch (training + validation).
     pub seconds: f64,
     /// Seconds of that spent waiting for training batches.
@@ -44,7 +49,7 @@ impl EpochRecord {
     /// use deltacell_nn::history::EpochRecord;
     /// let r = EpochRecord {
     ///     epoch: 3, loss: 0.25, acc: 0.9, val_loss: Some(0.5), val_acc: Some(0.8), val_f1: None,
-    ///     seconds: 2.0, data_seconds: 0.5, samples: 8,
+    ///     val_cells: None, seconds: 2.0, data_seconds: 0.5, samples: 8,
     /// };
     /// assert_eq!(
     ///     r.line(Some(20), true).to_string(),
@@ -86,6 +91,9 @@ impl std::fmt::Display for EpochLine<'_> {
         }
         if let Some(v) = r.val_f1 {
             write!(f, " val_f1 {v:.4}")?;
+            if let Some(n) = r.val_cells {
+                write!(f, " ({n} cells)")?;
+            }
         }
         write!(
             f,
@@ -100,9 +108,22 @@ impl std::fmt::Display for EpochLine<'_> {
     }
 }
 
-const HEADER: &str = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples,val_f1";
+const HEADER: &str =
+    "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples,val_f1,val_cells";
+/// The header of run folders written before `val_cells` was recorded.
+const HEADER_V2: &str = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples,val_f1";
 /// The header of run folders written before `val_f1` was recorded (read as no F1).
 const HEADER_V1: &str = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples";
+
+/// Epochs over which the validation F1 is averaged to pick the best model and to stop early
+/// (`monitor = "val_f1"`): the F1 of one epoch moves by several points from one epoch to the
+/// next (the model's own swings and the sampling noise of a few hundred cells), and the
+/// single best epoch is then mostly luck.
+pub const F1_WINDOW: usize = 3;
+
+fn opt_count(v: Option<usize>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
 
 /// The history of a run (possibly spanning resumed sessions).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -122,7 +143,7 @@ impl History {
         s.push('\n');
         for r in &self.epochs {
             s.push_str(&format!(
-                "{},{},{},{},{},{:.3},{:.3},{},{}\n",
+                "{},{},{},{},{},{:.3},{:.3},{},{},{}\n",
                 r.epoch,
                 r.loss,
                 r.acc,
@@ -131,7 +152,8 @@ impl History {
                 r.seconds,
                 r.data_seconds,
                 r.samples,
-                opt(r.val_f1)
+                opt(r.val_f1),
+                opt_count(r.val_cells)
             ));
         }
         s
@@ -145,7 +167,8 @@ impl History {
         };
         let mut lines = text.lines().enumerate();
         let fields = match lines.next() {
-            Some((_, h)) if h.trim() == HEADER => 9,
+            Some((_, h)) if h.trim() == HEADER => 10,
+            Some((_, h)) if h.trim() == HEADER_V2 => 9,
             Some((_, h)) if h.trim() == HEADER_V1 => 8,
             _ => return Err(bad(1, "not a deltacell history header")),
         };
@@ -183,9 +206,38 @@ impl History {
                     Some(v) => optn(v)?,
                     None => None,
                 },
+                val_cells: match f.get(9).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                    Some(v) => Some(v.parse().map_err(|_| bad(i + 1, "bad cell count"))?),
+                    None => None,
+                },
             });
         }
         Ok(History { epochs })
+    }
+
+    /// The validation F1 that picks the best model and stops early: the mean of the F1 of the
+    /// last [`F1_WINDOW`] epochs up to the one at `index` (fewer at the start), `None` when that
+    /// epoch was not scored.
+    ///
+    /// ```
+    /// use deltacell_nn::history::{EpochRecord, History};
+    /// let rec = |epoch, f1| EpochRecord {
+    ///     epoch, loss: 0.1, acc: 0.9, val_loss: None, val_acc: None, val_f1: Some(f1),
+    ///     val_cells: Some(200), seconds: 1.0, data_seconds: 0.0, samples: 2,
+    /// };
+    /// let h = History { epochs: vec![rec(1, 0.2), rec(2, 0.8), rec(3, 0.5), rec(4, 0.5)] };
+    /// assert_eq!(h.monitored_f1(0), Some(0.2));
+    /// assert!((h.monitored_f1(2).unwrap() - 0.5).abs() < 1e-12);
+    /// assert!((h.monitored_f1(3).unwrap() - 0.6).abs() < 1e-12);
+    /// ```
+    pub fn monitored_f1(&self, index: usize) -> Option<f64> {
+        self.epochs.get(index)?.val_f1?;
+        let start = (index + 1).saturating_sub(F1_WINDOW);
+        let window: Vec<f64> = self.epochs[start..=index]
+            .iter()
+            .filter_map(|r| r.val_f1)
+            .collect();
+        Some(window.iter().sum::<f64>() / window.len() as f64)
     }
 
     /// Reads `path` (a missing file gives an empty history).
@@ -265,7 +317,7 @@ impl History {
                 ],
             ),
         ];
-        for (panel, (ymax, series)) in panels.iter().zip(specs) {
+        for (index, (panel, (ymax, series))) in panels.iter().zip(specs).enumerate() {
             let mut chart = ChartBuilder::on(panel)
                 .margin(20)
                 .build_cartesian_2d(1.0..n, 0.0..ymax)?;
@@ -276,6 +328,9 @@ impl History {
                 .x_label_style(("sans-serif", 1).into_font().color(&WHITE))
                 .y_label_style(("sans-serif", 1).into_font().color(&WHITE))
                 .draw()?;
+            if index == 1 {
+                self.draw_f1_band(&mut chart)?;
+            }
             for (get, color) in series {
                 let pts: Vec<(f64, f64)> = self
                     .epochs
@@ -296,6 +351,54 @@ impl History {
         root.present()?;
         Ok(())
     }
+
+    /// The validation F1's band of ± one standard error for its cells, and the monitored
+    /// (averaged) F1, under and over the per-epoch F1 line.
+    fn draw_f1_band<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<
+            '_,
+            DB,
+            Cartesian2d<
+                plotters::coord::types::RangedCoordf64,
+                plotters::coord::types::RangedCoordf64,
+            >,
+        >,
+    ) -> std::result::Result<(), Box<dyn std::error::Error>>
+    where
+        DB::ErrorType: 'static,
+    {
+        let band: Vec<(f64, f64, f64)> = self
+            .epochs
+            .iter()
+            .filter_map(|r| {
+                let (f1, n) = (r.val_f1?, r.val_cells? as f64);
+                let se = (f1 * (1.0 - f1) / n.max(1.0)).sqrt();
+                Some((r.epoch as f64, (f1 - se).max(0.0), (f1 + se).min(1.0)))
+            })
+            .collect();
+        if band.len() >= 2 {
+            let outline: Vec<(f64, f64)> = band
+                .iter()
+                .map(|&(x, _, hi)| (x, hi))
+                .chain(band.iter().rev().map(|&(x, lo, _)| (x, lo)))
+                .collect();
+            chart.draw_series(std::iter::once(Polygon::new(
+                outline,
+                RGBColor(190, 235, 190).filled(),
+            )))?;
+        }
+        let smoothed: Vec<(f64, f64)> = (0..self.epochs.len())
+            .filter_map(|i| Some((self.epochs[i].epoch as f64, self.monitored_f1(i)?)))
+            .collect();
+        if smoothed.len() >= 2 {
+            chart.draw_series(LineSeries::new(
+                smoothed,
+                RGBColor(0, 100, 0).stroke_width(3),
+            ))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +413,7 @@ mod tests {
             val_loss: val.then_some(1.5 / epoch as f64),
             val_acc: val.then_some(0.4),
             val_f1: val.then_some(0.25 * epoch as f64),
+            val_cells: val.then_some(120),
             seconds: 2.0,
             data_seconds: 0.01,
             samples: 8,
@@ -329,7 +433,18 @@ mod tests {
         assert_eq!(back.epochs[1].val_loss, None);
         assert_eq!(back.epochs[1].val_f1, None);
         assert_eq!(back.epochs[2].val_f1, Some(0.75));
-        // A run folder written before `val_f1` was recorded still reads.
+        assert_eq!(
+            (back.epochs[1].val_cells, back.epochs[2].val_cells),
+            (None, Some(120))
+        );
+        // Run folders written before `val_cells`, or `val_f1`, were recorded still read.
+        let v2 = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples,val_f1\n\
+                  1,0.5,0.9,,,1.000,0.000,8,0.5\n";
+        let v2 = History::from_csv(v2, &p).unwrap();
+        assert_eq!(
+            (v2.epochs[0].val_f1, v2.epochs[0].val_cells),
+            (Some(0.5), None)
+        );
         let old = "epoch,loss,acc,val_loss,val_acc,seconds,data_seconds,samples\n1,0.5,0.9,,,1.000,0.000,8\n";
         let old = History::from_csv(old, &p).unwrap();
         assert_eq!((old.epochs[0].loss, old.epochs[0].val_f1), (0.5, None));
@@ -338,6 +453,13 @@ mod tests {
         h.write_curves(&png_path).unwrap();
         let bytes = std::fs::read(&png_path).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
+        // The F1 band and the averaged F1 are drawn: pale and dark green pixels.
+        let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut buf).unwrap();
+        let has = |c: [u8; 3]| buf.chunks_exact(3).any(|p| p == c);
+        assert!(has([190, 235, 190]) && has([0, 100, 0]));
         assert!(History::from_csv("nope\n", &p).is_err());
     }
 }

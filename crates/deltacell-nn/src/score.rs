@@ -80,6 +80,12 @@ impl SegScorer {
         })
     }
 
+    /// The cells of the validation images' masks (8-connected components), the number the F1
+    /// is measured on.
+    pub fn cells(&self) -> usize {
+        self.truth.iter().map(|t| t.max_label() as usize).sum()
+    }
+
     /// Number of validation images.
     pub fn len(&self) -> usize {
         self.inputs.len()

@@ -19,7 +19,11 @@
 //! Differences from DeLTA, on purpose:
 //! * the best model is chosen by **validation** loss when there is validation data (DeLTA's
 //!   `ModelCheckpoint`/`EarlyStopping` monitor the training loss, which rewards overfitting);
-//!   without validation data the training loss is monitored, as in DeLTA;
+//!   without validation data the training loss is monitored, as in DeLTA; with
+//!   `monitor = "val_f1"` the instance F1 of the whole validation images, averaged over the
+//!   last [`crate::history::F1_WINDOW`] epochs so that one lucky epoch neither becomes the
+//!   model nor resets the patience (the validation images are held out by cells:
+//!   [`deltacell_data::dataset::split_by_cells`]);
 //! * a checkpoint with the optimizer state is kept for `--resume` (DeLTA cannot resume Adam);
 //! * Ctrl-C (the `stop` flag) ends training after the current step with a valid checkpoint.
 //!
@@ -408,11 +412,13 @@ pub struct FitOptions {
     /// Where to start: `(epoch, step)`, 0-based (from a checkpoint); `(0, 0)` for a new run.
     pub start: (usize, usize),
     /// Best monitored value and epochs without improvement carried over from a checkpoint
-    /// (the loss, or −F1 with a [`FitOptions::scorer`]: lower is better either way).
+    /// (the loss, or −F1 averaged over [`crate::history::F1_WINDOW`] epochs with a
+    /// [`FitOptions::scorer`]: lower is better either way).
     pub best: (Option<f64>, usize),
     /// Scores the model on whole validation images after every epoch; when given, the best
-    /// model and early stopping follow its instance F1 (`monitor = "val_f1"`) instead of the
-    /// loss. [`crate::data::TrainingData::fit`] builds it from the configuration.
+    /// model and early stopping follow its instance F1 (`monitor = "val_f1"`, averaged over
+    /// [`crate::history::F1_WINDOW`] epochs) instead of the loss.
+    /// [`crate::data::TrainingData::fit`] builds it from the configuration.
     pub scorer: Option<Arc<SegScorer>>,
 }
 
@@ -601,13 +607,13 @@ pub fn fit(
             val_loss = Some(l / options.validation_steps as f64);
             val_acc = Some(a / options.validation_steps as f64);
         }
-        let val_f1 = match &options.scorer {
+        let (val_f1, val_cells) = match &options.scorer {
             Some(scorer) => {
                 let info = options.model_info(trainer.spec());
                 let scores = scorer.evaluate(trainer.model(), &info, trainer.device())?;
-                Some(scores.overall.f1_50)
+                (Some(scores.overall.f1_50), Some(scorer.cells()))
             }
-            None => None,
+            None => (None, None),
         };
         let record = EpochRecord {
             epoch: epoch + 1,
@@ -616,11 +622,14 @@ pub fn fit(
             val_loss,
             val_acc,
             val_f1,
+            val_cells,
             seconds: earlier.seconds + t0.elapsed().as_secs_f64(),
             data_seconds: sums.data_seconds,
             samples: sums.samples,
         };
-        let monitored = match val_f1 {
+        history.epochs.push(record.clone());
+        // The F1 averaged over the last epochs (history::F1_WINDOW), else the loss.
+        let monitored = match history.monitored_f1(history.epochs.len() - 1) {
             Some(f1) => -f1,
             None => val_loss.unwrap_or(record.loss),
         };
@@ -631,7 +640,6 @@ pub fn fit(
         } else if !partial {
             waited += 1;
         }
-        history.epochs.push(record.clone());
         if let Some(dir) = &options.run_dir {
             if improved {
                 let info = options.model_info(trainer.spec()).at_epoch(&record);

@@ -618,14 +618,29 @@ fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
         .unwrap();
     let f1: Vec<f64> = history.epochs.iter().map(|r| r.val_f1.unwrap()).collect();
     assert!(f1.iter().all(|f| (0.0..=1.0).contains(f)), "{f1:?}");
-    let best = f1
-        .iter()
-        .enumerate()
-        .fold(0, |b, (i, &f)| if f > f1[b] { i } else { b });
+    // The F1 is measured on the validation masks' cells (8-connected), recorded every epoch.
+    let cells: usize = std::fs::read_dir(val.join("seg"))
+        .unwrap()
+        .map(|e| {
+            let labels = deltacell_data::io::read_labels(e.unwrap().path()).unwrap();
+            deltacell_data::metrics::instances(&labels).max_label() as usize
+        })
+        .sum();
+    assert!(cells >= 2, "{cells}");
+    assert!(history.epochs.iter().all(|r| r.val_cells == Some(cells)));
+    // The model kept is the epoch ending the best run of F1 (history::F1_WINDOW epochs).
+    let window = |i: usize| {
+        let s = (i + 1).saturating_sub(deltacell_nn::history::F1_WINDOW);
+        f1[s..=i].iter().sum::<f64>() / (i + 1 - s) as f64
+    };
+    let best = (0..f1.len()).fold(0, |b, i| if window(i) > window(b) { i } else { b });
     let predictor = Predictor::load(&run, &device).unwrap();
     assert_eq!(predictor.info().epoch, best + 1, "{f1:?}");
     let csv = std::fs::read_to_string(run.join("history.csv")).unwrap();
-    assert!(csv.lines().next().unwrap().ends_with(",val_f1"), "{csv}");
+    assert!(
+        csv.lines().next().unwrap().ends_with(",val_f1,val_cells"),
+        "{csv}"
+    );
 
     // The recorded F1 of the saved epoch is what predict seg + eval seg give for its model.
     let out = dir.path().join("pred");

@@ -83,6 +83,7 @@ pub fn train<'py>(
         d.set_item("val_loss", r.val_loss)?;
         d.set_item("val_acc", r.val_acc)?;
         d.set_item("val_f1", r.val_f1)?;
+        d.set_item("val_cells", r.val_cells)?;
         d.set_item("seconds", r.seconds)?;
         d.set_item("samples", r.samples)?;
         records.append(d)?;

@@ -101,20 +101,30 @@ impl<D> Splits<D> {
         validation: f64,
         test: f64,
         seed: u64,
-        mut build: impl FnMut(Vec<F>, Mode) -> Result<D>,
+        build: impl FnMut(Vec<F>, Mode) -> Result<D>,
     ) -> Result<Self> {
         let split = split_by_file(files.len(), validation, test, seed)?;
+        Self::from_split(files, &split, build)
+    }
+
+    /// Builds each part of `split` (indices into `files`) with `build(files, mode)`; empty
+    /// validation or test parts are `None`.
+    pub(crate) fn from_split<F: Clone>(
+        files: Vec<F>,
+        split: &Split,
+        mut build: impl FnMut(Vec<F>, Mode) -> Result<D>,
+    ) -> Result<Self> {
         let pick = |idx: &[usize]| idx.iter().map(|&i| files[i].clone()).collect::<Vec<_>>();
         let train = build(pick(&split.train), Mode::Training)?;
-        let mut part = |fraction: f64, idx: &[usize]| -> Result<Option<D>> {
-            if fraction > 0.0 && !idx.is_empty() {
-                build(pick(idx), Mode::Evaluation).map(Some)
-            } else {
+        let mut part = |idx: &[usize]| -> Result<Option<D>> {
+            if idx.is_empty() {
                 Ok(None)
+            } else {
+                build(pick(idx), Mode::Evaluation).map(Some)
             }
         };
-        let validation = part(validation, &split.validation)?;
-        let test = part(test, &split.test)?;
+        let validation = part(&split.validation)?;
+        let test = part(&split.test)?;
         Ok(Splits {
             train,
             validation,
@@ -300,6 +310,53 @@ pub fn split_by_file(n: usize, validation: f64, test: f64, seed: u64) -> Result<
             _ => split.test.push(i),
         }
     }
+    Ok(split)
+}
+
+/// Files held out for validation by the **cells** they hold rather than by their number:
+/// files are taken in a seeded random order until the held-out cells reach `validation` of all
+/// cells (`cells[i]`: the cells of file `i`), at least one file when `validation > 0` and there
+/// are two files or more, and never every file. For sets whose files hold very different
+/// numbers of cells (the frames of a growing colony: 2 cells in the first, 60 in the last), a
+/// fifth of the files can be a twentieth of the cells, and an instance F1 on a handful of cells
+/// is noise. No test part.
+///
+/// ```
+/// use deltacell_data::dataset::split_by_cells;
+/// // A growing colony: the last frames hold most cells.
+/// let cells = [2, 2, 4, 4, 8, 8, 16, 16, 32, 32];
+/// let s = split_by_cells(&cells, 0.2, 1)?;
+/// let held: usize = s.validation.iter().map(|&i| cells[i]).sum();
+/// assert!(held >= 24 && s.train.len() >= 1, "{held} cells in {:?}", s.validation);
+/// assert_eq!(s.train.len() + s.validation.len(), 10);
+/// assert_eq!(split_by_cells(&cells, 0.2, 1)?, s); // seeded
+/// assert!(split_by_cells(&cells, 0.0, 1)?.validation.is_empty());
+/// # Ok::<(), deltacell_data::Error>(())
+/// ```
+pub fn split_by_cells(cells: &[usize], validation: f64, seed: u64) -> Result<Split> {
+    if !(0.0..=1.0).contains(&validation) {
+        return Err(split_error(validation, 0.0));
+    }
+    let n = cells.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    use rand::seq::SliceRandom;
+    order.shuffle(&mut crate::random::stream(seed, u64::MAX, 1));
+    let total: usize = cells.iter().sum();
+    let target = validation * total as f64;
+    let mut split = Split::default();
+    let mut held = 0usize;
+    for i in order {
+        let room = split.validation.len() + 1 < n;
+        let wanted = validation > 0.0 && (split.validation.is_empty() || (held as f64) < target);
+        if room && wanted {
+            held += cells[i];
+            split.validation.push(i);
+        } else {
+            split.train.push(i);
+        }
+    }
+    split.train.sort_unstable();
+    split.validation.sort_unstable();
     Ok(split)
 }
 

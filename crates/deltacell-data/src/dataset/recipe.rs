@@ -9,7 +9,8 @@
 //!   (`tracking_weights`, halo 50 px as DeLTA), and `None` gives all-ones weights. A
 //!   segmentation recipe on a tracking set means DeLTA's online tracking weights.
 //! * Validation: a separate folder (evaluation mode, no augmentation), or a held-out split of
-//!   the files (`validation_split`, by file, seeded).
+//!   the files (`validation_split`, by file, seeded; by the files' cells for segmentation
+//!   scored by instance F1, [`DatasetRecipe::validation_by_cells`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -44,8 +45,11 @@ pub struct DatasetRecipe {
     /// Augmentation of the training samples (none for validation).
     pub augmentation: AugmentParams,
     /// Fraction `[0, 1)` of the files held out for validation when there is no validation
-    /// folder.
+    /// folder (of their cells with [`DatasetRecipe::validation_by_cells`]).
     pub validation_split: f64,
+    /// Segmentation: hold out files by the cells they hold ([`super::split_by_cells`]), for
+    /// validation scored by instance F1, instead of by their number (DeLTA's split).
+    pub validation_by_cells: bool,
     /// Samples per batch, at least 1.
     pub batch_size: usize,
     /// Training batches per epoch, at least 1.
@@ -65,6 +69,7 @@ impl Default for DatasetRecipe {
             crop_foreground: 0.0,
             augmentation: AugmentParams::default(),
             validation_split: 0.0,
+            validation_by_cells: false,
             batch_size: 1,
             steps_per_epoch: 100,
         }
@@ -244,6 +249,22 @@ impl DatasetRecipe {
             })
         }
         match kind {
+            Kind::Seg if self.validation_by_cells && val_dir.is_none() && split > 0.0 => {
+                let options = self.seg_options(root, true);
+                let splits = SegmentationDataset::open_split_by_cells(root, &options, split, seed)?;
+                let storage = splits.train.storage_report().clone();
+                let validation_files = splits
+                    .validation
+                    .as_ref()
+                    .map(|d| d.files().to_vec())
+                    .unwrap_or_default();
+                Ok(OpenedSets {
+                    train: Arc::new(splits.train),
+                    validation: splits.validation.map(|d| Arc::new(d) as Arc<dyn Dataset>),
+                    storage,
+                    validation_files,
+                })
+            }
             Kind::Seg => open::<SegmentationDataset>(
                 root,
                 self.seg_options(root, true),

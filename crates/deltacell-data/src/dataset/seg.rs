@@ -127,6 +127,25 @@ impl SegmentationDataset {
         })
     }
 
+    /// Opens `root` and holds out files for validation by their cells
+    /// ([`super::split_by_cells`]: `validation` of the cells of the masks, 8-connected
+    /// components, seeded with `seed`); no test part.
+    pub fn open_split_by_cells(
+        root: impl AsRef<Path>,
+        options: &SegOptions,
+        validation: f64,
+        seed: u64,
+    ) -> Result<Splits<Self>> {
+        use rayon::prelude::*;
+        let files = discover(root.as_ref(), options)?;
+        let cells = files
+            .par_iter()
+            .map(|f| Ok(crate::metrics::instances(&io::read_labels(&f.mask)?).max_label() as usize))
+            .collect::<Result<Vec<usize>>>()?;
+        let split = super::split_by_cells(&cells, validation, seed)?;
+        Splits::from_split(files, &split, |f, mode| Self::from_files(f, options, mode))
+    }
+
     /// A dataset over explicit files. [`Weights::Auto`] reads weights when every file has a
     /// weight file, else uses ones.
     pub fn from_files(files: Vec<SegFiles>, options: &SegOptions, mode: Mode) -> Result<Self> {

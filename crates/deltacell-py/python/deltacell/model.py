@@ -91,8 +91,8 @@ def train(kind: str, data: PathLike, out: PathLike, *, preset: str = "2D",
             the configuration's model table.
 
     Returns:
-        ``{"epochs": [{"epoch", "loss", "acc", "val_loss", "val_acc", "val_f1", "seconds",
-        "samples"}, …], "reason": "completed" | "early_stopped" | "interrupted", "steps": int}``;
+        ``{"epochs": [{"epoch", "loss", "acc", "val_loss", "val_acc", "val_f1", "val_cells",
+        "seconds", "samples"}, …], "reason": "completed" | "early_stopped" | "interrupted", "steps": int}``;
         the epochs of earlier sessions of a resumed run are included.
 
     Raises:
