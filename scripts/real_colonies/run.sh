@@ -72,7 +72,7 @@ if [ -d "$work/runs/delta" ]; then
     done
 fi
 for recipe in delta_recipe colonies; do
-    tail -n +2 "$work/runs/dc_$recipe/history.csv" | while IFS=, read -r epoch loss acc vl va s ds n f1; do
+    tail -n +2 "$work/runs/dc_$recipe/history.csv" | while IFS=, read -r epoch loss acc vl va s ds n f1 _cells; do
         echo "| deltacell $recipe | $((epoch * 50)) | $f1 | | | (${s}s) |"
     done
 done
