@@ -82,8 +82,9 @@ pub struct ModelInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crop_windows: Option<bool>,
     /// How image intensities were brought to `[0, 1]` in training, so that prediction reads
-    /// images the same way; `None` (older run folders, imported Keras models): divided by the
-    /// pixel type's maximum.
+    /// images the same way (imported Keras models: `min_max`, as DeLTA's pipeline feeds them);
+    /// `None` (run folders written before it was recorded): divided by the pixel type's
+    /// maximum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rescale: Option<Rescale>,
     /// Epoch (1-based) at which these weights were saved.

@@ -117,8 +117,10 @@ impl KerasUnet {
     }
 
     /// `model.toml` for the imported model: head logits, `input_size` from the file (or DeLTA's
-    /// default for the kind: 256×32, rois 512×512), epoch 0, loss unknown (NaN), seed 0, and
-    /// `preset = "keras:<file name> (<source head> head)"`.
+    /// default for the kind: 256×32, rois 512×512), epoch 0, loss unknown (NaN), seed 0,
+    /// `preset = "keras:<file name> (<source head> head)"`, and images stretched from their
+    /// minimum to their maximum (`rescale = "min_max"`): what DeLTA 3's pipeline and DeLTA
+    /// 2.0.7's prediction feed these models, and deltacell's default for training.
     pub fn model_info(&self) -> ModelInfo {
         let input_size = self.input_size.unwrap_or(match self.spec.kind {
             Kind::Rois => [512, 512],
@@ -135,6 +137,7 @@ impl KerasUnet {
         };
         let mut info = ModelInfo::new(self.spec.clone(), input_size);
         info.preset = Some(format!("keras:{name} ({head} head)"));
+        info.rescale = Some(deltacell_data::io::Rescale::MinMax);
         info
     }
 
