@@ -125,6 +125,11 @@ pub struct ModelConfig {
     /// Explicit filters per level (overrides `levels`), e.g. `[8, 16]`; absent = 64·2^l.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<usize>>,
+    /// The model a new run starts from instead of random weights: a run folder or a built-in
+    /// model (`"builtin:colony-2d"`, [`crate::builtin`]); its architecture replaces `levels` and
+    /// `filters`. `"none"` (or absent): random weights. `train --init-from` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<String>,
     /// How the pixel weights of the loss are made when the set has no `wei/` folder: one of
     /// DeLTA's functions with its default parameters, or `None` (TOML `"none"`: plain labels).
     #[serde(with = "weights_name")]
@@ -275,6 +280,7 @@ fn recipe_seg(target: [usize; 2], weights: WeightRecipe) -> ModelConfig {
         validation_split: 0.05,
         levels: 5,
         filters: None,
+        init_from: None,
         weights: Some(weights),
         shift: None,
         crop_foreground: 0.0,
@@ -286,13 +292,15 @@ fn recipe_seg(target: [usize; 2], weights: WeightRecipe) -> ModelConfig {
     }
 }
 
-/// The 2-D segmentation recipe sized for a CPU (`2D-cpu`, [docs/real-colonies.md]): 256²
-/// crops in batches of 2 (a step takes about 1.5 s on 2 cores where DeLTA's 512² takes 4×
-/// longer), half of them centred on cells, Adam 3e-4, DeLTA's 2.0.x augmentation with
-/// rotations by 90°, the best model kept by instance F1 on whole validation images (a fifth of
-/// the files held out, or `--val`), 16 epochs of 50 steps with a patience of 6 epochs: at most
-/// about 20 minutes on 2 cores.
+/// The 2-D segmentation recipe sized for a CPU (`2D-cpu`, [docs/real-colonies.md]): fine-tuning
+/// of the built-in compact colony model (`init_from = "builtin:colony-2d"`, filters 16…256,
+/// [`crate::builtin`]) on 256² crops in batches of 2, half of them centred on cells, Adam 3e-4,
+/// DeLTA's 2.0.x augmentation with rotations by 90°, the best model kept by instance F1 on
+/// whole validation images (a fifth of the cells held out, or `--val`), 16 epochs of 50 steps
+/// with a patience of 6 epochs.
 fn recipe_seg_cpu(mut m: ModelConfig) -> ModelConfig {
+    m.init_from = Some(format!("{}colony-2d", crate::builtin::PREFIX));
+    m.filters = Some(vec![16, 32, 64, 128, 256]);
     m.target_size = [256, 256];
     m.batch_size = 2;
     m.epochs = 16;
@@ -317,6 +325,7 @@ fn recipe_track(target: [usize; 2]) -> ModelConfig {
         validation_split: 0.05,
         levels: 5,
         filters: None,
+        init_from: None,
         weights: Some(WeightRecipe::Track {
             halo_distance: DEFAULT_HALO_DISTANCE,
         }),
@@ -341,6 +350,7 @@ fn recipe_rois() -> ModelConfig {
         validation_split: 0.05,
         levels: 5,
         filters: None,
+        init_from: None,
         weights: None,
         shift: None,
         crop_foreground: 0.0,
@@ -650,6 +660,17 @@ impl Config {
                 ),
                 None => {
                     let _ = writeln!(s, "# Explicit filters per level, e.g. [8, 16, 32] for a small model\n# filters = [64, 128, 256, 512, 1024]");
+                }
+            }
+            match &m.init_from {
+                Some(f) => kv(
+                    &mut s,
+                    "Start from this model instead of random weights: a run folder or builtin:NAME (\"none\": random)",
+                    "init_from",
+                    &toml::Value::from(f.as_str()),
+                ),
+                None => {
+                    let _ = writeln!(s, "# Start from a run folder or a built-in model instead of random weights\n# init_from = \"builtin:colony-2d\"");
                 }
             }
             kv(&mut s, "Pixel weights when the set has no wei/ folder: seg_weights, seg_weights_2D, tracking_weights, none", "weights", &toml::Value::from(weights_name::name(&m.weights)));

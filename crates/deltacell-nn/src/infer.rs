@@ -48,12 +48,15 @@ pub struct Predictor {
 }
 
 impl Predictor {
-    /// Loads the best model of the RUN_DIR `dir` (`model.toml` + `model.safetensors`).
+    /// Loads the best model of the RUN_DIR `dir` (`model.toml` + `model.safetensors`), or the
+    /// built-in model `builtin:NAME` ([`crate::builtin`]).
     pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let dir = dir.as_ref();
         let device = device.clone().inner();
-        let run = RunDir::open(dir)?;
-        let (model, info) = run.load_best(&device)?;
+        let (model, info) = match crate::builtin::name_in(dir) {
+            Some(name) => crate::builtin::get(name)?.load(&device)?,
+            None => RunDir::open(dir)?.load_best(&device)?,
+        };
         Ok(Predictor {
             model,
             info,
@@ -66,7 +69,7 @@ impl Predictor {
     /// holds a model of another kind than `kind`, with a message that names the folder.
     pub fn load_kind(dir: impl AsRef<Path>, kind: Kind, device: &Device) -> Result<Self> {
         let dir = dir.as_ref();
-        if !dir.join(MODEL_INFO_FILE).is_file() {
+        if crate::builtin::name_in(dir).is_none() && !dir.join(MODEL_INFO_FILE).is_file() {
             return Err(Error::NotARunFolder {
                 dir: dir.to_path_buf(),
             });

@@ -84,6 +84,7 @@
 #![warn(missing_docs)]
 
 pub mod adam;
+pub mod builtin;
 pub mod config;
 #[cfg(feature = "bench-internals")]
 pub mod conv;

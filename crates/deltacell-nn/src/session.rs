@@ -62,10 +62,12 @@ pub enum Start {
     New,
     /// Continue from the checkpoint in the run folder (model, Adam state, epoch and step).
     Resume,
-    /// Start from the best model of another run folder (e.g. an imported Keras model) with a
-    /// fresh optimizer: fine-tuning. The model's own architecture is kept.
+    /// Start from the best model of another run folder (e.g. an imported Keras model), or a
+    /// built-in model (`builtin:NAME`, [`crate::builtin`]), with a fresh optimizer:
+    /// fine-tuning. The model's own architecture is kept. A model configuration's `init_from`
+    /// turns [`Start::New`] into this.
     FineTune {
-        /// The run folder whose best model is the starting point.
+        /// The run folder whose best model is the starting point, or `builtin:NAME`.
         from: PathBuf,
     },
 }
@@ -299,6 +301,12 @@ impl Session {
         overrides.apply(config.model_mut(kind)?);
         config.validate(Path::new("<overrides>"))?;
         let m = config.model(kind)?.clone();
+        // The configuration's `init_from` starts a new run from a model (`--init-from`, which
+        // is a `Start::FineTune` already, overrides it; "none" is random weights).
+        let start = match (start, m.init_from.as_deref()) {
+            (Start::New, Some(from)) if from != "none" => Start::FineTune { from: from.into() },
+            (start, _) => start,
+        };
         let spec = m.unet_spec(kind);
         let device = crate::device::parse(&device_name)?;
         let [h, w] = m.target_size;
@@ -318,7 +326,9 @@ impl Session {
             all_inputs.extend(val.as_deref());
         }
         if let Start::FineTune { from } = &start {
-            all_inputs.push(from);
+            if crate::builtin::name_in(from).is_none() {
+                all_inputs.push(from);
+            }
         }
         ensure_outside_inputs(&out, &all_inputs)?;
         if start != Start::Resume && out.join(CHECKPOINT_FILE).exists() {
@@ -333,7 +343,10 @@ impl Session {
                 &device,
             )?),
             Start::FineTune { from } => {
-                let (model, info) = RunDir::open(from)?.load_best(&device)?;
+                let (model, info) = match crate::builtin::name_in(from) {
+                    Some(name) => crate::builtin::get(name)?.load(&device)?,
+                    None => RunDir::open(from)?.load_best(&device)?,
+                };
                 let arch = info.architecture;
                 if arch.kind != kind {
                     return Err(Error::WrongKind {

@@ -66,8 +66,10 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "init_from")]
     pub resume: bool,
     /// Start from the best model of another run folder (e.g. one written by `deltacell
-    /// import-keras`) instead of a random initialisation: fine-tuning. Its architecture is used.
-    #[arg(long, value_name = "RUN_DIR")]
+    /// import-keras`) or a built-in pretrained model (`builtin:colony-2d`) instead of random
+    /// weights: fine-tuning. Its architecture is used. Overrides the configuration's
+    /// `init_from` (the 2D-cpu preset starts from `builtin:colony-2d`).
+    #[arg(long, value_name = "RUN_DIR|builtin:NAME")]
     pub init_from: Option<PathBuf>,
     /// Early-stopping patience in epochs (0 = off).
     #[arg(long)]
