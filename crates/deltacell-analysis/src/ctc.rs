@@ -281,73 +281,21 @@ const MAX_LABEL: usize = u16::MAX as usize;
 
 /// For each frame, the set of non-zero values of a label image.
 fn present<T: Copy + Into<u32>>(planes: &[&Plane<T>]) -> Vec<BTreeSet<u32>> {
-    planes
-        .iter()
-        .map(|p| {
-            let mut s = BTreeSet::new();
-            let mut last = 0u32;
-            for &v in p.as_slice() {
-                let v: u32 = v.into();
-                if v != 0 && v != last {
-                    s.insert(v);
-                    last = v;
-                }
-            }
-            s
-        })
-        .collect()
+    planes.iter().map(|p| present_ids(p.as_slice())).collect()
 }
 
-/// Converts a ROI from DeLTA's model to the CTC's (see the module documentation).
-///
-/// # Errors
-/// [`CtcError::Lineage`] for an inconsistent lineage, [`CtcError::LabelsDisagree`] when the
-/// labels name a cell the lineage lacks or a cell's first and last frames in the labels are
-/// not the lineage's, [`CtcError::LabelShape`], [`CtcError::TooManyTracks`].
-///
-/// # Examples
-/// A mother (1) in frames 0–2 whose daughter (2) is born at frame 1: three tracks, the
-/// mother's first segment (label 2) ending at frame 0, her continuation (1) and the daughter (3).
-/// ```
-/// use deltacell_analysis::ctc::{to_ctc, CtcTrack, TrackedRoi};
-/// use deltacell_analysis::Lineage;
-/// use deltacell_data::image::{Labels, Plane};
-///
-/// let mut lineage = Lineage::default();
-/// let m = lineage.new_cell(0, None);
-/// lineage.extend(m, 2);
-/// let d = lineage.new_cell(1, Some(m));
-/// lineage.extend(d, 2);
-/// let frame = |v: Vec<u32>| Labels::from_plane(Plane::from_vec(1, 2, v).unwrap());
-/// let roi = TrackedRoi { lineage, labels: vec![frame(vec![1, 0]), frame(vec![1, 2]), frame(vec![1, 2])] };
-/// let ctc = to_ctc(&roi).unwrap();
-/// let t = |label, begin, end, parent| CtcTrack { label, begin, end, parent };
-/// assert_eq!(ctc.tracks, vec![t(1, 1, 2, 2), t(2, 0, 0, 0), t(3, 1, 2, 2)]);
-/// assert_eq!(ctc.masks[1].as_slice(), &[1, 3]);
-/// ```
-pub fn to_ctc(roi: &TrackedRoi) -> Result<CtcSequence, CtcError> {
-    let lineage = &roi.lineage;
-    lineage.validate().map_err(|source| CtcError::Lineage {
-        context: "the lineage to export".into(),
-        source,
-    })?;
-    if let Some(first) = roi.labels.first() {
-        let expected = first.plane().shape();
-        for (frame, l) in roi.labels.iter().enumerate() {
-            if l.plane().shape() != expected {
-                return Err(CtcError::LabelShape {
-                    frame,
-                    expected,
-                    found: l.plane().shape(),
-                });
-            }
-        }
-    }
-    // Frames in which each cell is present.
-    let planes: Vec<&Plane<u32>> = roi.labels.iter().map(Labels::plane).collect();
+/// A track label per `(cell, frame)`.
+type LabelOf = HashMap<(CellId, usize), u16>;
+
+/// The CTC tracks of a ROI (see the module documentation) from its lineage and the cells
+/// present in each frame's labels, with each `(cell, frame)`'s track label.
+fn tracks_of(
+    lineage: &Lineage,
+    present: &[BTreeSet<u32>],
+) -> Result<(Vec<CtcTrack>, LabelOf), CtcError> {
     let mut frames: BTreeMap<CellId, Vec<usize>> = BTreeMap::new();
-    for (t, ids) in present(&planes).into_iter().enumerate() {
-        for id in ids {
+    for (t, ids) in present.iter().enumerate() {
+        for &id in ids {
             if lineage.cell(id).is_none() {
                 return Err(CtcError::LabelsDisagree {
                     cell: id,
@@ -442,6 +390,99 @@ pub fn to_ctc(roi: &TrackedRoi) -> Result<CtcSequence, CtcError> {
         }
     }
     tracks.sort_unstable();
+    Ok((tracks, label_of))
+}
+
+/// The CTC tracks of a ROI from its lineage and the ids present in each frame of its labels
+/// (frame after frame: [`present_ids`] of each label plane): [`to_ctc`]'s tracks, without the
+/// masks, for a ROI whose label planes are not all in memory.
+///
+/// # Errors
+/// As [`to_ctc`].
+///
+/// ```
+/// use deltacell_analysis::ctc::{ctc_tracks, present_ids};
+/// use deltacell_analysis::{Cell, Lineage};
+/// let lineage = Lineage::from_cells([Cell { id: 1, mother: None, first_frame: 0, last_frame: 1, divisions: vec![] }]).unwrap();
+/// let present = vec![present_ids(&[0u16, 1, 1]), present_ids(&[1u16, 0, 0])];
+/// let tracks = ctc_tracks(&lineage, &present).unwrap();
+/// assert_eq!((tracks[0].begin, tracks[0].end), (0, 1));
+/// ```
+pub fn ctc_tracks(lineage: &Lineage, present: &[BTreeSet<u32>]) -> Result<Vec<CtcTrack>, CtcError> {
+    lineage.validate().map_err(|source| CtcError::Lineage {
+        context: "the lineage to export".into(),
+        source,
+    })?;
+    Ok(tracks_of(lineage, present)?.0)
+}
+
+/// The non-zero ids of a label plane.
+///
+/// ```
+/// let ids = deltacell_analysis::ctc::present_ids(&[0u16, 3, 3, 0, 1]);
+/// assert_eq!(ids.into_iter().collect::<Vec<_>>(), vec![1, 3]);
+/// ```
+pub fn present_ids<T: Copy + Into<u32>>(plane: &[T]) -> BTreeSet<u32> {
+    let mut s = BTreeSet::new();
+    let mut last = 0u32;
+    for &v in plane {
+        let v: u32 = v.into();
+        if v != 0 && v != last {
+            s.insert(v);
+            last = v;
+        }
+    }
+    s
+}
+
+/// Converts a ROI from DeLTA's model to the CTC's (see the module documentation).
+///
+/// # Errors
+/// [`CtcError::Lineage`] for an inconsistent lineage, [`CtcError::LabelsDisagree`] when the
+/// labels name a cell the lineage lacks or a cell's first and last frames in the labels are
+/// not the lineage's, [`CtcError::LabelShape`], [`CtcError::TooManyTracks`].
+///
+/// # Examples
+/// A mother (1) in frames 0–2 whose daughter (2) is born at frame 1: three tracks, the
+/// mother's first segment (label 2) ending at frame 0, her continuation (1) and the daughter (3).
+/// ```
+/// use deltacell_analysis::ctc::{to_ctc, CtcTrack, TrackedRoi};
+/// use deltacell_analysis::Lineage;
+/// use deltacell_data::image::{Labels, Plane};
+///
+/// let mut lineage = Lineage::default();
+/// let m = lineage.new_cell(0, None);
+/// lineage.extend(m, 2);
+/// let d = lineage.new_cell(1, Some(m));
+/// lineage.extend(d, 2);
+/// let frame = |v: Vec<u32>| Labels::from_plane(Plane::from_vec(1, 2, v).unwrap());
+/// let roi = TrackedRoi { lineage, labels: vec![frame(vec![1, 0]), frame(vec![1, 2]), frame(vec![1, 2])] };
+/// let ctc = to_ctc(&roi).unwrap();
+/// let t = |label, begin, end, parent| CtcTrack { label, begin, end, parent };
+/// assert_eq!(ctc.tracks, vec![t(1, 1, 2, 2), t(2, 0, 0, 0), t(3, 1, 2, 2)]);
+/// assert_eq!(ctc.masks[1].as_slice(), &[1, 3]);
+/// ```
+pub fn to_ctc(roi: &TrackedRoi) -> Result<CtcSequence, CtcError> {
+    let lineage = &roi.lineage;
+    lineage.validate().map_err(|source| CtcError::Lineage {
+        context: "the lineage to export".into(),
+        source,
+    })?;
+    if let Some(first) = roi.labels.first() {
+        let expected = first.plane().shape();
+        for (frame, l) in roi.labels.iter().enumerate() {
+            if l.plane().shape() != expected {
+                return Err(CtcError::LabelShape {
+                    frame,
+                    expected,
+                    found: l.plane().shape(),
+                });
+            }
+        }
+    }
+    // Frames in which each cell is present.
+    let planes: Vec<&Plane<u32>> = roi.labels.iter().map(Labels::plane).collect();
+    let (tracks, label_of) = tracks_of(lineage, &present(&planes))?;
     let masks = roi
         .labels
         .iter()

@@ -16,8 +16,9 @@
 //! It also records, for `deltacell merge` ([`crate::merge`]), the positions of the experiment
 //! (the run's position list before sharding), the input as given and the configuration.
 //!
-//! **Order of writes** ([`crate::run::Run::position`]): the analysis first (nothing is written
-//! while it runs); then an earlier results file of the position is removed, the fingerprint is
+//! **Order of writes** ([`crate::run::Run::position`]): the analysis first (while it runs, the
+//! results file and the label images are written under temporary names only,
+//! `.deltacell-*.tmp`); then an earlier results file of the position is removed, the fingerprint is
 //! written, then the outputs, the results file (`PositionNNNNNN.nc`) last. So a results file
 //! always lies beside the fingerprint it was made with, and a position killed at any point has
 //! either its complete outputs or no results file.

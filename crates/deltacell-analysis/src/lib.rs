@@ -64,6 +64,7 @@ pub mod outputs;
 pub mod pipeline;
 pub mod results;
 pub mod results_movie;
+pub mod results_writer;
 pub mod rotation;
 pub mod run;
 pub mod shard;

@@ -1,12 +1,16 @@
 //! DeLTA 3's pipeline for one position (`delta.pipeline.Position`): rotation, chambers, drift,
 //! segmentation, tracking, lineage, features, growth rates — frame by frame.
 //!
-//! [`analyse_position`] is the one entry point: the CLI's `run`, the Python package's
-//! `deltacell.pipeline` and the scale-out runners all call it per position.
-//!
-//! Frames are streamed: each frame is read, corrected, cut into its ROIs, segmented and tracked
-//! before the next is read, so memory holds one frame of the movie plus the results (which
-//! the results file holds in full anyway). DeLTA reads a position's whole movie first.
+//! [`stream_position`] is the one pipeline: each frame is read, corrected, cut into its ROIs,
+//! segmented and tracked before the next is read, and its planes (each ROI's image,
+//! fluorescence, segmentation and labels) are handed to a [`FrameSink`] as the frame is done,
+//! so that memory holds one frame of the movie plus the trackers' state (lineages and
+//! features, which grow with the cells only): peak memory does not grow with the movie's
+//! length. The CLI's `run`, the Python package's `deltacell.pipeline` and the scale-out runners
+//! ([`crate::run::Run::position`]) give it a sink that writes the results file and the label
+//! images frame by frame ([`crate::outputs::PositionOutputs`]); [`analyse_position`] gives it
+//! one that keeps every plane, for library callers that want the results in memory. DeLTA reads a position's whole movie first and keeps
+//! every result in memory.
 //!
 //! Each step follows DeLTA 3.0.0a6:
 //! 1. the first frame of the first channel is the reference; its rotation is measured
@@ -33,6 +37,7 @@ use crate::features::growth_rates;
 use crate::models::{logits_in_batches, Models};
 use crate::movie::Movie;
 use crate::results::{CropBox, PositionResults, RoiResults, Stack};
+use crate::results_writer::{PositionLayout, RoiLayout};
 use crate::tracking::{ModelFit, RoiTracker, TrackingParams};
 use crate::{chambers, drift, rotation};
 
@@ -73,16 +78,68 @@ pub fn version() -> String {
     format!("deltacell {}", env!("CARGO_PKG_VERSION"))
 }
 
+/// One ROI's results of one frame, as [`stream_position`] hands them to its [`FrameSink`].
+#[derive(Clone, Copy, Debug)]
+pub struct RoiFrame<'a> {
+    /// The ROI's phase-contrast image, stretched to `[0, 1]` (the `img_stack` plane).
+    pub img: &'a Image,
+    /// The ROI's fluorescence images, one per extra channel (the `fluo_stack` planes).
+    pub fluo: &'a [Plane<f32>],
+    /// The segmentation at the segmentation model's size (the `seg_stack` plane).
+    pub seg: &'a Mask,
+    /// The cell ids at the ROI's size (the `label_stack` plane).
+    pub labels: &'a Plane<u16>,
+}
+
+/// Where [`stream_position`] puts a position's planes as the frames are done.
+pub trait FrameSink {
+    /// Called once, after pre-processing, before the first frame: what the results will hold
+    /// besides the planes, drift, lineages and features.
+    fn begin(&mut self, layout: &PositionLayout) -> Result<()>;
+
+    /// Frame `index` (0-based) done: the corrected phase-contrast frame (full size), its
+    /// drift (`(x, y)` pixels; `None` without drift correction) and each ROI's planes, in the
+    /// layout's order.
+    fn frame(
+        &mut self,
+        index: usize,
+        phase: &Plane<f32>,
+        drift: Option<(i64, i64)>,
+        rois: &[RoiFrame<'_>],
+    ) -> Result<()>;
+}
+
 /// Analyses one position: DeLTA 3's `Position.preprocess`, `segment`, `track`,
-/// `compute_growthrates`, frame by frame. `progress` is called after pre-processing and after
-/// each frame; `cancelled` is polled between frames (an interrupted analysis returns
-/// [`Error::Cancelled`]).
+/// `compute_growthrates`, frame by frame, with every plane in memory at the end
+/// ([`stream_position`] with a sink that keeps them). `progress` is called after
+/// pre-processing and after each frame; `cancelled` is polled between frames (an interrupted
+/// analysis returns [`Error::Cancelled`]).
 pub fn analyse_position(
     input: &PositionInput<'_>,
     config: &AnalysisConfig,
     models: &Models,
     progress: &mut dyn FnMut(Progress),
     cancelled: &dyn Fn() -> bool,
+) -> Result<PositionResults> {
+    let mut keep = KeepPlanes::default();
+    let mut results = stream_position(input, config, models, progress, cancelled, &mut keep)?;
+    keep.fill(&mut results)?;
+    Ok(results)
+}
+
+/// The one pipeline: [`analyse_position`] with each frame's planes handed to `sink` as the
+/// frame is done rather than kept, so that memory holds one frame of the movie (and the
+/// trackers' state: lineages and features, which grow with the cells only). Returns the
+/// position's results with its ROIs' stacks *hollow*: as many planes as frames (a plane per
+/// frame and channel for `fluo`), of 0 × 0 pixels; everything else (drift, lineages, features
+/// with growth rates) is complete.
+pub fn stream_position(
+    input: &PositionInput<'_>,
+    config: &AnalysisConfig,
+    models: &Models,
+    progress: &mut dyn FnMut(Progress),
+    cancelled: &dyn Fn() -> bool,
+    sink: &mut dyn FrameSink,
 ) -> Result<PositionResults> {
     config.check()?;
     let movie = input.movie;
@@ -157,8 +214,33 @@ pub fn analyse_position(
     let mut rois: Vec<RoiState> = boxes
         .iter()
         .enumerate()
-        .map(|(i, b)| RoiState::new(i as u32, *b, seg_config, track_config, input.frames.len()))
+        .map(|(i, b)| RoiState::new(i as u32, *b, seg_config, track_config))
         .collect();
+    let config_json = config.to_json();
+    let layout = PositionLayout {
+        position_nb: position,
+        rotate: angle,
+        shape,
+        config: config_json.clone(),
+        version: version(),
+        rois: rois
+            .iter()
+            .map(|r| RoiLayout {
+                roi_nb: r.roi_nb,
+                bbox: r.bbox,
+                scaling: r.tracker.scaling(),
+                config: config_json.clone(),
+                version: version(),
+                model_hashes: models.hashes(),
+                first_frame: first as i32,
+                frames: input.frames.len(),
+                shape: r.crop.shape(),
+                seg_shape: r.tracker.seg_shape(),
+                fluo_channels: fluo_channels.iter().map(|&c| i64::from(c)).collect(),
+            })
+            .collect(),
+    };
+    sink.begin(&layout)?;
 
     let mut drifts = Vec::with_capacity(input.frames.len());
     for (index, &frame) in input.frames.iter().enumerate() {
@@ -170,45 +252,61 @@ pub fn analyse_position(
             .iter()
             .map(|&c| Ok(rotate(movie.frame(position, c, frame, Some(shape))?)))
             .collect::<Result<Vec<_>>>()?;
-        let (phase_frame, fluo_frames) = match &template {
+        let (phase_frame, fluo_frames, frame_drift) = match &template {
             Some(t) => {
                 let d = t.drift(&phase_frame)?;
                 drifts.push(d);
                 (
                     drift::correct(&phase_frame, d),
                     fluo_frames.iter().map(|f| drift::correct(f, d)).collect(),
+                    Some(d),
                 )
             }
-            None => (phase_frame, fluo_frames),
+            None => (phase_frame, fluo_frames, None),
         };
         // 4. Segmentation of every ROI of this frame, in one set of network calls.
         let mut samples = Vec::new();
         let mut per_roi = Vec::with_capacity(rois.len());
-        for roi in &mut rois {
-            roi.push_frame(&phase_frame, &fluo_frames);
-            let (inputs, fit) = segmentation_inputs(&roi.img[index], seg_config)?;
+        let mut crops = Vec::with_capacity(rois.len());
+        for roi in &rois {
+            let (img, fluo) = roi.crop_frame(&phase_frame, &fluo_frames);
+            let (inputs, fit) = segmentation_inputs(&img, seg_config)?;
             per_roi.push((samples.len(), inputs.len(), fit));
             samples.extend(inputs.into_iter().map(Image::into_plane));
+            crops.push((img, fluo));
         }
         let logits =
             logits_in_batches(models.seg.network.as_ref(), &samples, seg_config.batch_size)?;
         // 5. Tracking, ROI by ROI.
-        for (roi, (start, n, fit)) in rois.iter_mut().zip(per_roi) {
+        let mut tracked = Vec::with_capacity(rois.len());
+        for ((roi, (start, n, fit)), (img, fluo)) in rois.iter_mut().zip(per_roi).zip(&crops) {
             let seg = segmentation_output(&logits[start..start + n], &fit, seg_config)?;
-            roi.track(index, seg, models, track_config)?;
+            tracked.push(roi.track(img, fluo, seg, models, track_config)?);
         }
+        let planes: Vec<RoiFrame<'_>> = crops
+            .iter()
+            .zip(&tracked)
+            .map(|((img, fluo), (seg, labels))| RoiFrame {
+                img,
+                fluo,
+                seg,
+                labels,
+            })
+            .collect();
+        sink.frame(index, &phase_frame, frame_drift, &planes)?;
         progress(Progress::Frame {
             done: index + 1,
             total: input.frames.len(),
         });
     }
 
-    // 6. Results, with growth rates.
-    let config_json = config.to_json();
+    // 6. Results, with growth rates (the planes went to the sink).
+    let frames = input.frames.len();
     let results = rois
         .into_iter()
-        .map(|r| r.finish(&config_json, models, first, &fluo_channels))
-        .collect::<Result<Vec<_>>>()?;
+        .zip(layout.rois)
+        .map(|(r, l)| r.finish(l, frames))
+        .collect();
     Ok(PositionResults {
         position_nb: position,
         rotate: angle,
@@ -263,21 +361,11 @@ struct RoiState {
     roi_nb: u32,
     bbox: CropBox,
     crop: CroppingBox,
-    img: Vec<Image>,
-    fluo: Vec<Vec<Plane<f32>>>,
-    seg: Vec<Mask>,
-    labels: Vec<Plane<u16>>,
     tracker: RoiTracker,
 }
 
 impl RoiState {
-    fn new(
-        roi_nb: u32,
-        bbox: CropBox,
-        seg: &ModelConfig,
-        track: Option<&ModelConfig>,
-        frames: usize,
-    ) -> RoiState {
+    fn new(roi_nb: u32, bbox: CropBox, seg: &ModelConfig, track: Option<&ModelConfig>) -> RoiState {
         let crop = CroppingBox {
             xtl: bbox.xtl,
             ytl: bbox.ytl,
@@ -297,17 +385,13 @@ impl RoiState {
             roi_nb,
             bbox,
             crop,
-            img: Vec::with_capacity(frames),
-            fluo: Vec::with_capacity(frames),
-            seg: Vec::with_capacity(frames),
-            labels: Vec::with_capacity(frames),
             tracker: RoiTracker::new(roi_nb, shape, params),
         }
     }
 
     /// Crops this ROI out of a corrected frame: the image stretched from its minimum to its
     /// maximum (DeLTA's `ROI.__init__`), the fluorescence as it is.
-    fn push_frame(&mut self, phase: &Plane<f32>, fluo: &[Plane<f32>]) {
+    fn crop_frame(&self, phase: &Plane<f32>, fluo: &[Plane<f32>]) -> (Image, Vec<Plane<f32>>) {
         let crop = self.crop.crop(phase);
         let (lo, hi) = crop
             .as_slice()
@@ -321,21 +405,21 @@ impl RoiState {
             Image::from_plane_unchecked(
                 crop.map(|v| if span > 0.0 { (v - lo) / span } else { 0.0 }),
             );
-        self.img.push(img);
-        self.fluo
-            .push(fluo.iter().map(|f| self.crop.crop(f)).collect());
+        (img, fluo.iter().map(|f| self.crop.crop(f)).collect())
     }
 
-    /// Tracks frame `index` with its segmentation `seg`: keeps DeLTA's cleaned segmentation
-    /// (cells lost in resizing removed) and the frame's labels.
+    /// Tracks the next frame (image `img`, fluorescence `fluo`) with its segmentation `seg`:
+    /// returns DeLTA's cleaned segmentation (cells lost in resizing removed) and the frame's
+    /// labels.
     fn track(
         &mut self,
-        index: usize,
+        img: &Image,
+        fluo: &[Plane<f32>],
         seg: Mask,
         models: &Models,
         track_config: Option<&ModelConfig>,
-    ) -> Result<()> {
-        let mut inputs = self.tracker.inputs(&self.img[index], &seg)?;
+    ) -> Result<(Mask, Plane<u16>)> {
+        let mut inputs = self.tracker.inputs(img, &seg)?;
         if let (Some(m), Some(c)) = (&models.track, track_config) {
             let step = crate::models::inference_batch(c.batch_size);
             let mut first = 0;
@@ -347,88 +431,113 @@ impl RoiState {
             }
         }
         let tracked = if models.track.is_some() {
-            self.tracker.apply_scored(&inputs, &self.fluo[index])?
+            self.tracker.apply_scored(&inputs, fluo)?
         } else {
             // Segmentation only: no previous cell is followed, every cell is new.
             let (h, w) = inputs.sample_shape();
             let never: Vec<Plane<f32>> = (0..inputs.len())
                 .map(|_| Plane::filled(h, w, -1.0))
                 .collect();
-            self.tracker.apply(&inputs, &never, &self.fluo[index])?
+            self.tracker.apply(&inputs, &never, fluo)?
         };
-        self.seg.push(tracked.seg);
-        self.labels.push(tracked.labels);
+        Ok((tracked.seg, tracked.labels))
+    }
+
+    /// The ROI's results with hollow stacks (`frames` planes of 0 × 0 pixels; see
+    /// [`stream_position`]) and growth rates.
+    fn finish(self, layout: RoiLayout, frames: usize) -> RoiResults {
+        let (lineage, mut features) = self.tracker.finish();
+        growth_rates(&lineage, &mut features, GROWTH_RATE_FRAMES);
+        let nc = layout.fluo_channels.len();
+        RoiResults {
+            roi_nb: layout.roi_nb,
+            bbox: layout.bbox,
+            scaling: layout.scaling,
+            config: layout.config,
+            version: layout.version,
+            model_hashes: layout.model_hashes,
+            first_frame: layout.first_frame,
+            img: Stack::zeros(frames, 0, 0),
+            fluo_channels: layout.fluo_channels,
+            fluo: Stack::zeros(frames * nc, 0, 0),
+            seg: Stack::zeros(frames, 0, 0),
+            labels: Stack::zeros(frames, 0, 0),
+            lineage,
+            features,
+        }
+    }
+}
+
+/// A [`FrameSink`] that keeps every plane, for [`analyse_position`].
+#[derive(Default)]
+struct KeepPlanes {
+    layout: Option<PositionLayout>,
+    img: Vec<Vec<f32>>,
+    fluo: Vec<Vec<f32>>,
+    seg: Vec<Vec<u8>>,
+    labels: Vec<Vec<u16>>,
+}
+
+impl FrameSink for KeepPlanes {
+    fn begin(&mut self, layout: &PositionLayout) -> Result<()> {
+        let n = layout.rois.len();
+        self.layout = Some(layout.clone());
+        self.img = vec![Vec::new(); n];
+        self.fluo = vec![Vec::new(); n];
+        self.seg = vec![Vec::new(); n];
+        self.labels = vec![Vec::new(); n];
         Ok(())
     }
 
-    fn finish(
-        self,
-        config: &str,
-        models: &Models,
-        first_frame: u32,
-        fluo_channels: &[u32],
-    ) -> Result<RoiResults> {
-        let scaling = self.tracker.scaling();
-        let (lineage, mut features) = self.tracker.finish();
-        growth_rates(&lineage, &mut features, GROWTH_RATE_FRAMES);
-        let frames = self.img.len();
-        let (h, w) = self.crop.shape();
-        let (sh, sw) = self.seg.first().map_or((h, w), |s| s.shape());
-        let stack =
-            |planes: Vec<Vec<f32>>, hh, ww| Stack::from_vec(planes.len(), hh, ww, planes.concat());
-        let bad = |what: &str| Error::InvalidResults {
-            roi: self.roi_nb,
-            problem: format!("{what} planes of different sizes"),
-        };
-        let img = stack(
-            self.img.iter().map(|i| i.as_slice().to_vec()).collect(),
-            h,
-            w,
-        )
-        .ok_or_else(|| bad("image"))?;
-        let fluo_planes: Vec<Vec<f32>> = self
-            .fluo
-            .iter()
-            .flat_map(|f| f.iter().map(|p| p.as_slice().to_vec()))
-            .collect();
-        let fluo = Stack::from_vec(fluo_planes.len(), h, w, fluo_planes.concat())
-            .ok_or_else(|| bad("fluorescence"))?;
-        let seg = Stack::from_vec(
-            frames,
-            sh,
-            sw,
-            self.seg
-                .iter()
-                .flat_map(|m| m.as_slice().iter().copied())
-                .collect(),
-        )
-        .ok_or_else(|| bad("segmentation"))?;
-        let labels = Stack::from_vec(
-            frames,
-            h,
-            w,
-            self.labels
-                .iter()
-                .flat_map(|l| l.as_slice().iter().copied())
-                .collect(),
-        )
-        .ok_or_else(|| bad("label"))?;
-        Ok(RoiResults {
-            roi_nb: self.roi_nb,
-            bbox: self.bbox,
-            scaling,
-            config: config.to_string(),
-            version: version(),
-            model_hashes: models.hashes(),
-            first_frame: first_frame as i32,
-            img,
-            fluo_channels: fluo_channels.iter().map(|&c| c as i64).collect(),
-            fluo,
-            seg,
-            labels,
-            lineage,
-            features,
-        })
+    fn frame(
+        &mut self,
+        _index: usize,
+        _phase: &Plane<f32>,
+        _drift: Option<(i64, i64)>,
+        rois: &[RoiFrame<'_>],
+    ) -> Result<()> {
+        for (i, roi) in rois.iter().enumerate() {
+            self.img[i].extend_from_slice(roi.img.as_slice());
+            for f in roi.fluo {
+                self.fluo[i].extend_from_slice(f.as_slice());
+            }
+            self.seg[i].extend_from_slice(roi.seg.as_slice());
+            self.labels[i].extend_from_slice(roi.labels.as_slice());
+        }
+        Ok(())
+    }
+}
+
+impl KeepPlanes {
+    /// Puts the planes kept into `results`' hollow stacks.
+    fn fill(self, results: &mut PositionResults) -> Result<()> {
+        let layout = self.layout.ok_or_else(|| Error::InvalidResults {
+            roi: 0,
+            problem: "no frame was analysed".into(),
+        })?;
+        let planes = self
+            .img
+            .into_iter()
+            .zip(self.fluo)
+            .zip(self.seg)
+            .zip(self.labels);
+        for ((roi, l), (((img, fluo), seg), labels)) in
+            results.rois.iter_mut().zip(&layout.rois).zip(planes)
+        {
+            let bad = |what: &str| Error::InvalidResults {
+                roi: roi.roi_nb,
+                problem: format!("{what} planes of different sizes"),
+            };
+            let n = roi.img.frames();
+            let (h, w) = l.shape;
+            let (sh, sw) = l.seg_shape;
+            roi.img = Stack::from_vec(n, h, w, img).ok_or_else(|| bad("image"))?;
+            roi.fluo = Stack::from_vec(roi.fluo.frames(), h, w, fluo)
+                .ok_or_else(|| bad("fluorescence"))?;
+            roi.seg = Stack::from_vec(n, sh, sw, seg).ok_or_else(|| bad("segmentation"))?;
+            roi.labels = Stack::from_vec(n, h, w, labels).ok_or_else(|| bad("label"))?;
+        }
+        Ok(())
     }
 }
 

@@ -23,8 +23,10 @@
 //!   `fluo` (float32, × channel), `length`, `width`, `area`, `perimeter`, `growthrate_length`,
 //!   `growthrate_area` (float32, `_FillValue` NaN where the cell is absent).
 //!
-//! Stacks and per-cell arrays are deflated (level 4, shuffle), in one chunk each, as DeLTA's
-//! files are. Frames in memory are 0-based indices into the ROI's stacks
+//! Stacks and per-cell arrays are deflated (level 4, shuffle): per-cell arrays in one chunk
+//! each, as DeLTA's files are, stacks in chunks of one frame (DeLTA: one chunk per stack), as
+//! they are written frame by frame ([`crate::results_writer`], which holds the one definition
+//! of the layout and [`PositionResults::write`]). Frames in memory are 0-based indices into the ROI's stacks
 //! ([`RoiResults::first_frame`] is the movie's number of index 0), as in [`Lineage`].
 
 use std::collections::BTreeMap;
@@ -405,26 +407,34 @@ pub fn file_name(position_nb: u32) -> String {
     format!("Position{position_nb:06}.nc")
 }
 
-/// netCDF 4.9.0 (Debian 12's) lets HDF5 print its error stack on stderr for every attribute
-/// it probes and does not find (`_QuantizeBitGroomNumberOfSignificantDigits` & co.) when it
-/// opens a variable: noise, as netCDF reports real errors by its return codes. Turned off
-/// once, before the first netCDF call.
-fn quiet_hdf5() {
+/// Set-up of the netCDF library, once, before the first netCDF call:
+///
+/// * netCDF 4.9.0 (Debian 12's) lets HDF5 print its error stack on stderr for every attribute
+///   it probes and does not find (`_QuantizeBitGroomNumberOfSignificantDigits` & co.) when it
+///   opens a variable: noise, as netCDF reports real errors by its return codes. Turned off.
+/// * The chunk cache (by default up to 16 MiB per variable, kept until the file is closed) is
+///   turned off: deltacell reads and writes whole chunks only, which HDF5 then moves straight
+///   between the file and the caller's buffer, so that a results file written frame by frame
+///   ([`crate::results_writer`]) does not pile its frames up in memory.
+pub(crate) fn init_netcdf() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        let _lock = hdf5_metno_sys::LOCK.lock();
         // SAFETY: H5Eset_auto2 with a null handler only clears HDF5's default error printer;
-        // it runs once, before this crate makes any other HDF5 or netCDF call.
+        // nc_set_chunk_cache only sets the default cache of the variables defined or opened
+        // afterwards. Both run once, under the lock the netcdf crate takes for every call.
         unsafe {
             hdf5_metno_sys::h5e::H5Eset_auto2(
                 hdf5_metno_sys::h5e::H5E_DEFAULT,
                 None,
                 std::ptr::null_mut(),
             );
+            netcdf_sys::nc_set_chunk_cache(0, 1, 0.75);
         }
     });
 }
 
-fn nc_err(path: &Path) -> impl Fn(netcdf::Error) -> Error + '_ {
+pub(crate) fn nc_err(path: &Path) -> impl Fn(netcdf::Error) -> Error + '_ {
     move |e| Error::NetCdf {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -543,7 +553,7 @@ impl PositionResults {
     /// Reads a `PositionNNNNNN.nc` written by DeLTA 3 (or by [`PositionResults::write`]).
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        quiet_hdf5();
+        init_netcdf();
         let file = netcdf::open(path).map_err(nc_err(path))?;
         let r = Reader {
             path,
@@ -623,77 +633,6 @@ impl PositionResults {
             version,
             rois,
         })
-    }
-
-    /// Writes the results as DeLTA 3 does, atomically (the file appears complete under its
-    /// final name, or not at all). Checks every ROI first ([`RoiResults::check`]).
-    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        for roi in &self.rois {
-            roi.check()?;
-        }
-        // The netCDF library writes to a path of its own: a private temporary folder, whose
-        // file is then copied to its final name by the atomic writer.
-        let tmp = tempfile::tempdir()
-            .map_err(|e| deltacell_data::error::Error::io(std::env::temp_dir(), e))?;
-        let tmp_file = tmp.path().join("position.nc");
-        self.write_netcdf(&tmp_file).map_err(|e| match e {
-            Error::NetCdf { message, .. } => Error::NetCdf {
-                path: path.to_path_buf(),
-                message,
-            },
-            other => other,
-        })?;
-        deltacell_data::output::write_atomic(path, |w| {
-            let mut f = std::fs::File::open(&tmp_file)?;
-            std::io::copy(&mut f, w).map(|_| ())
-        })?;
-        Ok(())
-    }
-
-    fn write_netcdf(&self, path: &Path) -> Result<()> {
-        let e = nc_err(path);
-        quiet_hdf5();
-        let mut file = netcdf::create_with(path, netcdf::Options::NETCDF4).map_err(&e)?;
-        file.add_attribute("position_nb", i64::from(self.position_nb))
-            .map_err(&e)?;
-        file.add_attribute("nb_rois", self.rois.len() as i64)
-            .map_err(&e)?;
-        file.add_attribute("rotate", self.rotate).map_err(&e)?;
-        file.add_attribute("shape", vec![self.shape.0 as i64, self.shape.1 as i64])
-            .map_err(&e)?;
-        file.add_attribute("config", self.config.as_str())
-            .map_err(&e)?;
-        if self.drift.is_empty() {
-            // xarray writes an empty list as an empty float64 array.
-            file.add_attribute("drift_x", Vec::<f64>::new())
-                .map_err(&e)?;
-            file.add_attribute("drift_y", Vec::<f64>::new())
-                .map_err(&e)?;
-        } else {
-            file.add_attribute(
-                "drift_x",
-                self.drift.iter().map(|d| d.0).collect::<Vec<i64>>(),
-            )
-            .map_err(&e)?;
-            file.add_attribute(
-                "drift_y",
-                self.drift.iter().map(|d| d.1).collect::<Vec<i64>>(),
-            )
-            .map_err(&e)?;
-        }
-        file.add_attribute("DeLTA_version", self.version.as_str())
-            .map_err(&e)?;
-        file.add_attribute("file_format_version", FORMAT_VERSION)
-            .map_err(&e)?;
-        for roi in &self.rois {
-            let mut group = file
-                .add_group(&format!("roi{:02}", roi.roi_nb))
-                .map_err(&e)?;
-            write_roi(path, &mut group, roi)?;
-        }
-        file.close().map_err(&e)?;
-        Ok(())
     }
 }
 
@@ -894,306 +833,6 @@ fn stack<T>(
             "variable `{name}` has {len} values, expected {frames}×{h}×{w}"
         ))
     })
-}
-
-/// Defines a variable (compressed and in one chunk when `compress`; NaN fill for floats) and
-/// writes its values unless it is empty.
-fn put<T: NcTypeDescriptor + Copy>(
-    path: &Path,
-    g: &mut netcdf::GroupMut<'_>,
-    name: &str,
-    dims: &[&str],
-    values: &[T],
-    compress: bool,
-    nan_fill: Option<T>,
-) -> Result<()> {
-    let e = nc_err(path);
-    let shape: Vec<usize> = dims
-        .iter()
-        .map(|d| g.dimension(d).map_or(0, |d| d.len()))
-        .collect();
-    let mut var = g.add_variable::<T>(name, dims).map_err(&e)?;
-    if compress {
-        var.set_compression(4, true).map_err(&e)?;
-        if !shape.contains(&0) {
-            var.set_chunking(&shape).map_err(&e)?;
-        }
-    }
-    if let Some(fill) = nan_fill {
-        var.set_fill_value(fill).map_err(&e)?;
-    }
-    if !values.is_empty() {
-        var.put_values(values, ..).map_err(&e)?;
-    }
-    Ok(())
-}
-
-fn write_roi(path: &Path, g: &mut netcdf::GroupMut<'_>, roi: &RoiResults) -> Result<()> {
-    let e = nc_err(path);
-    g.add_attribute("roi_nb", i64::from(roi.roi_nb))
-        .map_err(&e)?;
-    g.add_attribute("box", roi.bbox.to_attribute())
-        .map_err(&e)?;
-    g.add_attribute("scaling", roi.scaling.to_vec())
-        .map_err(&e)?;
-    g.add_attribute("config", roi.config.as_str()).map_err(&e)?;
-    g.add_attribute("DeLTA_version", roi.version.as_str())
-        .map_err(&e)?;
-    g.add_attribute("file_format_version", FORMAT_VERSION)
-        .map_err(&e)?;
-    for (model, hash) in &roi.model_hashes {
-        g.add_attribute(&format!("{model}_model_hash"), hash.as_str())
-            .map_err(&e)?;
-    }
-
-    let n = roi.frames();
-    let (h, w) = roi.img.plane_shape();
-    let (hr, wr) = roi.seg.plane_shape();
-    let nc = roi.fluo_channels.len();
-    let cells: Vec<&Cell> = roi.lineage.cells().collect();
-    let k = cells.len();
-    // A dimension of length 0 is unlimited, as xarray writes it.
-    for (name, len) in [
-        ("frame", n),
-        ("y_orig", h),
-        ("x_orig", w),
-        ("channel", nc),
-        ("y_resized", hr),
-        ("x_resized", wr),
-        ("cell", k),
-        ("yx", 2),
-        ("edge", 4),
-    ] {
-        if len == 0 {
-            g.add_unlimited_dimension(name).map_err(&e)?;
-        } else {
-            g.add_dimension(name, len).map_err(&e)?;
-        }
-    }
-    let nan = Some(f32::NAN);
-    let range16 = |len: usize| -> Result<Vec<i16>> {
-        (0..len)
-            .map(|i| {
-                i16::try_from(i).map_err(|_| Error::InvalidResults {
-                    roi: roi.roi_nb,
-                    problem: format!(
-                        "a side of {len} pixels does not fit the file's 16-bit coordinates"
-                    ),
-                })
-            })
-            .collect()
-    };
-    let frames: Vec<i32> = (0..n as i32).map(|i| roi.first_frame + i).collect();
-    put(path, g, "frame", &["frame"], &frames, false, None)?;
-    put(path, g, "y_orig", &["y_orig"], &range16(h)?, false, None)?;
-    put(path, g, "x_orig", &["x_orig"], &range16(w)?, false, None)?;
-    put(
-        path,
-        g,
-        "img_stack",
-        &["frame", "y_orig", "x_orig"],
-        roi.img.as_slice(),
-        true,
-        nan,
-    )?;
-    put(
-        path,
-        g,
-        "channel",
-        &["channel"],
-        &roi.fluo_channels,
-        false,
-        None,
-    )?;
-    put(
-        path,
-        g,
-        "fluo_stack",
-        &["frame", "channel", "y_orig", "x_orig"],
-        roi.fluo.as_slice(),
-        true,
-        nan,
-    )?;
-    put(
-        path,
-        g,
-        "y_resized",
-        &["y_resized"],
-        &range16(hr)?,
-        false,
-        None,
-    )?;
-    put(
-        path,
-        g,
-        "x_resized",
-        &["x_resized"],
-        &range16(wr)?,
-        false,
-        None,
-    )?;
-    let seg: Vec<i8> = roi
-        .seg
-        .as_slice()
-        .iter()
-        .map(|&v| i8::from(v != 0))
-        .collect();
-    put(
-        path,
-        g,
-        "seg_stack",
-        &["frame", "y_resized", "x_resized"],
-        &seg,
-        true,
-        None,
-    )?;
-    g.variable_mut("seg_stack")
-        .ok_or_else(|| Error::NetCdf {
-            path: path.to_path_buf(),
-            message: "seg_stack vanished".into(),
-        })?
-        .put_attribute("dtype", "bool")
-        .map_err(&e)?;
-    put(
-        path,
-        g,
-        "label_stack",
-        &["frame", "y_orig", "x_orig"],
-        roi.labels.as_slice(),
-        true,
-        None,
-    )?;
-
-    // Per-cell arrays, cell × frame (× yx, edge, channel).
-    let ids: Vec<u16> = cells.iter().map(|c| c.id as u16).collect();
-    let mothers: Vec<u16> = cells.iter().map(|c| c.mother.unwrap_or(0) as u16).collect();
-    let mut daughter = vec![0u16; k * n];
-    let mut new_pole = vec![0i16; k * n * 2];
-    let mut old_pole = vec![0i16; k * n * 2];
-    let mut edges = vec![0i8; k * n * 4];
-    let mut fluo = vec![f32::NAN; k * n * nc];
-    let mut scalars = vec![vec![f32::NAN; k * n]; 6];
-    for (ci, c) in cells.iter().enumerate() {
-        for &(f, d) in &c.divisions {
-            daughter[ci * n + f] = d as u16;
-        }
-        for (i, feat) in roi.features[&c.id].iter().enumerate() {
-            let at = ci * n + c.first_frame + i;
-            new_pole[at * 2..at * 2 + 2].copy_from_slice(&feat.new_pole);
-            old_pole[at * 2..at * 2 + 2].copy_from_slice(&feat.old_pole);
-            for (j, on) in feat.edges.as_array().into_iter().enumerate() {
-                edges[at * 4 + j] = i8::from(on);
-            }
-            for (j, &v) in feat.fluo.iter().enumerate() {
-                fluo[at * nc + j] = v as f32;
-            }
-            let values = [
-                feat.length,
-                feat.width,
-                feat.area,
-                feat.perimeter,
-                feat.growthrate_length,
-                feat.growthrate_area,
-            ];
-            for (s, v) in scalars.iter_mut().zip(values) {
-                s[at] = v as f32;
-            }
-        }
-    }
-    let first: Vec<i32> = cells
-        .iter()
-        .map(|c| roi.first_frame + c.first_frame as i32)
-        .collect();
-    let last: Vec<i32> = cells
-        .iter()
-        .map(|c| roi.first_frame + c.last_frame as i32)
-        .collect();
-    put(path, g, "cell", &["cell"], &ids, false, None)?;
-    put(path, g, "mother", &["cell"], &mothers, false, None)?;
-    put(
-        path,
-        g,
-        "daughter",
-        &["cell", "frame"],
-        &daughter,
-        true,
-        None,
-    )?;
-    put_strings(path, g, "yx", &["y", "x"])?;
-    put(
-        path,
-        g,
-        "new_pole",
-        &["cell", "frame", "yx"],
-        &new_pole,
-        true,
-        None,
-    )?;
-    put(
-        path,
-        g,
-        "old_pole",
-        &["cell", "frame", "yx"],
-        &old_pole,
-        true,
-        None,
-    )?;
-    put_strings(path, g, "edge", &EDGE_NAMES)?;
-    put(
-        path,
-        g,
-        "edges",
-        &["cell", "frame", "edge"],
-        &edges,
-        true,
-        None,
-    )?;
-    g.variable_mut("edges")
-        .ok_or_else(|| Error::NetCdf {
-            path: path.to_path_buf(),
-            message: "edges vanished".into(),
-        })?
-        .put_attribute("dtype", "bool")
-        .map_err(&e)?;
-    put(
-        path,
-        g,
-        "fluo",
-        &["cell", "frame", "channel"],
-        &fluo,
-        true,
-        nan,
-    )?;
-    put(path, g, "first_frame", &["cell"], &first, false, None)?;
-    put(path, g, "last_frame", &["cell"], &last, false, None)?;
-    for (name, values) in [
-        "length",
-        "width",
-        "area",
-        "perimeter",
-        "growthrate_length",
-        "growthrate_area",
-    ]
-    .into_iter()
-    .zip(&scalars)
-    {
-        put(path, g, name, &["cell", "frame"], values, true, nan)?;
-    }
-    Ok(())
-}
-
-fn put_strings(
-    path: &Path,
-    g: &mut netcdf::GroupMut<'_>,
-    name: &str,
-    values: &[&str],
-) -> Result<()> {
-    let e = nc_err(path);
-    let mut var = g.add_string_variable(name, &[name]).map_err(&e)?;
-    for (i, v) in values.iter().enumerate() {
-        var.put_string(v, [i]).map_err(&e)?;
-    }
-    Ok(())
 }
 
 /// The path of the results file of `position_nb` in `dir`.

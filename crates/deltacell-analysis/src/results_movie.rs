@@ -181,57 +181,122 @@ pub fn movie_frames(
         }
     }
     // The whole movie's range, as DeLTA's `(images - min) / (max - min)`.
-    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-    for v in frames.iter().flat_map(|f| f.as_slice()) {
-        if v.is_finite() {
-            lo = lo.min(*v);
-            hi = hi.max(*v);
-        }
+    let range = frames.iter().fold(EMPTY_RANGE, widen_range);
+    let mut movie = Vec::with_capacity(frames.len());
+    for (index, frame) in frames.iter().enumerate() {
+        let labels = position
+            .rois
+            .iter()
+            .map(|roi| {
+                let (h, w) = roi.labels.plane_shape();
+                Ok(Plane::from_vec(h, w, roi.labels.frame(index).to_vec())?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        movie.push(movie_frame(
+            frame, range, index, position, &labels, options,
+        )?);
     }
+    Ok(movie)
+}
+
+/// The range of no value, to start [`widen_range`] from.
+pub const EMPTY_RANGE: (f32, f32) = (f32::INFINITY, f32::NEG_INFINITY);
+
+/// `range` = `(lowest, highest)` widened to the finite values of `frame`: folded over a
+/// movie's frames from [`EMPTY_RANGE`], the range [`movie_frame`] stretches to `[0, 1]`.
+///
+/// ```
+/// use deltacell_analysis::results_movie::{widen_range, EMPTY_RANGE};
+/// use deltacell_data::Plane;
+/// let a = Plane::from_vec(1, 3, vec![2.0f32, f32::NAN, 5.0]).unwrap();
+/// let b = Plane::from_vec(1, 2, vec![-1.0f32, 3.0]).unwrap();
+/// assert_eq!(widen_range(widen_range(EMPTY_RANGE, &a), &b), (-1.0, 5.0));
+/// ```
+pub fn widen_range(range: (f32, f32), frame: &Plane<f32>) -> (f32, f32) {
+    frame
+        .as_slice()
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(range, |(lo, hi), &v| (lo.min(v), hi.max(v)))
+}
+
+/// Movie frame `index` (0-based; the number shown is the first ROI's
+/// [`RoiResults::first_frame`] plus `index`): `frame`, the corrected phase-contrast frame
+/// (`position.shape`), stretched from `range` (the whole movie's, [`widen_range`]) to 8-bit
+/// grey, with each ROI's cells drawn from its label plane of this frame (`labels`, one per ROI
+/// of `position`, at the ROI's size), its lineage and features (see the [module](self)
+/// documentation). The ROIs' stacks are not used: [`movie_frames`] draws from them, a
+/// position written frame by frame from its results file.
+///
+/// Errors: a frame whose size is not `position.shape`, a label plane missing, and a cell of
+/// a label plane that is not in the lineage or has no features at that frame.
+pub fn movie_frame(
+    frame: &Plane<f32>,
+    range: (f32, f32),
+    index: usize,
+    position: &PositionResults,
+    labels: &[Plane<u16>],
+    options: &MovieOptions,
+) -> Result<RgbImage> {
+    if frame.shape() != position.shape {
+        return Err(Error::MovieFrameSize {
+            frame: index,
+            expected: position.shape,
+            found: frame.shape(),
+        });
+    }
+    if labels.len() != position.rois.len() {
+        return Err(Error::InvalidResults {
+            roi: position.rois.get(labels.len()).map_or(0, |r| r.roi_nb),
+            problem: format!(
+                "{} label planes at frame index {index} for {} ROIs",
+                labels.len(),
+                position.rois.len()
+            ),
+        });
+    }
+    let (lo, hi) = range;
     let span = hi - lo;
     let first_number = position
         .rois
         .first()
         .map_or(0, |r| i64::from(r.first_frame));
-    let mut movie = Vec::with_capacity(frames.len());
-    for (index, frame) in frames.iter().enumerate() {
-        let (h, w) = frame.shape();
-        let mut canvas = RgbImage::filled(h, w, [0, 0, 0]);
-        for r in 0..h {
-            for (c, &v) in frame.row(r).iter().enumerate() {
-                let g = if span > 0.0 && v.is_finite() {
-                    (((v - lo) / span) * 255.0).clamp(0.0, 255.0) as u8
-                } else {
-                    0
-                };
-                canvas.put(r, c, [g, g, g]);
-            }
+    let (h, w) = frame.shape();
+    let mut canvas = RgbImage::filled(h, w, [0, 0, 0]);
+    for r in 0..h {
+        for (c, &v) in frame.row(r).iter().enumerate() {
+            let g = if span > 0.0 && v.is_finite() {
+                (((v - lo) / span) * 255.0).clamp(0.0, 255.0) as u8
+            } else {
+                0
+            };
+            canvas.put(r, c, [g, g, g]);
         }
-        let number = first_number + index as i64;
-        draw_text(
-            &mut canvas,
-            &format!("frame {number:06}"),
-            ((0.05 * h as f64) as i64, (0.97 * h as f64) as i64),
-            3,
-            WHITE,
-        );
-        for roi in &position.rois {
-            draw_roi(&mut canvas, roi, index, options)?;
-        }
-        movie.push(canvas);
     }
-    Ok(movie)
+    let number = first_number + index as i64;
+    draw_text(
+        &mut canvas,
+        &format!("frame {number:06}"),
+        ((0.05 * h as f64) as i64, (0.97 * h as f64) as i64),
+        3,
+        WHITE,
+    );
+    for (roi, plane) in position.rois.iter().zip(labels) {
+        draw_roi(&mut canvas, roi, plane, index, options)?;
+    }
+    Ok(canvas)
 }
 
-/// Draws the cells of `roi` at frame index `index` on `canvas`.
+/// Draws the cells of `roi` at frame index `index` (label plane `labels`) on `canvas`.
 fn draw_roi(
     canvas: &mut RgbImage,
     roi: &RoiResults,
+    labels: &Plane<u16>,
     index: usize,
     options: &MovieOptions,
 ) -> Result<()> {
-    let (h, w) = roi.labels.plane_shape();
-    let labels = roi.labels.frame(index);
+    let (h, w) = labels.shape();
+    let labels = labels.as_slice();
     let offset = (roi.bbox.xtl, roi.bbox.ytl);
     let missing = |id: CellId, what: &str| Error::InvalidResults {
         roi: roi.roi_nb,
@@ -564,6 +629,11 @@ fn even_size(path: &Path, frames: &[RgbImage]) -> Result<(usize, usize)> {
             });
         }
     }
+    even(path, shape)
+}
+
+/// `shape` = `(height, width)` cropped to even numbers; an error when nothing is left.
+fn even(path: &Path, shape: (usize, usize)) -> Result<(usize, usize)> {
     let (h, w) = (shape.0 & !1, shape.1 & !1);
     if h == 0 || w == 0 {
         return Err(Error::MovieWrite {
@@ -640,17 +710,53 @@ pub fn write_movie(
     frames: &[RgbImage],
     fps: u32,
 ) -> Result<(PathBuf, MovieFormat)> {
+    let shape = even_size(path_without_extension, frames)
+        .map(|_| (frames[0].height(), frames[0].width()))?;
+    write_movie_with(path_without_extension, shape, frames.len(), fps, &mut |i| {
+        Ok(frames[i].clone())
+    })
+}
+
+/// [`write_movie`] of `count` frames of `shape` = `(height, width)` that `next(i)` draws one
+/// at a time, `i` = 0, 1, …: each frame is encoded before the next is drawn, so that a long
+/// movie is never in memory. An error of `next` (or a frame of another size) stops the
+/// writing, leaves no file and is returned.
+pub fn write_movie_with(
+    path_without_extension: &Path,
+    shape: (usize, usize),
+    count: usize,
+    fps: u32,
+    next: &mut dyn FnMut(usize) -> Result<RgbImage>,
+) -> Result<(PathBuf, MovieFormat)> {
     let format = match find_ffmpeg() {
         Some(ffmpeg) => {
             let path = with_suffix(path_without_extension, MovieFormat::Mp4.extension());
-            write_mp4(&path, frames, fps, &ffmpeg)?;
+            write_mp4_with(&path, shape, count, fps, &ffmpeg, next)?;
             return Ok((path, MovieFormat::Mp4));
         }
         None => MovieFormat::Apng,
     };
     let path = with_suffix(path_without_extension, format.extension());
-    write_apng(&path, frames, fps)?;
+    write_apng_with(&path, shape, count, fps, next)?;
     Ok((path, format))
+}
+
+/// A frame of [`write_movie_with`]'s `next`, checked to have the movie's size.
+fn checked_frame(
+    next: &mut dyn FnMut(usize) -> Result<RgbImage>,
+    i: usize,
+    shape: (usize, usize),
+) -> Result<RgbImage> {
+    let frame = next(i)?;
+    let found = (frame.height(), frame.width());
+    if found != shape {
+        return Err(Error::MovieFrameSize {
+            frame: i,
+            expected: shape,
+            found,
+        });
+    }
+    Ok(frame)
 }
 
 /// Writes `frames` (cropped to an even size) as an animated PNG at `fps` frames per second
@@ -669,6 +775,22 @@ pub fn write_movie(
 /// assert_eq!((reader.info().width, reader.info().height), (4, 2));
 /// ```
 pub fn write_apng(path: &Path, frames: &[RgbImage], fps: u32) -> Result<()> {
+    even_size(path, frames)?;
+    let shape = (frames[0].height(), frames[0].width());
+    write_apng_with(path, shape, frames.len(), fps, &mut |i| {
+        Ok(frames[i].clone())
+    })
+}
+
+/// [`write_apng`] of `count` frames of `shape` drawn one at a time by `next` (as
+/// [`write_movie_with`]).
+pub fn write_apng_with(
+    path: &Path,
+    shape: (usize, usize),
+    count: usize,
+    fps: u32,
+    next: &mut dyn FnMut(usize) -> Result<RgbImage>,
+) -> Result<()> {
     let delay_den =
         u16::try_from(fps)
             .ok()
@@ -677,23 +799,38 @@ pub fn write_apng(path: &Path, frames: &[RgbImage], fps: u32) -> Result<()> {
                 path: path.to_path_buf(),
                 problem: format!("{fps} frames per second, expected 1 to 65535"),
             })?;
-    let (h, w) = even_size(path, frames)?;
-    let count = u32::try_from(frames.len()).map_err(|_| Error::MovieWrite {
+    if count == 0 {
+        return Err(Error::MovieWrite {
+            path: path.to_path_buf(),
+            problem: "no frames".into(),
+        });
+    }
+    let (h, w) = even(path, shape)?;
+    let frames = u32::try_from(count).map_err(|_| Error::MovieWrite {
         path: path.to_path_buf(),
-        problem: format!("{} frames, more than an APNG holds", frames.len()),
+        problem: format!("{count} frames, more than an APNG holds"),
     })?;
     let mut row_bytes = Vec::with_capacity(h * w * 3);
-    write_atomic(path, |out| {
+    // An error of `next` is kept here, the writing stopped by an I/O error.
+    let mut failed: Option<Error> = None;
+    let written = write_atomic(path, |out| {
         let mut enc = png::Encoder::new(out, w as u32, h as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        enc.set_animated(count, 0).map_err(std::io::Error::other)?;
+        enc.set_animated(frames, 0).map_err(std::io::Error::other)?;
         enc.set_frame_delay(1, delay_den)
             .map_err(std::io::Error::other)?;
         let mut writer = enc.write_header().map_err(std::io::Error::other)?;
-        for frame in frames {
+        for i in 0..count {
+            let frame = match checked_frame(next, i, shape) {
+                Ok(f) => f,
+                Err(e) => {
+                    failed = Some(e);
+                    return Err(std::io::Error::other("a movie frame could not be drawn"));
+                }
+            };
             row_bytes.clear();
-            for row in cropped_rows(frame, h, w) {
+            for row in cropped_rows(&frame, h, w) {
                 row_bytes.extend_from_slice(row);
             }
             writer
@@ -701,8 +838,11 @@ pub fn write_apng(path: &Path, frames: &[RgbImage], fps: u32) -> Result<()> {
                 .map_err(std::io::Error::other)?;
         }
         writer.finish().map_err(std::io::Error::other)
-    })?;
-    Ok(())
+    });
+    match (failed, written) {
+        (Some(e), _) => Err(e),
+        (None, r) => Ok(r?),
+    }
 }
 
 /// An `ffmpeg` child process that is killed and reaped when dropped before it finished, so that
@@ -742,7 +882,36 @@ pub fn write_mp4(path: &Path, frames: &[RgbImage], fps: u32, ffmpeg: &Path) -> R
             problem: "0 frames per second".into(),
         });
     }
-    let (h, w) = even_size(path, frames)?;
+    even_size(path, frames)?;
+    let shape = (frames[0].height(), frames[0].width());
+    write_mp4_with(path, shape, frames.len(), fps, ffmpeg, &mut |i| {
+        Ok(frames[i].clone())
+    })
+}
+
+/// [`write_mp4`] of `count` frames of `shape` drawn one at a time by `next` (as
+/// [`write_movie_with`]), each piped to `ffmpeg` as it is drawn.
+pub fn write_mp4_with(
+    path: &Path,
+    shape: (usize, usize),
+    count: usize,
+    fps: u32,
+    ffmpeg: &Path,
+    next: &mut dyn FnMut(usize) -> Result<RgbImage>,
+) -> Result<()> {
+    if fps == 0 {
+        return Err(Error::MovieWrite {
+            path: path.to_path_buf(),
+            problem: "0 frames per second".into(),
+        });
+    }
+    if count == 0 {
+        return Err(Error::MovieWrite {
+            path: path.to_path_buf(),
+            problem: "no frames".into(),
+        });
+    }
+    let (h, w) = even(path, shape)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -803,19 +972,32 @@ pub fn write_mp4(path: &Path, frames: &[RgbImage], fps: u32, ffmpeg: &Path) -> R
             text[start..].to_string()
         }
     };
+    let mut drawn: Option<Error> = None;
     let written = (|| -> std::io::Result<()> {
         let mut stdin = child
             .stdin
             .take()
             .ok_or_else(|| std::io::Error::other("no pipe to ffmpeg"))?;
-        for frame in frames {
-            for row in cropped_rows(frame, h, w) {
+        for i in 0..count {
+            let frame = match checked_frame(next, i, shape) {
+                Ok(f) => f,
+                Err(e) => {
+                    drawn = Some(e);
+                    return Ok(());
+                }
+            };
+            for row in cropped_rows(&frame, h, w) {
                 stdin.write_all(row)?;
             }
         }
         stdin.flush()
         // Dropped here: ffmpeg sees the end of its input.
     })();
+    if let Some(e) = drawn {
+        // The encoder is killed and the temporary file removed.
+        drop(encoder);
+        return Err(e);
+    }
     if let Err(e) = written {
         drop(encoder);
         return Err(failed(format!(

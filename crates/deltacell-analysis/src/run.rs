@@ -5,7 +5,8 @@
 //! movie's layout, the positions and frames asked for, the output folder lying outside every
 //! input, the models), so that a bad input fails at once with one error naming it;
 //! [`Run::position`] then analyses one position and writes its outputs
-//! ([`crate::outputs`]), independently of the others (positions can go to different processes).
+//! ([`crate::outputs`]) as its frames are done, so that memory does not grow with the movie's
+//! length, independently of the other positions (positions can go to different processes).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,11 +15,12 @@ use crate::config::AnalysisConfig;
 use crate::error::{Error, Result};
 use crate::models::Models;
 use crate::movie::Movie;
-use crate::outputs::{self, OutputOptions};
+use crate::outputs::{OutputOptions, PositionOutputs};
 use crate::pipeline::{self, PositionInput, Progress};
 use crate::results::PositionResults;
 use crate::results_movie::{self, MovieFormat, MovieOptions};
 use crate::{drift, rotation};
+use deltacell_data::report::RgbImage;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -68,34 +70,46 @@ pub struct Run {
 }
 
 impl Run {
-    /// DeLTA's results movie of a position: its phase-contrast frames read again, corrected
-    /// as the analysis corrected them, drawn over ([`crate::results_movie`]) and written
-    /// (MP4 through `ffmpeg`, else an animated PNG `PositionNNNNNN_movie.png`).
-    fn results_movie(&self, results: &PositionResults) -> Result<PathBuf> {
+    /// DeLTA's results movie of a position, drawn frame by frame in a second pass: its
+    /// phase-contrast frames read again, corrected as the analysis corrected them, drawn over
+    /// with each ROI's labels read back from the results file being written
+    /// ([`results_movie::movie_frame`], the grey range gathered in the first pass) and
+    /// encoded one at a time (MP4 through `ffmpeg`, else an animated PNG
+    /// `PositionNNNNNN_movie.png`).
+    fn results_movie(
+        &self,
+        results: &PositionResults,
+        outputs: &mut PositionOutputs,
+    ) -> Result<PathBuf> {
         let phase = self.movie.channels[0];
-        let frames = self
-            .frames
-            .iter()
-            .enumerate()
-            .map(|(i, &f)| {
-                let mut p = self
-                    .movie
-                    .frame(results.position_nb, phase, f, Some(results.shape))?;
-                if self.config.correct_rotation {
-                    p = rotation::rotate(&p, results.rotate);
-                }
-                if let Some(&d) = results.drift.get(i) {
-                    p = drift::correct(&p, d);
-                }
-                Ok(p)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let pictures = results_movie::movie_frames(&frames, results, &MovieOptions::default())?;
+        let range = outputs.movie_range();
+        let options = MovieOptions::default();
+        let mut next = |i: usize| -> Result<RgbImage> {
+            let f = self.frames[i];
+            let mut p = self
+                .movie
+                .frame(results.position_nb, phase, f, Some(results.shape))?;
+            if self.config.correct_rotation {
+                p = rotation::rotate(&p, results.rotate);
+            }
+            if let Some(&d) = results.drift.get(i) {
+                p = drift::correct(&p, d);
+            }
+            let labels = (0..results.rois.len())
+                .map(|r| outputs.labels(r, i))
+                .collect::<Result<Vec<_>>>()?;
+            results_movie::movie_frame(&p, range, i, results, &labels, &options)
+        };
         let base = self
             .output
             .join(format!("Position{:06}", results.position_nb));
-        let (path, format) =
-            results_movie::write_movie(&base, &pictures, results_movie::DELTA_FPS)?;
+        let (path, format) = results_movie::write_movie_with(
+            &base,
+            results.shape,
+            self.frames.len(),
+            results_movie::DELTA_FPS,
+            &mut next,
+        )?;
         if format == MovieFormat::Apng {
             // `PositionNNNNNN.png` is the lineage picture: the animation gets its own name.
             let named = self
@@ -193,9 +207,12 @@ impl Run {
         &self.output
     }
 
-    /// Analyses `position` and writes its fingerprint ([`crate::fingerprint`]), then its
-    /// outputs. `progress` and `cancelled` as in [`pipeline::analyse_position`]; a cancelled
-    /// position writes nothing. [`Run::resume_position`] skips a complete position.
+    /// Analyses `position`, its results file and label images written frame by frame under
+    /// temporary names ([`PositionOutputs`]); then writes its fingerprint
+    /// ([`crate::fingerprint`]), the results movie (a second pass over the frames), the table
+    /// and the lineage picture, and renames the label images and the results file (last) into
+    /// place. `progress` and `cancelled` as in [`pipeline::analyse_position`]; a cancelled or
+    /// failed position leaves nothing under a final name (its temporary files are removed). [`Run::resume_position`] skips a complete position.
     pub fn position(
         &self,
         position: u32,
@@ -221,18 +238,24 @@ impl Run {
             position,
             frames: self.frames.clone(),
         };
-        let results =
-            pipeline::analyse_position(&input, &self.config, &self.models, progress, cancelled)?;
+        // The results file and the label images are written frame by frame, under temporary
+        // names until every output is done.
+        let mut outputs = PositionOutputs::new(&self.output, self.outputs);
+        let results = pipeline::stream_position(
+            &input,
+            &self.config,
+            &self.models,
+            progress,
+            cancelled,
+            &mut outputs,
+        )?;
+        outputs.end(&results)?;
         fingerprint.begin_outputs(&self.output)?;
         let mut written = Vec::new();
         if self.outputs.movie {
-            written.push(self.results_movie(&results)?);
+            written.push(self.results_movie(&results, &mut outputs)?);
         }
-        written.extend(outputs::write_position(
-            &self.output,
-            &results,
-            self.outputs,
-        )?);
+        written.extend(outputs.commit(&results)?);
         Ok(PositionSummary {
             position,
             rois: results.rois.len(),

@@ -15,7 +15,10 @@ use deltacell_analysis::ctc::{synth_truth, to_ctc, TrackedRoi};
 use deltacell_analysis::lineage_eval::evaluate;
 use deltacell_analysis::models::{LoadedModel, Models, Network};
 use deltacell_analysis::movie::Movie;
-use deltacell_analysis::pipeline::{analyse_position, PositionInput, WINDOW_OVERLAP};
+use deltacell_analysis::outputs::{write_position, OutputOptions, PositionOutputs};
+use deltacell_analysis::pipeline::{
+    analyse_position, stream_position, PositionInput, WINDOW_OVERLAP,
+};
 use deltacell_analysis::results::PositionResults;
 use deltacell_data::augment::resize::resize_image;
 use deltacell_data::tiles::{create_windows, CroppingBox};
@@ -259,6 +262,8 @@ fn run_case(movie: &synth::Movie, config: &AnalysisConfig) -> PositionResults {
     )
     .unwrap();
     assert_eq!(frames_done, movie.frames.len());
+    assert_streamed_outputs_are_the_in_memory_ones(&input, config, &models, &results);
+    assert_a_cancelled_stream_leaves_nothing(&input, config, &models);
     // The results file round-trips.
     let nc = dir.path().join("out.nc");
     results.write(&nc).unwrap();
@@ -272,6 +277,111 @@ fn run_case(movie: &synth::Movie, config: &AnalysisConfig) -> PositionResults {
         assert_eq!(a.bbox, b.bbox);
     }
     results
+}
+
+/// The outputs written frame by frame ([`PositionOutputs`], as `deltacell run` writes them)
+/// are those written from the in-memory results: the same results file content, and the same
+/// table, label images and lineage picture byte for byte.
+fn assert_streamed_outputs_are_the_in_memory_ones(
+    input: &PositionInput<'_>,
+    config: &AnalysisConfig,
+    models: &Models,
+    results: &PositionResults,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (streamed, memory) = (dir.path().join("streamed"), dir.path().join("memory"));
+    std::fs::create_dir(&streamed).unwrap();
+    std::fs::create_dir(&memory).unwrap();
+    let options = OutputOptions {
+        movie: false,
+        ..OutputOptions::default()
+    };
+    let mut sink = PositionOutputs::new(&streamed, options);
+    let hollow = stream_position(input, config, models, &mut |_| {}, &|| false, &mut sink).unwrap();
+    // Everything but the planes is in the streamed results.
+    assert_eq!(hollow.drift, results.drift);
+    for (h, r) in hollow.rois.iter().zip(&results.rois) {
+        assert_eq!((&h.lineage, &h.features), (&r.lineage, &r.features));
+        assert_eq!(h.frames(), r.frames());
+        // The same layout but the planes' sizes (hollow: 0 × 0).
+        let (mut a, b) = (h.layout(), r.layout());
+        assert_eq!((a.shape, a.seg_shape), ((0, 0), (0, 0)));
+        (a.shape, a.seg_shape) = (b.shape, b.seg_shape);
+        assert_eq!(a, b);
+    }
+    // Nothing under a final name before the commit.
+    sink.end(&hollow).unwrap();
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(names(&streamed)
+        .iter()
+        .all(|n| n.starts_with(".deltacell-")));
+    let written = sink.commit(&hollow).unwrap();
+    assert_eq!(written.last().unwrap().extension().unwrap(), "nc");
+    write_position(&memory, results, options).unwrap();
+    assert_eq!(names(&streamed), names(&memory));
+    // (Features are stored as float32: compared as read back.)
+    let read = |d: &Path| PositionResults::read(d.join("Position000001.nc")).unwrap();
+    assert!(read(&streamed) == read(&memory), "the results files differ");
+    for file in ["Position000001.csv", "Position000001.png"] {
+        assert_eq!(
+            std::fs::read(streamed.join(file)).unwrap(),
+            std::fs::read(memory.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let labels = names(&memory.join("Position000001_labels"));
+    assert_eq!(labels.len(), results.rois[0].frames());
+    assert_eq!(names(&streamed.join("Position000001_labels")), labels);
+    for file in labels {
+        let file = Path::new("Position000001_labels").join(file);
+        assert_eq!(
+            std::fs::read(streamed.join(&file)).unwrap(),
+            std::fs::read(memory.join(&file)).unwrap(),
+        );
+    }
+}
+
+/// A position cancelled after two frames, and one whose outputs are dropped before their
+/// commit, leave nothing in the results folder: no final name, no temporary file.
+fn assert_a_cancelled_stream_leaves_nothing(
+    input: &PositionInput<'_>,
+    config: &AnalysisConfig,
+    models: &Models,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let done = std::cell::Cell::new(0);
+    let mut sink = PositionOutputs::new(dir.path(), OutputOptions::default());
+    let err = stream_position(
+        input,
+        config,
+        models,
+        &mut |p| {
+            if let deltacell_analysis::pipeline::Progress::Frame { done: d, .. } = p {
+                done.set(d);
+            }
+        },
+        &|| done.get() >= 2,
+        &mut sink,
+    )
+    .unwrap_err();
+    assert!(matches!(err, deltacell_analysis::Error::Cancelled), "{err}");
+    // The temporary files exist while the outputs do.
+    assert!(std::fs::read_dir(dir.path()).unwrap().count() > 0);
+    drop(sink);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // Analysed to the end, then dropped (an output that failed): nothing either.
+    let mut sink = PositionOutputs::new(dir.path(), OutputOptions::default());
+    let hollow = stream_position(input, config, models, &mut |_| {}, &|| false, &mut sink).unwrap();
+    sink.end(&hollow).unwrap();
+    drop(sink);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
 #[test]
