@@ -84,7 +84,9 @@ def train(kind: str, data: PathLike, out: PathLike, *, preset: str = "2D",
         val: a validation folder (default: a held-out ``validation_split`` of ``data``).
         resume: continue the run in ``out`` from its checkpoint (same seed and epoch length);
             ``epochs`` is then the total to reach.
-        init_from: a run folder whose best model is the starting point (fine-tuning).
+        init_from: a run folder whose best model is the starting point (fine-tuning), or a
+            built-in pretrained model such as ``"builtin:colony-2d"`` (the ``2D-cpu`` preset's
+            default start; a configuration's ``init_from = "none"`` starts from random weights).
         seed: seed of initialisation, data order and augmentation.
         device: ``"cpu"`` (or ``"cuda:N"`` in CUDA builds).
         epochs, steps_per_epoch, batch_size, patience, learning_rate, levels, filters: laid over
