@@ -24,7 +24,6 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use sha2::{Digest, Sha256};
 
@@ -106,18 +105,12 @@ impl Builtin {
             });
         }
         let info = self.info()?;
-        let mut model = info.architecture.init(0, device)?;
-        let mut store = SafetensorsStore::from_bytes(Some(self.weights.to_vec())).validate(true);
-        let result = model.load_from(&mut store).map_err(|e| Error::Weights {
-            path: self.path(),
-            message: e.to_string(),
-        })?;
-        if !result.is_success() || !result.missing.is_empty() {
-            return Err(Error::Weights {
-                path: self.path(),
-                message: format!("weights do not fit the architecture: {result}"),
-            });
-        }
+        let model = crate::run_dir::model_from_bytes(
+            self.weights.to_vec(),
+            &info.architecture,
+            device,
+            &self.path(),
+        )?;
         Ok((model, info))
     }
 

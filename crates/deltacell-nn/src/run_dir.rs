@@ -347,6 +347,17 @@ fn sorted_json(value: serde_json::Value) -> serde_json::Value {
 /// Every tensor of the model must be present with the right shape.
 pub fn load_model(path: &Path, spec: &UnetSpec, device: &burn::tensor::Device) -> Result<Unet> {
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    model_from_bytes(bytes, spec, device, path)
+}
+
+/// A model of architecture `spec` from safetensors `bytes` (a model file's contents; `path`
+/// names them in errors), checked to hold every weight of the architecture.
+pub(crate) fn model_from_bytes(
+    bytes: Vec<u8>,
+    spec: &UnetSpec,
+    device: &burn::tensor::Device,
+    path: &Path,
+) -> Result<Unet> {
     let mut model = spec.init(0, device)?;
     let mut store = SafetensorsStore::from_bytes(Some(bytes)).validate(true);
     let result = model.load_from(&mut store).map_err(|e| Error::Weights {

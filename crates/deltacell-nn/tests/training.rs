@@ -589,14 +589,33 @@ fn rectangle_set_in(
     }
 }
 
+/// F1 at IoU 0.5 of `predict seg` (masks at probability 0.5, objects of 4 px or more) on the
+/// images of the set `val` (`img/`, `seg/`), written into `out`, as `eval seg` scores it.
+fn predicted_f1(predictor: &Predictor, val: &std::path::Path, out: &std::path::Path) -> f64 {
+    use deltacell_data::metrics::evaluate_seg_folders;
+    use deltacell_nn::infer::{predict_seg_folder, SegOutput, SegPrediction};
+    let options = SegPrediction {
+        output: SegOutput::Masks {
+            threshold: 0.5,
+            opening: None,
+            min_size: 4,
+        },
+        ..SegPrediction::default()
+    };
+    predict_seg_folder(predictor, &val.join("img"), out, &options, &mut |_| {}).unwrap();
+    evaluate_seg_folders(out, &val.join("seg"))
+        .unwrap()
+        .0
+        .overall
+        .f1_50
+}
+
 /// `monitor = "val_f1"`: every epoch scores the whole validation images as `predict seg` +
 /// `eval seg` would (the same F1), records it in `history.csv`, and the saved model is the
 /// epoch with the highest F1; without validation images the run is refused with a message.
 #[test]
 fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
-    use deltacell_data::metrics::evaluate_seg_folders;
     use deltacell_nn::data::TrainingData;
-    use deltacell_nn::infer::{predict_seg_folder, SegPrediction};
     let dir = tempfile::tempdir().unwrap();
     let (train, val) = (dir.path().join("train"), dir.path().join("val"));
     rectangle_set(&train, 4, 10);
@@ -643,22 +662,8 @@ fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
     );
 
     // The recorded F1 of the saved epoch is what predict seg + eval seg give for its model.
-    let out = dir.path().join("pred");
-    let options = SegPrediction {
-        output: deltacell_nn::infer::SegOutput::Masks {
-            threshold: 0.5,
-            opening: None,
-            min_size: 4,
-        },
-        ..SegPrediction::default()
-    };
-    predict_seg_folder(&predictor, &val.join("img"), &out, &options, &mut |_| {}).unwrap();
-    let (ev, _) = evaluate_seg_folders(&out, &val.join("seg")).unwrap();
-    assert!(
-        (ev.overall.f1_50 - f1[best]).abs() < 1e-12,
-        "{} vs {f1:?}",
-        ev.overall.f1_50
-    );
+    let f1_saved = predicted_f1(&predictor, &val, &dir.path().join("pred"));
+    assert!((f1_saved - f1[best]).abs() < 1e-12, "{f1_saved} vs {f1:?}");
 
     // No validation images: refused, naming the key and the way out.
     let e = TrainingData::open(Kind::Seg, &config, &train, None, 1)
@@ -681,9 +686,7 @@ fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
 /// the cells; divided by the type's maximum instead, the same training finds none.
 #[test]
 fn a_narrow_range_16_bit_set_trains_with_the_defaults() {
-    use deltacell_data::metrics::evaluate_seg_folders;
     use deltacell_nn::data::TrainingData;
-    use deltacell_nn::infer::{predict_seg_folder, SegPrediction};
     let dir = tempfile::tempdir().unwrap();
     let (train, val) = (dir.path().join("train"), dir.path().join("val"));
     let range = (1500.0 / 65535.0, 1800.0 / 65535.0);
@@ -707,21 +710,11 @@ fn a_narrow_range_16_bit_set_trains_with_the_defaults() {
         data.fit(&mut trainer, &options, train::ignore_events)
             .unwrap();
         let predictor = Predictor::load(&run, &device).unwrap();
-        let out = dir.path().join(format!("pred{}", rescale.len()));
-        let options = SegPrediction {
-            output: deltacell_nn::infer::SegOutput::Masks {
-                threshold: 0.5,
-                opening: None,
-                min_size: 4,
-            },
-            ..SegPrediction::default()
-        };
-        predict_seg_folder(&predictor, &val.join("img"), &out, &options, &mut |_| {}).unwrap();
-        evaluate_seg_folders(&out, &val.join("seg"))
-            .unwrap()
-            .0
-            .overall
-            .f1_50
+        predicted_f1(
+            &predictor,
+            &val,
+            &dir.path().join(format!("pred{}", rescale.len())),
+        )
     };
     let defaults = f1_of("");
     let dtype_max = f1_of("rescale = \"dtype_max\"\n");
