@@ -65,6 +65,7 @@ pub mod pipeline;
 pub mod results;
 pub mod results_movie;
 pub mod results_writer;
+pub mod resume;
 pub mod rotation;
 pub mod run;
 pub mod shard;

@@ -8,10 +8,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use deltacell_analysis::config::AnalysisConfig;
-use deltacell_analysis::fingerprint::Outcome;
 use deltacell_analysis::merge::Status;
 use deltacell_analysis::movie::Movie;
 use deltacell_analysis::outputs::OutputOptions;
+use deltacell_analysis::resume::Outcome;
 use deltacell_analysis::run::{Run, RunRequest};
 use deltacell_analysis::Error;
 

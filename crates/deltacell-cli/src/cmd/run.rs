@@ -15,9 +15,9 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use deltacell_analysis::config::AnalysisConfig;
-use deltacell_analysis::fingerprint::Outcome;
 use deltacell_analysis::outputs::{self, OutputOptions};
 use deltacell_analysis::pipeline::Progress;
+use deltacell_analysis::resume::Outcome;
 use deltacell_analysis::run::{Run, RunRequest};
 use deltacell_analysis::shard::Shard;
 
