@@ -13,8 +13,8 @@
 //! This is the one definition of the file's layout: [`PositionResults::write`] writes
 //! in-memory results through it too. Stacks are deflated (level 4, shuffle) in chunks of one
 //! frame (DeLTA's files have one chunk per stack; readers see the same values); per-cell arrays
-//! in one chunk each, as DeLTA's. The netCDF library's chunk cache is turned off
-//! ([`crate::results`]' set-up), so that written frames leave memory at once.
+//! in one chunk each, as DeLTA's. Each chunk is written once, but the netCDF library keeps
+//! written chunks in its cache (up to 16 MiB per variable) until the file is closed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -617,8 +617,8 @@ fn define_roi(path: &Path, g: &mut netcdf::GroupMut<'_>, roi: &RoiLayout) -> Res
     )?;
     bool_attribute(path, g, "seg_stack")?;
     put::<u16>(path, g, "label_stack", &stack, &[], Storage::PerFrame, None)?;
-    put_strings(path, g, "yx", &["y", "x"])?;
-    put_strings(path, g, "edge", &EDGE_NAMES)?;
+    // The coordinate variables `yx` and `edge` come with the cells (write_roi_cells), where
+    // DeLTA's files have them.
     Ok(())
 }
 
@@ -719,9 +719,11 @@ fn write_roi_cells(
         whole,
         None,
     )?;
+    put_strings(path, g, "yx", &["y", "x"])?;
     let pole_dims = ["cell", "frame", "yx"];
     put(path, g, "new_pole", &pole_dims, &new_pole, whole, None)?;
     put(path, g, "old_pole", &pole_dims, &old_pole, whole, None)?;
+    put_strings(path, g, "edge", &EDGE_NAMES)?;
     put(
         path,
         g,

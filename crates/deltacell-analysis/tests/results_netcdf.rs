@@ -118,7 +118,10 @@ for g in na.groups:
         assert {k: str(va.getncattr(k)) for k in va.ncattrs()} == {k: str(vb.getncattr(k)) for k in vb.ncattrs()}, (g, v)
         fa, fb = va.filters(), vb.filters()
         assert (fa["zlib"], fa["shuffle"], fa["complevel"]) == (fb["zlib"], fb["shuffle"], fb["complevel"]), (g, v, fa, fb)
-        assert va.chunking() == vb.chunking(), (g, v, va.chunking(), vb.chunking())
+        # Stacks are written frame by frame, in chunks of one frame (DeLTA: one chunk per stack).
+        ca, cb = va.chunking(), vb.chunking()
+        per_frame = va.dimensions[:1] == ("frame",) and isinstance(ca, list) and cb == [1] + ca[1:]
+        assert ca == cb or per_frame, (g, v, ca, cb)
 groups = list(na.groups)
 na.close()
 nb.close()
@@ -132,7 +135,13 @@ for g in groups:
 print(f"xarray: {len(groups)} groups, {nvars} variables identical")
 "#;
 
+/// One round trip at a time: two threads writing and reading results files at once in one
+/// process fail now and then with "NetCDF: HDF error" (the HDF5 library under netCDF; deltacell
+/// itself writes one position at a time).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn round_trip(rel: &str) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let src = shared(rel);
     let original = PositionResults::read(&src).unwrap();
     let dir = tempfile::tempdir().unwrap();
