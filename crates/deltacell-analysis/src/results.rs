@@ -412,22 +412,28 @@ pub fn file_name(position_nb: u32) -> String {
 /// * netCDF 4.9.0 (Debian 12's) lets HDF5 print its error stack on stderr for every attribute
 ///   it probes and does not find (`_QuantizeBitGroomNumberOfSignificantDigits` & co.) when it
 ///   opens a variable: noise, as netCDF reports real errors by its return codes. Turned off.
+/// * The chunk cache (by default up to 16 MiB per variable, kept until the file is closed) is
+///   turned off: deltacell reads and writes whole chunks only, which HDF5 then moves straight
+///   between the file and the caller's buffer, so that a results file written frame by frame
+///   ([`crate::results_writer`]) does not pile its frames up in memory.
 ///
-/// The chunk cache is left at netCDF's default (up to 16 MiB per variable, until the file is
-/// closed): turning it off (`nc_set_chunk_cache(0, …)`) made reads fail with "NetCDF: HDF
-/// error" when two threads wrote and read results files at once (the round-trip tests).
+/// Two threads of one process writing and reading results files at once fail now and then
+/// with "NetCDF: HDF error" (seen in the round-trip tests, with or without the cache); deltacell
+/// analyses one position at a time.
 pub(crate) fn init_netcdf() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _lock = hdf5_metno_sys::LOCK.lock();
         // SAFETY: H5Eset_auto2 with a null handler only clears HDF5's default error printer;
-        // it runs once, under the lock the netcdf crate takes for every call.
+        // nc_set_chunk_cache only sets the default cache of the variables defined or opened
+        // afterwards. Both run once, under the lock the netcdf crate takes for every call.
         unsafe {
             hdf5_metno_sys::h5e::H5Eset_auto2(
                 hdf5_metno_sys::h5e::H5E_DEFAULT,
                 None,
                 std::ptr::null_mut(),
             );
+            netcdf_sys::nc_set_chunk_cache(0, 1, 0.75);
         }
     });
 }

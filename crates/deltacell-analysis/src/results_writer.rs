@@ -13,8 +13,8 @@
 //! This is the one definition of the file's layout: [`PositionResults::write`] writes
 //! in-memory results through it too. Stacks are deflated (level 4, shuffle) in chunks of one
 //! frame (DeLTA's files have one chunk per stack; readers see the same values); per-cell arrays
-//! in one chunk each, as DeLTA's. Each chunk is written once, but the netCDF library keeps
-//! written chunks in its cache (up to 16 MiB per variable) until the file is closed.
+//! in one chunk each, as DeLTA's. The netCDF library's chunk cache is turned off
+//! ([`crate::results`]' set-up), so that written frames leave memory at once.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -136,8 +136,8 @@ print(f"xarray: {len(groups)} groups, {nvars} variables identical")
 "#;
 
 /// One round trip at a time: two threads writing and reading results files at once in one
-/// process fail now and then with "NetCDF: HDF error" (the HDF5 library under netCDF; deltacell
-/// itself writes one position at a time).
+/// process fail now and then with "NetCDF: HDF error" (the HDF5 library under netCDF, with or
+/// without its chunk cache; deltacell itself analyses one position at a time).
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn round_trip(rel: &str) {
