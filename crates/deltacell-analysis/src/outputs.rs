@@ -280,14 +280,7 @@ impl PositionOutputs {
     /// Writes what the analysis gives at its end (drift, lineages, features) into the results
     /// file, still under its temporary name.
     pub fn end(&mut self, position: &PositionResults) -> Result<()> {
-        let cells: Vec<RoiCells<'_>> = position
-            .rois
-            .iter()
-            .map(|r| RoiCells {
-                lineage: &r.lineage,
-                features: &r.features,
-            })
-            .collect();
+        let cells = RoiCells::of(position);
         self.writer()?.write_cells(&position.drift, &cells)
     }
 

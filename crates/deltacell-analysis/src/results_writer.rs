@@ -144,15 +144,7 @@ impl PositionResults {
                 writer.write_frame(i, t, &planes)?;
             }
         }
-        let cells: Vec<RoiCells<'_>> = self
-            .rois
-            .iter()
-            .map(|r| RoiCells {
-                lineage: &r.lineage,
-                features: &r.features,
-            })
-            .collect();
-        writer.write_cells(&self.drift, &cells)?;
+        writer.write_cells(&self.drift, &RoiCells::of(self))?;
         writer.commit()
     }
 }
@@ -177,6 +169,20 @@ pub struct RoiCells<'a> {
     pub lineage: &'a Lineage,
     /// Each cell's features, one per frame of its life.
     pub features: &'a BTreeMap<CellId, Vec<CellFeatures>>,
+}
+
+impl<'a> RoiCells<'a> {
+    /// The lineage and features of each ROI of `position`, in order.
+    pub fn of(position: &'a PositionResults) -> Vec<RoiCells<'a>> {
+        position
+            .rois
+            .iter()
+            .map(|r| RoiCells {
+                lineage: &r.lineage,
+                features: &r.features,
+            })
+            .collect()
+    }
 }
 
 /// A results file being written (see the [module](self) documentation).
