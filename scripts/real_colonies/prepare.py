@@ -3,7 +3,7 @@
 instance labels (the Omnipose snapshot in `../shared/data/omnipose`), for the real-colony
 comparison of `scripts/real_colonies/run.sh` (issue 20).
 
-    python scripts/real_colonies/prepare.py ../shared/data/omnipose /tmp/colonies
+    python scripts/real_colonies/prepare.py ../shared/data/omnipose /tmp/colonies [--cell-width W]
 
 writes, without touching the source folder:
 
@@ -17,7 +17,14 @@ writes, without touching the source folder:
 
 The split is fixed (`TEST` below): the two E. coli colonies most like DeLTA's agar pads are
 scored, the five other images (other species and crops, 8- and 16-bit) are trained on.
-Needs numpy, Pillow and tifffile.
+
+With `--cell-width W` (pixels), each training image is resampled so that the median width of its
+cells is W (the image bilinearly, the instance labels by their nearest pixel, then carved): the
+five training images were taken at other magnifications than the test colonies (median cell
+width 10-17 px against 6-8 px), and a model fine-tuned on them unscaled learns cells twice too
+large (docs/real-colonies.md, issue 29). A cell's width is twice the largest distance from its
+pixels to the background (Euclidean). The test images are never resampled.
+Needs numpy, Pillow, tifffile and (for `--cell-width`) scipy.
 """
 
 import os
@@ -72,11 +79,49 @@ def save_png(path: str, a: np.ndarray) -> None:
         Image.fromarray(a.astype(np.uint8)).save(path)
 
 
+def median_cell_width(labels: np.ndarray) -> float:
+    """Median over the cells of twice the largest Euclidean distance from a cell pixel to a pixel
+    of another label or the background (the cell's width for a rod)."""
+    from scipy import ndimage
+
+    ids = np.unique(labels)
+    ids = ids[ids != 0]
+    # Distance to the nearest pixel outside the cell: distance transform of the carved mask.
+    dist = ndimage.distance_transform_edt(carve(labels) > 0)
+    return float(np.median(ndimage.maximum(dist, labels, ids)) * 2)
+
+
+def resample(image: np.ndarray, labels: np.ndarray, factor: float):
+    """The image (bilinear) and its instance labels (nearest) scaled by `factor`."""
+    h, w = image.shape
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    if image.dtype == np.uint16:
+        scaled = Image.fromarray(image.astype(np.float32)).resize(size, Image.BILINEAR)
+        image = np.clip(np.round(np.array(scaled)), 0, 65535).astype(np.uint16)
+    else:
+        image = np.array(Image.fromarray(image).resize(size, Image.BILINEAR))
+    labels = np.array(Image.fromarray(labels.astype(np.int32)).resize(size, Image.NEAREST))
+    return image, labels.astype(np.uint16)
+
+
 def main() -> int:
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    cell_width = None
+    if "--cell-width" in args:
+        i = args.index("--cell-width")
+        try:
+            cell_width = float(args[i + 1])
+        except (IndexError, ValueError):
+            print("--cell-width needs a number of pixels", file=sys.stderr)
+            return 2
+        if not cell_width > 0:
+            print(f"--cell-width {cell_width}: must be above 0", file=sys.stderr)
+            return 2
+        del args[i : i + 2]
+    if len(args) != 2:
         print(__doc__)
         return 2
-    src, out = sys.argv[1], sys.argv[2]
+    src, out = args
     files = os.path.join(src, "test_files")
     if not os.path.isdir(files):
         print(f"{files}: folder not found", file=sys.stderr)
@@ -93,11 +138,16 @@ def main() -> int:
         if image.dtype not in (np.uint8, np.uint16):
             image = image.astype(np.uint16)
         split = "test" if name in TEST else "train"
+        note = ""
+        if cell_width is not None and split == "train":
+            width = median_cell_width(labels)
+            image, labels = resample(image, labels, cell_width / width)
+            note = f" (resampled by {cell_width / width:.3f}: median cell width {width:.1f} px)"
         save_png(os.path.join(out, split, "img", stem + ".png"), image)
         save_png(os.path.join(out, split, "seg", stem + ".png"), carve(labels))
         if split == "test":
             save_png(os.path.join(out, split, "labels", stem + ".png"), labels)
-        print(f"{split}: {stem} {image.shape[0]}x{image.shape[1]} {image.dtype}, {int(labels.max())} cells")
+        print(f"{split}: {stem} {image.shape[0]}x{image.shape[1]} {image.dtype}, {len(np.unique(labels)) - 1} cells{note}")
     return 0
 
 

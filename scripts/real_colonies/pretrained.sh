@@ -4,15 +4,19 @@
 #   scripts/real_colonies/pretrained.sh [WORK_DIR]      (default /tmp/deltacell-pretrained)
 #
 # 1. Colonies (the Omnipose snapshot in ../shared/data/omnipose, prepared as run.sh does: 5
-#    images trained on, the 2 E. coli colonies scored): builtin:colony-2d zero-shot, then the
-#    2D-cpu preset as documented (it starts from builtin:colony-2d; `--classweights 1,3`
-#    weights), the chosen model scored once on the test images.
+#    images trained on, the 2 E. coli colonies scored): builtin:colony-2d zero-shot; the 2D-cpu
+#    preset as documented (it starts from builtin:colony-2d; `--classweights 1,3` weights) on
+#    the training images resampled to cells 8 px wide (prepare.py --cell-width 8), stopped after
+#    1, 2, 4 and 8 epochs (the figures per CPU-minute) and run whole (16 epochs, patience 6); the
+#    same on the training images at their own scale. Each chosen model scored once on the test
+#    images (never resampled).
 # 2. Mother machine (DeLTA 3's expected results of position 1 in ../shared/data/delta-3.0.0a6):
 #    DeLTA's segmentation of chambers 1–12 trained on (the mothermachine preset, compact U-Net
 #    as scripts/compare-delta3/train-mm.toml), chambers 13–18 scored against DeLTA's.
-# Prints F1 at IoU 0.5 and 0.75 (F1 = 2·AP/(1+AP) at one threshold), pixel IoU and the CPU
-# time of each training (user + system seconds, /usr/bin/time). Needs a release build,
-# python3 with numpy, Pillow and tifffile (prepare.py), and /usr/bin/time.
+# Prints F1 at IoU 0.5 and 0.75 (F1 = 2·AP/(1+AP) at one threshold), pixel IoU and the wall and
+# CPU time of each training (user + system seconds, /usr/bin/time; 2 threads). About 12 minutes
+# on 2 cores. Needs a release build, python3 with numpy, Pillow, tifffile and scipy (prepare.py;
+# PYTHON=… picks the interpreter), and /usr/bin/time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -27,24 +31,39 @@ score() { # PRED TRUTH -> "F1@0.5 F1@0.75 pixel-IoU predicted/true"
 import json, sys
 e = json.load(sys.stdin)
 f75 = 2 * e["ap_75"] / (1 + e["ap_75"])
-print(f"{e[\"f1_50\"]:.3f} {f75:.3f} {e[\"pixel_iou\"]:.3f} {e[\"sums\"][\"n_pred\"]}/{e[\"sums\"][\"n_true\"]}")'
+s = e["sums"]
+print("%.3f %.3f %.3f %d/%d" % (e["f1_50"], f75, e["pixel_iou"], s["n_pred"], s["n_true"]))'
 }
-cpu() { # LOG of /usr/bin/time -f "%U %S" -> CPU seconds
-    tail -1 "$1" | awk '{printf "%.0f", $1 + $2}'
+cpu() { # LOG of /usr/bin/time -f "%e %U %S" -> "wall s | CPU s"
+    tail -1 "$1" | awk '{printf "%.0f | %.0f", $1, $2 + $3}'
 }
 
-# 1. Colonies.
+# 1. Colonies. `colonies/`: the images at their own scale; `colonies-8px/`: the training images
+# resampled so that their cells are 8 px wide, as the synthetic colonies builtin:colony-2d was
+# trained on and the test colonies are (prepare.py --cell-width).
 col="$work/colonies"
-if [ ! -d "$col/train_b" ]; then
-    "$py" "$here/prepare.py" "$repo/../shared/data/omnipose" "$col"
-    mkdir -p "$col/train_b" && cp -r "$col/train/img" "$col/train/seg" "$col/train_b/"
-    "$bin" weights --kind seg2d --classweights 1,3 "$col/train_b"
-fi
-rm -rf "$col/zero-shot" "$col/tuned" "$col/tuned-pred"
-"$bin" predict seg --model builtin:colony-2d --input "$col/test/img" --out "$col/zero-shot" --quiet
-/usr/bin/time -f "%U %S" -o "$col/tuned.time" "$bin" train seg --preset 2D-cpu \
-    --data "$col/train_b" --out "$col/tuned" --threads 2 --quiet
-"$bin" predict seg --model "$col/tuned" --input "$col/test/img" --out "$col/tuned-pred" --quiet
+col8="$work/colonies-8px"
+for d in "$col" "$col8"; do
+    if [ ! -d "$d/train/wei" ]; then
+        scale=(); [ "$d" = "$col8" ] && scale=(--cell-width 8)
+        "$py" "$here/prepare.py" "$repo/../shared/data/omnipose" "$d" "${scale[@]}"
+        "$bin" weights --kind seg2d --classweights 1,3 "$d/train"
+    fi
+done
+rm -rf "$col/zero-shot" && "$bin" predict seg --model builtin:colony-2d --input "$col/test/img" \
+    --out "$col/zero-shot" --quiet
+# tune DIR NAME [ARGS…]: the 2D-cpu preset as documented (it starts from builtin:colony-2d) on
+# DIR/train, its model (chosen by F1 on a fifth of the training cells) predicting the test images.
+tune() {
+    local d="$1" name="$2"; shift 2
+    rm -rf "$d/$name" "$d/$name-pred"
+    /usr/bin/time -f "%e %U %S" -o "$d/$name.time" "$bin" train seg --preset 2D-cpu \
+        --data "$d/train" --out "$d/$name" --threads 2 --quiet "$@"
+    "$bin" predict seg --model "$d/$name" --input "$col/test/img" --out "$d/$name-pred" --quiet
+}
+for e in 1 2 4 8; do tune "$col8" "tuned-$e" --epochs "$e"; done
+tune "$col8" tuned
+tune "$col" tuned
 
 # 2. Mother machine.
 mm="$work/mm"
@@ -67,13 +86,22 @@ steps_per_epoch = 150
 learning_rate = 0.001
 patience = 0
 TOML
-/usr/bin/time -f "%U %S" -o "$mm/train.time" "$bin" train seg --config "$mm/mm.toml" \
+/usr/bin/time -f "%e %U %S" -o "$mm/train.time" "$bin" train seg --config "$mm/mm.toml" \
     --data "$mm/train" --out "$mm/run" --threads 2 --quiet
 "$bin" predict seg --model "$mm/run" --input "$mm/test/img" --out "$mm/pred" --quiet
 
-echo "| images | model | CPU s of training | F1@0.5 | F1@0.75 | pixel IoU | cells found/true |"
-echo "|---|---|---|---|---|---|---|"
+echo "| images | model | training wall s | CPU s | F1@0.5 | F1@0.75 | pixel IoU | cells found/true |"
+echo "|---|---|---|---|---|---|---|---|"
 row() { echo "| $1 | $2 | $3 | $(echo "$4" | sed 's/ / | /g') |"; }
-row "Omnipose colonies (2 test images)" "builtin:colony-2d, zero-shot" 0 "$(score "$col/zero-shot" "$col/test/seg")"
-row "Omnipose colonies (2 test images)" "2D-cpu preset fine-tuned on 5 images" "$(cpu "$col/tuned.time")" "$(score "$col/tuned-pred" "$col/test/seg")"
-row "DeLTA chambers 13–18 (60 images)" "mothermachine, trained on chambers 1–12" "$(cpu "$mm/train.time")" "$(score "$mm/pred" "$mm/test/seg")"
+omni="Omnipose colonies (2 test images)"
+row "$omni" "builtin:colony-2d, zero-shot" "0 | 0" "$(score "$col/zero-shot" "$col/test/seg")"
+for e in 1 2 4 8; do
+    row "$omni" "2D-cpu, $e epoch(s) on the 5 images at 8 px" "$(cpu "$col8/tuned-$e.time")" \
+        "$(score "$col8/tuned-$e-pred" "$col/test/seg")"
+done
+row "$omni" "2D-cpu as documented (16 epochs, patience 6) on the 5 images at 8 px" \
+    "$(cpu "$col8/tuned.time")" "$(score "$col8/tuned-pred" "$col/test/seg")"
+row "$omni" "2D-cpu as documented on the 5 images at their own scale" \
+    "$(cpu "$col/tuned.time")" "$(score "$col/tuned-pred" "$col/test/seg")"
+row "DeLTA chambers 13–18 (60 images)" "mothermachine, trained on chambers 1–12" \
+    "$(cpu "$mm/train.time")" "$(score "$mm/pred" "$mm/test/seg")"

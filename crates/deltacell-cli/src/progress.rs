@@ -103,6 +103,13 @@ impl Training {
                     "loss {mean_loss:.4} acc {mean_acc:.4} {samples_per_second:.1} samples/s"
                 ));
             }
+            Event::Start { val_f1, val_cells } => log(
+                b,
+                format!(
+                    "{}start: val_f1 {val_f1:.4} ({val_cells} cells), the model to beat",
+                    self.indent
+                ),
+            ),
             Event::Validating { .. } => b.set_message("validating"),
             Event::Epoch { record, improved } => {
                 let line = record.line(Some(self.epochs), *improved);

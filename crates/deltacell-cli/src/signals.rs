@@ -9,6 +9,11 @@
 //!
 //! The exit status is 130 after SIGINT and 143 after SIGTERM (128 + the signal's number), also
 //! for a command that stopped cooperatively ([`exit_code`]).
+//!
+//! A closed standard output (`deltacell eval seg --json | head -c 10`, a reader that failed)
+//! ends the command as SIGPIPE ends other Unix tools, at the first print that finds it closed:
+//! the temporary files of the writes in flight are removed, one line goes to stderr, and the
+//! exit status is 141 (128 + 13), never a panic ([`install`]).
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -25,8 +30,28 @@ fn stop_flag() -> &'static Arc<AtomicBool> {
     STOP.get_or_init(|| Arc::new(AtomicBool::new(false)))
 }
 
-/// Installs the handler (a thread that waits for SIGINT and SIGTERM). Call once, first thing.
+/// Exit status of a command whose standard output was closed (128 + SIGPIPE).
+const BROKEN_PIPE_EXIT: i32 = 141;
+
+/// Installs the handler (a thread that waits for SIGINT and SIGTERM) and the end of a command
+/// whose standard output is closed (Rust ignores SIGPIPE, so `println!` panics on the closed
+/// pipe instead: that panic is turned into a clean stop). Call once, first thing.
 pub fn install() -> anyhow::Result<()> {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            deltacell_data::output::remove_pending_temp_files();
+            eprintln!("deltacell: standard output was closed; stopped");
+            std::process::exit(BROKEN_PIPE_EXIT);
+        }
+        default_hook(info);
+    }));
     #[cfg(unix)]
     {
         use signal_hook::consts::{SIGINT, SIGTERM};

@@ -319,6 +319,28 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_allocating() {
     assert!(!d.join("b.png").exists());
 }
 
+/// A reader that went away (`deltacell config show | head -c 0`, a failed script): the command
+/// stops at its first print with SIGPIPE's exit status (141) and one line on stderr, never a
+/// panic. The pipe's read end is closed before the command starts, so its first write fails.
+#[cfg(unix)]
+#[test]
+fn a_closed_standard_output_stops_the_command_without_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(env!("CARGO_BIN_EXE_deltacell"))
+        .args(["config", "show", "--preset", "2D"])
+        .current_dir(tmp.path())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("standard output was closed"), "{err}");
+}
+
 #[cfg(unix)]
 #[test]
 fn signals_stop_commands_at_once_cleanly_with_the_shells_codes() {

@@ -168,7 +168,7 @@ pub fn run(dir: &Path) -> Result<Outcome> {
                 );
                 Control::Continue
             }
-            Event::Validating { .. } => Control::Continue,
+            Event::Start { .. } | Event::Validating { .. } => Control::Continue,
         },
     )?;
     ensure!(!history.epochs.is_empty(), "no epoch ran");

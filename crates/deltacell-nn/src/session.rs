@@ -396,6 +396,8 @@ impl Session {
         fit.seed = seed;
         fit.data_fingerprint = Some(opened.fingerprint);
         fit.scorer = opened.scorer;
+        // A fine-tuning's start competes with its epochs (FitOptions::start_is_candidate).
+        fit.start_is_candidate = matches!(start, Start::FineTune { .. });
         Ok(Session {
             kind,
             config,

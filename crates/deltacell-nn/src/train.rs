@@ -322,6 +322,14 @@ pub enum Event<'a> {
         /// Training throughput of the epoch so far (samples per second).
         samples_per_second: f64,
     },
+    /// The starting weights were scored before the first epoch
+    /// ([`FitOptions::start_is_candidate`]).
+    Start {
+        /// Their instance F1 at IoU 0.5 on the validation images.
+        val_f1: f64,
+        /// Cells in the validation images.
+        val_cells: usize,
+    },
     /// Validation of an epoch starts.
     Validating {
         /// Epoch, 0-based.
@@ -420,6 +428,13 @@ pub struct FitOptions {
     /// [`crate::history::F1_WINDOW`] epochs) instead of the loss.
     /// [`crate::data::TrainingData::fit`] builds it from the configuration.
     pub scorer: Option<Arc<SegScorer>>,
+    /// Fine-tuning: the starting weights are a candidate too. Before the first epoch of a new
+    /// run ([`FitOptions::start`] `(0, 0)`) with a [`FitOptions::scorer`], the start is scored
+    /// ([`Event::Start`]) and saved as the best model (`model.toml` epoch 0, loss unknown); an
+    /// epoch replaces it only when its monitored F1 is higher, and the epochs that do not
+    /// count towards the patience. So a fine-tuning never ends below its start on the
+    /// validation cells. Default `false` (random starts: the first epoch is the first candidate).
+    pub start_is_candidate: bool,
 }
 
 impl FitOptions {
@@ -467,6 +482,7 @@ impl FitOptions {
             start: (0, 0),
             best: (None, 0),
             scorer: None,
+            start_is_candidate: false,
         }
     }
 }
@@ -542,6 +558,30 @@ pub fn fit(
         None
     };
     let (mut best, mut waited) = options.best;
+    if let Some(scorer) = options
+        .scorer
+        .as_ref()
+        .filter(|_| options.start_is_candidate && options.start == (0, 0))
+    {
+        let info = options.model_info(trainer.spec());
+        let val_f1 = scorer
+            .evaluate(trainer.model(), &info, trainer.device())?
+            .overall
+            .f1_50;
+        if val_f1.is_finite() {
+            best = Some(-val_f1);
+            if let Some(dir) = &options.run_dir {
+                dir.save_best(&trainer.model().valid(), &info)?;
+            }
+        }
+        let event = Event::Start {
+            val_f1,
+            val_cells: scorer.cells(),
+        };
+        if callback(&event) == Control::Stop {
+            options.stop.store(true, Ordering::Relaxed);
+        }
+    }
     for epoch in start_epoch..options.epochs {
         let t0 = Instant::now();
         // Resumed in the middle without the sums of the steps before: a partial record.

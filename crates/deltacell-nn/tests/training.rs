@@ -681,6 +681,70 @@ fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
     assert!(e.contains("segmentation models only"), "{e}");
 }
 
+/// Issue 29: a fine-tuning whose epochs all score below its start keeps the start. A model
+/// trained on rectangles is fine-tuned with a learning rate that wrecks it: the start is scored
+/// before the first epoch (`Event::Start`, equal to `predict` + `eval` of the start), every
+/// epoch scores lower, and the saved model is the start (`model.toml` epoch 0).
+#[test]
+fn a_fine_tuning_keeps_its_start_when_no_epoch_beats_it() {
+    use deltacell_nn::data::TrainingData;
+    let dir = tempfile::tempdir().unwrap();
+    let (train, val) = (dir.path().join("train"), dir.path().join("val"));
+    rectangle_set(&train, 4, 10);
+    rectangle_set(&val, 2, 50);
+    let text = "preset = \"2D\"\n[models.seg]\ntarget_size = [32, 32]\nbatch_size = 2\n\
+                epochs = 2\nsteps_per_epoch = 30\npatience = 0\nvalidation_split = 0.0\n\
+                filters = [8, 16]\nlearning_rate = 0.003\nmonitor = \"val_f1\"\nmin_area = 4\n\
+                [models.seg.augmentation]\n";
+    let config = Config::from_toml(text, std::path::Path::new("f1.toml"), None).unwrap();
+    let device = device::cpu();
+    let spec = config.model(Kind::Seg).unwrap().unet_spec(Kind::Seg);
+    let data = || TrainingData::open(Kind::Seg, &config, &train, Some(&val), 1).unwrap();
+    let base = dir.path().join("base");
+    let mut trainer = Trainer::new(spec, 1, Some(0.003), &device).unwrap();
+    let mut options = FitOptions::from_config(&config, Kind::Seg).unwrap();
+    options.run_dir = Some(RunDir::create(&base).unwrap());
+    data()
+        .fit(&mut trainer, &options, train::ignore_events)
+        .unwrap();
+    let base_f1 = predicted_f1(
+        &Predictor::load(&base, &device).unwrap(),
+        &val,
+        &dir.path().join("pred-base"),
+    );
+    assert!(
+        base_f1 > 0.5,
+        "the start to beat is a useful model: {base_f1}"
+    );
+
+    let (model, info) = RunDir::open(&base).unwrap().load_best(&device).unwrap();
+    let mut tuner = Trainer::from_model(model, info.architecture, Some(5.0), &device).unwrap();
+    let tuned = dir.path().join("tuned");
+    let mut options = FitOptions::from_config(&config, Kind::Seg).unwrap();
+    options.steps_per_epoch = 3;
+    options.run_dir = Some(RunDir::create(&tuned).unwrap());
+    options.start_is_candidate = true;
+    let mut start = None;
+    let (history, _) = data()
+        .fit(&mut tuner, &options, |ev| {
+            if let Event::Start { val_f1, val_cells } = ev {
+                assert!(*val_cells >= 2);
+                start = Some(*val_f1);
+            }
+            Control::Continue
+        })
+        .unwrap();
+    let start = start.expect("the start is scored");
+    assert!((start - base_f1).abs() < 1e-12, "{start} vs {base_f1}");
+    let f1: Vec<f64> = history.epochs.iter().map(|r| r.val_f1.unwrap()).collect();
+    assert_eq!(f1.len(), 2);
+    assert!(f1.iter().all(|&f| f < start), "{f1:?} vs {start}");
+    let kept = Predictor::load(&tuned, &device).unwrap();
+    assert_eq!(kept.info().epoch, 0);
+    let kept_f1 = predicted_f1(&kept, &val, &dir.path().join("pred-tuned"));
+    assert!((kept_f1 - start).abs() < 1e-12, "{kept_f1} vs {start}");
+}
+
 /// Issue 29: a 16-bit set that uses a narrow part of the range (about 1 500 to 1 800 of 65 535,
 /// as many phase-contrast cameras give) trains with the preset's defaults and its model finds
 /// the cells; divided by the type's maximum instead, the same training finds none.
