@@ -8,13 +8,14 @@
 #    preset as documented (it starts from builtin:colony-2d; `--classweights 1,3` weights) on
 #    the training images resampled to cells 8 px wide (prepare.py --cell-width 8), stopped after
 #    1, 2, 4 and 8 epochs (the figures per CPU-minute) and run whole (16 epochs, patience 6); the
-#    same on the training images at their own scale. Each chosen model scored once on the test
-#    images (never resampled).
+#    same on the training images at their own scale; both again without rehearsal (`rehearsal =
+#    0`: no synthetic colonies mixed in). Each chosen model scored once on the test images
+#    (never resampled).
 # 2. Mother machine (DeLTA 3's expected results of position 1 in ../shared/data/delta-3.0.0a6):
 #    DeLTA's segmentation of chambers 1–12 trained on (the mothermachine preset, compact U-Net
 #    as scripts/compare-delta3/train-mm.toml), chambers 13–18 scored against DeLTA's.
 # Prints F1 at IoU 0.5 and 0.75 (F1 = 2·AP/(1+AP) at one threshold), pixel IoU and the wall and
-# CPU time of each training (user + system seconds, /usr/bin/time; 2 threads). About 12 minutes
+# CPU time of each training (user + system seconds, /usr/bin/time; 2 threads). About 18 minutes
 # on 2 cores. Needs a release build, python3 with numpy, Pillow, tifffile and scipy (prepare.py;
 # PYTHON=… picks the interpreter), and /usr/bin/time.
 set -euo pipefail
@@ -64,6 +65,10 @@ tune() {
 for e in 1 2 4 8; do tune "$col8" "tuned-$e" --epochs "$e"; done
 tune "$col8" tuned
 tune "$col" tuned
+# The same without rehearsal (no synthetic colonies mixed in): what that lever is worth.
+printf 'preset = "2D-cpu"\n[models.seg]\nrehearsal = 0\n' > "$work/no-rehearsal.toml"
+tune "$col8" tuned-alone --config "$work/no-rehearsal.toml"
+tune "$col" tuned-alone --config "$work/no-rehearsal.toml"
 
 # 2. Mother machine.
 mm="$work/mm"
@@ -103,5 +108,9 @@ row "$omni" "2D-cpu as documented (16 epochs, patience 6) on the 5 images at 8 p
     "$(cpu "$col8/tuned.time")" "$(score "$col8/tuned-pred" "$col/test/seg")"
 row "$omni" "2D-cpu as documented on the 5 images at their own scale" \
     "$(cpu "$col/tuned.time")" "$(score "$col/tuned-pred" "$col/test/seg")"
+row "$omni" "2D-cpu with rehearsal = 0, images at 8 px" \
+    "$(cpu "$col8/tuned-alone.time")" "$(score "$col8/tuned-alone-pred" "$col/test/seg")"
+row "$omni" "2D-cpu with rehearsal = 0, images at their own scale" \
+    "$(cpu "$col/tuned-alone.time")" "$(score "$col/tuned-alone-pred" "$col/test/seg")"
 row "DeLTA chambers 13–18 (60 images)" "mothermachine, trained on chambers 1–12" \
     "$(cpu "$mm/train.time")" "$(score "$mm/pred" "$mm/test/seg")"

@@ -787,3 +787,68 @@ fn validation_held_out_by_cells_reaches_the_fraction_of_cells() {
         .collect();
     assert_eq!(held_files, expected);
 }
+
+/// Issue 29 (rehearsal): the files of `extra_training` join the training items (after the
+/// set's own), never the validation; a sample of the extra set is made from its files.
+#[test]
+fn an_extra_training_set_joins_the_training_items_only() {
+    use deltacell_data::dataset::DatasetRecipe;
+    let dir = tempfile::tempdir().unwrap();
+    let (own, extra) = (dir.path().join("own"), dir.path().join("extra"));
+    // The own set's cells are a 4×4 square per image; every pixel of the extra set is a cell.
+    for (root, n, all_cells) in [(&own, 4, false), (&extra, 3, true)] {
+        make_dirs(root, &["img", "seg"]);
+        for i in 0..n {
+            let name = format!("Position000001_Frame{i:06}.png");
+            io::write_png_u16(root.join("img").join(&name), &position_image(32, 32, 0)).unwrap();
+            let m = Mask::from_fn(32, 32, |r, c| all_cells || (r < 4 && c < 4));
+            io::write_mask(root.join("seg").join(&name), &m).unwrap();
+        }
+    }
+    let recipe = DatasetRecipe {
+        target_size: (32, 32),
+        crop: true,
+        validation_split: 0.25,
+        extra_training: Some(extra.clone()),
+        ..DatasetRecipe::default()
+    };
+    let sets = recipe
+        .open(deltacell_data::Kind::Seg, &own, None, 1)
+        .unwrap();
+    assert_eq!(sets.validation_files.len(), 1);
+    assert!(sets.validation_files[0].image.starts_with(&own));
+    assert_eq!(sets.train.len(), 3 + 3);
+    let layout = sets.train.layout();
+    let cells = |i: usize| {
+        let mut rng = deltacell_data::random::stream(1, 0, i as u64);
+        let (mut x, mut y) = (vec![0.0; layout.x_len()], vec![0.0; layout.y_len()]);
+        sets.train
+            .write_sample(i, &mut rng, &mut x, &mut y)
+            .unwrap();
+        y.chunks(layout.out_channels).filter(|p| p[0] > 0.5).count()
+    };
+    for i in 0..3 {
+        assert_eq!(cells(i), 16, "own item {i}");
+    }
+    for i in 3..6 {
+        assert_eq!(cells(i), 32 * 32, "extra item {i}");
+    }
+    let mut rng = deltacell_data::random::stream(1, 0, 6);
+    let (mut x, mut y) = (vec![0.0; layout.x_len()], vec![0.0; layout.y_len()]);
+    let past = sets
+        .train
+        .write_sample(6, &mut rng, &mut x, &mut y)
+        .unwrap_err();
+    assert!(past.to_string().contains("sample 6"), "{past}");
+    // The extra set must exist.
+    let missing = DatasetRecipe {
+        extra_training: Some(dir.path().join("nowhere")),
+        ..recipe
+    };
+    let e = missing
+        .open(deltacell_data::Kind::Seg, &own, None, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("nowhere"), "{e}");
+}

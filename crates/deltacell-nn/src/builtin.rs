@@ -49,6 +49,18 @@ pub struct Builtin {
     model_toml: &'static str,
     /// Its `model.safetensors`.
     weights: &'static [u8],
+    /// The synthetic set it was trained on, as its recipe makes it.
+    training_set: SyntheticSet,
+}
+
+/// A synthetic training set as a built-in model's recipe makes it: `deltacell synth --kind
+/// KIND --seed SEED` and `deltacell weights --kind seg2d --classweights A,B`.
+#[derive(Clone, Copy, Debug)]
+struct SyntheticSet {
+    kind: deltacell_data::synth::SynthKind,
+    seed: u64,
+    /// `seg_weights_2D`'s class weights (cells, gaps).
+    classweights: (f32, f32),
 }
 
 /// Every built-in model.
@@ -61,6 +73,11 @@ pub const MODELS: &[Builtin] = &[Builtin {
     sha256: include_str!("../builtin/colony-2d/model.safetensors.sha256"),
     model_toml: include_str!("../builtin/colony-2d/model.toml"),
     weights: include_bytes!("../builtin/colony-2d/model.safetensors"),
+    training_set: SyntheticSet {
+        kind: deltacell_data::synth::SynthKind::TwoDSeg,
+        seed: 7,
+        classweights: (1.0, 3.0),
+    },
 }];
 
 /// The built-in model called `name`; an error listing the known names otherwise.
@@ -112,6 +129,40 @@ impl Builtin {
             &self.path(),
         )?;
         Ok((model, info))
+    }
+
+    /// Writes the first `n` images of the synthetic set the model was trained on into the empty
+    /// or missing folder `out` (`img/`, `seg/`, `wei/`): the same files its recipe writes
+    /// first, for rehearsal (the `rehearsal` key of a model's configuration). `n` in
+    /// `1..=`[`crate::config::MAX_REHEARSAL`].
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let out = dir.path().join("rehearsal");
+    /// deltacell_nn::builtin::get("colony-2d")?.write_training_images(1, &out)?;
+    /// assert_eq!(std::fs::read_dir(out.join("wei"))?.filter(|e| {
+    ///     e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+    /// }).count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_training_images(&self, n: usize, out: &Path) -> Result<()> {
+        if n == 0 || n > crate::config::MAX_REHEARSAL {
+            return Err(Error::Config {
+                path: self.path(),
+                message: format!(
+                    "{n} training images asked for; between 1 and {}",
+                    crate::config::MAX_REHEARSAL
+                ),
+            });
+        }
+        let set = self.training_set;
+        deltacell_data::synth::ensure_empty_output(out)?;
+        deltacell_data::synth::generate(set.kind, n, set.seed, out, &|_, _| {})?;
+        let weights = deltacell_data::weights::WeightRecipe::Seg2d {
+            classweights: set.classweights,
+        };
+        deltacell_data::wei::make_weights(out, &weights, false, &|_, _| {})?;
+        Ok(())
     }
 
     /// `builtin:NAME`, as a path for messages.

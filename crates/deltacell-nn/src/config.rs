@@ -45,6 +45,13 @@ use crate::unet::{Kind, UnetSpec};
 /// The built-in presets.
 pub const PRESETS: [&str; 3] = ["mothermachine", "2D", "2D-cpu"];
 
+/// The most synthetic images `rehearsal` may add.
+pub const MAX_REHEARSAL: usize = 1000;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// The `weights` key of a model table: DeLTA's function name (`seg_weights`, `seg_weights_2D`,
 /// `tracking_weights`) with its default parameters, or `none` (plain labels, the chamber model).
 mod weights_name {
@@ -130,6 +137,15 @@ pub struct ModelConfig {
     /// `filters`. `"none"` (or absent): random weights. `train --init-from` overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_from: Option<String>,
+    /// Segmentation fine-tuned from a built-in model (`init_from = "builtin:NAME"`): how many
+    /// of the synthetic images that model was trained on join the training images (never the
+    /// validation), so that fine-tuning keeps what the model learned while it learns the lab's
+    /// images (rehearsal; [`crate::builtin::Builtin::write_training_images`]). 0 (absent):
+    /// none; at most 1 000. Only a built-in start has such images: with `init_from = "none"`
+    /// or a run folder it has no effect (so that `init_from = "none"` over the `2D-cpu`
+    /// preset trains from random weights as asked).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rehearsal: usize,
     /// How the pixel weights of the loss are made when the set has no `wei/` folder: one of
     /// DeLTA's functions with its default parameters, or `None` (TOML `"none"`: plain labels).
     #[serde(with = "weights_name")]
@@ -200,6 +216,19 @@ impl ModelConfig {
             return Err(err(format!(
                 "crop_foreground = {}: it must be a fraction in [0, 1]",
                 self.crop_foreground
+            )));
+        }
+        if self.rehearsal > 0 && kind != Kind::Seg {
+            return Err(err(format!(
+                "rehearsal = {}: synthetic colonies are rehearsed by segmentation models only \
+                 (use 0)",
+                self.rehearsal
+            )));
+        }
+        if self.rehearsal > MAX_REHEARSAL {
+            return Err(err(format!(
+                "rehearsal = {}: at most {MAX_REHEARSAL} images",
+                self.rehearsal
             )));
         }
         if self.monitor == Monitor::ValF1 && kind != Kind::Seg {
@@ -281,6 +310,7 @@ fn recipe_seg(target: [usize; 2], weights: WeightRecipe) -> ModelConfig {
         levels: 5,
         filters: None,
         init_from: None,
+        rehearsal: 0,
         weights: Some(weights),
         shift: None,
         crop_foreground: 0.0,
@@ -297,9 +327,11 @@ fn recipe_seg(target: [usize; 2], weights: WeightRecipe) -> ModelConfig {
 /// [`crate::builtin`]) on 256² crops in batches of 2, half of them centred on cells, Adam 3e-4,
 /// DeLTA's 2.0.x augmentation with rotations by 90°, the best model kept by instance F1 on
 /// whole validation images (a fifth of the cells held out, or `--val`), 16 epochs of 50 steps
-/// with a patience of 6 epochs.
+/// with a patience of 6 epochs; 5 of the built-in model's synthetic colonies join the training
+/// images (`rehearsal`).
 fn recipe_seg_cpu(mut m: ModelConfig) -> ModelConfig {
     m.init_from = Some(format!("{}colony-2d", crate::builtin::PREFIX));
+    m.rehearsal = 5;
     m.filters = Some(vec![16, 32, 64, 128, 256]);
     m.target_size = [256, 256];
     m.batch_size = 2;
@@ -326,6 +358,7 @@ fn recipe_track(target: [usize; 2]) -> ModelConfig {
         levels: 5,
         filters: None,
         init_from: None,
+        rehearsal: 0,
         weights: Some(WeightRecipe::Track {
             halo_distance: DEFAULT_HALO_DISTANCE,
         }),
@@ -351,6 +384,7 @@ fn recipe_rois() -> ModelConfig {
         levels: 5,
         filters: None,
         init_from: None,
+        rehearsal: 0,
         weights: None,
         shift: None,
         crop_foreground: 0.0,
@@ -510,6 +544,8 @@ impl Config {
             validation_by_cells: kind == Kind::Seg && m.monitor == Monitor::ValF1,
             batch_size: m.batch_size,
             steps_per_epoch: m.steps_per_epoch,
+            // The rehearsal images are written when the data are opened (data::TrainingData).
+            extra_training: None,
         })
     }
 
@@ -673,6 +709,14 @@ impl Config {
                     let _ = writeln!(s, "# Start from a run folder or a built-in model instead of random weights\n# init_from = \"builtin:colony-2d\"");
                 }
             }
+            if kind == Kind::Seg {
+                kv(
+                    &mut s,
+                    "Fine-tuning from builtin:NAME: how many of its synthetic training images join the training images (0 = none)",
+                    "rehearsal",
+                    &toml::Value::from(m.rehearsal as i64),
+                );
+            }
             kv(&mut s, "Pixel weights when the set has no wei/ folder: seg_weights, seg_weights_2D, tracking_weights, none", "weights", &toml::Value::from(weights_name::name(&m.weights)));
             if let Some(shift) = m.shift {
                 kv(
@@ -788,6 +832,41 @@ mod tests {
         assert_eq!((seg.monitor, seg.crop_foreground), (Monitor::ValF1, 0.5));
         assert!(seg.augmentation.rotations_90d);
         assert_eq!(cpu.models.track, d2.models.track);
+        // Fine-tuned from the built-in colony model, 5 of its synthetic images rehearsed.
+        assert_eq!(seg.init_from.as_deref(), Some("builtin:colony-2d"));
+        assert_eq!(seg.rehearsal, 5);
+        assert_eq!(d2.model(Kind::Seg).unwrap().rehearsal, 0);
+    }
+
+    #[test]
+    fn rehearsal_is_for_segmentation_and_bounded() {
+        let ok = "preset = \"2D-cpu\"\n[models.seg]\nrehearsal = 12\n";
+        let c = Config::from_toml(ok, Path::new("r.toml"), None).unwrap();
+        assert_eq!(c.model(Kind::Seg).unwrap().rehearsal, 12);
+        assert!(c.to_commented_toml().contains("rehearsal = 12"));
+        // Over a random or run-folder start there is nothing to rehearse: accepted, unused.
+        for unused in [
+            "preset = \"2D-cpu\"\n[models.seg]\ninit_from = \"none\"\n",
+            "preset = \"2D\"\n[models.seg]\ninit_from = \"runs/a\"\nrehearsal = 3\n",
+        ] {
+            assert!(Config::from_toml(unused, Path::new("r.toml"), None).is_ok());
+        }
+        for (bad, needle) in [
+            (
+                "preset = \"2D\"\n[models.track]\ninit_from = \"builtin:colony-2d\"\n\
+                 rehearsal = 3\n",
+                "segmentation",
+            ),
+            (
+                "preset = \"2D-cpu\"\n[models.seg]\nrehearsal = 1001\n",
+                "at most 1000",
+            ),
+        ] {
+            let e = Config::from_toml(bad, Path::new("r.toml"), None)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("rehearsal") && e.contains(needle), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub struct TrainingData {
     val_files: Vec<SegFiles>,
     /// What [`SegScorer`] needs from the configuration: input size, fit, rescale, `min_area`.
     scoring: Option<((usize, usize), Fit, deltacell_data::io::Rescale, usize)>,
+    /// The built-in model's synthetic images mixed into the training items (`rehearsal`),
+    /// kept as long as the training source reads them.
+    rehearsal: Option<tempfile::TempDir>,
+    /// How many training items are rehearsal images.
+    rehearsal_items: usize,
 }
 
 impl std::fmt::Debug for TrainingData {
@@ -56,6 +61,24 @@ impl std::fmt::Debug for TrainingData {
             .field("fingerprint", &self.fingerprint)
             .finish()
     }
+}
+
+/// The `rehearsal` images of a model fine-tuned from a built-in model, written into a temporary
+/// folder (`None` when `rehearsal = 0` or the start is not a built-in model).
+fn rehearsal_set(m: &crate::config::ModelConfig) -> Result<Option<tempfile::TempDir>> {
+    let builtin = m
+        .init_from
+        .as_deref()
+        .and_then(|f| crate::builtin::name_in(f.as_ref()));
+    let Some(name) = builtin.filter(|_| m.rehearsal > 0) else {
+        return Ok(None);
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("deltacell-rehearsal-")
+        .tempdir()
+        .map_err(|e| Error::Data(format!("a temporary folder for the rehearsal images: {e}")))?;
+    crate::builtin::get(name)?.write_training_images(m.rehearsal, dir.path())?;
+    Ok(Some(dir))
 }
 
 /// A cheap fingerprint of a training set: folder name, number of files and total bytes of the
@@ -107,7 +130,9 @@ impl TrainingData {
             )));
         }
         let m = config.model(kind)?;
-        let recipe: DatasetRecipe = config.dataset_recipe(kind)?;
+        let mut recipe: DatasetRecipe = config.dataset_recipe(kind)?;
+        let rehearsal = rehearsal_set(m)?;
+        recipe.extra_training = rehearsal.as_ref().map(|d| d.path().to_path_buf());
         let sets = recipe.open(kind, root, val_dir, seed)?;
         let (train, val, val_files) = (sets.train, sets.validation, sets.validation_files);
         let storage = sets.storage.to_string();
@@ -152,6 +177,8 @@ impl TrainingData {
             stats: Arc::new(Mutex::new(LoaderStats::default())),
             val_files,
             scoring,
+            rehearsal_items: rehearsal.as_ref().map_or(0, |_| m.rehearsal),
+            rehearsal,
         })
     }
 
@@ -167,8 +194,12 @@ impl TrainingData {
 
     /// One line: items, storage decision.
     pub fn summary(&self) -> String {
+        let rehearsal = match self.rehearsal_items {
+            0 => String::new(),
+            n => format!(" ({n} of them the start model's synthetic images: rehearsal)"),
+        };
         format!(
-            "{} training item(s), {} validation item(s); {}",
+            "{} training item(s){rehearsal}, {} validation item(s); {}",
             self.train_items, self.val_items, self.storage
         )
     }
@@ -237,9 +268,11 @@ impl TrainingData {
             mut train,
             val,
             stats,
+            rehearsal,
             ..
         } = self;
         let train_src: Source = Box::new(move |e, s| {
+            let _keep = &rehearsal;
             train.seek(e as u64, s)?;
             let b = train.next_batch();
             if let Ok(mut st) = stats.lock() {

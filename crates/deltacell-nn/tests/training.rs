@@ -745,6 +745,36 @@ fn a_fine_tuning_keeps_its_start_when_no_epoch_beats_it() {
     assert!((kept_f1 - start).abs() < 1e-12, "{kept_f1} vs {start}");
 }
 
+/// Issue 29 (rehearsal): `rehearsal = N` adds N of the built-in start model's synthetic images
+/// to the training items and none to the validation.
+#[test]
+fn rehearsal_adds_the_builtin_models_synthetic_images_to_training_only() {
+    use deltacell_data::io::Rescale;
+    use deltacell_nn::data::TrainingData;
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train");
+    rectangle_set(&train, 4, 10);
+    let open = |rehearsal: usize| {
+        let text = format!(
+            "preset = \"2D-cpu\"\n[models.seg]\ntarget_size = [32, 32]\nrehearsal = {rehearsal}\n\
+             validation_split = 0.25\n"
+        );
+        let config = Config::from_toml(&text, std::path::Path::new("r.toml"), None).unwrap();
+        assert_eq!(config.rescale, Rescale::MinMax);
+        TrainingData::open(Kind::Seg, &config, &train, None, 1).unwrap()
+    };
+    let (with, without) = (open(2), open(0));
+    assert_eq!(with.items().0, without.items().0 + 2);
+    assert_eq!(with.items().1, without.items().1);
+    assert!(
+        with.summary()
+            .contains("2 of them the start model's synthetic images"),
+        "{}",
+        with.summary()
+    );
+    assert!(!without.summary().contains("synthetic"));
+}
+
 /// Issue 29: a 16-bit set that uses a narrow part of the range (about 1 500 to 1 800 of 65 535,
 /// as many phase-contrast cameras give) trains with the preset's defaults and its model finds
 /// the cells; divided by the type's maximum instead, the same training finds none.

@@ -12,12 +12,14 @@
 //!   the files (`validation_split`, by file, seeded; by the files' cells for segmentation
 //!   scored by instance F1, [`DatasetRecipe::validation_by_cells`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::augment::AugmentParams;
-use crate::error::Result;
+use crate::batch::SampleLayout;
+use crate::error::{Error, Result};
 use crate::io::Rescale;
+use crate::random::SampleRng;
 use crate::weights::{WeightRecipe, DEFAULT_HALO_DISTANCE};
 use crate::Kind;
 
@@ -54,6 +56,10 @@ pub struct DatasetRecipe {
     pub batch_size: usize,
     /// Training batches per epoch, at least 1.
     pub steps_per_epoch: usize,
+    /// Segmentation: a second set (`img/`, `seg/`, `wei/` like the first) whose files are
+    /// added to the training items, never to the validation (rehearsal: the synthetic colonies
+    /// a pretrained model learned from, mixed into its fine-tuning). `None`: none.
+    pub extra_training: Option<PathBuf>,
 }
 
 impl Default for DatasetRecipe {
@@ -72,6 +78,7 @@ impl Default for DatasetRecipe {
             validation_by_cells: false,
             batch_size: 1,
             steps_per_epoch: 100,
+            extra_training: None,
         }
     }
 }
@@ -221,6 +228,34 @@ impl DatasetRecipe {
         val_dir: Option<&Path>,
         seed: u64,
     ) -> Result<OpenedSets> {
+        let mut sets = self.open_sets(kind, root, val_dir, seed)?;
+        if let (Kind::Seg, Some(extra)) = (kind, &self.extra_training) {
+            let more =
+                SegmentationDataset::open(extra, &self.seg_options(extra, true), Mode::Training)?;
+            if more.layout() != sets.train.layout() {
+                return Err(Error::Config {
+                    source_name: extra.display().to_string(),
+                    message: format!(
+                        "its samples ({:?}) differ from the training set's ({:?})",
+                        more.layout(),
+                        sets.train.layout()
+                    ),
+                });
+            }
+            sets.train = Arc::new(Joined {
+                parts: vec![sets.train, Arc::new(more)],
+            });
+        }
+        Ok(sets)
+    }
+
+    fn open_sets(
+        &self,
+        kind: Kind,
+        root: &Path,
+        val_dir: Option<&Path>,
+        seed: u64,
+    ) -> Result<OpenedSets> {
         let split = if val_dir.is_some() {
             0.0
         } else {
@@ -290,5 +325,47 @@ impl DatasetRecipe {
                 |_| Vec::new(),
             ),
         }
+    }
+}
+
+/// Training sets one after the other: item `i` of the joined set is item `i` of the first
+/// part, then of the second, and so on (the loader shuffles them together).
+struct Joined {
+    parts: Vec<Arc<dyn Dataset>>,
+}
+
+impl Dataset for Joined {
+    fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.len()).sum()
+    }
+
+    fn layout(&self) -> SampleLayout {
+        self.parts[0].layout()
+    }
+
+    fn is_training(&self) -> bool {
+        true
+    }
+
+    fn write_sample(
+        &self,
+        index: usize,
+        rng: &mut SampleRng,
+        x: &mut [f32],
+        y: &mut [f32],
+    ) -> Result<()> {
+        let mut index_in_part = index;
+        for part in &self.parts {
+            if index_in_part < part.len() {
+                return part.write_sample(index_in_part, rng, x, y);
+            }
+            index_in_part -= part.len();
+        }
+        Err(Error::IndexOutOfRange {
+            what: "sample",
+            index,
+            len: self.len(),
+            within: "joined training sets",
+        })
     }
 }
