@@ -34,6 +34,9 @@ use crate::unet::Unet;
 /// The prefix that names a built-in model where a run folder is expected (`builtin:NAME`).
 pub const PREFIX: &str = "builtin:";
 
+/// The most images [`Builtin::write_training_images`] writes (the `rehearsal` key's bound).
+pub const MAX_TRAINING_IMAGES: usize = 1000;
+
 /// A pretrained model embedded in the library.
 #[derive(Debug)]
 pub struct Builtin {
@@ -134,7 +137,7 @@ impl Builtin {
     /// Writes the first `n` images of the synthetic set the model was trained on into the empty
     /// or missing folder `out` (`img/`, `seg/`, `wei/`): the same files its recipe writes
     /// first, for rehearsal (the `rehearsal` key of a model's configuration). `n` in
-    /// `1..=`[`crate::config::MAX_REHEARSAL`].
+    /// `1..=`[`MAX_TRAINING_IMAGES`].
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -146,12 +149,12 @@ impl Builtin {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn write_training_images(&self, n: usize, out: &Path) -> Result<()> {
-        if n == 0 || n > crate::config::MAX_REHEARSAL {
+        if n == 0 || n > MAX_TRAINING_IMAGES {
             return Err(Error::Config {
                 path: self.path(),
                 message: format!(
                     "{n} training images asked for; between 1 and {}",
-                    crate::config::MAX_REHEARSAL
+                    MAX_TRAINING_IMAGES
                 ),
             });
         }

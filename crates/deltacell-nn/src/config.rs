@@ -45,9 +45,6 @@ use crate::unet::{Kind, UnetSpec};
 /// The built-in presets.
 pub const PRESETS: [&str; 3] = ["mothermachine", "2D", "2D-cpu"];
 
-/// The most synthetic images `rehearsal` may add.
-pub const MAX_REHEARSAL: usize = 1000;
-
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -225,10 +222,11 @@ impl ModelConfig {
                 self.rehearsal
             )));
         }
-        if self.rehearsal > MAX_REHEARSAL {
+        if self.rehearsal > crate::builtin::MAX_TRAINING_IMAGES {
             return Err(err(format!(
-                "rehearsal = {}: at most {MAX_REHEARSAL} images",
-                self.rehearsal
+                "rehearsal = {}: at most {} images",
+                self.rehearsal,
+                crate::builtin::MAX_TRAINING_IMAGES
             )));
         }
         if self.monitor == Monitor::ValF1 && kind != Kind::Seg {
