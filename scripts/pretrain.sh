@@ -7,8 +7,8 @@
 # Needs a release build (`cargo build --release -p deltacell-cli`). Training is reproducible bit
 # for bit for the same thread count (the recipes use 2) and instruction set: the shipped files
 # were made on an AVX-512 machine; on an AVX2-only machine (or with DELTACELL_SIMD=avx2) the
-# weights differ in their last bits and the script says so. About 40 minutes for colony-2d on
-# 2 cores.
+# weights differ in their last bits and the script says so. About 12 minutes for colony-2d on
+# 2 cores (AVX-512; its last run, beside a CI run: "identical to the shipped model").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:?usage: scripts/pretrain.sh NAME [WORK_DIR]}
