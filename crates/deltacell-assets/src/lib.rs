@@ -19,7 +19,7 @@
 //!
 //! ```no_run
 //! use deltacell_assets::{fetch, Cache, Registry};
-//! let registry = Registry::builtin();
+//! let registry = Registry::builtin()?;
 //! let asset = registry.get("mothermachine_training_segmentation")?;
 //! let cache = Cache::from_env()?;
 //! let got = fetch(asset, &cache, &mut |done, total| {

@@ -173,11 +173,10 @@ impl Registry {
     }
 
     /// The built-in registry: DeLTA's five training sets, five models and two demo movies
-    /// (from [`BUILTIN_TOML`]).
-    pub fn builtin() -> Registry {
-        // The built-in file is a constant of this crate, checked by its unit tests.
+    /// (from [`BUILTIN_TOML`], a constant of this crate checked by its unit tests; an error
+    /// names it should it ever be wrong).
+    pub fn builtin() -> Result<Registry> {
         Registry::from_toml_str(BUILTIN_TOML, Origin::BuiltIn)
-            .expect("the built-in asset registry assets.toml is valid")
     }
 
     /// Parses a registry from TOML text; `origin` is recorded in every entry and names the text
@@ -224,7 +223,7 @@ impl Registry {
     /// The built-in registry, then each file named in `DELTACELL_REGISTRY`, then each of
     /// `files`, merged in that order (later entries replace earlier ones of the same name).
     pub fn load(files: &[PathBuf]) -> Result<Registry> {
-        let mut registry = Registry::builtin();
+        let mut registry = Registry::builtin()?;
         let from_env: Vec<PathBuf> = match std::env::var_os(REGISTRY_ENV) {
             Some(v) if !v.is_empty() => std::env::split_paths(&v)
                 .filter(|p| !p.as_os_str().is_empty())
@@ -403,7 +402,7 @@ root = "mine/train/"
 
     #[test]
     fn builtin_has_delta_training_sets_and_models_with_checksums() {
-        let r = Registry::builtin();
+        let r = Registry::builtin().unwrap();
         for name in [
             "2D_training_segmentation",
             "2D_training_tracking",
@@ -464,7 +463,7 @@ root = "mine/train/"
 
     #[test]
     fn merge_adds_and_overrides() {
-        let mut r = Registry::builtin();
+        let mut r = Registry::builtin().unwrap();
         let user = Registry::from_toml_str(
             &GOOD.replace("[assets.mine]", "[assets.moma_seg]"),
             Origin::File("user.toml".into()),
@@ -521,7 +520,7 @@ root = "mine/train/"
 
     #[test]
     fn unknown_names_suggest_the_closest() {
-        let r = Registry::builtin();
+        let r = Registry::builtin().unwrap();
         let suggest = |n: &str| match r.get(n).unwrap_err() {
             Error::UnknownAsset { suggestion, .. } => suggestion,
             e => panic!("{e}"),

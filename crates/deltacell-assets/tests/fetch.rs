@@ -577,7 +577,7 @@ fn registry_files_extend_the_builtin_one() {
     )
     .unwrap();
     let r = Registry::load(std::slice::from_ref(&user)).unwrap();
-    assert_eq!(r.len(), Registry::builtin().len() + 1);
+    assert_eq!(r.len(), Registry::builtin().unwrap().len() + 1);
     assert_eq!(
         r.get("moma_seg").unwrap().origin,
         Origin::File(user.clone())

@@ -610,6 +610,18 @@ fn predicted_f1(predictor: &Predictor, val: &std::path::Path, out: &std::path::P
         .f1_50
 }
 
+/// A 2-D segmentation configuration on 32² samples of the rectangle sets, no augmentation, the
+/// model chosen by validation F1 (`monitor = "val_f1"`); `filters` in TOML (`"[4, 8]"`).
+fn val_f1_config(epochs: usize, steps: usize, filters: &str, learning_rate: f64) -> Config {
+    let text = format!(
+        "preset = \"2D\"\n[models.seg]\ntarget_size = [32, 32]\nbatch_size = 2\n\
+         epochs = {epochs}\nsteps_per_epoch = {steps}\npatience = 0\nvalidation_split = 0.0\n\
+         filters = {filters}\nlearning_rate = {learning_rate}\nmonitor = \"val_f1\"\n\
+         min_area = 4\n[models.seg.augmentation]\n"
+    );
+    Config::from_toml(&text, std::path::Path::new("f1.toml"), None).unwrap()
+}
+
 /// `monitor = "val_f1"`: every epoch scores the whole validation images as `predict seg` +
 /// `eval seg` would (the same F1), records it in `history.csv`, and the saved model is the
 /// epoch with the highest F1; without validation images the run is refused with a message.
@@ -620,11 +632,7 @@ fn val_f1_monitor_scores_validation_images_and_keeps_the_best_epoch() {
     let (train, val) = (dir.path().join("train"), dir.path().join("val"));
     rectangle_set(&train, 4, 10);
     rectangle_set(&val, 2, 50);
-    let text = "preset = \"2D\"\n[models.seg]\ntarget_size = [32, 32]\nbatch_size = 2\n\
-                epochs = 4\nsteps_per_epoch = 3\npatience = 0\nvalidation_split = 0.0\n\
-                filters = [4, 8]\nlearning_rate = 0.01\nmonitor = \"val_f1\"\nmin_area = 4\n\
-                [models.seg.augmentation]\n";
-    let config = Config::from_toml(text, std::path::Path::new("f1.toml"), None).unwrap();
+    let config = val_f1_config(4, 3, "[4, 8]", 0.01);
     let device = device::cpu();
     let spec = config.model(Kind::Seg).unwrap().unet_spec(Kind::Seg);
     let mut trainer = Trainer::new(spec, 1, Some(0.01), &device).unwrap();
@@ -692,11 +700,7 @@ fn a_fine_tuning_keeps_its_start_when_no_epoch_beats_it() {
     let (train, val) = (dir.path().join("train"), dir.path().join("val"));
     rectangle_set(&train, 4, 10);
     rectangle_set(&val, 2, 50);
-    let text = "preset = \"2D\"\n[models.seg]\ntarget_size = [32, 32]\nbatch_size = 2\n\
-                epochs = 2\nsteps_per_epoch = 30\npatience = 0\nvalidation_split = 0.0\n\
-                filters = [8, 16]\nlearning_rate = 0.003\nmonitor = \"val_f1\"\nmin_area = 4\n\
-                [models.seg.augmentation]\n";
-    let config = Config::from_toml(text, std::path::Path::new("f1.toml"), None).unwrap();
+    let config = val_f1_config(2, 30, "[8, 16]", 0.003);
     let device = device::cpu();
     let spec = config.model(Kind::Seg).unwrap().unet_spec(Kind::Seg);
     let data = || TrainingData::open(Kind::Seg, &config, &train, Some(&val), 1).unwrap();

@@ -92,7 +92,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::image::{Image, Labels};
 use crate::io::{self, Depth};
-use crate::names::{FileOrder, FrameId, Prototype};
+use crate::names::cell_file_name;
 use crate::random::stream;
 
 pub use colony::{colony, colony_movie, colony_tracking_pair};
@@ -256,25 +256,13 @@ impl Movie {
     }
 }
 
-/// DeLTA's mother-machine prototype, with which deltacell's synthetic sets are named.
-const DELTA_PROTOTYPE: &str = "Position%06d_Chamber%06d_Frame%06d.png";
-
-/// [`DELTA_PROTOTYPE`], parsed once.
-static DELTA_NAMES: std::sync::LazyLock<Prototype> = std::sync::LazyLock::new(|| {
-    // A constant, covered by a unit test: never fails at run time.
-    Prototype::from_printf(DELTA_PROTOTYPE, FileOrder::Pct).expect("valid constant prototype")
-});
-
-/// DeLTA's file name `Position%06d_Chamber%06d_Frame%06d[Cell%06d].png` ([`crate::names`]).
+/// DeLTA's file name `Position%06d_Chamber%06d_Frame%06d[Cell%06d].png` ([`crate::names`]:
+/// the mother-machine prototype, with the per-cell suffix of [`cell_file_name`]).
 fn delta_name(position: usize, chamber: usize, frame: usize, cell: Option<u32>) -> String {
-    let id = FrameId {
-        position: position as u64,
-        chamber: chamber as u64,
-        frame: frame as u64,
-    };
+    let name = format!("Position{position:06}_Chamber{chamber:06}_Frame{frame:06}.png");
     match cell {
-        Some(c) => DELTA_NAMES.format_cell(&id, u64::from(c)),
-        None => DELTA_NAMES.format(&id),
+        Some(c) => cell_file_name(&name, u64::from(c)),
+        None => name,
     }
 }
 
@@ -508,6 +496,21 @@ mod tests {
         assert_eq!(
             delta_name(2, 1, 7, Some(4)),
             "Position000002_Chamber000001_Frame000007Cell000004.png"
+        );
+        // The names DeLTA's prototype parses and formats.
+        use crate::names::{FileOrder, FrameId, Prototype};
+        let prototype =
+            Prototype::from_printf("Position%06d_Chamber%06d_Frame%06d.png", FileOrder::Pct)
+                .unwrap();
+        let id = FrameId {
+            position: 3,
+            chamber: 1_234_567,
+            frame: 45,
+        };
+        assert_eq!(prototype.format(&id), delta_name(3, 1_234_567, 45, None));
+        assert_eq!(
+            prototype.format_cell(&id, 9),
+            delta_name(3, 1_234_567, 45, Some(9))
         );
     }
 }

@@ -71,6 +71,16 @@ fn flex_shape(t: &burn::backend::flex::FlexTensor) -> Vec<usize> {
     t.layout().shape().iter().copied().collect()
 }
 
+/// `[n, c, h, w]` of a tensor of `Tensor<_, 4>` (its rank is the type's, so it has four
+/// dimensions; a lower rank would read as leading dimensions of 1, never a panic).
+fn flex_nchw(t: &burn::backend::flex::FlexTensor) -> [usize; 4] {
+    let mut dims = [1; 4];
+    for (d, &s) in dims.iter_mut().rev().zip(t.layout().shape().iter().rev()) {
+        *d = s;
+    }
+    dims
+}
+
 fn flex_forward(
     x: &burn::backend::flex::FlexTensor,
     weight: &burn::backend::flex::FlexTensor,
@@ -105,7 +115,7 @@ fn flex_forward(
 }
 
 fn flex_pool(x: &burn::backend::flex::FlexTensor) -> burn::backend::flex::FlexTensor {
-    let [n, c, h, w]: [usize; 4] = flex_shape(x).try_into().expect("4-D input");
+    let [n, c, h, w] = flex_nchw(x);
     let xc = x.to_contiguous();
     let y = max_pool2(n * c, [h, w], xc.storage::<f32>());
     flex_tensor(y, [n, c, h / 2, w / 2])
@@ -231,7 +241,7 @@ impl Backward<Flex, 1> for PoolBackwardStep {
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, y) = ops.state;
         if let Some(node) = node_x {
-            let [n, c, h, w]: [usize; 4] = flex_shape(&x).try_into().expect("4-D input");
+            let [n, c, h, w] = flex_nchw(&x);
             let (xc, yc, gc) = (x.to_contiguous(), y.to_contiguous(), grad.to_contiguous());
             let dx = max_pool2_backward(
                 n * c,
